@@ -1,0 +1,108 @@
+"""Run the real `__main__.py` for one stack in-process, with no CLI, plugins, state or cloud.
+
+The run mirrors what the Pulumi language host does for `pulumi preview`: the stack's config
+is put into the runtime (secrets as placeholders), the program runs inside a root Stack
+resource, and every registration reaches a monitor, here one that records the graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import runpy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from stackconfig.stackfile import read_stack_file
+
+from .graph import Graph
+
+DEFAULT_REGION = "europe-west1"
+
+
+@dataclass(frozen=True)
+class Project:
+    """The parts of Pulumi.yaml the engine needs."""
+
+    root: Path
+    name: str
+    stack_config_dir: Path
+    main: Path
+
+    @classmethod
+    def load(cls, root: Path) -> Project:
+        manifest = root / "Pulumi.yaml"
+        if not manifest.is_file():
+            raise FileNotFoundError(f"{manifest} not found: run omni from the project's root or pass --project-dir")
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        main = root / str(data.get("main") or "__main__.py")
+        return cls(root=root, name=str(data["name"]), stack_config_dir=root / str(data.get("stackConfigDir") or "."), main=main)
+
+    def stack_file(self, stack: str) -> Path:
+        return self.stack_config_dir / f"Pulumi.{stack}.yaml"
+
+    def stacks(self) -> list[str]:
+        return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
+
+
+def run_stack(project: Project, stack: str, *, preview: bool = True) -> Graph:
+    """The resource graph `__main__.py` declares for `stack`.
+
+    Raises `stackconfig.StackConfigError` for bad config (the program checks it before
+    declaring anything) and re-raises whatever else the program raises.
+    """
+    from .monitor import RecordingMonitor
+    from .outputs import ComputedOutputs
+
+    values, secret_keys = read_stack_file(project.stack_file(stack))
+    outputs = ComputedOutputs(
+        project=values.get("gcp:project", ""), region=values.get("gcp:region", DEFAULT_REGION), preview=preview
+    )
+    monitor = RecordingMonitor(outputs)
+    context = contextvars.copy_context()
+    context.run(_run_program, project, stack, monitor, values, secret_keys, preview)
+    return Graph(stack=stack, project=project.name, resources=monitor.recorded, outputs=monitor.stack_outputs)
+
+
+def _run_program(project: Project, stack: str, monitor, values: dict[str, str], secret_keys: set[str], preview: bool) -> None:
+    from pulumi.runtime import mocks, settings
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.stack import run_in_stack
+
+    settings.ROOT.set(None)
+    settings.configure(
+        mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=mocks.MockEngine(logging.getLogger("omni.offline.engine")),
+            project=project.name,
+            stack=stack,
+            root_directory=str(project.root),
+            dry_run=preview,
+            organization="organization",
+            callbacks=None,
+        )
+    )
+    set_all_config(values, sorted(secret_keys))
+    root = str(project.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+    def program() -> None:
+        runpy.run_path(str(project.main), run_name="__main__")
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(run_in_stack(program))
+    finally:
+        # Mirror the language host: cancel what a failed program left pending, then close.
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                loop.run_until_complete(task)
+        loop.close()

@@ -1,0 +1,248 @@
+"""What the providers would answer for each resource the program registers.
+
+Two modes, as with the real engine:
+
+- preview (default): the answer echoes the inputs and leaves every computed output out, so
+  the SDK resolves it as unknown, exactly as `pulumi preview` does for a new resource. Nothing
+  is invented: an input built from another resource's id or IP is recorded as `[unknown]`.
+- apply: the answer adds realistic computed outputs (ids, self links, Cloud SQL connection
+  names and private IPs, Cloud Run URIs, Redis hosts), all derived from the URN so that runs
+  are repeatable. Apply functions then run on real-looking values, which exercises the wiring
+  between components the way `pulumi up` would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Inputs = dict[str, Any]
+Computed = Callable[["Context"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a computed output may depend on: the resource and the stack's project/region."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: Inputs
+    project: str
+    region: str
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.inputs.get(key, default)
+
+    @property
+    def resource_name(self) -> str:
+        return str(self.inputs.get("name") or self.name)
+
+    @property
+    def resource_project(self) -> str:
+        return str(self.inputs.get("project") or self.project)
+
+    @property
+    def resource_region(self) -> str:
+        return str(self.inputs.get("region") or self.inputs.get("location") or self.region)
+
+    def digest(self, salt: str = "") -> str:
+        return hashlib.sha256(f"{self.urn}|{salt}".encode()).hexdigest()
+
+    def private_ip(self, network: str = "10.64.0.0/16") -> str:
+        """A stable address inside `network`, different per resource."""
+        net = ipaddress.IPv4Network(network)
+        offset = int(self.digest("ip")[:8], 16) % (net.num_addresses - 4) + 2
+        return str(net.network_address + offset)
+
+
+def project_number(project: str) -> str:
+    return str(100_000_000_000 + int(hashlib.sha256(project.encode()).hexdigest()[:10], 16) % 900_000_000_000)
+
+
+def _regional(kind: str) -> Computed:
+    def outputs(c: Context) -> dict[str, Any]:
+        path = f"projects/{c.resource_project}/regions/{c.resource_region}/{kind}/{c.resource_name}"
+        return {"id": path, "selfLink": f"https://www.googleapis.com/compute/v1/{path}"}
+
+    return outputs
+
+
+def _global(kind: str) -> Computed:
+    def outputs(c: Context) -> dict[str, Any]:
+        path = f"projects/{c.resource_project}/global/{kind}/{c.resource_name}"
+        return {"id": path, "selfLink": f"https://www.googleapis.com/compute/v1/{path}"}
+
+    return outputs
+
+
+def _network(c: Context) -> dict[str, Any]:
+    return {**_global("networks")(c), "networkId": str(int(c.digest()[:12], 16)), "gatewayIpv4": ""}
+
+
+def _global_address(c: Context) -> dict[str, Any]:
+    prefix = int(c.get("prefixLength") or 16)
+    supernet = ipaddress.IPv4Network("10.64.0.0/10")
+    block = int(c.digest()[:4], 16) % (2 ** (prefix - supernet.prefixlen))
+    address = supernet.network_address + block * 2 ** (32 - prefix)
+    return {**_global("addresses")(c), "address": c.get("address") or str(address)}
+
+
+def _service_networking(c: Context) -> dict[str, Any]:
+    return {"id": f"{c.get('network')}:{c.get('service')}", "peering": "servicenetworking-googleapis-com"}
+
+
+def _project_service(c: Context) -> dict[str, Any]:
+    return {"id": f"{c.resource_project}/{c.get('service')}"}
+
+
+def _sql_instance(c: Context) -> dict[str, Any]:
+    name = c.resource_name
+    ip = c.private_ip()
+    return {
+        "id": name,
+        "connectionName": f"{c.resource_project}:{c.resource_region}:{name}",
+        "privateIpAddress": ip,
+        "firstIpAddress": ip,
+        "ipAddresses": [{"ipAddress": ip, "type": "PRIVATE"}],
+        "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{c.resource_project}/instances/{name}",
+        "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        "dnsName": f"{c.digest()[:12]}.{c.resource_region}.sql.goog.",
+    }
+
+
+def _redis_instance(c: Context) -> dict[str, Any]:
+    return {
+        "id": f"projects/{c.resource_project}/locations/{c.resource_region}/instances/{c.resource_name}",
+        "host": c.private_ip(),
+        "port": 6378 if c.get("transitEncryptionMode") == "SERVER_AUTHENTICATION" else 6379,
+        "readEndpoint": c.private_ip("10.65.0.0/16") if c.get("readReplicasMode") == "READ_REPLICAS_ENABLED" else "",
+        "readEndpointPort": 6379,
+        "authString": f"mock-auth-{c.digest()[:24]}",
+        "currentLocationId": f"{c.resource_region}-b",
+    }
+
+
+def _cloud_run(kind: str) -> Computed:
+    def outputs(c: Context) -> dict[str, Any]:
+        location = c.resource_region
+        out: dict[str, Any] = {
+            "id": f"projects/{c.resource_project}/locations/{location}/{kind}/{c.resource_name}",
+            "uid": c.digest()[:32],
+        }
+        if kind == "services":
+            out["uri"] = f"https://{c.resource_name}-{c.digest()[:10]}-ew.a.run.app"
+            out["urls"] = [out["uri"]]
+        return out
+
+    return outputs
+
+
+def _service_account(c: Context) -> dict[str, Any]:
+    email = f"{c.get('accountId')}@{c.resource_project}.iam.gserviceaccount.com"
+    return {
+        "id": f"projects/{c.resource_project}/serviceAccounts/{email}",
+        "email": email,
+        "member": f"serviceAccount:{email}",
+        "uniqueId": str(int(c.digest()[:15], 16)),
+        "name": f"projects/{c.resource_project}/serviceAccounts/{email}",
+    }
+
+
+def _secret(c: Context) -> dict[str, Any]:
+    name = f"projects/{project_number(c.resource_project)}/secrets/{c.get('secretId')}"
+    return {"id": name, "name": name}
+
+
+def _secret_version(c: Context) -> dict[str, Any]:
+    name = f"{c.get('secret')}/versions/1"
+    return {"id": name, "name": name, "version": "1"}
+
+
+def _repository(c: Context) -> dict[str, Any]:
+    path = f"projects/{c.resource_project}/locations/{c.resource_region}/repositories/{c.get('repositoryId')}"
+    return {"id": path, "name": c.get("repositoryId")}
+
+
+def _bucket(c: Context) -> dict[str, Any]:
+    return {"id": c.resource_name, "url": f"gs://{c.resource_name}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{c.resource_name}"}
+
+
+def _random_password(c: Context) -> dict[str, Any]:
+    length = int(c.get("length") or 32)
+    return {"id": "none", "result": ("M0ck" + c.digest("password"))[:length], "bcryptHash": "$2a$10$mock"}
+
+
+COMPUTED: dict[str, Computed] = {
+    "gcp:compute/network:Network": _network,
+    "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
+    "gcp:compute/router:Router": _regional("routers"),
+    "gcp:compute/routerNat:RouterNat": lambda c: {"id": f"{c.resource_project}/{c.resource_region}/{c.get('router')}/{c.resource_name}"},
+    "gcp:compute/firewall:Firewall": _global("firewalls"),
+    "gcp:compute/globalAddress:GlobalAddress": _global_address,
+    "gcp:servicenetworking/connection:Connection": _service_networking,
+    "gcp:projects/service:Service": _project_service,
+    "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
+    "gcp:redis/instance:Instance": _redis_instance,
+    "gcp:cloudrunv2/service:Service": _cloud_run("services"),
+    "gcp:cloudrunv2/workerPool:WorkerPool": _cloud_run("workerPools"),
+    "gcp:cloudrunv2/job:Job": _cloud_run("jobs"),
+    "gcp:serviceaccount/account:Account": _service_account,
+    "gcp:secretmanager/secret:Secret": _secret,
+    "gcp:secretmanager/secretVersion:SecretVersion": _secret_version,
+    "gcp:artifactregistry/repository:Repository": _repository,
+    "gcp:storage/bucket:Bucket": _bucket,
+    "random:index/randomPassword:RandomPassword": _random_password,
+}
+
+
+def _get_project(c: Context) -> dict[str, Any]:
+    project = str(c.inputs.get("projectId") or c.project)
+    return {"id": f"projects/{project}", "projectId": project, "number": project_number(project), "name": project}
+
+
+def _get_client_config(c: Context) -> dict[str, Any]:
+    return {"id": "mock", "project": c.project, "region": c.region, "zone": f"{c.region}-b", "accessToken": "[secret]"}
+
+
+INVOKES: dict[str, Computed] = {
+    "gcp:organizations/getProject:getProject": _get_project,
+    "gcp:organizations/getClientConfig:getClientConfig": _get_client_config,
+}
+
+
+class OfflineInvokeError(RuntimeError):
+    """The program called a provider function the offline engine cannot answer."""
+
+
+class ComputedOutputs:
+    """Answers registrations and invokes for one run, in preview or apply mode."""
+
+    def __init__(self, project: str, region: str, preview: bool = True):
+        self.project = project
+        self.region = region
+        self.preview = preview
+
+    def for_resource(self, type_: str, name: str, urn: str, inputs: Inputs) -> tuple[str, dict[str, Any]]:
+        if type_.startswith("pulumi:providers:"):
+            # Providers are configured, not created: their id is known in preview too.
+            return f"{name}-provider-id", dict(inputs)
+        if self.preview:
+            # An empty id and no computed properties: the SDK resolves both as unknown.
+            return "", dict(inputs)
+        context = Context(type_, name, urn, inputs, self.project, self.region)
+        computed = COMPUTED.get(type_, lambda c: {"id": c.resource_name})(context)
+        state = {**inputs, **computed}
+        return str(state.pop("id")), state
+
+    def for_invoke(self, token: str, args: Inputs) -> dict[str, Any]:
+        answer = INVOKES.get(token)
+        if answer is None:
+            raise OfflineInvokeError(
+                f"the offline engine has no answer for provider function {token}; "
+                "add one to offline/outputs.py INVOKES (derived from its arguments, never a live call)"
+            )
+        return answer(Context(token, token, token, args, self.project, self.region))

@@ -1,0 +1,33 @@
+"""One error type for every way a stack's configuration can be wrong.
+
+The message names the stack file, each bad key, the value found (never a secret's) and
+what is allowed, and says that nothing was declared, so a failed run is safe to repeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str  # as written in the stack file: `omni-infra:network.subnetCidr`
+    found: str  # repr of the bad value, `(missing)` or `[secret]`
+    allowed: str  # what would be accepted, and how to set it
+
+    def render(self) -> str:
+        return f"  {self.key}: found {self.found}\n      {self.allowed}"
+
+
+class StackConfigError(Exception):
+    """The stack's configuration is invalid; raised before any resource is declared."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        count = len(problems)
+        header = (
+            f"{source}: {count} invalid configuration value{'s' if count != 1 else ''}; "
+            "no resource was declared."
+        )
+        super().__init__("\n".join([header, *(p.render() for p in problems)]))

@@ -1,0 +1,156 @@
+"""Everything a stack may set, with production-safe defaults.
+
+Stack files (``stacks/Pulumi.<stack>.yaml``) hold only what differs per environment; every
+field left out takes the default documented here. Keys in the stack file are camelCase
+(``omni-infra:network`` → ``subnetCidr``), as ``pulumi config set --path`` writes them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT_NAMESPACE = "omni-infra"
+
+Environment = Literal["dev", "staging", "prod"]
+
+# The smallest subnet Cloud Run Direct VPC egress accepts.
+DIRECT_VPC_EGRESS_MIN_PREFIX = 26
+
+
+class ConfigModel(BaseModel):
+    """Base of every config section: camelCase keys, unknown keys refused, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        # Pulumi hands the program every plain value as a string; numbers written
+        # without quotes must still reach a text field as text.
+        coerce_numbers_to_str=True,
+    )
+
+
+class NetworkConfig(ConfigModel):
+    """The private network every workload and managed service lives on."""
+
+    subnet_cidr: str = Field(
+        default="10.10.0.0/20",
+        description=(
+            "Primary range of the regional subnet. Cloud Run Direct VPC egress takes instance "
+            "addresses from it (two per instance during scale-up), so keep it /26 or larger; "
+            "widen it before raising max instances past a few hundred."
+        ),
+    )
+    private_services_prefix_length: int = Field(
+        default=16,
+        ge=16,
+        le=24,
+        description=(
+            "Size of the range reserved for private services access (Cloud SQL, Memorystore). "
+            "Google recommends /16 so later services and replicas never run out; it cannot "
+            "shrink without recreating the peering."
+        ),
+    )
+    nat_enabled: bool = Field(
+        default=True,
+        description=(
+            "Cloud NAT on the region's router, so workloads without external IPs still reach "
+            "third-party APIs. Turn off only where all egress goes through a proxy."
+        ),
+    )
+    nat_log_filter: Literal["ERRORS_ONLY", "TRANSLATIONS_ONLY", "ALL"] = Field(
+        default="ERRORS_ONLY",
+        description="Cloud NAT logging: errors only keeps log volume low and still shows port exhaustion.",
+    )
+    flow_logs_sampling: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="VPC flow log sampling on the subnet (0 turns flow logs off). Halved to save cost in dev.",
+    )
+
+    @field_validator("subnet_cidr")
+    @classmethod
+    def _private_ipv4_network(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as error:
+            raise ValueError(f"must be an IPv4 network like 10.10.0.0/20 ({error})") from None
+        if not network.is_private:
+            raise ValueError("must be a private (RFC 1918) range")
+        if network.prefixlen > DIRECT_VPC_EGRESS_MIN_PREFIX:
+            raise ValueError(
+                f"/{network.prefixlen} is too small: Cloud Run Direct VPC egress needs "
+                f"/{DIRECT_VPC_EGRESS_MIN_PREFIX} or larger"
+            )
+        return value
+
+
+class StackConfig(ConfigModel):
+    """One stack's whole configuration, read before any resource is declared."""
+
+    project: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+        description="The Google Cloud project ID (`gcp:project`), shared with the gcp provider.",
+    )
+    region: str = Field(
+        default="europe-west1",
+        pattern=r"^[a-z]+-[a-z]+[0-9]$",
+        description="The region of every regional resource (`gcp:region`), shared with the gcp provider.",
+    )
+    environment: Environment = Field(
+        description="Which environment this stack is: sets naming and the `environment` label.",
+    )
+    name_prefix: str = Field(
+        default="omni",
+        pattern=r"^[a-z][a-z0-9-]{1,11}$",
+        description="Start of every resource name, before the environment: `omni-prod-vpc`.",
+    )
+    protect: bool = Field(
+        default=True,
+        description=(
+            "Pulumi `protect` on stateful resources and the network they hang on: a `pulumi up` "
+            "cannot delete them until someone turns this off in review. Off only in dev."
+        ),
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra labels on every resource that takes labels (cost centre, team).",
+    )
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+
+    @field_validator("labels")
+    @classmethod
+    def _gcp_label_syntax(cls, labels: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for key, value in labels.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key):
+                raise ValueError(f"label key {key!r} must be lowercase letters, digits, _ or -, starting with a letter")
+            if not re.fullmatch(r"[a-z0-9_-]{0,63}", value):
+                raise ValueError(f"label value {value!r} for {key!r} must be lowercase letters, digits, _ or -")
+        return labels
+
+    @field_validator("protect")
+    @classmethod
+    def _prod_is_protected(cls, protect: bool, info: ValidationInfo) -> bool:
+        if info.data.get("environment") == "prod" and not protect:
+            raise ValueError(
+                "prod must keep protect true; unprotecting prod is a reviewed, temporary change "
+                "made with `pulumi state unprotect`, not a config value"
+            )
+        return protect
+
+    @property
+    def base_name(self) -> str:
+        """`omni-prod`: the stem every resource name starts with."""
+        return f"{self.name_prefix}-{self.environment}"
+
+    @property
+    def common_labels(self) -> dict[str, str]:
+        return {"app": "omni", "environment": self.environment, "managed-by": "pulumi", **self.labels}
