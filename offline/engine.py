@@ -21,6 +21,8 @@ import yaml
 from stackconfig.stackfile import read_stack_file
 
 from .graph import Graph
+from .monitor import RecordingMonitor
+from .outputs import ComputedOutputs
 
 DEFAULT_REGION = "europe-west1"
 
@@ -50,26 +52,30 @@ class Project:
         return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
 
 
-def run_stack(project: Project, stack: str, *, preview: bool = True) -> Graph:
+def run_stack(project: Project, stack: str, *, preview: bool = True, monitor: RecordingMonitor | None = None) -> Graph:
     """The resource graph `__main__.py` declares for `stack`.
 
     Raises `stackconfig.StackConfigError` for bad config (the program checks it before
-    declaring anything) and re-raises whatever else the program raises.
+    declaring anything) and re-raises whatever else the program raises. Pass a `monitor` to
+    see what was registered even when the run fails.
     """
-    from .monitor import RecordingMonitor
-    from .outputs import ComputedOutputs
-
     values, secret_keys = read_stack_file(project.stack_file(stack))
-    outputs = ComputedOutputs(
-        project=values.get("gcp:project", ""), region=values.get("gcp:region", DEFAULT_REGION), preview=preview
-    )
-    monitor = RecordingMonitor(outputs)
+    if monitor is None:
+        monitor = new_monitor(values, preview)
     context = contextvars.copy_context()
     context.run(_run_program, project, stack, monitor, values, secret_keys, preview)
     return Graph(stack=stack, project=project.name, resources=monitor.recorded, outputs=monitor.stack_outputs)
 
 
-def _run_program(project: Project, stack: str, monitor, values: dict[str, str], secret_keys: set[str], preview: bool) -> None:
+def new_monitor(values: dict[str, str], preview: bool = True) -> RecordingMonitor:
+    """A recording monitor whose stand-in outputs use the stack's project and region."""
+    outputs = ComputedOutputs(
+        project=values.get("gcp:project", ""), region=values.get("gcp:region", DEFAULT_REGION), preview=preview
+    )
+    return RecordingMonitor(outputs)
+
+
+def _run_program(project: Project, stack: str, monitor: RecordingMonitor, values: dict[str, str], secret_keys: set[str], preview: bool) -> None:
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.stack import run_in_stack

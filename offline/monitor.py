@@ -87,7 +87,8 @@ class RecordingMonitor(mocks.MockMonitor):
         result = self.computed.for_invoke(request.tok, _plain_struct(request.args))
         response = struct_pb2.Struct()
         response.update(result)
-        return resource_pb2.ResourceInvokeResponse(**{"return": response})
+        fields: dict[str, Any] = {"return": response}  # `return` is a Python keyword
+        return resource_pb2.ResourceInvokeResponse(**fields)
 
     def _record(self, urn: str, request: resource_pb2.RegisterResourceRequest, inputs: dict[str, Any]) -> Resource:
         options: dict[str, Any] = {

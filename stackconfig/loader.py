@@ -129,7 +129,8 @@ def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel]) -> Proble
     holder, field = _field_at(model, loc)
     kind = detail["type"]
     if kind == "extra_forbidden":
-        known = sorted(f.alias or n for n, f in holder.model_fields.items()) if holder else []
+        provider_owned = set(PROVIDER_FIELDS.values()) if len(loc) == 1 else set()
+        known = sorted(f.alias or n for n, f in (holder.model_fields.items() if holder else []) if n not in provider_owned)
         return Problem(
             key,
             f"{detail['input']!r}",

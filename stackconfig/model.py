@@ -8,6 +8,7 @@ field left out takes the default documented here. Keys in the stack file are cam
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -122,13 +123,14 @@ class StackConfig(ConfigModel):
         default_factory=dict,
         description="Extra labels on every resource that takes labels (cost centre, team).",
     )
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    network: NetworkConfig = Field(
+        default_factory=NetworkConfig,
+        description="The VPC, its subnet, private services access and NAT (see NetworkConfig).",
+    )
 
     @field_validator("labels")
     @classmethod
     def _gcp_label_syntax(cls, labels: dict[str, str]) -> dict[str, str]:
-        import re
-
         for key, value in labels.items():
             if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key):
                 raise ValueError(f"label key {key!r} must be lowercase letters, digits, _ or -, starting with a letter")

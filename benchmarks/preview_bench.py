@@ -1,0 +1,215 @@
+"""Wall time and peak memory of `omni preview` per stack, against two import baselines.
+
+    .venv/bin/python benchmarks/preview_bench.py [--repeat N] [--stacks dev,staging,prod] [--json]
+
+Every figure comes from a fresh process in the project's venv, after one untimed warm-up run of
+the same command (disk and bytecode caches warm): wall time is the median of N runs, memory the
+largest peak RSS (`ru_maxrss` from `os.wait4`) seen. Two baselines:
+
+- bare import: `import pulumi, pulumi_gcp`. pulumi_gcp loads its submodules lazily, so this is
+  cheap and is what the issue's target is stated against.
+- provider classes: `import pulumi` and touch every provider class the prod graph uses
+  (`gcp:compute/network:Network` -> `pulumi_gcp.compute.Network`), which loads the provider
+  submodules the program really needs. The gap between this and the preview is ours to cut.
+
+The targets are printed next to the figures; nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+TARGET_RATIO = 2.0  # each stack's whole `omni preview` process within 2x the bare import process
+TARGET_MB = 250.0  # and under 250 MB peak RSS
+MB = 1_000_000  # MB as in the target: 10^6 bytes (ru_maxrss is in KiB on Linux)
+SKIPPED_TYPES = ("pulumi:pulumi:Stack",)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Median wall time and largest peak RSS of one command over `runs` fresh processes."""
+
+    command: list[str]
+    runs: int
+    wall_s: float
+    wall_min_s: float
+    wall_max_s: float
+    peak_mb: float
+
+
+@dataclass(frozen=True)
+class StackResult:
+    stack: str
+    resources: int
+    preview: Measure
+    ratio_bare: float
+    ratio_classes: float
+    time_target: str  # PASS or MISS, against the bare import as the issue states it
+    memory_target: str
+
+
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one fresh process; its stdout is discarded."""
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            stderr.seek(0)
+            tail = stderr.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
+    return wall, usage.ru_maxrss * 1024 / MB
+
+
+def measure(command: list[str], repeat: int) -> Measure:
+    run_once(command)  # warm-up: page cache and __pycache__
+    samples = [run_once(command) for _ in range(repeat)]
+    walls = [wall for wall, _ in samples]
+    return Measure(
+        command=command,
+        runs=repeat,
+        wall_s=statistics.median(walls),
+        wall_min_s=min(walls),
+        wall_max_s=max(walls),
+        peak_mb=max(peak for _, peak in samples),
+    )
+
+
+def preview_graph(stack: str) -> dict[str, Any]:
+    """The graph `omni preview --stack S --json` prints (not timed)."""
+    result = subprocess.run(
+        [str(BIN / "omni"), "preview", "--stack", stack, "--json"], cwd=ROOT, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"omni preview --stack {stack} --json exited {result.returncode}:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout)
+
+
+def class_path(type_token: str) -> str | None:
+    """The attribute path a program uses for a resource type, or None for our own components.
+
+    `gcp:compute/network:Network` -> `pulumi_gcp.compute.Network` (the last module segment is
+    the class's own file when it matches the class name), `kubernetes:apps/v1:Deployment` ->
+    `pulumi_kubernetes.apps.v1.Deployment`, `random:index/randomPassword:RandomPassword` ->
+    `pulumi_random.RandomPassword`, `pulumi:providers:gcp` -> `pulumi_gcp.Provider`.
+    """
+    package, module, name = type_token.split(":", 2)
+    if type_token in SKIPPED_TYPES or package == "omni":
+        return None
+    if package == "pulumi" and module == "providers":
+        return f"pulumi_{name.replace('-', '_')}.Provider"
+    parts = module.split("/")
+    if parts[-1].lower() == name.lower():
+        parts = parts[:-1]
+    parts = [part for part in parts if part != "index"]
+    return ".".join([f"pulumi_{package.replace('-', '_')}", *parts, name])
+
+
+def classes_script(paths: list[str]) -> str:
+    """Python source that imports pulumi and touches each class the way the program does."""
+    packages = sorted({path.split(".", 1)[0] for path in paths})
+    lines = ["import pulumi", *(f"import {package}" for package in packages), *(f"{path}" for path in paths)]
+    return "; ".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "pulumi": version("pulumi"),
+        "pulumi-gcp": version("pulumi-gcp"),
+    }
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def run(stacks: list[str], repeat: int) -> dict[str, Any]:
+    python = str(BIN / "python")
+    graphs = {stack: preview_graph(stack) for stack in dict.fromkeys([*stacks, "prod"])}
+    paths = sorted({p for r in graphs["prod"]["resources"] if (p := class_path(r["type"])) is not None})
+    bare = measure([python, "-c", "import pulumi, pulumi_gcp"], repeat)
+    classes = measure([python, "-c", classes_script(paths)], repeat)
+    results = []
+    for stack in stacks:
+        preview = measure([str(BIN / "omni"), "preview", "--stack", stack], repeat)
+        results.append(
+            StackResult(
+                stack=stack,
+                resources=len(graphs[stack]["resources"]),
+                preview=preview,
+                ratio_bare=preview.wall_s / bare.wall_s,
+                ratio_classes=preview.wall_s / classes.wall_s,
+                time_target=verdict(preview.wall_s <= TARGET_RATIO * bare.wall_s),
+                memory_target=verdict(preview.peak_mb < TARGET_MB),
+            )
+        )
+    return {
+        "machine": machine(),
+        "repeat": repeat,
+        "targets": {"ratio_to_bare_import": TARGET_RATIO, "peak_mb": TARGET_MB},
+        "baselines": {"bare_import": asdict(bare), "provider_classes": asdict(classes), "classes": paths},
+        "stacks": [asdict(result) for result in results],
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    bare, classes = report["baselines"]["bare_import"], report["baselines"]["provider_classes"]
+    lines = [
+        f"machine: {m['cpu_count']} CPUs, {m['platform']}, Python {m['python']}, "
+        f"pulumi {m['pulumi']}, pulumi-gcp {m['pulumi-gcp']}",
+        f"each figure: median wall time of {report['repeat']} fresh processes after 1 warm-up; "
+        "peak = largest max RSS (1 MB = 10^6 bytes)",
+        "target (issue): each stack's whole omni preview process within 2x the bare import process, under 250 MB",
+        "",
+        f"{'process':<34}{'resources':>10}{'wall s':>9}{'min-max s':>13}{'peak MB':>9}"
+        f"{'x bare':>8}{'x classes':>11}  {'time':<6}{'memory':<6}",
+    ]
+
+    def row(label: str, measured: dict[str, Any], resources: str = "", tail: str = "") -> str:
+        spread = f"{measured['wall_min_s']:.2f}-{measured['wall_max_s']:.2f}"
+        return f"{label:<34}{resources:>10}{measured['wall_s']:>9.3f}{spread:>13}{measured['peak_mb']:>9.1f}{tail}"
+
+    lines.append(row("bare: import pulumi, pulumi_gcp", bare))
+    lines.append(row(f"classes: {len(report['baselines']['classes'])} provider classes", classes))
+    for s in report["stacks"]:
+        tail = f"{s['ratio_bare']:>7.2f}x{s['ratio_classes']:>10.2f}x  {s['time_target']:<6}{s['memory_target']}"
+        lines.append(row(f"omni preview --stack {s['stack']}", s["preview"], str(s["resources"]), tail))
+    lines += ["", "provider classes touched: " + ", ".join(report["baselines"]["classes"])]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per process (after 1 warm-up); default 5")
+    parser.add_argument("--stacks", default="dev,staging,prod", help="comma-separated stacks; default dev,staging,prod")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    stacks = [stack.strip() for stack in args.stacks.split(",") if stack.strip()]
+    report = run(stacks, args.repeat)
+    sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n" if args.json else render(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""`omni`: offline preview, snapshots, diff and checks of every stack.
+
+Commands parse their options, call one library function and print. Exit codes: 0 success
+(for `diff`: no changes), 1 changes found or checks failed, 2 bad input or a failed run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="omni",
+    help="Offline preview, snapshots and diffs of the omni-infra Pulumi stacks (no cloud, no CLI, no state).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ProjectDir = Annotated[
+    Path, typer.Option("--project-dir", "-C", help="Root of the Pulumi project (where Pulumi.yaml is).")
+]
+StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")]
+
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code=2)
+
+
+def _project(project_dir: Path):
+    from offline.engine import Project
+
+    try:
+        return Project.load(project_dir.resolve())
+    except (FileNotFoundError, KeyError) as error:
+        _fail(str(error))
+
+
+def _graph_json(project, stack: str, preview: bool = True) -> dict:
+    """Run the program for one stack, turning every expected failure into a clear exit 2."""
+    from offline.engine import run_stack
+    from stackconfig import StackConfigError
+
+    try:
+        return run_stack(project, stack, preview=preview).to_json()
+    except StackConfigError as error:
+        _fail(str(error))
+
+
+def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
+    if all_stacks:
+        return project.stacks()
+    if stack:
+        return [stack]
+    _fail("name a stack with --stack S, or use --all")
+
+
+@app.command()
+def preview(
+    stack: StackOption = "dev",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the recorded graph as JSON.")] = False,
+    simulate_apply: Annotated[
+        bool,
+        typer.Option(
+            "--simulate-apply",
+            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving them unknown.",
+        ),
+    ] = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Show what `pulumi preview` would create for a stack, without credentials."""
+    from offline.graph import dumps
+    from offline.preview import render_preview_text
+
+    graph = _graph_json(_project(project_dir), stack, preview=not simulate_apply)
+    if as_json:
+        sys.stdout.write(dumps(graph))
+    else:
+        out.print(render_preview_text(graph), markup=False, end="")
+
+
+@app.command()
+def snapshot(
+    stack: Annotated[str | None, typer.Option("--stack", "-s", help="One stack.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in the stack config directory.")] = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Write snapshots/<stack>.json (deterministic) for review in pull requests."""
+    from offline.snapshots import write_snapshot
+    from stackconfig import StackConfigError
+
+    project = _project(project_dir)
+    for name in _stacks(project, stack, all_stacks or stack is None):
+        try:
+            path, changed = write_snapshot(project, name)
+        except StackConfigError as error:
+            _fail(str(error))
+        out.print(f"{'updated' if changed else 'unchanged'}  {path.relative_to(project.root)}", markup=False)
+
+
+@app.command()
+def diff(
+    stack: Annotated[str | None, typer.Option("--stack", "-s", help="One stack.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Every stack, one report after another.")] = False,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="A graph JSON file to compare with (default: the committed snapshot).")
+    ] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="Compare with the snapshot committed at this git ref (e.g. origin/main).")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text, markdown or json.")] = "text",
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Compare the program's graph now with a snapshot: creates, deletes, updates, replacements, danger.
+
+    Exit code 0 when nothing changes, 1 when something does, 2 on error.
+    """
+    from offline.diff import compute_diff
+    from offline.diff_render import render_json, render_markdown, render_text
+    from offline.snapshots import read_snapshot_at_ref, read_snapshot_file, snapshot_path
+
+    renderers = {"text": render_text, "markdown": render_markdown, "json": render_json}
+    if output_format not in renderers:
+        _fail(f"--format must be one of {', '.join(renderers)}, not {output_format!r}")
+    if against and ref:
+        _fail("use either --against FILE or --ref GITREF, not both")
+    project = _project(project_dir)
+    stacks = _stacks(project, stack, all_stacks)
+    if against and len(stacks) > 1:
+        _fail("--against compares one stack: pass --stack")
+
+    reports = []
+    for name in stacks:
+        try:
+            if ref:
+                before = read_snapshot_at_ref(project, name, ref)
+            else:
+                before = read_snapshot_file(against or snapshot_path(project, name))
+        except (FileNotFoundError, ValueError) as error:
+            _fail(str(error))
+        reports.append(compute_diff(before, _graph_json(project, name)))
+
+    if output_format == "json":
+        payload = [json.loads(render_json(report)) for report in reports]
+        sys.stdout.write(json.dumps(payload if len(payload) > 1 else payload[0], indent=2, sort_keys=True) + "\n")
+    else:
+        separator = "\n" if output_format == "text" else "\n\n"
+        sys.stdout.write(separator.join(renderers[output_format](report).rstrip("\n") for report in reports) + "\n")
+    raise typer.Exit(code=1 if any(report.has_changes for report in reports) else 0)
+
+
+@app.command()
+def check(project_dir: ProjectDir = Path(".")) -> None:
+    """Validate every stack's config and fail when a committed snapshot is stale."""
+    from offline.engine import run_stack
+    from offline.graph import dumps
+    from offline.snapshots import snapshot_status
+    from stackconfig import StackConfigError
+
+    project = _project(project_dir)
+    failures = 0
+    for name in project.stacks():
+        try:
+            fresh = dumps(run_stack(project, name).to_json())
+        except StackConfigError as error:
+            failures += 1
+            out.print(f"[red]✗[/] {name}: invalid config", markup=True)
+            out.print(str(error), markup=False)
+            continue
+        status = snapshot_status(project, name, fresh)
+        relative = status.path.relative_to(project.root)
+        if status.state == "current":
+            out.print(f"[green]✓[/] {name}: config valid, {relative} current", markup=True)
+        else:
+            failures += 1
+            out.print(
+                f"[red]✗[/] {name}: {relative} is {status.state}; run `omni snapshot --stack {name}` and commit it",
+                markup=True,
+            )
+    if failures:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def build(
+    stack: StackOption = "dev",
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the artifacts go.")] = Path("out"),
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """The main job: print the stack's offline preview and write every artifact under OUT/<stack>/."""
+    from offline.graph import dumps
+    from offline.preview import render_preview_text
+
+    graph = _graph_json(_project(project_dir), stack)
+    target = out_dir / stack
+    target.mkdir(parents=True, exist_ok=True)
+    text = render_preview_text(graph)
+    (target / "preview.txt").write_text(text, encoding="utf-8")
+    (target / "graph.json").write_text(dumps(graph), encoding="utf-8")
+    out.print(text, markup=False, end="")
+    out.print(f"\nwrote {target / 'preview.txt'} and {target / 'graph.json'}", markup=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,309 @@
+"""Renderers for a ``DiffReport``: terminal text, a GitHub PR comment, and JSON.
+
+Each returns a string and never prints. Dangers always come first. The only secret content a
+graph holds is the ``[secret]`` marker, and that marker is all that is ever rendered for it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from offline.diff import (
+    ChangeKind,
+    Danger,
+    DiffReport,
+    FieldChange,
+    ResourceDiff,
+    Severity,
+    danger_headline,
+    summary_line,
+)
+from offline.graph import SECRET, UNKNOWN
+
+# Most consequential first, as a reviewer should read them.
+GROUP_ORDER: tuple[ChangeKind, ...] = (
+    ChangeKind.DELETE,
+    ChangeKind.REPLACE,
+    ChangeKind.UPDATE,
+    ChangeKind.CREATE,
+)
+SYMBOLS: dict[ChangeKind, str] = {
+    ChangeKind.CREATE: "+",
+    ChangeKind.DELETE: "-",
+    ChangeKind.UPDATE: "~",
+    ChangeKind.REPLACE: "+-",
+    ChangeKind.SAME: " ",
+}
+GROUP_TITLES: dict[ChangeKind, str] = {
+    ChangeKind.DELETE: "Deleted",
+    ChangeKind.REPLACE: "Replaced (likely)",
+    ChangeKind.UPDATE: "Updated in place",
+    ChangeKind.CREATE: "Created",
+}
+KNOWN_AFTER_APPLY = "(known after apply)"
+NOT_SET = "(not set)"
+TEXT_VALUE_LIMIT = 80
+MARKDOWN_VALUE_LIMIT = 60
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def format_value(value: Any, is_set: bool = True, limit: int = TEXT_VALUE_LIMIT) -> str:
+    """A value as one short line: JSON, markers spelled out, cut at ``limit`` characters."""
+    if not is_set:
+        return NOT_SET
+    if value == UNKNOWN:
+        return KNOWN_AFTER_APPLY
+    if value == SECRET:
+        return SECRET
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    text = text.replace(json.dumps(UNKNOWN), KNOWN_AFTER_APPLY).replace(json.dumps(SECRET), SECRET)
+    return _truncate(text, limit)
+
+
+def _truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _change_note(change: FieldChange) -> str:
+    """Words for what the values alone do not say."""
+    notes: list[str] = []
+    if change.known_after_apply:
+        notes.append("may or may not change")
+    if change.before == SECRET and change.after_set and change.after != SECRET:
+        notes.append("no longer secret")
+    if change.after == SECRET and change.before_set and change.before != SECRET:
+        notes.append("now secret")
+    if change.ignored:
+        notes.append("ignored: in ignoreChanges, not applied")
+    return "; ".join(notes)
+
+
+def _change_label(change: FieldChange) -> str:
+    return f"{change.path} (resource option)" if change.option else change.path
+
+
+def _resource_note(resource: ResourceDiff) -> str:
+    notes: list[str] = []
+    if resource.kind is ChangeKind.REPLACE:
+        notes.append(f"likely replacement: {', '.join(resource.replace_paths)} forces a new resource")
+    if resource.previous_urn:
+        notes.append(f"was {resource.previous_urn}")
+    return "; ".join(notes)
+
+
+def _changed(report: DiffReport) -> list[ResourceDiff]:
+    return [r for kind in GROUP_ORDER for r in report.of_kind(kind)]
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+def render_text(report: DiffReport) -> str:
+    """Terminal output in the spirit of `pulumi preview`: dangers, then grouped resources."""
+    header = f"omni diff: stack {report.stack or '?'} ({report.project or '?'})"
+    if not report.has_changes:
+        unchanged = report.counts[ChangeKind.SAME.value]
+        return f"{header}\nNo changes ({unchanged} resources unchanged).\n"
+    lines = [header, f"Summary: {summary_line(report)}", ""]
+    if report.has_danger:
+        lines += _text_dangers(report)
+    for kind in GROUP_ORDER:
+        lines += _text_group(kind, report.of_kind(kind))
+    if report.output_changes:
+        lines += ["Stack outputs:", *(_text_change(c) for c in report.output_changes), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _text_dangers(report: DiffReport) -> list[str]:
+    lines = [f"DANGER: {danger_headline(report)}"]
+    for danger in report.dangers:
+        mark = "!!" if danger.severity is Severity.HIGH else "! "
+        lines.append(f"  {mark} {danger.type} {danger.name}: {danger.reason}")
+    return [*lines, ""]
+
+
+def _text_group(kind: ChangeKind, resources: tuple[ResourceDiff, ...]) -> list[str]:
+    if not resources:
+        return []
+    lines = [f"{GROUP_TITLES[kind]} ({len(resources)}):"]
+    for resource in resources:
+        note = _resource_note(resource)
+        lines.append(
+            f"  {SYMBOLS[kind]:<2} {resource.type} {resource.name}" + (f"  ({note})" if note else "")
+        )
+        lines += ["      " + _text_change(c) for c in resource.changes]
+        if resource.unreadable_secrets and kind in (ChangeKind.UPDATE, ChangeKind.REPLACE):
+            paths = ", ".join(resource.unreadable_secrets)
+            lines.append(f"      (secret values at {paths}: unchanged as far as we can see)")
+    return [*lines, ""]
+
+
+def _text_change(change: FieldChange) -> str:
+    label = _change_label(change)
+    if not change.before_set:
+        line = f"+ {label}: {format_value(change.after)}"
+    elif not change.after_set:
+        line = f"- {label}: {format_value(change.before)}"
+    else:
+        line = f"~ {label}: {format_value(change.before)} => {format_value(change.after)}"
+    note = _change_note(change)
+    return f"{line}  [{note}]" if note else line
+
+
+# --- markdown -----------------------------------------------------------------------------
+
+
+def render_markdown(report: DiffReport) -> str:
+    """A GitHub PR comment: heading, danger section first, counts, then per-resource details."""
+    lines = [f"## omni diff: stack `{_md_text(report.stack or '?')}`", ""]
+    if not report.has_changes:
+        unchanged = report.counts[ChangeKind.SAME.value]
+        return "\n".join([*lines, f"No changes ({unchanged} resources unchanged)."]) + "\n"
+    lines += _md_dangers(report) if report.has_danger else ["✅ Nothing is deleted, no stateful resource is replaced and no protection is removed.", ""]
+    lines += _md_summary(report)
+    for kind in GROUP_ORDER:
+        lines += _md_group(kind, report.of_kind(kind))
+    if report.output_changes:
+        lines += ["### Stack outputs", "", *_md_table(report.output_changes), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_dangers(report: DiffReport) -> list[str]:
+    lines = ["> [!CAUTION]", f"> ⚠️ **{danger_headline(report)}**", ">"]
+    for danger in report.dangers:
+        icon = "🔴" if danger.severity is Severity.HIGH else "🟠"
+        lines.append(
+            f"> - {icon} **{_md_code(danger.name)}** ({_md_code(danger.type)}): {_md_text(danger.reason)}"
+        )
+    return [*lines, ""]
+
+
+def _md_summary(report: DiffReport) -> list[str]:
+    counts = report.counts
+    rows = [f"| {SYMBOLS[k]} {k.value} | {counts[k.value]} |" for k in GROUP_ORDER]
+    rows.append(f"| unchanged | {counts[ChangeKind.SAME.value]} |")
+    return ["| Change | Resources |", "| --- | ---: |", *rows, ""]
+
+
+def _md_group(kind: ChangeKind, resources: tuple[ResourceDiff, ...]) -> list[str]:
+    if not resources:
+        return []
+    lines = [f"### {GROUP_TITLES[kind]} ({len(resources)})", ""]
+    if kind in (ChangeKind.CREATE, ChangeKind.DELETE):
+        return [*lines, *(_md_bullet(r) for r in resources), ""]
+    for resource in resources:
+        lines += _md_details(resource)
+    return lines
+
+
+def _md_bullet(resource: ResourceDiff) -> str:
+    return f"- `{SYMBOLS[resource.kind]}` {_md_code(resource.name)} {_md_code(resource.type)}"
+
+
+def _md_details(resource: ResourceDiff) -> list[str]:
+    summary = (
+        f"<code>{html.escape(SYMBOLS[resource.kind])}</code> <code>{html.escape(resource.name)}</code> "
+        f"<code>{html.escape(resource.type)}</code> ({_plural_fields(len(resource.changes))})"
+    )
+    lines = ["<details>", f"<summary>{summary}</summary>", ""]
+    note = _resource_note(resource)
+    if note:
+        lines += [f"_{_md_text(note)}_", ""]
+    if resource.changes:
+        lines += [*_md_table(resource.changes), ""]
+    if resource.unreadable_secrets:
+        paths = ", ".join(_md_code(p) for p in resource.unreadable_secrets)
+        lines += [f"Secret values at {paths}: unchanged as far as we can see.", ""]
+    return [*lines, "</details>", ""]
+
+
+def _md_table(changes: tuple[FieldChange, ...]) -> list[str]:
+    rows = ["| Field | Before | After | Note |", "| --- | --- | --- | --- |"]
+    for change in changes:
+        before = format_value(change.before, change.before_set, MARKDOWN_VALUE_LIMIT)
+        after = format_value(change.after, change.after_set, MARKDOWN_VALUE_LIMIT)
+        cells = (_md_code(_change_label(change)), _md_code(before), _md_code(after), _md_text(_change_note(change)))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _md_code(text: str) -> str:
+    """Inline code that survives a table cell: pipes escaped, backticks fenced."""
+    text = text.replace("|", "\\|")
+    if "`" in text:
+        return f"`` {text} ``"
+    return f"`{text}`"
+
+
+def _md_text(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plural_fields(count: int) -> str:
+    return "1 field" if count == 1 else f"{count} fields"
+
+
+# --- json ---------------------------------------------------------------------------------
+
+
+def render_json(report: DiffReport) -> str:
+    """Deterministic JSON (sorted keys): unchanged resources are counted, not listed."""
+    data = {
+        "stack": report.stack,
+        "project": report.project,
+        "summary": summary_line(report),
+        "has_changes": report.has_changes,
+        "has_danger": report.has_danger,
+        "danger_headline": danger_headline(report),
+        "counts": report.counts,
+        "dangers": [_json_danger(d) for d in report.dangers],
+        "resources": [_json_resource(r) for r in sorted(_changed(report), key=lambda r: r.urn)],
+        "output_changes": [_json_change(c) for c in report.output_changes],
+    }
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _json_danger(danger: Danger) -> dict[str, Any]:
+    return {
+        "urn": danger.urn,
+        "type": danger.type,
+        "name": danger.name,
+        "kind": danger.kind.value,
+        "severity": danger.severity.value,
+        "reason": danger.reason,
+    }
+
+
+def _json_resource(resource: ResourceDiff) -> dict[str, Any]:
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "kind": resource.kind.value,
+        "custom": resource.custom,
+        "stateful": resource.stateful,
+        "protected": resource.protected,
+        "previous_urn": resource.previous_urn,
+        "replace_paths": list(resource.replace_paths),
+        "unreadable_secrets": list(resource.unreadable_secrets),
+        "changes": [_json_change(c) for c in resource.changes],
+    }
+
+
+def _json_change(change: FieldChange) -> dict[str, Any]:
+    return {
+        "path": change.path,
+        "before": change.before,
+        "after": change.after,
+        "before_set": change.before_set,
+        "after_set": change.after_set,
+        "option": change.option,
+        "ignored": change.ignored,
+        "known_after_apply": change.known_after_apply,
+    }

@@ -1,0 +1,293 @@
+"""What a change to a resource of a given type means: replacement, data loss, protection.
+
+Data, not logic. ``offline.diff`` reads three tables:
+
+- ``FORCE_NEW``: input paths whose change makes the provider plan a NEW resource (Terraform
+  ``ForceNew`` / ``immutable``, which the Pulumi bridge reports as a replace). Paths use the
+  engine's camelCase names, dots for nesting and no list indices: a change anywhere under a
+  listed path counts. Types not listed fall back to ``DEFAULT_FORCE_NEW``.
+- ``STATEFUL_TYPES``: resources whose loss loses data (or something as hard to get back).
+- ``PROTECTION_SWITCHES``: inputs that guard a resource against deletion.
+
+Sources: the google provider schemas (hashicorp/terraform-provider-google and the
+magic-modules product YAML it is generated from) and terraform-provider-random, read for the
+provider generation that pulumi-gcp 10.2 / pulumi-random 4.21 bridge. Only unconditional
+ForceNew fields are listed; fields that force a new resource only for some changes are named in
+comments instead, because the real engine decides those.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Unknown types: a new name or project is a new cloud object for nearly every GCP resource.
+DEFAULT_FORCE_NEW: tuple[str, ...] = ("name", "project")
+
+FORCE_NEW: dict[str, tuple[str, ...]] = {
+    "gcp:compute/network:Network": (
+        "name",
+        "project",
+        "autoCreateSubnetworks",
+        "description",
+        "internalIpv6Range",
+        "networkProfile",
+        "params",  # resource manager tags, only sent on create
+    ),
+    # ipCidrRange is updated in place when it grows; only shrinking forces a new subnetwork.
+    "gcp:compute/subnetwork:Subnetwork": (
+        "name",
+        "project",
+        "region",
+        "network",
+        "description",
+        "purpose",
+        "params",
+    ),
+    # Every field but labels is immutable (labels go through setLabels).
+    "gcp:compute/globalAddress:GlobalAddress": (
+        "name",
+        "project",
+        "address",
+        "addressType",
+        "description",
+        "ipVersion",
+        "network",
+        "prefixLength",
+        "purpose",
+    ),
+    "gcp:compute/router:Router": (
+        "name",
+        "project",
+        "region",
+        "network",
+        "encryptedInterconnectRouter",
+    ),
+    "gcp:compute/routerNat:RouterNat": (
+        "name",
+        "project",
+        "region",
+        "router",
+        "type",
+        "initialNatIps",
+        "endpointTypes",
+    ),
+    # network is NOT ForceNew on firewalls: the rule is patched in place.
+    "gcp:compute/firewall:Firewall": ("name", "project", "direction", "params"),
+    # reservedPeeringRanges is patched in place; the connection has no name or project input.
+    "gcp:servicenetworking/connection:Connection": ("network", "service"),
+    "gcp:projects/service:Service": ("project", "service"),
+    # databaseVersion is NOT listed: major version upgrades run in place. Conditional
+    # replacements the engine decides: shrinking settings.diskSize, removing
+    # settings.ipConfiguration.privateNetwork, changing masterInstanceName outside a switchover.
+    "gcp:sql/databaseInstance:DatabaseInstance": (
+        "name",
+        "project",
+        "region",
+        "encryptionKeyName",
+        "masterInstanceName",
+        "replicaConfiguration",
+        "settings.collation",
+        "settings.diskType",
+    ),
+    "gcp:sql/database:Database": ("name", "project", "instance"),  # charset/collation update
+    "gcp:sql/user:User": ("name", "project", "instance", "host", "type"),  # password updates
+    # redisVersion downgrades also force a new instance (upgrades run in place).
+    "gcp:redis/instance:Instance": (
+        "name",
+        "project",
+        "region",
+        "locationId",
+        "alternativeLocationId",
+        "authorizedNetwork",
+        "connectMode",
+        "reservedIpRange",
+        "tier",
+        "transitEncryptionMode",
+        "customerManagedKey",
+    ),
+    "gcp:memorystore/instance:Instance": (
+        "instanceId",
+        "location",
+        "project",
+        "authorizationMode",
+        "transitEncryptionMode",
+        "zoneDistributionConfig",
+    ),
+    # Cloud Run v2 patches everything else, template included (a new revision, same service).
+    "gcp:cloudrunv2/service:Service": ("name", "location", "project"),
+    "gcp:cloudrunv2/workerPool:WorkerPool": ("name", "location", "project"),
+    "gcp:cloudrunv2/job:Job": ("name", "location", "project"),
+    # replication is immutable as a block (a KMS key inside it may be updatable, but the
+    # block is the safe unit to warn about); tags are create-only resource manager tags.
+    "gcp:secretmanager/secret:Secret": ("secretId", "project", "replication", "tags"),
+    # A new payload is a new version: versions are immutable. Only `enabled` updates.
+    "gcp:secretmanager/secretVersion:SecretVersion": (
+        "secret",
+        "project",
+        "secretData",
+        "isSecretDataBase64",
+        "secretDataWoVersion",
+    ),
+    "gcp:serviceaccount/account:Account": ("accountId", "project"),  # displayName etc. update
+    # remoteRepositoryConfig is immutable nearly field by field; treated as one block.
+    "gcp:artifactregistry/repository:Repository": (
+        "repositoryId",
+        "location",
+        "project",
+        "format",
+        "mode",
+        "kmsKeyName",
+        "mavenConfig.allowSnapshotOverwrites",
+        "mavenConfig.versionPolicy",
+        "remoteRepositoryConfig",
+    ),
+    # storageClass, versioning, lifecycle rules... are patched. Unlocking a locked
+    # retentionPolicy also forces a new bucket (conditional, not listed).
+    "gcp:storage/bucket:Bucket": (
+        "name",
+        "location",
+        "project",
+        "enableObjectRetention",
+        "customPlacementConfig.dataLocations",
+        "hierarchicalNamespace",
+    ),
+    # An IAM member binding has no update at all: any change is remove + add.
+    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    # Every argument of random_password is RequiresReplace: a change means a NEW password.
+    "random:index/randomPassword:RandomPassword": (
+        "keepers",
+        "length",
+        "lower",
+        "upper",
+        "special",
+        "number",
+        "numeric",
+        "minLower",
+        "minUpper",
+        "minNumeric",
+        "minSpecial",
+        "overrideSpecial",
+    ),
+    "gcp:container/cluster:Cluster": (
+        "name",
+        "location",
+        "project",
+        "description",
+        "network",
+        "subnetwork",
+        "networkingMode",
+        "clusterIpv4Cidr",
+        "initialNodeCount",
+        "defaultMaxPodsPerNode",
+        "enableAutopilot",
+        "enableKubernetesAlpha",
+        "enableTpu",
+        "confidentialNodes",
+        "masterAuth.clientCertificateConfig",
+    ),
+}
+
+# Losing one of these loses data, credentials or an address other resources are built on.
+STATEFUL_TYPES: frozenset[str] = frozenset(
+    {
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "gcp:sql/database:Database",
+        "gcp:sql/user:User",  # its grants and password go with it
+        "gcp:redis/instance:Instance",
+        "gcp:memorystore/instance:Instance",
+        "gcp:storage/bucket:Bucket",
+        "gcp:secretmanager/secret:Secret",
+        "gcp:secretmanager/secretVersion:SecretVersion",
+        "gcp:artifactregistry/repository:Repository",
+        "random:index/randomPassword:RandomPassword",  # a replacement is a new password
+        # The private services range: Cloud SQL and Redis private IPs are allocated from it.
+        "gcp:compute/globalAddress:GlobalAddress",
+        "gcp:container/cluster:Cluster",  # workloads and their volumes live in it
+    }
+)
+
+
+@dataclass(frozen=True)
+class ProtectionSwitch:
+    """An input that, while it holds one of ``protective`` values, guards against deletion."""
+
+    path: str
+    protective: frozenset[Any]
+    # The provider's value when the input is not set, so "unset" is judged correctly.
+    default: Any
+    # What the reviewer must understand when the switch stops protecting.
+    meaning: str
+
+
+_DELETION_PROTECTION_OFF = "deletion protection turned off: the provider will now delete it"
+
+PROTECTION_SWITCHES: dict[str, tuple[ProtectionSwitch, ...]] = {
+    "gcp:sql/databaseInstance:DatabaseInstance": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+        ProtectionSwitch(
+            "settings.deletionProtectionEnabled",
+            frozenset({True}),
+            False,
+            "Cloud SQL's own deletion protection turned off: any API call can now delete it",
+        ),
+    ),
+    "gcp:cloudrunv2/service:Service": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:cloudrunv2/workerPool:WorkerPool": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:cloudrunv2/job:Job": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:memorystore/instance:Instance": (
+        ProtectionSwitch(
+            "deletionProtectionEnabled", frozenset({True}), True, _DELETION_PROTECTION_OFF
+        ),
+    ),
+    # Unset counts as protected: the provider refuses the delete until it is false in state.
+    "gcp:redis/instance:Instance": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:container/cluster:Cluster": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:secretmanager/secret:Secret": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), False, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:storage/bucket:Bucket": (
+        ProtectionSwitch(
+            "forceDestroy",
+            frozenset({False}),
+            False,
+            "forceDestroy turned on: deleting the bucket will also delete every object in it",
+        ),
+    ),
+}
+
+# pulumi-gcp 10.x gives every resource a `deletionPolicy`: PREVENT fails a delete, ABANDON
+# (and DISABLE on secret versions) leaves the cloud object in place; DELETE really deletes.
+GCP_DELETION_POLICY = ProtectionSwitch(
+    "deletionPolicy",
+    frozenset({"PREVENT", "ABANDON", "DISABLE"}),
+    "DELETE",
+    "deletion policy changed so that a delete now really deletes the cloud resource",
+)
+
+
+def force_new_paths(resource_type: str) -> tuple[str, ...]:
+    """The input paths whose change replaces a resource of this type."""
+    return FORCE_NEW.get(resource_type, DEFAULT_FORCE_NEW)
+
+
+def is_stateful(resource_type: str) -> bool:
+    return resource_type in STATEFUL_TYPES
+
+
+def protection_switches(resource_type: str) -> tuple[ProtectionSwitch, ...]:
+    """Every deletion guard of this type, the provider-wide deletionPolicy included."""
+    switches = PROTECTION_SWITCHES.get(resource_type, ())
+    if resource_type.startswith("gcp:"):
+        return (*switches, GCP_DELETION_POLICY)
+    return switches

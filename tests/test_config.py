@@ -1,0 +1,166 @@
+"""Bad stack config stops the run before any resource is declared, naming the file, the key,
+the bad value and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import Field, SecretStr
+
+from offline.engine import new_monitor, run_stack
+from offline.graph import STACK_TYPE
+from stackconfig import StackConfig, StackConfigError, load_stack_config
+from stackconfig.stackfile import read_stack_file
+
+from .conftest import edit_stack_file
+
+
+def failing_run(project, stack="dev") -> tuple[StackConfigError, list]:
+    """Run the real program with a bad stack file; return the error and what got declared."""
+    values, _ = read_stack_file(project.stack_file(stack)) if project.stack_file(stack).is_file() else ({}, set())
+    monitor = new_monitor(values)
+    with pytest.raises(StackConfigError) as caught:
+        run_stack(project, stack, monitor=monitor)
+    declared = [r for r in monitor.recorded if r.type != STACK_TYPE]
+    return caught.value, declared
+
+
+BAD_VALUES = [
+    # (old text, new text, key named, words that must appear in the fix)
+    ("omni-infra:environment: dev", "omni-infra:environment: qa", "omni-infra:environment", ["'dev', 'staging' or 'prod'", "'qa'"]),
+    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 10.10.0.0/28", "omni-infra:network.subnetCidr", ["/26 or larger", "--path 'network.subnetCidr'"]),
+    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 8.8.0.0/20", "omni-infra:network.subnetCidr", ["private"]),
+    ("subnetCidr: 10.10.0.0/20", "subnetCidr: not-a-cidr", "omni-infra:network.subnetCidr", ["IPv4 network"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 1.5", "omni-infra:network.flowLogsSampling", ["less than or equal to 1", "default: 0.5"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: lots", "omni-infra:network.flowLogsSampling", ["valid number"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidrs: 10.0.0.0/8", "omni-infra:network.subnetCidrs", ["unknown key", "subnetCidr", "pulumi config rm --path"]),
+    ("omni-infra:protect: false", "omni-infra:protect: maybe", "omni-infra:protect", ["valid boolean"]),
+    ("gcp:project: omni-api-dev", "gcp:project: Omni_API", "gcp:project", ["should match pattern", "pulumi config set 'gcp:project'"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:replicas: 3", "omni-infra:replicas", ["unknown key", "environment"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infr:network: {}", "omni-infr:network", ["unknown config namespace"]),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "fix_words"), BAD_VALUES, ids=[case[2] + ":" + case[1].split(":")[-1].strip()[:12] for case in BAD_VALUES])
+def test_bad_value_names_file_key_value_and_fix_and_declares_nothing(project_copy, old, new, key, fix_words):
+    edit_stack_file(project_copy, "dev", old, new)
+    error, declared = failing_run(project_copy)
+    message = str(error)
+    assert message.startswith(f"{project_copy.stack_file('dev').relative_to(project_copy.root)}:") or "Pulumi.dev.yaml" in message
+    assert "no resource was declared" in message
+    assert f"  {key}: found " in message
+    for words in fix_words:
+        assert words in message, f"{words!r} missing from:\n{message}"
+    assert declared == []
+
+
+def test_several_problems_are_reported_together(project_copy):
+    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: qa")
+    edit_stack_file(project_copy, "dev", "flowLogsSampling: 0.1", "flowLogsSampling: 7")
+    error, _ = failing_run(project_copy)
+    assert [p.key for p in error.problems] == ["omni-infra:environment", "omni-infra:network.flowLogsSampling"]
+    assert "2 invalid configuration values" in str(error)
+
+
+def test_missing_required_value_says_how_to_set_it(project_copy):
+    edit_stack_file(project_copy, "dev", "  gcp:project: omni-api-dev\n", "")
+    error, declared = failing_run(project_copy)
+    assert "gcp:project: found (missing)" in str(error)
+    assert "pulumi config set 'gcp:project' <value> --stack dev" in str(error)
+    assert declared == []
+
+
+def test_prod_cannot_be_unprotected(project_copy):
+    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:protect: false")
+    error, declared = failing_run(project_copy, "prod")
+    assert "omni-infra:protect: found False" in str(error)
+    assert "prod must keep protect true" in str(error)
+    assert declared == []
+
+
+def test_missing_stack_file_lists_the_existing_ones(project_copy):
+    with pytest.raises(StackConfigError) as caught:
+        run_stack(project_copy, "qa")
+    message = str(caught.value)
+    assert "Pulumi.qa.yaml" in message and "no such file" in message
+    assert "Pulumi.dev.yaml, Pulumi.prod.yaml, Pulumi.staging.yaml" in message
+    assert "pulumi stack init qa" in message
+
+
+def test_malformed_yaml_names_the_line(project_copy):
+    path: Path = project_copy.stack_file("dev")
+    path.write_text("config:\n  omni-infra:environment: dev\n    broken: [\n")
+    with pytest.raises(StackConfigError) as caught:
+        run_stack(project_copy, "dev")
+    assert "malformed YAML at line 3" in str(caught.value)
+
+
+def test_unknown_top_level_key_in_stack_file(project_copy):
+    path: Path = project_copy.stack_file("dev")
+    path.write_text(path.read_text() + "confg:\n  x: 1\n")
+    with pytest.raises(StackConfigError, match="confg: found an unknown top-level key"):
+        run_stack(project_copy, "dev")
+
+
+class WithSecret(StackConfig):
+    """A model with a required secret, as a later component will declare one."""
+
+    api_signing_key: SecretStr = Field(description="signs the API's session tokens")
+
+
+BASE = {"gcp:project": "omni-api-dev", "omni-infra:environment": "dev", "omni-infra:protect": "false"}
+
+
+def test_missing_required_secret_says_to_set_it_with_secret():
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("dev", BASE, set(), model=WithSecret)
+    message = str(caught.value)
+    assert "omni-infra:apiSigningKey: found (missing)" in message
+    assert "a required secret (signs the API's session tokens)" in message
+    assert "pulumi config set --secret 'apiSigningKey' <value> --stack dev" in message
+
+
+def test_secret_given_in_plain_text_is_refused_without_echoing_it():
+    values = {**BASE, "omni-infra:apiSigningKey": "hunter2-plaintext"}
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("dev", values, set(), model=WithSecret)
+    assert "must be encrypted" in str(caught.value)
+    assert "hunter2-plaintext" not in str(caught.value)
+
+
+def test_encrypted_secret_is_accepted_and_masked():
+    values = {**BASE, "omni-infra:apiSigningKey": "s3cret"}
+    config = load_stack_config("dev", values, {"omni-infra:apiSigningKey"}, model=WithSecret)
+    assert config.api_signing_key.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(config)
+
+
+def test_invalid_secret_value_is_never_echoed():
+    class ShortSecret(StackConfig):
+        api_signing_key: SecretStr = Field(min_length=32)
+
+    values = {**BASE, "omni-infra:apiSigningKey": "tooshort"}
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("dev", values, {"omni-infra:apiSigningKey"}, model=ShortSecret)
+    assert "found [secret]" in str(caught.value) and "tooshort" not in str(caught.value)
+
+
+def test_secure_values_are_masked_when_the_stack_file_is_read(tmp_path):
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: v1:def\n  omni-infra:plain: 3\n")
+    values, secret_keys = read_stack_file(path)
+    assert values == {"omni-infra:key": "[secret]", "omni-infra:nested": '{"inner": "[secret]"}', "omni-infra:plain": "3"}
+    assert secret_keys == {"omni-infra:key", "omni-infra:nested"}
+
+
+def test_defaults_are_the_production_safe_choice():
+    config = StackConfig.model_validate({"project": "omni-api-prod", "environment": "prod"})
+    assert config.protect is True
+    assert config.network.nat_enabled is True
+    assert config.network.private_services_prefix_length == 16
+    assert config.network.flow_logs_sampling > 0
+    for name, field in StackConfig.model_fields.items():
+        assert field.description, f"StackConfig.{name} has no description"
+    for name, field in type(config.network).model_fields.items():
+        assert field.description, f"NetworkConfig.{name} has no description"
