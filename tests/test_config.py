@@ -164,3 +164,39 @@ def test_defaults_are_the_production_safe_choice():
         assert field.description, f"StackConfig.{name} has no description"
     for name, field in type(config.network).model_fields.items():
         assert field.description, f"NetworkConfig.{name} has no description"
+
+
+def _leaf_keys(model: type, prefix: str = "") -> dict[str, object]:
+    """Every config key of a model as written in a stack file, with its default."""
+    from pydantic import BaseModel
+
+    from stackconfig.loader import PROVIDER_FIELDS
+
+    provider_keys = {field: key for key, field in PROVIDER_FIELDS.items()}
+    keys: dict[str, object] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if not prefix and name in provider_keys:
+            keys[provider_keys[name]] = field.default
+            continue
+        full = f"{prefix}.{key}" if prefix else f"omni-infra:{key}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.update(_leaf_keys(annotation, full))
+        else:
+            keys[full] = field.default
+    return keys
+
+
+def test_readme_documents_every_config_key_with_its_default():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`"): line.split("|")[2].strip()
+        for line in readme.splitlines()
+        if line.startswith("| `")
+    }
+    for key, default in _leaf_keys(StackConfig).items():
+        assert key in rows, f"README's config table lacks {key}"
+        if default is not None and not callable(default) and str(default) != "PydanticUndefined":
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            assert shown in rows[key], f"README says {rows[key]} for {key}, the model says {default!r}"
