@@ -1,0 +1,156 @@
+"""The `omni` command as a user runs it: exit codes, output, and the files it writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from offline.graph import dumps
+
+from .conftest import ROOT, edit_stack_file
+
+runner = CliRunner()
+
+
+def omni(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_help_lists_every_command():
+    result = omni("--help")
+    assert result.exit_code == 0
+    for command in ("preview", "snapshot", "diff", "check", "build"):
+        assert command in result.output
+
+
+def test_preview_prints_the_tree_and_counts_like_pulumi_preview():
+    result = omni("preview", "--stack", "prod", "-C", str(ROOT))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith(" +   pulumi:pulumi:Stack") and "omni-infra-prod" in line for line in lines)
+    assert any("├─ omni:network:Network" in line for line in lines)
+    assert any("│  ├─ gcp:compute/network:Network" in line and "[protected]" in line for line in lines)
+    assert "Resources: + 12 to create (4 protected)" in result.output
+
+
+def test_preview_json_prints_the_documented_graph(graphs):
+    result = omni("preview", "--stack", "dev", "--json", "-C", str(ROOT))
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["stack"] == "dev"
+    assert data == graphs["dev"]
+    first = data["resources"][0]
+    assert {"urn", "type", "name", "parent", "dependencies", "protect", "inputs"} <= set(first)
+
+
+def test_committed_snapshots_are_current():
+    result = omni("check", "-C", str(ROOT))
+    assert result.exit_code == 0, f"run `omni snapshot --all` and commit:\n{result.output}"
+    assert result.output.count("✓") == 3
+
+
+def test_check_fails_on_a_stale_snapshot_naming_the_command(project_copy):
+    edit_stack_file(project_copy, "dev", "flowLogsSampling: 0.1", "flowLogsSampling: 0.2")
+    result = omni("check", "-C", str(project_copy.root))
+    assert result.exit_code == 1
+    assert "dev: snapshots/dev.json is stale; run `omni snapshot --stack dev`" in result.output
+
+
+def test_check_fails_on_invalid_config(project_copy):
+    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: stage")
+    result = omni("check", "-C", str(project_copy.root))
+    assert result.exit_code == 1
+    assert "staging: invalid config" in result.output and "omni-infra:environment: found 'stage'" in result.output
+
+
+def test_snapshot_writes_deterministic_files(project_copy):
+    edit_stack_file(project_copy, "dev", "flowLogsSampling: 0.1", "flowLogsSampling: 0.2")
+    result = omni("snapshot", "--all", "-C", str(project_copy.root))
+    assert result.exit_code == 0
+    assert "updated  snapshots/dev.json" in result.output
+    assert "unchanged  snapshots/prod.json" in result.output
+    written = (project_copy.root / "snapshots" / "dev.json").read_text()
+    assert '"flowSampling": 0.2' in written
+    assert omni("snapshot", "--stack", "dev", "-C", str(project_copy.root)).output.startswith("unchanged")
+
+
+def test_diff_without_changes_exits_zero():
+    result = omni("diff", "--stack", "prod", "-C", str(ROOT))
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+
+
+def test_diff_of_an_edited_stack_file_shows_the_change_and_its_danger(project_copy):
+    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:protect: false")
+    edit_stack_file(project_copy, "staging", "10.20.0.0/20", "10.20.0.0/19")
+    result = omni("diff", "--stack", "staging", "-C", str(project_copy.root))
+    assert result.exit_code == 1
+    text = result.output
+    assert text.index("DANGER") < text.index("ipCidrRange")
+    assert "omni-staging-vpc: protection removed" in text
+    assert '"10.20.0.0/20" => "10.20.0.0/19"' in text
+
+
+def test_diff_markdown_puts_danger_before_anything_else(project_copy):
+    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:protect: false")
+    result = omni("diff", "--stack", "staging", "--format", "markdown", "-C", str(project_copy.root))
+    assert result.exit_code == 1
+    body = result.output.split("\n", 1)[1]
+    assert body.lstrip().startswith("> [!CAUTION]")
+    assert "removes protection from 4 resources" in body
+
+
+def test_diff_json_against_a_file(project_copy, tmp_path, graphs):
+    before = json.loads(dumps(graphs["dev"]))
+    before["resources"] = [r for r in before["resources"] if r["type"] != "gcp:compute/routerNat:RouterNat"]
+    against = tmp_path / "before.json"
+    against.write_text(dumps(before))
+    result = omni("diff", "--stack", "dev", "--against", str(against), "--format", "json", "-C", str(project_copy.root))
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert json.dumps(report, sort_keys=True)
+    assert "omni-dev-nat" in result.output and "create" in result.output
+
+
+def test_diff_against_a_git_ref(project_copy):
+    root = project_copy.root
+    git = lambda *args: subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "base", "--allow-empty")
+    git("add", "-A")
+    git("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "snapshots")
+    edit_stack_file(project_copy, "dev", "flowLogsSampling: 0.1", "flowLogsSampling: 0.3")
+    result = omni("diff", "--stack", "dev", "--ref", "HEAD", "-C", str(root))
+    assert result.exit_code == 1, result.output
+    assert "flowSampling" in result.output
+    missing = omni("diff", "--stack", "dev", "--ref", "HEAD~1", "-C", str(root))
+    assert missing.exit_code == 2
+    assert "cannot read snapshots/dev.json at HEAD~1" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("preview", "--stack", "qa"), "Pulumi.qa.yaml"),
+        (("diff", "--stack", "dev", "--format", "html"), "--format must be one of text, markdown, json"),
+        (("diff", "--stack", "dev", "--ref", "HEAD", "--against", "x.json"), "either --against FILE or --ref GITREF"),
+        (("diff", "--stack", "dev", "--against", "/nonexistent.json"), "does not exist"),
+        (("diff",), "name a stack with --stack S, or use --all"),
+    ],
+)
+def test_bad_input_exits_two_with_a_clear_message(args, message):
+    result = runner.invoke(app, [*args, "-C", str(ROOT)])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_build_prints_the_preview_and_writes_artifacts(tmp_path):
+    result = omni("build", "--stack", "dev", "--out", str(tmp_path), "-C", str(ROOT))
+    assert result.exit_code == 0, result.output
+    assert "Resources: +" in result.output
+    assert (tmp_path / "dev" / "preview.txt").read_text().startswith("Previewing stack dev")
+    assert json.loads((tmp_path / "dev" / "graph.json").read_text())["stack"] == "dev"
