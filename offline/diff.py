@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -57,8 +57,9 @@ PROTECTION_KINDS = frozenset(
         DangerKind.RETAIN_ON_DELETE_REMOVED,
     }
 )
-DELETE_KINDS = frozenset({DangerKind.DELETE, DangerKind.DELETE_STATEFUL, DangerKind.DELETE_PROTECTED})
-REPLACE_KINDS = frozenset({DangerKind.REPLACE_STATEFUL, DangerKind.REPLACE_PROTECTED})
+DELETE_KINDS = frozenset(
+    {DangerKind.DELETE, DangerKind.DELETE_STATEFUL, DangerKind.DELETE_PROTECTED}
+)
 
 # Resource options compared field by field. `dependencies` and `aliases` are not: they follow
 # from how the program is written, not from what the engine will do to the resource.
@@ -133,7 +134,9 @@ class DiffReport:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.output_changes) or any(r.kind is not ChangeKind.SAME for r in self.resources)
+        return bool(self.output_changes) or any(
+            r.kind is not ChangeKind.SAME for r in self.resources
+        )
 
     @property
     def has_danger(self) -> bool:
@@ -183,16 +186,19 @@ def summary_line(report: DiffReport) -> str:
 def danger_headline(report: DiffReport) -> str:
     """One sentence a reviewer cannot miss: what gets deleted, replaced or unprotected."""
     deleted = _resources_with(report.dangers, DELETE_KINDS)
-    stateful_deleted = {d.urn for d in report.dangers if d.kind in DELETE_KINDS} & {
-        r.urn for r in report.resources if r.stateful
-    }
-    replaced = _resources_with(report.dangers, REPLACE_KINDS)
+    stateful_deleted = deleted & {r.urn for r in report.resources if r.stateful}
+    replaced_stateful = _resources_with(report.dangers, {DangerKind.REPLACE_STATEFUL})
+    replaced_protected = (
+        _resources_with(report.dangers, {DangerKind.REPLACE_PROTECTED}) - replaced_stateful
+    )
     unprotected = _resources_with(report.dangers, PROTECTION_KINDS)
     clauses: list[str] = []
     if deleted:
         clauses.append(_delete_clause(len(deleted), len(stateful_deleted)))
-    if replaced:
-        clauses.append(f"replaces {_plural(len(replaced), 'stateful or protected resource')}")
+    if replaced_stateful:
+        clauses.append(f"replaces {_plural(len(replaced_stateful), 'stateful resource')}")
+    if replaced_protected:
+        clauses.append(f"replaces {_plural(len(replaced_protected), 'protected resource')}")
     if unprotected:
         clauses.append(f"removes protection from {_plural(len(unprotected), 'resource')}")
     if not clauses:
@@ -208,7 +214,9 @@ def _index(graph: Mapping[str, Any]) -> dict[str, Resource]:
     return {str(r["urn"]): r for r in graph.get("resources") or []}
 
 
-def _match(old: dict[str, Resource], new: dict[str, Resource]) -> list[tuple[Resource | None, Resource | None]]:
+def _match(
+    old: dict[str, Resource], new: dict[str, Resource]
+) -> list[tuple[Resource | None, Resource | None]]:
     """Pair resources by URN, then by alias (a rename or move), leaving creates and deletes."""
     pairs: list[tuple[Resource | None, Resource | None]] = []
     claimed = {urn for urn in new if urn in old}
@@ -268,7 +276,9 @@ def _diff_resource(old: Resource | None, new: Resource | None) -> ResourceDiff:
     )
 
 
-def _update_kind(walk: _Walk, replace_paths: tuple[str, ...], renamed_from: str | None) -> ChangeKind:
+def _update_kind(
+    walk: _Walk, replace_paths: tuple[str, ...], renamed_from: str | None
+) -> ChangeKind:
     if replace_paths:
         return ChangeKind.REPLACE
     # A rename alone is shown as an update so the reviewer sees it; the engine only
@@ -342,8 +352,6 @@ def _walk(before: Any, after: Any, path: str, out: _Walk) -> None:
     if _is_marker(before, SECRET) and _is_marker(after, SECRET):
         out.secrets.append(path)  # both hidden: unchanged as far as anyone can see
         return
-    if _is_marker(before, UNKNOWN) and _is_marker(after, UNKNOWN):
-        return  # neither side known: nothing to say
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted(set(before) | set(after), key=str):
             _walk(before.get(key, _ABSENT), after.get(key, _ABSENT), _join(path, str(key)), out)
@@ -442,18 +450,28 @@ def _danger(diff: ResourceDiff, kind: DangerKind, severity: Severity, reason: st
 
 
 def _delete_danger(diff: ResourceDiff, old: Resource) -> Danger:
-    retained = bool(_option(old, "retainOnDelete")) or _inputs(old).get("deletionPolicy") == "ABANDON"
+    retained = (
+        bool(_option(old, "retainOnDelete")) or _inputs(old).get("deletionPolicy") == "ABANDON"
+    )
     guards = [s.path for s in replacements.protection_switches(diff.type) if _blocks_delete(old, s)]
-    reasons = ["deleted" + (": a stateful resource, the data in it is lost" if diff.stateful else "")]
+    reasons = [
+        "will be deleted"
+        + (": a stateful resource, the data in it is lost" if diff.stateful else "")
+    ]
     if diff.protected:
         reasons.append(
             "it is protected (protect: true), so Pulumi will refuse to delete it and the "
             "update fails until protection is removed in an earlier change"
         )
     if guards:
-        reasons.append(f"the provider's deletion guard ({', '.join(guards)}) is on, so the delete fails at apply")
+        reasons.append(
+            f"the provider's deletion guard ({', '.join(guards)}) is on, "
+            "so the delete fails at apply"
+        )
     if retained:
-        reasons.append("it is retained on delete: the cloud resource is kept, only dropped from the stack")
+        reasons.append(
+            "it is retained on delete: the cloud resource is kept, only dropped from the stack"
+        )
     kind = DangerKind.DELETE_PROTECTED if diff.protected else DangerKind.DELETE
     if kind is DangerKind.DELETE and diff.stateful:
         kind = DangerKind.DELETE_STATEFUL
@@ -476,8 +494,8 @@ def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
                 diff,
                 DangerKind.REPLACE_STATEFUL,
                 Severity.HIGH,
-                f"likely replaced (delete and re-create) because {paths} changed: the new "
-                "resource starts empty, the data in the old one is lost",
+                f"likely replaced (delete and re-create) because {paths} changed: what the old "
+                "one holds (its data, or its generated value) is lost",
             )
         )
     if diff.protected:
@@ -502,7 +520,8 @@ def _guard_dangers(diff: ResourceDiff, old: Resource, new: Resource) -> list[Dan
                 diff,
                 DangerKind.PROTECT_REMOVED,
                 severity,
-                "protection removed (protect: true → false): Pulumi will no longer refuse to delete it",
+                "protection removed (protect: true → false): "
+                "Pulumi will no longer refuse to delete it",
             )
         )
     if _option(old, "retainOnDelete") is True and _option(new, "retainOnDelete") is not True:
@@ -557,7 +576,7 @@ def _danger_order(danger: Danger) -> tuple[int, int, str]:
 # --- wording helpers ----------------------------------------------------------------------
 
 
-def _resources_with(dangers: Iterable[Danger], kinds: frozenset[DangerKind]) -> set[str]:
+def _resources_with(dangers: Iterable[Danger], kinds: Set[DangerKind]) -> set[str]:
     return {d.urn for d in dangers if d.kind in kinds}
 
 

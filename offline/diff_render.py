@@ -44,6 +44,9 @@ GROUP_TITLES: dict[ChangeKind, str] = {
 }
 KNOWN_AFTER_APPLY = "(known after apply)"
 NOT_SET = "(not set)"
+NO_DANGER_NOTE = (
+    "✅ Nothing is deleted, no stateful resource is replaced, no protection is removed."
+)
 TEXT_VALUE_LIMIT = 80
 MARKDOWN_VALUE_LIMIT = 60
 
@@ -55,10 +58,7 @@ def format_value(value: Any, is_set: bool = True, limit: int = TEXT_VALUE_LIMIT)
     """A value as one short line: JSON, markers spelled out, cut at ``limit`` characters."""
     if not is_set:
         return NOT_SET
-    if value == UNKNOWN:
-        return KNOWN_AFTER_APPLY
-    if value == SECRET:
-        return SECRET
+    # Markers are replaced wherever they sit, at the top or deep inside a dict or list.
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
     text = text.replace(json.dumps(UNKNOWN), KNOWN_AFTER_APPLY).replace(json.dumps(SECRET), SECRET)
     return _truncate(text, limit)
@@ -91,7 +91,9 @@ def _change_label(change: FieldChange) -> str:
 def _resource_note(resource: ResourceDiff) -> str:
     notes: list[str] = []
     if resource.kind is ChangeKind.REPLACE:
-        notes.append(f"likely replacement: {', '.join(resource.replace_paths)} forces a new resource")
+        notes.append(
+            f"likely replacement: {', '.join(resource.replace_paths)} forces a new resource"
+        )
     if resource.previous_urn:
         notes.append(f"was {resource.previous_urn}")
     return "; ".join(notes)
@@ -135,7 +137,8 @@ def _text_group(kind: ChangeKind, resources: tuple[ResourceDiff, ...]) -> list[s
     for resource in resources:
         note = _resource_note(resource)
         lines.append(
-            f"  {SYMBOLS[kind]:<2} {resource.type} {resource.name}" + (f"  ({note})" if note else "")
+            f"  {SYMBOLS[kind]:<2} {resource.type} {resource.name}"
+            + (f"  ({note})" if note else "")
         )
         lines += ["      " + _text_change(c) for c in resource.changes]
         if resource.unreadable_secrets and kind in (ChangeKind.UPDATE, ChangeKind.REPLACE):
@@ -165,7 +168,7 @@ def render_markdown(report: DiffReport) -> str:
     if not report.has_changes:
         unchanged = report.counts[ChangeKind.SAME.value]
         return "\n".join([*lines, f"No changes ({unchanged} resources unchanged)."]) + "\n"
-    lines += _md_dangers(report) if report.has_danger else ["✅ Nothing is deleted, no stateful resource is replaced and no protection is removed.", ""]
+    lines += _md_dangers(report) if report.has_danger else [NO_DANGER_NOTE, ""]
     lines += _md_summary(report)
     for kind in GROUP_ORDER:
         lines += _md_group(kind, report.of_kind(kind))
@@ -178,9 +181,8 @@ def _md_dangers(report: DiffReport) -> list[str]:
     lines = ["> [!CAUTION]", f"> ⚠️ **{danger_headline(report)}**", ">"]
     for danger in report.dangers:
         icon = "🔴" if danger.severity is Severity.HIGH else "🟠"
-        lines.append(
-            f"> - {icon} **{_md_code(danger.name)}** ({_md_code(danger.type)}): {_md_text(danger.reason)}"
-        )
+        who = f"**{_md_code(danger.name)}** ({_md_code(danger.type)})"
+        lines.append(f"> - {icon} {who}: {_md_text(danger.reason)}")
     return [*lines, ""]
 
 
@@ -207,10 +209,11 @@ def _md_bullet(resource: ResourceDiff) -> str:
 
 
 def _md_details(resource: ResourceDiff) -> list[str]:
-    summary = (
-        f"<code>{html.escape(SYMBOLS[resource.kind])}</code> <code>{html.escape(resource.name)}</code> "
-        f"<code>{html.escape(resource.type)}</code> ({_plural_fields(len(resource.changes))})"
+    codes = " ".join(
+        f"<code>{html.escape(part)}</code>"
+        for part in (SYMBOLS[resource.kind], resource.name, resource.type)
     )
+    summary = f"{codes} ({_plural_fields(len(resource.changes))})"
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
     note = _resource_note(resource)
     if note:
@@ -228,7 +231,12 @@ def _md_table(changes: tuple[FieldChange, ...]) -> list[str]:
     for change in changes:
         before = format_value(change.before, change.before_set, MARKDOWN_VALUE_LIMIT)
         after = format_value(change.after, change.after_set, MARKDOWN_VALUE_LIMIT)
-        cells = (_md_code(_change_label(change)), _md_code(before), _md_code(after), _md_text(_change_note(change)))
+        cells = (
+            _md_code(_change_label(change)),
+            _md_code(before),
+            _md_code(after),
+            _md_text(_change_note(change)),
+        )
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
