@@ -103,24 +103,17 @@ def _set_command(stack: str, key: str, *, secret: bool = False, example: str = "
 
 
 def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[BaseModel] | None, Any]:
-    """The model class holding the last element of `loc`, and that field's info (or None)."""
-    current: type[BaseModel] | None = model
-    info = None
-    for part in loc:
-        if current is None or not isinstance(part, str):
+    """The model class that holds the key at `loc`, and that key's field (None where unknown)."""
+    holder: type[BaseModel] | None = model
+    for index, part in enumerate(loc):
+        if holder is None or not isinstance(part, str):
             return None, None
-        field = next(
-            (f for name, f in current.model_fields.items() if name == part or f.alias == part), None
-        )
-        if field is None:
-            return current, None
-        info = field
+        field = next((f for name, f in holder.model_fields.items() if part in (name, f.alias)), None)
+        if field is None or index == len(loc) - 1:
+            return holder, field
         annotation = field.annotation
-        holder = current
-        current = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-        if part == loc[-1]:
-            return holder, info
-    return current, info
+        holder = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return holder, None
 
 
 def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel]) -> Problem:
