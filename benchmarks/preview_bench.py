@@ -107,14 +107,15 @@ def class_path(type_token: str) -> str | None:
     `gcp:compute/network:Network` -> `pulumi_gcp.compute.Network` (the last module segment is
     the class's own file when it matches the class name), `kubernetes:apps/v1:Deployment` ->
     `pulumi_kubernetes.apps.v1.Deployment`, `random:index/randomPassword:RandomPassword` ->
-    `pulumi_random.RandomPassword`, `pulumi:providers:gcp` -> `pulumi_gcp.Provider`.
+    `pulumi_random.RandomPassword`, `pulumi:providers:gcp` -> `pulumi_gcp.Provider`; an API
+    group keeps its first label (`kubernetes:networking.k8s.io/v1:Ingress` -> `...networking.v1`).
     """
     package, module, name = type_token.split(":", 2)
     if type_token in SKIPPED_TYPES or package == "omni":
         return None
     if package == "pulumi" and module == "providers":
         return f"pulumi_{name.replace('-', '_')}.Provider"
-    parts = module.split("/")
+    parts = [part.split(".", 1)[0] for part in module.split("/")]
     if parts[-1].lower() == name.lower():
         parts = parts[:-1]
     parts = [part for part in parts if part != "index"]

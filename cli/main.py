@@ -6,8 +6,11 @@ Commands parse their options, call one library function and print. Exit codes: 0
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -55,6 +58,9 @@ def _graph_json(project, stack: str, preview: bool = True) -> dict:
         return run_stack(project, stack, preview=preview).to_json()
     except StackConfigError as error:
         _fail(str(error))
+    except Exception as error:  # noqa: BLE001 the program's own bug: show where, exit 2
+        err.print("".join(traceback.format_exception(error)), markup=False, end="")
+        _fail(f"the program failed for stack {stack}: {type(error).__name__}: {error}")
 
 
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
@@ -211,5 +217,18 @@ def build(
     out.print(f"\nwrote {target / 'preview.txt'} and {target / 'graph.json'}", markup=False)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The `omni` console script.
+
+    A run loads the provider's modules (~200k long-lived objects) and exits within seconds:
+    cyclic garbage collection during the run and the final collection at exit cost about
+    0.75 s of a 1.7 s preview and free almost nothing. So the collector stays off and the exit
+    skips it. A long-running command (a local lab, a server) calls `gc.enable()` first.
+    """
+    gc.disable()
+    atexit.register(gc.freeze)
     app()
+
+
+if __name__ == "__main__":
+    main()

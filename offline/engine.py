@@ -8,6 +8,7 @@ resource, and every registration reaches a monitor, here one that records the gr
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import logging
@@ -15,6 +16,7 @@ import runpy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import yaml
 
@@ -25,6 +27,7 @@ from .monitor import RecordingMonitor
 from .outputs import ComputedOutputs
 
 DEFAULT_REGION = "europe-west1"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,15 @@ def _run_program(project: Project, stack: str, monitor: RecordingMonitor, values
     if root not in sys.path:
         sys.path.insert(0, root)
 
-    def program() -> None:
+    async def program() -> None:
         runpy.run_path(str(project.main), run_name="__main__")
+        await _settle_outputs()
 
     loop = asyncio.new_event_loop()
+    # The recording monitor answers at once and never waits on the loop, so registrations run
+    # inline, in order, instead of hopping through a thread pool: faster and repeatable.
+    loop.set_default_executor(_InlineExecutor())
+    loop.set_exception_handler(_log_loop_error)
     try:
         loop.run_until_complete(run_in_stack(program))
     finally:
@@ -112,3 +120,39 @@ def _run_program(project: Project, stack: str, monitor: RecordingMonitor, values
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 loop.run_until_complete(task)
         loop.close()
+
+
+async def _settle_outputs() -> None:
+    """Let every Output the program created settle, one `gather` per round.
+
+    The SDK's own wait (`wait_for_rpcs`) re-subscribes to every pending Output each time one
+    completes, which is quadratic in the number of resources; after this it finds nothing
+    left to wait for. Failed Outputs stay tracked by the SDK, which raises their errors.
+    """
+    from pulumi.runtime.settings import SETTINGS
+
+    while True:
+        with SETTINGS.lock:
+            pending = [task for task in SETTINGS.outputs if not task.done()]
+        if not pending:
+            return
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs each submitted call immediately in the calling thread (asyncio only accepts a
+    ThreadPoolExecutor as the default executor; no thread is ever started)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 handed to whoever awaits the future
+            future.set_exception(error)
+        return future
+
+
+def _log_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # The program's own error is raised by run_in_stack; what the loop reports while the
+    # remaining tasks are cancelled is noise around it.
+    logging.getLogger("omni.offline.engine").debug("event loop: %s", context.get("message"))

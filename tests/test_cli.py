@@ -154,3 +154,11 @@ def test_build_prints_the_preview_and_writes_artifacts(tmp_path):
     assert "Resources: +" in result.output
     assert (tmp_path / "dev" / "preview.txt").read_text().startswith("Previewing stack dev")
     assert json.loads((tmp_path / "dev" / "graph.json").read_text())["stack"] == "dev"
+
+
+def test_a_failing_program_exits_two_with_its_traceback(make_project):
+    project = make_project("raise ValueError('bad wiring')\n", "config:\n  gcp:project: probe-project\n", stack="dev")
+    result = omni("preview", "-C", str(project.root))
+    assert result.exit_code == 2
+    assert "the program failed for stack dev: ValueError: bad wiring" in result.output
+    assert "__main__.py" in result.output

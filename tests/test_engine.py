@@ -161,3 +161,15 @@ gcp.compute.get_network(name="default")
 def test_program_errors_propagate(make_project):
     with pytest.raises(ZeroDivisionError):
         run_stack(make_project("1 / 0\n", STACK_FILE), "test")
+
+
+def test_an_apply_that_raises_fails_the_simulated_apply_but_is_skipped_in_preview(make_project):
+    program = """
+import pulumi_gcp as gcp
+network = gcp.compute.Network("n", auto_create_subnetworks=False)
+network.id.apply(lambda network_id: 1 / 0)
+"""
+    project = make_project(program, STACK_FILE)
+    run_stack(project, "test")  # preview: the id is unknown, the apply never runs
+    with pytest.raises(ZeroDivisionError):
+        run_stack(project, "test", preview=False)
