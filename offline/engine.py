@@ -131,9 +131,10 @@ async def _settle_outputs() -> None:
     """
     from pulumi.runtime.settings import SETTINGS
 
+    runtime: Any = SETTINGS  # its fields are context properties that type checkers cannot see
     while True:
-        with SETTINGS.lock:
-            pending = [task for task in SETTINGS.outputs if not task.done()]
+        with runtime.lock:
+            pending = [task for task in runtime.outputs if not task.done()]
         if not pending:
             return
         await asyncio.gather(*pending, return_exceptions=True)
