@@ -54,6 +54,7 @@ class Measure:
 @dataclass(frozen=True)
 class StackResult:
     stack: str
+    label: str
     resources: int
     preview: Measure
     ratio_bare: float
@@ -129,6 +130,36 @@ def classes_script(paths: list[str]) -> str:
     return "; ".join(lines)
 
 
+SYNTHETIC_PROGRAM = """
+import pulumi
+from components.network import Network, NetworkArgs
+from components.provider import google_provider
+from stackconfig import NetworkConfig, load_from_runtime
+
+config = load_from_runtime(pulumi.get_stack())
+provider = google_provider(config)
+for index in range({count}):
+    Network(
+        f"bench{{index}}",
+        NetworkArgs(region=config.region, settings=NetworkConfig(subnet_cidr=f"10.{{index}}.0.0/20")),
+        opts=pulumi.ResourceOptions(providers=[provider]),
+    )
+"""
+SYNTHETIC_STACK = "config:\n  gcp:project: omni-api-bench\n  omni-infra:environment: prod\n"
+RESOURCES_PER_NETWORK = 7  # the component and its six children
+
+
+def synthetic_project(directory: Path, resources: int) -> int:
+    """A project declaring about `resources` resources with the real Network component, to see
+    how the engine scales past today's stacks; returns the number of components."""
+    count = max(1, round((resources - 2) / RESOURCES_PER_NETWORK))
+    (directory / "Pulumi.yaml").write_text("name: omni-bench\nruntime: python\nstackConfigDir: stacks\n")
+    (directory / "__main__.py").write_text(SYNTHETIC_PROGRAM.format(count=count))
+    (directory / "stacks").mkdir(exist_ok=True)
+    (directory / "stacks" / "Pulumi.bench.yaml").write_text(SYNTHETIC_STACK)
+    return count
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
@@ -143,19 +174,33 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def run(stacks: list[str], repeat: int) -> dict[str, Any]:
+def run(stacks: list[str], repeat: int, scales: list[int]) -> dict[str, Any]:
     python = str(BIN / "python")
     graphs = {stack: preview_graph(stack) for stack in dict.fromkeys([*stacks, "prod"])}
     paths = sorted({p for r in graphs["prod"]["resources"] if (p := class_path(r["type"])) is not None})
     bare = measure([python, "-c", "import pulumi, pulumi_gcp"], repeat)
     classes = measure([python, "-c", classes_script(paths)], repeat)
+    previews: list[tuple[str, int, list[str]]] = [
+        (stack, len(graphs[stack]["resources"]), [str(BIN / "omni"), "preview", "--stack", stack]) for stack in stacks
+    ]
+    labels = {stack: f"omni preview --stack {stack}" for stack in stacks}
+    scratch = tempfile.TemporaryDirectory(prefix="omni-bench-")
+    for size in scales:
+        directory = Path(scratch.name) / str(size)
+        directory.mkdir()
+        synthetic_project(directory, size)
+        command = [str(BIN / "omni"), "preview", "--stack", "bench", "-C", str(directory)]
+        count = len(json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True, check=True).stdout)["resources"])
+        previews.append((f"synthetic-{size}", count, command))
+        labels[f"synthetic-{size}"] = f"omni preview, synthetic {size}"
     results = []
-    for stack in stacks:
-        preview = measure([str(BIN / "omni"), "preview", "--stack", stack], repeat)
+    for stack, count, command in previews:
+        preview = measure(command, repeat)
         results.append(
             StackResult(
                 stack=stack,
-                resources=len(graphs[stack]["resources"]),
+                label=labels[stack],
+                resources=count,
                 preview=preview,
                 ratio_bare=preview.wall_s / bare.wall_s,
                 ratio_classes=preview.wall_s / classes.wall_s,
@@ -194,7 +239,7 @@ def render(report: dict[str, Any]) -> str:
     lines.append(row(f"classes: {len(report['baselines']['classes'])} provider classes", classes))
     for s in report["stacks"]:
         tail = f"{s['ratio_bare']:>7.2f}x{s['ratio_classes']:>10.2f}x  {s['time_target']:<6}{s['memory_target']}"
-        lines.append(row(f"omni preview --stack {s['stack']}", s["preview"], str(s["resources"]), tail))
+        lines.append(row(s["label"], s["preview"], str(s["resources"]), tail))
     lines += ["", "provider classes touched: " + ", ".join(report["baselines"]["classes"])]
     return "\n".join(lines) + "\n"
 
@@ -204,11 +249,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per process (after 1 warm-up); default 5")
     parser.add_argument("--stacks", default="dev,staging,prod", help="comma-separated stacks; default dev,staging,prod")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--scale",
+        default="150,300",
+        help="comma-separated sizes of synthetic stacks built from the real Network component (default 150,300; '' for none)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     stacks = [stack.strip() for stack in args.stacks.split(",") if stack.strip()]
-    report = run(stacks, args.repeat)
+    scales = [int(size) for size in args.scale.split(",") if size.strip()]
+    report = run(stacks, args.repeat, scales)
     sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n" if args.json else render(report))
 
 
