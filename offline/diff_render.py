@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import asdict
 from typing import Any
 
 from offline.diff import (
@@ -278,40 +279,13 @@ def render_json(report: DiffReport) -> str:
 
 
 def _json_danger(danger: Danger) -> dict[str, Any]:
-    return {
-        "urn": danger.urn,
-        "type": danger.type,
-        "name": danger.name,
-        "kind": danger.kind.value,
-        "severity": danger.severity.value,
-        "reason": danger.reason,
-    }
+    return asdict(danger)
 
 
 def _json_resource(resource: ResourceDiff) -> dict[str, Any]:
-    return {
-        "urn": resource.urn,
-        "type": resource.type,
-        "name": resource.name,
-        "kind": resource.kind.value,
-        "custom": resource.custom,
-        "stateful": resource.stateful,
-        "protected": resource.protected,
-        "previous_urn": resource.previous_urn,
-        "replace_paths": list(resource.replace_paths),
-        "unreadable_secrets": list(resource.unreadable_secrets),
-        "changes": [_json_change(c) for c in resource.changes],
-    }
+    # Every field as declared; changes also carry the derived `known_after_apply`.
+    return {**asdict(resource), "changes": [_json_change(c) for c in resource.changes]}
 
 
 def _json_change(change: FieldChange) -> dict[str, Any]:
-    return {
-        "path": change.path,
-        "before": change.before,
-        "after": change.after,
-        "before_set": change.before_set,
-        "after_set": change.after_set,
-        "option": change.option,
-        "ignored": change.ignored,
-        "known_after_apply": change.known_after_apply,
-    }
+    return {**asdict(change), "known_after_apply": change.known_after_apply}
