@@ -21,8 +21,8 @@ apis = ProjectServices(
 )
 network = Network(
     config.base_name,
-    NetworkArgs(region=config.region, settings=config.network, protect=config.protect),
-    opts=pulumi.ResourceOptions(providers=[provider], depends_on=[apis]),
+    NetworkArgs(region=config.region, settings=config.network, protect=config.protect, required_apis=[apis]),
+    opts=pulumi.ResourceOptions(providers=[provider]),
 )
 
 pulumi.export("project", config.project)

@@ -16,6 +16,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     name="omni",
@@ -36,7 +37,8 @@ StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    # The message is plain text: config errors quote patterns like `[a-z]` and masks like `[secret]`.
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code=2)
 
 
@@ -49,18 +51,35 @@ def _project(project_dir: Path):
         _fail(str(error))
 
 
-def _graph_json(project, stack: str, preview: bool = True) -> dict:
-    """Run the program for one stack, turning every expected failure into a clear exit 2."""
+class RunFailed(Exception):
+    """The program could not produce a graph; the message says why and what to do."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason  # "invalid config" or "the program failed"
+
+
+def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
+    """Run the program for one stack; every expected failure becomes a `RunFailed`."""
     from offline.engine import run_stack
     from stackconfig import StackConfigError
 
     try:
         return run_stack(project, stack, preview=preview).to_json()
     except StackConfigError as error:
+        raise RunFailed(str(error), "invalid config") from None
+    except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
+        trace = "".join(traceback.format_exception(error))
+        message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"
+        raise RunFailed(message, "the program failed") from None
+
+
+def _graph_json(project, stack: str, preview: bool = True) -> dict:
+    """Run the program for one stack, or exit 2 with the reason."""
+    try:
+        return _try_graph_json(project, stack, preview)
+    except RunFailed as error:
         _fail(str(error))
-    except Exception as error:  # noqa: BLE001 the program's own bug: show where, exit 2
-        err.print("".join(traceback.format_exception(error)), markup=False, end="")
-        _fail(f"the program failed for stack {stack}: {type(error).__name__}: {error}")
 
 
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
@@ -102,15 +121,14 @@ def snapshot(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Write snapshots/<stack>.json (deterministic) for review in pull requests."""
+    from offline.graph import dumps
     from offline.snapshots import write_snapshot
-    from stackconfig import StackConfigError
 
+    if stack and all_stacks:
+        _fail("use either --stack S or --all, not both")
     project = _project(project_dir)
     for name in _stacks(project, stack, all_stacks or stack is None):
-        try:
-            path, changed = write_snapshot(project, name)
-        except StackConfigError as error:
-            _fail(str(error))
+        path, changed = write_snapshot(project, name, dumps(_graph_json(project, name)))
         out.print(f"{'updated' if changed else 'unchanged'}  {path.relative_to(project.root)}", markup=False)
 
 
@@ -133,7 +151,7 @@ def diff(
     """
     from offline.diff import compute_diff
     from offline.diff_render import render_json, render_markdown, render_text
-    from offline.snapshots import read_snapshot_at_ref, read_snapshot_file, snapshot_path
+    from offline.snapshots import read_graph_file, read_snapshot, read_snapshot_at_ref
 
     renderers = {"text": render_text, "markdown": render_markdown, "json": render_json}
     if output_format not in renderers:
@@ -151,7 +169,7 @@ def diff(
             if ref:
                 before = read_snapshot_at_ref(project, name, ref)
             else:
-                before = read_snapshot_file(against or snapshot_path(project, name))
+                before = read_graph_file(against) if against else read_snapshot(project, name)
         except (FileNotFoundError, ValueError) as error:
             _fail(str(error))
         reports.append(compute_diff(before, _graph_json(project, name)))
@@ -168,19 +186,17 @@ def diff(
 @app.command()
 def check(project_dir: ProjectDir = Path(".")) -> None:
     """Validate every stack's config and fail when a committed snapshot is stale."""
-    from offline.engine import run_stack
     from offline.graph import dumps
     from offline.snapshots import snapshot_status
-    from stackconfig import StackConfigError
 
     project = _project(project_dir)
     failures = 0
     for name in project.stacks():
         try:
-            fresh = dumps(run_stack(project, name).to_json())
-        except StackConfigError as error:
+            fresh = dumps(_try_graph_json(project, name))
+        except RunFailed as error:
             failures += 1
-            out.print(f"[red]✗[/] {name}: invalid config", markup=True)
+            out.print(f"[red]✗[/] {name}: {error.reason}", markup=True)
             out.print(str(error), markup=False)
             continue
         status = snapshot_status(project, name, fresh)

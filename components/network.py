@@ -7,6 +7,7 @@ subnet, and the internet through NAT.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -25,8 +26,11 @@ class NetworkArgs:
     settings: NetworkConfig = field(default_factory=NetworkConfig)
     """Ranges, NAT and flow logs; see `NetworkConfig` for each default and when to change it."""
     protect: bool = True
-    """Pulumi `protect` on the VPC, subnet and private services range and peering: Cloud SQL
-    and Memorystore hang on them, so deleting them strands the data services."""
+    """Pulumi `protect` and the provider's `deletion_policy: PREVENT` on the VPC, subnet and
+    private services range and peering: Cloud SQL and Memorystore hang on them, so deleting
+    them strands the data services. Off only for disposable environments."""
+    required_apis: Sequence[pulumi.Resource] = ()
+    """The API enablements (`ProjectServices`) the VPC must wait for on a new project."""
 
 
 class Network(pulumi.ComponentResource):
@@ -43,6 +47,9 @@ class Network(pulumi.ComponentResource):
         super().__init__("omni:network:Network", name, None, opts)
         settings = args.settings
         stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        # The provider's own guard as well as Pulumi's: it also stops a destroy run outside
+        # this program. A disposable network is deleted normally.
+        deletion_policy = "PREVENT" if args.protect else "DELETE"
 
         self.network = gcp.compute.Network(
             f"{name}-vpc",
@@ -50,8 +57,8 @@ class Network(pulumi.ComponentResource):
             description="Omni platform network (managed by Pulumi)",
             auto_create_subnetworks=False,
             routing_mode="REGIONAL",
-            # The APIs this component needs are enabled by whoever declared it as a dependency.
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=opts.depends_on if opts else None)),
+            deletion_policy=deletion_policy,
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=list(args.required_apis))),
         )
         self.subnet = gcp.compute.Subnetwork(
             f"{name}-subnet",
@@ -60,6 +67,7 @@ class Network(pulumi.ComponentResource):
             region=args.region,
             ip_cidr_range=settings.subnet_cidr,
             stack_type="IPV4_ONLY",
+            deletion_policy=deletion_policy,
             # Workloads without external IPs still reach Google APIs (Secret Manager, Cloud Trace).
             private_ip_google_access=True,
             log_config=gcp.compute.SubnetworkLogConfigArgs(
@@ -79,6 +87,7 @@ class Network(pulumi.ComponentResource):
             purpose="VPC_PEERING",
             address_type="INTERNAL",
             prefix_length=settings.private_services_prefix_length,
+            deletion_policy=deletion_policy,
             opts=stateful,
         )
         self.private_services_connection = gcp.servicenetworking.Connection(
@@ -86,9 +95,10 @@ class Network(pulumi.ComponentResource):
             network=self.network.id,
             service=PRIVATE_SERVICES_PEERING,
             reserved_peering_ranges=[self.private_services_range.name],
-            # Google refuses to delete the peering while any Cloud SQL instance still exists;
-            # abandoning it on destroy lets a torn-down environment finish cleanly.
-            deletion_policy="ABANDON",
+            # Protected: refuse to delete. Disposable: Google refuses to delete a connection
+            # that a just-deleted Cloud SQL instance still holds, so remove the peering from
+            # the network instead, which lets the network itself be deleted.
+            deletion_policy="PREVENT" if args.protect else "REMOVE_PEERING",
             opts=stateful,
         )
         child = pulumi.ResourceOptions(parent=self)

@@ -20,13 +20,13 @@ from typing import Any, Callable, TypeVar
 
 import yaml
 
+from stackconfig.model import DEFAULT_REGION
 from stackconfig.stackfile import read_stack_file
 
 from .graph import Graph
 from .monitor import RecordingMonitor
 from .outputs import ComputedOutputs
 
-DEFAULT_REGION = "europe-west1"
 T = TypeVar("T")
 
 
@@ -45,6 +45,8 @@ class Project:
         if not manifest.is_file():
             raise FileNotFoundError(f"{manifest} not found: run omni from the project's root or pass --project-dir")
         data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or not data.get("name"):
+            raise FileNotFoundError(f"{manifest} has no project `name`: add `name: omni-infra`")
         main = root / str(data.get("main") or "__main__.py")
         return cls(root=root, name=str(data["name"]), stack_config_dir=root / str(data.get("stackConfigDir") or "."), main=main)
 
@@ -84,19 +86,20 @@ def _run_program(project: Project, stack: str, monitor: RecordingMonitor, values
     from pulumi.runtime.stack import run_in_stack
 
     settings.ROOT.set(None)
-    settings.configure(
-        mocks.MockSettings(
-            monitor=monitor,
-            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-            engine=mocks.MockEngine(logging.getLogger("omni.offline.engine")),
-            project=project.name,
-            stack=stack,
-            root_directory=str(project.root),
-            dry_run=preview,
-            organization="organization",
-            callbacks=None,
-        )
+    # A whole new settings object, as the language host makes for each run: the SDK's mock
+    # settings would carry over the previous run's pending Outputs and package references.
+    fresh: Any = settings.Settings(
+        project=project.name,
+        stack=stack,
+        monitor=monitor,
+        engine=mocks.MockEngine(logging.getLogger("omni.offline.engine")),
+        dry_run=preview,
+        organization="organization",
+        root_directory=str(project.root),
     )
+    # Set after construction, as the SDK's own set_mocks does (a context property).
+    fresh.monitor_features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
+    settings.configure(fresh)
     set_all_config(values, sorted(secret_keys))
     root = str(project.root)
     if root not in sys.path:

@@ -28,7 +28,7 @@ directly. Its shape (``version`` 1)::
           "inputs": {"autoCreateSubnetworks": false, "name": "omni-dev-vpc", ...}
         }
       ],
-      "outputs": {"networkId": "projects/omni-dev/global/networks/omni-dev-vpc"}
+      "outputs": {"project": "omni-api-dev", "network_id": "[unknown]"}
     }
 
 Input property names are the engine's (camelCase, as ``pulumi stack export`` shows them).

@@ -18,6 +18,8 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_project, get_stack
 
+from stackconfig.loader import SECRET_PLACEHOLDER
+
 from .graph import SECRET, STACK_TYPE, UNKNOWN, Resource
 from .outputs import ComputedOutputs
 
@@ -52,6 +54,26 @@ def _plain_struct(message: struct_pb2.Struct) -> dict[str, Any]:
     return json_format.MessageToDict(message)
 
 
+class SecretLeakError(RuntimeError):
+    """A secret config value reached the engine in plain text."""
+
+
+def check_no_plain_secret(value: Any, where: str, path: str = "") -> None:
+    """Refuse a config secret that the program passed on without Pulumi's secret marking:
+    under `pulumi up` it would be stored unencrypted in the state and shown in previews."""
+    if isinstance(value, str) and SECRET_PLACEHOLDER in value:
+        raise SecretLeakError(
+            f"a secret config value reaches {where} {path or '(value)'} in plain text; read it with "
+            "`Config.require_secret`/`get_secret` (or wrap it with `pulumi.Output.secret`) so Pulumi keeps it encrypted"
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_no_plain_secret(item, where, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_no_plain_secret(item, where, f"{path}[{index}]")
+
+
 class RecordingMonitor(mocks.MockMonitor):
     """Records the graph; answers registrations with `ComputedOutputs`."""
 
@@ -66,7 +88,9 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: resource_pb2.RegisterResourceRequest) -> resource_pb2.RegisterResourceResponse:
         urn = make_urn(get_stack(), get_project(), request.parent, request.type, request.name)
         inputs = _plain_struct(request.object)
-        self.recorded.append(self._record(urn, request, inputs))
+        resource = self._record(urn, request, inputs)
+        check_no_plain_secret(resource.inputs, f"{request.type} {request.name} input")
+        self.recorded.append(resource)
         if request.type == STACK_TYPE:
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
@@ -81,7 +105,14 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResourceOutputs(self, request: resource_pb2.RegisterResourceOutputsRequest) -> empty_pb2.Empty:
         if request.urn == self.stack_urn:
             self.stack_outputs = to_graph_value(_plain_struct(request.outputs))
+            check_no_plain_secret(self.stack_outputs, "the stack output")
         return empty_pb2.Empty()
+
+    def ReadResource(self, request: resource_pb2.ReadResourceRequest) -> resource_pb2.ReadResourceResponse:
+        raise OfflineReadError(
+            f"{request.type}.get({request.name!r}, id={request.id!r}) reads an existing cloud resource, "
+            "which the offline engine cannot do; pass the value in through stack config instead"
+        )
 
     def Invoke(self, request: resource_pb2.ResourceInvokeRequest) -> resource_pb2.ResourceInvokeResponse:
         result = self.computed.for_invoke(request.tok, _plain_struct(request.args))
@@ -143,6 +174,10 @@ def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> st
     if parent_type and parent_type != STACK_TYPE:
         type_ = parent_type + "$" + type_
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+class OfflineReadError(RuntimeError):
+    """The program read an existing resource (`Resource.get`), which needs the cloud."""
 
 
 class _NoMocks(mocks.Mocks):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .engine import Project, run_stack
-from .graph import dumps, loads
+from .engine import Project
+from .graph import GRAPH_VERSION, loads
 
 SNAPSHOT_DIR = "snapshots"
 
@@ -17,15 +17,9 @@ def snapshot_path(project: Project, stack: str) -> Path:
     return project.root / SNAPSHOT_DIR / f"{stack}.json"
 
 
-def render_snapshot(project: Project, stack: str) -> str:
-    """The exact bytes `omni snapshot` writes for `stack` now."""
-    return dumps(run_stack(project, stack).to_json())
-
-
-def write_snapshot(project: Project, stack: str) -> tuple[Path, bool]:
-    """Write the snapshot; return its path and whether its content changed."""
+def write_snapshot(project: Project, stack: str, text: str) -> tuple[Path, bool]:
+    """Write a stack's serialised graph as its snapshot; return its path and whether it changed."""
     path = snapshot_path(project, stack)
-    text = render_snapshot(project, stack)
     changed = not path.is_file() or path.read_text(encoding="utf-8") != text
     if changed:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,21 +27,41 @@ def write_snapshot(project: Project, stack: str) -> tuple[Path, bool]:
     return path, changed
 
 
-def read_snapshot_file(path: Path) -> dict[str, Any]:
+def read_graph_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; create it with `omni snapshot --stack <stack>`")
+        raise FileNotFoundError(f"{path} does not exist")
     return loads(path.read_text(encoding="utf-8"), str(path))
 
 
+def read_snapshot(project: Project, stack: str) -> dict[str, Any]:
+    path = snapshot_path(project, stack)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; create it with `omni snapshot --stack {stack}` and commit it")
+    return read_graph_file(path)
+
+
+def empty_graph(project: Project, stack: str) -> dict[str, Any]:
+    """The graph of a stack that does not exist yet: everything in it is a create."""
+    return {"version": GRAPH_VERSION, "stack": stack, "project": project.name, "resources": [], "outputs": {}}
+
+
 def read_snapshot_at_ref(project: Project, stack: str, ref: str) -> dict[str, Any]:
-    """The snapshot as committed at a git ref (a branch, tag or commit)."""
+    """The snapshot as committed at a git ref (a branch, tag or commit); a stack that has no
+    snapshot there is new, so it compares as empty."""
     relative = snapshot_path(project, stack).relative_to(project.root).as_posix()
-    result = subprocess.run(
-        ["git", "show", f"{ref}:{relative}"], cwd=project.root, capture_output=True, text=True, check=False
-    )
+    if _git(project, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+        raise FileNotFoundError(f"{ref} is not a commit in {project.root}")
+    # `./` makes the path relative to the project, wherever it sits in the repository.
+    result = _git(project, "show", f"{ref}:./{relative}")
     if result.returncode != 0:
+        if _git(project, "cat-file", "-e", f"{ref}:./{relative}").returncode != 0:
+            return empty_graph(project, stack)
         raise FileNotFoundError(f"cannot read {relative} at {ref}: {result.stderr.strip() or 'git show failed'}")
     return loads(result.stdout, f"{ref}:{relative}")
+
+
+def _git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=project.root, capture_output=True, text=True, check=False)
 
 
 @dataclass(frozen=True)

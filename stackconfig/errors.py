@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -19,8 +21,11 @@ class Problem:
         return f"  {self.key}: found {self.found}\n      {self.allowed}"
 
 
-class StackConfigError(Exception):
-    """The stack's configuration is invalid; raised before any resource is declared."""
+class StackConfigError(pulumi.RunError):
+    """The stack's configuration is invalid; raised before any resource is declared.
+
+    A `RunError`, so that `pulumi up` prints the message alone, without a Python traceback.
+    """
 
     def __init__(self, source: str, problems: list[Problem]):
         self.source = source

@@ -8,19 +8,23 @@ engine puts the stack file's values there in exactly that form before running `_
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import Problem, StackConfigError
-from .model import PROJECT_NAMESPACE, StackConfig
+from .model import PROJECT_NAMESPACE, Environment, StackConfig
 
 # Config namespaces a stack file may use: ours, the providers' and Pulumi's own.
-KNOWN_NAMESPACES = frozenset({PROJECT_NAMESPACE, "gcp", "pulumi", "random", "kubernetes", "pagerduty"})
-# Provider settings our model reads as its own fields.
+KNOWN_NAMESPACES = frozenset({PROJECT_NAMESPACE, "gcp", "pulumi", "kubernetes", "pagerduty"})
+# The only provider settings a stack sets: the explicit gcp provider takes these two from the
+# model, and ignores every other `gcp:` key (only the default provider would read them).
 PROVIDER_FIELDS = {"gcp:project": "project", "gcp:region": "region"}
-SECRET_PLACEHOLDER = "[secret]"
+# What the offline engine hands the program for a `secure:` value. Distinct from the `[secret]`
+# mask, so that the engine can tell a secret the program passed on in plain text.
+SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret-value"
+ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 
 
 def stack_file_path(stack: str) -> str:
@@ -28,12 +32,15 @@ def stack_file_path(stack: str) -> str:
 
 
 def runtime_config() -> tuple[dict[str, str], set[str]]:
-    """The config map and secret keys of the running Pulumi program (`pulumi up` or offline)."""
+    """The config map and secret keys of the running Pulumi program (`pulumi up` or offline).
+
+    The language host passes them either in the runtime's config or, for older hosts, in the
+    PULUMI_CONFIG environment variables; never mix the two.
+    """
     from pulumi.runtime import config as runtime
 
-    values: dict[str, str] = dict(runtime.get_config_env())
-    values.update(runtime.CONFIG.get())
-    secret_keys = set(runtime.get_config_secret_keys_env()) | set(runtime._SECRET_KEYS.get())
+    values: dict[str, str] = dict(runtime.CONFIG.get()) or dict(runtime.get_config_env())
+    secret_keys = set(runtime._SECRET_KEYS.get()) or set(runtime.get_config_secret_keys_env())
     return values, secret_keys
 
 
@@ -52,8 +59,20 @@ def load_stack_config(
         namespace, _, key = full_key.partition(":")
         if full_key in PROVIDER_FIELDS:
             document[PROVIDER_FIELDS[full_key]] = raw
+        elif namespace == PROJECT_NAMESPACE and key in PROVIDER_FIELDS.values():
+            provider_key = next(k for k, v in PROVIDER_FIELDS.items() if v == key)
+            problems.append(Problem(full_key, _shown(full_key, raw, secret_keys), f"set `{provider_key}` instead: the provider and the program read that one"))
         elif namespace == PROJECT_NAMESPACE:
-            document[key] = _decode(raw)
+            document[key] = raw if _is_text_field(model, key) else _decode(raw)
+        elif namespace == "gcp":
+            problems.append(
+                Problem(
+                    full_key,
+                    "a provider setting the stack's explicit provider ignores",
+                    f"only {', '.join(PROVIDER_FIELDS)} are read; other provider settings belong in "
+                    f"stackconfig/model.py and components/provider.py. Remove it with `pulumi config rm '{full_key}' --stack {stack}`",
+                )
+            )
         elif namespace not in KNOWN_NAMESPACES:
             problems.append(
                 Problem(
@@ -63,12 +82,22 @@ def load_stack_config(
                     f"project settings go under `{PROJECT_NAMESPACE}:`",
                 )
             )
-    problems.extend(_plaintext_secrets(model, document, secret_keys, stack))
+    problems.extend(_secrecy_problems(model, document, secret_keys, stack))
     try:
         config = model.model_validate(document)
     except ValidationError as error:
-        problems.extend(_problem(detail, stack, model) for detail in error.errors())
+        problems.extend(_problem(detail, stack, model, secret_keys) for detail in error.errors())
         config = None
+    if config is not None and stack in ENVIRONMENTS and config.environment != stack:
+        # Otherwise a prod stack could call itself staging and drop prod's guards.
+        problems.append(
+            Problem(
+                f"{PROJECT_NAMESPACE}:environment",
+                repr(config.environment),
+                f"the {stack} stack must be the {stack} environment; "
+                f"change it with `pulumi config set 'environment' {stack} --stack {stack}`",
+            )
+        )
     if problems or config is None:
         raise StackConfigError(source, sorted(problems, key=lambda p: p.key))
     return config
@@ -82,6 +111,16 @@ def _decode(raw: str) -> Any:
         return raw
 
 
+def _is_text_field(model: type[BaseModel], key: str) -> bool:
+    """A text field takes the raw string: `"0123"` or a JSON-looking secret stays as written."""
+    _, field = _field_at(model, (key,))
+    return field is not None and field.annotation in (str, SecretStr)
+
+
+def _shown(full_key: str, value: Any, secret_keys: set[str]) -> str:
+    return "[secret]" if full_key in secret_keys else repr(value)
+
+
 def _config_key(loc: tuple[int | str, ...]) -> str:
     """`('network', 'subnetCidr')` → `omni-infra:network.subnetCidr` (or `gcp:project`)."""
     if not loc:
@@ -92,6 +131,11 @@ def _config_key(loc: tuple[int | str, ...]) -> str:
             return provider_key
     path = first + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
     return f"{PROJECT_NAMESPACE}:{path}"
+
+
+def _top_level_key(loc: tuple[int | str, ...]) -> str:
+    """The stack-file key a nested location lives under: what `secure:` applies to."""
+    return _config_key(loc[:1])
 
 
 def _set_command(stack: str, key: str, *, secret: bool = False, example: str = "<value>") -> str:
@@ -116,47 +160,58 @@ def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[
     return holder, None
 
 
-def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel]) -> Problem:
+def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel], secret_keys: set[str]) -> Problem:
     loc = detail["loc"]
     key = _config_key(loc)
     holder, field = _field_at(model, loc)
     kind = detail["type"]
+    # A value stored encrypted is never echoed, whatever its field: the message too, since
+    # validators quote the value they reject.
+    secret = _top_level_key(loc) in secret_keys or (field is not None and field.annotation is SecretStr)
     if kind == "extra_forbidden":
         provider_owned = set(PROVIDER_FIELDS.values()) if len(loc) == 1 else set()
         known = sorted(f.alias or n for n, f in (holder.model_fields.items() if holder else []) if n not in provider_owned)
         return Problem(
             key,
-            f"{detail['input']!r}",
+            "[secret]" if secret else repr(detail["input"]),
             f"unknown key; this level takes: {', '.join(known)}. Remove it with "
             f"`pulumi config rm{' --path' if len(loc) > 1 else ''} '{key.partition(':')[2]}' --stack {stack}`",
         )
-    is_secret = field is not None and field.annotation is SecretStr
     if kind == "missing":
-        what = "a required secret" if is_secret else "a required value"
+        is_secret_field = field is not None and field.annotation is SecretStr
+        what = "a required secret" if is_secret_field else "a required value"
         description = f" ({field.description})" if field is not None and field.description else ""
-        return Problem(key, "(missing)", f"{what}{description}; set it with {_set_command(stack, key, secret=is_secret)}")
-    found = SECRET_PLACEHOLDER if is_secret else repr(detail["input"])
-    allowed = detail["msg"].removeprefix("Value error, ")
+        return Problem(key, "(missing)", f"{what}{description}; set it with {_set_command(stack, key, secret=is_secret_field)}")
+    allowed = f"rejected ({kind}; the reason is withheld because the value is secret)" if secret else detail["msg"].removeprefix("Value error, ")
     default = ""
     if field is not None and not field.is_required() and field.default_factory is None:
         default = f" (default: {field.default!r}; remove the key to use it)"
-    return Problem(key, found, f"{allowed}{default}; change it with {_set_command(stack, key)}")
+    return Problem(
+        key,
+        "[secret]" if secret else repr(detail["input"]),
+        f"{allowed}{default}; change it with {_set_command(stack, key, secret=secret)}",
+    )
 
 
-def _plaintext_secrets(
-    model: type[BaseModel], document: dict[str, Any], secret_keys: set[str], stack: str
-) -> list[Problem]:
-    """A secret field given as plain text would sit unencrypted in the stack file."""
+def _secrecy_problems(model: type[BaseModel], document: dict[str, Any], secret_keys: set[str], stack: str) -> list[Problem]:
+    """Secret fields must be encrypted, and only secret fields may be."""
     problems = []
     for name, field in model.model_fields.items():
         key = field.alias or name
         full_key = f"{PROJECT_NAMESPACE}:{key}"
-        if field.annotation is SecretStr and key in document and full_key not in secret_keys:
+        if key not in document:
+            continue
+        if field.annotation is SecretStr and full_key not in secret_keys:
+            problems.append(
+                Problem(full_key, "a plain-text value", f"must be encrypted: {_set_command(stack, full_key, secret=True)}")
+            )
+        elif field.annotation is not SecretStr and full_key in secret_keys:
             problems.append(
                 Problem(
                     full_key,
-                    "a plain-text value",
-                    f"must be encrypted: {_set_command(stack, full_key, secret=True)}",
+                    "an encrypted value",
+                    f"this setting is not a secret, and the program would use it in plain text; "
+                    f"set it without --secret: {_set_command(stack, full_key)}",
                 )
             )
     return problems

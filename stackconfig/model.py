@@ -20,6 +20,13 @@ Environment = Literal["dev", "staging", "prod"]
 
 # The smallest subnet Cloud Run Direct VPC egress accepts.
 DIRECT_VPC_EGRESS_MIN_PREFIX = 26
+DEFAULT_REGION = "europe-west1"
+# Internal ranges a VPC subnet may use that no one else routes: RFC 1918 and RFC 6598.
+SUBNET_RANGES = tuple(
+    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+# Labels the program sets itself; a stack may add others but not change these.
+BUILT_IN_LABELS = ("app", "environment", "managed-by")
 
 
 class ConfigModel(BaseModel):
@@ -42,9 +49,9 @@ class NetworkConfig(ConfigModel):
     subnet_cidr: str = Field(
         default="10.10.0.0/20",
         description=(
-            "Primary range of the regional subnet. Cloud Run Direct VPC egress takes instance "
-            "addresses from it (two per instance during scale-up), so keep it /26 or larger; "
-            "widen it before raising max instances past a few hundred."
+            "Primary range of the regional subnet. Cloud Run Direct VPC egress takes addresses "
+            "from it (about twice the instance count, reserved in /28 blocks while scaling), so "
+            "keep it /26 or larger and widen it before raising max instances past a few hundred."
         ),
     )
     private_services_prefix_length: int = Field(
@@ -72,7 +79,7 @@ class NetworkConfig(ConfigModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="VPC flow log sampling on the subnet (0 turns flow logs off). Halved to save cost in dev.",
+        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more than they tell.",
     )
 
     @field_validator("subnet_cidr")
@@ -82,8 +89,8 @@ class NetworkConfig(ConfigModel):
             network = ipaddress.IPv4Network(value, strict=True)
         except ValueError as error:
             raise ValueError(f"must be an IPv4 network like 10.10.0.0/20 ({error})") from None
-        if not network.is_private:
-            raise ValueError("must be a private (RFC 1918) range")
+        if not any(network.subnet_of(block) for block in SUBNET_RANGES):
+            raise ValueError(f"must lie inside {', '.join(map(str, SUBNET_RANGES))}")
         if network.prefixlen > DIRECT_VPC_EGRESS_MIN_PREFIX:
             raise ValueError(
                 f"/{network.prefixlen} is too small: Cloud Run Direct VPC egress needs "
@@ -100,8 +107,8 @@ class StackConfig(ConfigModel):
         description="The Google Cloud project ID (`gcp:project`), shared with the gcp provider.",
     )
     region: str = Field(
-        default="europe-west1",
-        pattern=r"^[a-z]+-[a-z]+[0-9]$",
+        default=DEFAULT_REGION,
+        pattern=r"^[a-z]+-[a-z]+[0-9]+$",
         description="The region of every regional resource (`gcp:region`), shared with the gcp provider.",
     )
     environment: Environment = Field(
@@ -132,6 +139,8 @@ class StackConfig(ConfigModel):
     @classmethod
     def _gcp_label_syntax(cls, labels: dict[str, str]) -> dict[str, str]:
         for key, value in labels.items():
+            if key in BUILT_IN_LABELS:
+                raise ValueError(f"label {key!r} is set by the program; built-in labels: {', '.join(BUILT_IN_LABELS)}")
             if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key):
                 raise ValueError(f"label key {key!r} must be lowercase letters, digits, _ or -, starting with a letter")
             if not re.fullmatch(r"[a-z0-9_-]{0,63}", value):

@@ -36,7 +36,9 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
             ],
         )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # Every scalar as written (YAML 1.1's `off`, `012` or dates would otherwise change
+        # meaning); the loader decodes each value against its field, as `pulumi up` does.
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

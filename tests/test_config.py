@@ -3,6 +3,7 @@ the bad value and the fix."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic import Field, SecretStr
 from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
 from stackconfig import StackConfig, StackConfigError, load_stack_config
+from stackconfig.loader import SECRET_PLACEHOLDER
 from stackconfig.stackfile import read_stack_file
 
 from .conftest import edit_stack_file
@@ -30,7 +32,20 @@ BAD_VALUES = [
     # (old text, new text, key named, words that must appear in the fix)
     ("omni-infra:environment: dev", "omni-infra:environment: qa", "omni-infra:environment", ["'dev', 'staging' or 'prod'", "'qa'"]),
     ("subnetCidr: 10.10.0.0/20", "subnetCidr: 10.10.0.0/28", "omni-infra:network.subnetCidr", ["/26 or larger", "--path 'network.subnetCidr'"]),
-    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 8.8.0.0/20", "omni-infra:network.subnetCidr", ["private"]),
+    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 8.8.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10"]),
+    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 169.254.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    privateServicesPrefixLength: 12", "omni-infra:network.privateServicesPrefixLength", ["greater than or equal to 16"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    natLogFilter: SOME", "omni-infra:network.natLogFilter", ["'ERRORS_ONLY', 'TRANSLATIONS_ONLY' or 'ALL'"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    natEnabled: perhaps", "omni-infra:network.natEnabled", ["valid boolean"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  gcp:region: Europe", "gcp:region", ["should match pattern"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix: x", "omni-infra:namePrefix", ["should match pattern"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    Team: core", "omni-infra:labels", ["label key 'Team'"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    team: Core Team", "omni-infra:labels", ["label value 'Core Team'"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    environment: prod", "omni-infra:labels", ["label 'environment' is set by the program"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: staging", "omni-infra:environment", ["the dev stack must be the dev environment"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:project: elsewhere-123", "omni-infra:project", ["set `gcp:project` instead"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  gcp:zone: europe-west1-b", "gcp:zone", ["explicit provider ignores", "pulumi config rm 'gcp:zone'"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix:\n    secure: v1:abc", "omni-infra:namePrefix", ["not a secret", "set it without --secret"]),
     ("subnetCidr: 10.10.0.0/20", "subnetCidr: not-a-cidr", "omni-infra:network.subnetCidr", ["IPv4 network"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: 1.5", "omni-infra:network.flowLogsSampling", ["less than or equal to 1", "default: 0.5"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: lots", "omni-infra:network.flowLogsSampling", ["valid number"]),
@@ -150,7 +165,11 @@ def test_secure_values_are_masked_when_the_stack_file_is_read(tmp_path):
     path = tmp_path / "Pulumi.x.yaml"
     path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: v1:def\n  omni-infra:plain: 3\n")
     values, secret_keys = read_stack_file(path)
-    assert values == {"omni-infra:key": "[secret]", "omni-infra:nested": '{"inner": "[secret]"}', "omni-infra:plain": "3"}
+    assert values == {
+        "omni-infra:key": SECRET_PLACEHOLDER,
+        "omni-infra:nested": json.dumps({"inner": SECRET_PLACEHOLDER}),
+        "omni-infra:plain": "3",
+    }
     assert secret_keys == {"omni-infra:key", "omni-infra:nested"}
 
 
@@ -200,3 +219,48 @@ def test_readme_documents_every_config_key_with_its_default():
         if default is not None and not callable(default) and str(default) != "PydanticUndefined":
             shown = str(default).lower() if isinstance(default, bool) else str(default)
             assert shown in rows[key], f"README says {rows[key]} for {key}, the model says {default!r}"
+
+
+def test_a_value_stored_encrypted_is_never_echoed_whatever_its_key():
+    # A typo in a secret's key, or a secret in the wrong field, must not print the plaintext.
+    values = {**BASE, "omni-infra:dbPasword": "correct-horse-battery", "omni-infra:labels": '{"team": "S3CRET-Value"}'}
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("dev", values, {"omni-infra:dbPasword", "omni-infra:labels"})
+    message = str(caught.value)
+    assert "omni-infra:dbPasword: found [secret]" in message
+    assert "omni-infra:labels: found [secret]" in message
+    assert "correct-horse-battery" not in message and "S3CRET" not in message
+
+
+def test_yaml_scalars_keep_the_meaning_pulumi_gives_them(project_copy):
+    # YAML 1.1 would turn `off` into False and a date into a date object; Pulumi reads text.
+    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    release: 2024-01-01\n    switch: off")
+    graph = run_stack(project_copy, "dev").to_json()
+    provider = next(r for r in graph["resources"] if r["type"] == "pulumi:providers:gcp")
+    labels = json.loads(provider["inputs"]["defaultLabels"])
+    assert labels["release"] == "2024-01-01" and labels["switch"] == "off"
+
+
+def test_real_regions_with_two_digit_numbers_are_accepted():
+    config = load_stack_config("dev", {**BASE, "gcp:region": "europe-west10"}, set())
+    assert config.region == "europe-west10"
+
+
+def test_shared_address_space_is_a_valid_subnet():
+    config = load_stack_config("dev", {**BASE, "omni-infra:network": '{"subnetCidr": "100.64.0.0/20"}'}, set())
+    assert config.network.subnet_cidr == "100.64.0.0/20"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config: [1, 2]\n", "config: found list"),
+        ("config:\n  environment: dev\n", "environment: found a key without a namespace"),
+        ("- just\n- a list\n", "(stack file): found list"),
+    ],
+)
+def test_malformed_stack_file_structure(project_copy, text, message):
+    project_copy.stack_file("dev").write_text(text)
+    with pytest.raises(StackConfigError) as caught:
+        run_stack(project_copy, "dev")
+    assert message in str(caught.value)

@@ -9,7 +9,7 @@ import pytest
 from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN, dumps
 from offline.outputs import OfflineInvokeError
-from stackconfig.loader import SECRET_PLACEHOLDER
+from offline.monitor import OfflineReadError, SecretLeakError
 
 from .conftest import STACKS, one
 
@@ -125,9 +125,25 @@ def test_secrets_are_recorded_as_secret_and_never_shown(make_project):
         assert "c2VjcmV0LWNpcGhlcnRleHQ" not in text and "v1:" not in text
 
 
-def test_offline_secret_placeholder_is_only_ever_the_mask(make_project):
-    # The program receives a placeholder, never the ciphertext: even a leak shows the mask.
-    assert SECRET_PLACEHOLDER == SECRET
+def test_a_secret_passed_on_in_plain_text_is_refused(make_project):
+    # `require` instead of `require_secret`: under `pulumi up` the value would sit unencrypted
+    # in the state, so offline the run fails and names where it leaked.
+    program = """
+import pulumi
+token = pulumi.Config("omni-infra").require("apiToken")
+pulumi.export("leak", "Bearer " + token)
+"""
+    with pytest.raises(SecretLeakError, match="reaches the stack output leak in plain text"):
+        run_stack(make_project(program, STACK_FILE), "test")
+
+
+def test_reading_an_existing_resource_fails_loudly(make_project):
+    program = """
+import pulumi_gcp as gcp
+gcp.compute.Network.get("existing", "projects/p/global/networks/default")
+"""
+    with pytest.raises(OfflineReadError, match="gcp:compute/network:Network.get"):
+        run_stack(make_project(program, STACK_FILE), "test")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -173,3 +189,9 @@ network.id.apply(lambda network_id: 1 / 0)
     run_stack(project, "test")  # preview: the id is unknown, the apply never runs
     with pytest.raises(ZeroDivisionError):
         run_stack(project, "test", preview=False)
+
+
+def test_a_failed_run_leaves_nothing_behind_for_the_next(make_project, project):
+    with pytest.raises(ZeroDivisionError):
+        run_stack(make_project("import pulumi_gcp as gcp\ngcp.compute.Network('n').id.apply(lambda _: 1 / 0)\n", STACK_FILE), "test", preview=False)
+    assert dumps(run_stack(project, "dev").to_json()) == (project.root / "snapshots" / "dev.json").read_text()

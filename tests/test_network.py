@@ -49,11 +49,16 @@ def test_nat_covers_only_our_subnet(graphs, stack):
     assert nat["inputs"]["logConfig"] == {"enable": True, "filter": "ERRORS_ONLY"}
 
 
-def test_prod_network_is_protected_and_dev_is_not(graphs):
+def test_prod_network_is_protected_twice_and_dev_is_disposable(graphs):
     for type_ in (NETWORK, SUBNET, PSA_RANGE, PSA):
-        assert one(graphs["prod"], type_)["protect"] is True, type_
-        assert one(graphs["staging"], type_)["protect"] is True, type_
+        for stack in ("prod", "staging"):
+            resource = one(graphs[stack], type_)
+            assert resource["protect"] is True, (stack, type_)
+            assert resource["inputs"]["deletionPolicy"] == "PREVENT", (stack, type_)
         assert one(graphs["dev"], type_)["protect"] is False, type_
+    assert {one(graphs["dev"], t)["inputs"]["deletionPolicy"] for t in (NETWORK, SUBNET, PSA_RANGE)} == {"DELETE"}
+    # A torn-down dev must be able to delete its network although Cloud SQL held the peering.
+    assert one(graphs["dev"], PSA)["inputs"]["deletionPolicy"] == "REMOVE_PEERING"
 
 
 @pytest.mark.parametrize("stack", STACKS)

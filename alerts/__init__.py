@@ -1,0 +1,1 @@
+"""Prometheus alert rules and Alertmanager routing as code: filled by the alerting issue."""

@@ -1,0 +1,1 @@
+"""Grafana dashboards as code (grafanalib): filled by the dashboards issue."""

@@ -1,0 +1,1 @@
+"""The public status page generator: filled by the status page issue."""
