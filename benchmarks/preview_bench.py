@@ -10,7 +10,8 @@ largest peak RSS (`ru_maxrss` from `os.wait4`) seen. Two baselines:
   cheap and is what the issue's target is stated against.
 - provider classes: `import pulumi` and touch every provider class the prod graph uses
   (`gcp:compute/network:Network` -> `pulumi_gcp.compute.Network`), which loads the provider
-  submodules the program really needs. The gap between this and the preview is ours to cut.
+  submodules the program really needs, with the garbage collector off as in `omni`. The gap
+  between this and the preview is ours to cut.
 
 The targets are printed next to the figures; nothing here asserts on time.
 """
@@ -124,9 +125,12 @@ def class_path(type_token: str) -> str | None:
 
 
 def classes_script(paths: list[str]) -> str:
-    """Python source that imports pulumi and touches each class the way the program does."""
+    """Python source that imports pulumi and touches each class the way the program does,
+    under the same garbage-collector policy as the `omni` console script (off, no final
+    collection), so that the two are measured the same way."""
     packages = sorted({path.split(".", 1)[0] for path in paths})
-    lines = ["import pulumi", *(f"import {package}" for package in packages), *(f"{path}" for path in paths)]
+    gc_policy = ["import atexit, gc", "gc.disable()", "atexit.register(gc.freeze)"]
+    lines = [*gc_policy, "import pulumi", *(f"import {package}" for package in packages), *(f"{path}" for path in paths)]
     return "; ".join(lines)
 
 
