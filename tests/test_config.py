@@ -31,9 +31,9 @@ def failing_run(project, stack="dev") -> tuple[StackConfigError, list]:
 BAD_VALUES = [
     # (old text, new text, key named, words that must appear in the fix)
     ("omni-infra:environment: dev", "omni-infra:environment: qa", "omni-infra:environment", ["'dev', 'staging' or 'prod'", "'qa'"]),
-    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 10.10.0.0/28", "omni-infra:network.subnetCidr", ["/26 or larger", "--path 'network.subnetCidr'"]),
-    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 8.8.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10"]),
-    ("subnetCidr: 10.10.0.0/20", "subnetCidr: 169.254.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: 10.10.0.0/28", "omni-infra:network.subnetCidr", ["/26 or larger", "--path 'network.subnetCidr'"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: 8.8.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: 169.254.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    privateServicesPrefixLength: 12", "omni-infra:network.privateServicesPrefixLength", ["greater than or equal to 16"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    natLogFilter: SOME", "omni-infra:network.natLogFilter", ["'ERRORS_ONLY', 'TRANSLATIONS_ONLY' or 'ALL'"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    natEnabled: perhaps", "omni-infra:network.natEnabled", ["valid boolean"]),
@@ -46,7 +46,7 @@ BAD_VALUES = [
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:project: elsewhere-123", "omni-infra:project", ["set `gcp:project` instead"]),
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  gcp:zone: europe-west1-b", "gcp:zone", ["explicit provider ignores", "pulumi config rm 'gcp:zone'"]),
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix:\n    secure: v1:abc", "omni-infra:namePrefix", ["not a secret", "set it without --secret"]),
-    ("subnetCidr: 10.10.0.0/20", "subnetCidr: not-a-cidr", "omni-infra:network.subnetCidr", ["IPv4 network"]),
+    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: not-a-cidr", "omni-infra:network.subnetCidr", ["IPv4 network"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: 1.5", "omni-infra:network.flowLogsSampling", ["less than or equal to 1", "default: 0.5"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: lots", "omni-infra:network.flowLogsSampling", ["valid number"]),
     ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidrs: 10.0.0.0/8", "omni-infra:network.subnetCidrs", ["unknown key", "subnetCidr", "pulumi config rm --path"]),
