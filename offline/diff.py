@@ -2,9 +2,11 @@
 
 Pure functions over two graph dicts (``offline.graph`` format) returning a typed ``DiffReport``.
 A "replace" here is a likely replacement: the input that changed is one the provider cannot
-update in place, but only the real engine, with the real state, decides. Values marked
-``SECRET`` are never compared or shown beyond the marker itself; ``UNKNOWN`` on the after side
-means the value is only known after apply, so the change may or may not be real.
+update in place (or one that comes from a resource that is itself replaced), but only the real
+engine, with the real state, decides. Values marked ``SECRET`` are never compared or shown
+beyond the marker itself; ``UNKNOWN`` on the after side means the value is only known after
+apply, so the change may or may not be real. String inputs that hold JSON objects or arrays
+(a provider's ``defaultLabels``) are compared key by key.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -86,10 +88,32 @@ class FieldChange:
     after_set: bool = True
     option: bool = False  # a resource option (protect, parent, ...), not an input
     ignored: bool = False  # under the resource's ignoreChanges: the engine will not apply it
+    # The value comes from this resource (URN), which is replaced: it is known after apply.
+    source: str | None = None
+    cause: str = ""  # that, in words: "comes from vpc, which is replaced"
 
     @property
     def known_after_apply(self) -> bool:
         return self.after_set and self.after == UNKNOWN
+
+
+@dataclass(frozen=True)
+class ReplaceCause:
+    """One reason a resource is likely replaced: a force-new input path and what changes it."""
+
+    path: str
+    condition: str = ""  # set when a conditional rule (replacements.CONDITIONAL_FORCE_NEW) fired
+    source: str | None = None  # set when the value comes from this replaced resource (URN)
+    source_name: str = ""
+    source_change: str = ""  # "replaced", "deleted and re-created" or "created"
+
+    @property
+    def reason(self) -> str:
+        if self.source is not None:
+            return f"its {self.path} comes from {self.source_name}, which is {self.source_change}"
+        if self.condition:
+            return f"{self.path} changed ({self.condition})"
+        return f"{self.path} changed"
 
 
 @dataclass(frozen=True)
@@ -100,7 +124,8 @@ class ResourceDiff:
     kind: ChangeKind
     custom: bool = True
     changes: tuple[FieldChange, ...] = ()
-    replace_paths: tuple[str, ...] = ()  # force-new paths that changed
+    replace_paths: tuple[str, ...] = ()  # force-new paths that change, one per cause
+    replace_causes: tuple[ReplaceCause, ...] = ()
     previous_urn: str | None = None  # matched through an alias: renamed or moved
     unreadable_secrets: tuple[str, ...] = ()  # secret on both sides: unchanged as far as we see
     stateful: bool = False
@@ -151,20 +176,16 @@ class DiffReport:
 
 def compute_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> DiffReport:
     """Everything that changes from ``before`` to ``after``, with the dangers spelled out."""
-    old = _index(before)
-    new = _index(after)
-    diffs: list[ResourceDiff] = []
-    dangers: list[Danger] = []
-    for old_res, new_res in _match(old, new):
-        diff = _diff_resource(old_res, new_res)
-        diffs.append(diff)
-        dangers.extend(_dangers(diff, old_res, new_res))
+    pairs = {_urn_of(o, n): (o, n) for o, n in _match(_index(before), _index(after))}
+    first = {urn: _diff_resource(o, n) for urn, (o, n) in pairs.items()}
+    diffs = _cascade(first, pairs)
+    dangers = [d for urn, diff in diffs.items() for d in _dangers(diff, *pairs[urn])]
     outputs = _Walk()
     _walk(before.get("outputs") or {}, after.get("outputs") or {}, "", outputs)
     return DiffReport(
         stack=str(after.get("stack") or before.get("stack") or ""),
         project=str(after.get("project") or before.get("project") or ""),
-        resources=tuple(sorted(diffs, key=lambda d: d.urn)),
+        resources=tuple(sorted(diffs.values(), key=lambda d: d.urn)),
         dangers=tuple(sorted(dangers, key=_danger_order)),
         output_changes=tuple(outputs.changes),
     )
@@ -232,6 +253,12 @@ def _match(
     return pairs
 
 
+def _urn_of(old: Resource | None, new: Resource | None) -> str:
+    current = new if new is not None else old
+    assert current is not None
+    return str(current["urn"])
+
+
 def _unclaimed_alias(
     resource: Resource, old: dict[str, Resource], new: dict[str, Resource], claimed: set[str]
 ) -> str | None:
@@ -264,12 +291,13 @@ def _diff_resource(old: Resource | None, new: Resource | None) -> ResourceDiff:
     walk = _Walk(ignore=_ignored_prefixes(new))
     _walk(_inputs(old), _inputs(new), "", walk)
     walk.changes.extend(_option_changes(old, new))
-    replace_paths = _replace_paths(rtype, old, new, walk)
+    causes = _replace_causes(rtype, old, new, walk)
     renamed_from = None if old["urn"] == new["urn"] else str(old["urn"])
     return ResourceDiff(
-        kind=_update_kind(walk, replace_paths, renamed_from),
+        kind=_update_kind(walk, causes, renamed_from),
         changes=tuple(walk.changes),
-        replace_paths=replace_paths,
+        replace_paths=tuple(c.path for c in causes),
+        replace_causes=causes,
         previous_urn=renamed_from,
         unreadable_secrets=tuple(walk.secrets),
         **base,
@@ -277,9 +305,9 @@ def _diff_resource(old: Resource | None, new: Resource | None) -> ResourceDiff:
 
 
 def _update_kind(
-    walk: _Walk, replace_paths: tuple[str, ...], renamed_from: str | None
+    walk: _Walk, causes: tuple[ReplaceCause, ...], renamed_from: str | None
 ) -> ChangeKind:
-    if replace_paths:
+    if causes:
         return ChangeKind.REPLACE
     # A rename alone is shown as an update so the reviewer sees it; the engine only
     # rewrites the URN in its state and leaves the cloud resource alone.
@@ -309,22 +337,160 @@ def _ignored_prefixes(resource: Resource) -> tuple[tuple[str, ...], ...]:
     return tuple(_path_parts(str(p)) for p in resource.get("ignoreChanges") or [])
 
 
-def _replace_paths(rtype: str, old: Resource, new: Resource, walk: _Walk) -> tuple[str, ...]:
-    """Force-new paths (provider ForceNew plus the resource's replaceOnChanges) that changed."""
+def _replace_causes(
+    rtype: str, old: Resource, new: Resource, walk: _Walk
+) -> tuple[ReplaceCause, ...]:
+    """Force-new paths (provider ForceNew, the conditional rules whose condition holds, and the
+    resource's replaceOnChanges) that changed."""
     own = [str(p) for p in new.get("replaceOnChanges") or []]
     applied = [c for c in walk.changes if not c.ignored and not c.option]
     if "*" in own and applied:
-        return ("*",)
-    hits: list[str] = []
-    for path in dict.fromkeys((*replacements.force_new_paths(rtype), *own)):
+        return (ReplaceCause("*"),)
+    rules = {rule.path: rule for rule in replacements.conditional_force_new(rtype)}
+    hits: list[ReplaceCause] = []
+    for path in dict.fromkeys((*replacements.force_new_paths(rtype), *own, *rules)):
         parts = _path_parts(path)
         if any(_under(parts, prefix) for prefix in walk.ignore):
             continue
+        before, after = _values_at(_inputs(old), parts), _values_at(_inputs(new), parts)
         probe = _Walk()
-        _walk(_values_at(_inputs(old), parts), _values_at(_inputs(new), parts), path, probe)
-        if probe.changes:
-            hits.append(path)
+        _walk(before, after, path, probe)
+        if not probe.changes:
+            continue
+        rule = rules.get(path) if path not in own else None
+        if rule is None:
+            hits.append(ReplaceCause(path))
+        elif rule.forces(_unset_as_none(before), _unset_as_none(after)):
+            hits.append(ReplaceCause(path, condition=rule.meaning))
     return tuple(hits)
+
+
+def _unset_as_none(value: Any) -> Any:
+    return None if value is _ABSENT else value
+
+
+# --- cascading replacements ---------------------------------------------------------------
+
+Pair = tuple[Resource | None, Resource | None]
+
+
+def _cascade(diffs: dict[str, ResourceDiff], pairs: dict[str, Pair]) -> dict[str, ResourceDiff]:
+    """Replacements that follow from others, to a fixpoint.
+
+    Offline, a resource's id is ``UNKNOWN`` in both graphs, so an input that takes it compares
+    equal. The engine knows better: a replaced resource's outputs are new, so a resource whose
+    force-new input comes from it (``propertyDependencies`` of the after graph) is replaced
+    too, and one whose updatable input does is updated with a value known after apply.
+    """
+    recreated = _recreated(diffs)
+    grew = True
+    while grew:
+        grew = False
+        for urn in sorted(diffs):
+            old, new = pairs[urn]
+            if urn in recreated or old is None or new is None or not diffs[urn].custom:
+                continue
+            if any(force_new for _, _, force_new in _inherited(new, recreated)):
+                recreated[urn] = "replaced"
+                grew = True
+    result = dict(diffs)
+    for urn, diff in diffs.items():
+        old, new = pairs[urn]
+        if old is not None and new is not None and diff.custom:
+            result[urn] = _with_inherited(diff, old, new, recreated, diffs)
+    return result
+
+
+def _recreated(diffs: Mapping[str, ResourceDiff]) -> dict[str, str]:
+    """Resources whose outputs are new after apply, with how: replaced, re-created, created."""
+    deleted = {(d.type, d.name) for d in diffs.values() if d.kind is ChangeKind.DELETE}
+    found: dict[str, str] = {}
+    for urn, diff in diffs.items():
+        if diff.kind is ChangeKind.REPLACE:
+            found[urn] = "replaced"
+        elif diff.kind is ChangeKind.CREATE:
+            # Same type and name under a new URN, with no alias: a delete and a create.
+            again = (diff.type, diff.name) in deleted
+            found[urn] = "deleted and re-created" if again else "created"
+    return found
+
+
+def _inherited(new: Resource, recreated: Mapping[str, str]) -> list[tuple[str, str, bool]]:
+    """``(input, source URN, force-new?)`` for each top-level input that takes a value from a
+    recreated resource (the first such source, by URN). Ignored inputs are left out."""
+    deps: Mapping[str, Any] = new.get("propertyDependencies") or {}
+    roots = _force_new_roots(new)
+    ignore = _ignored_prefixes(new)
+    found: list[tuple[str, str, bool]] = []
+    for key in sorted(deps, key=str):
+        sources = sorted(str(u) for u in deps[key] or [] if str(u) in recreated)
+        if not sources or any(_under((str(key),), prefix) for prefix in ignore):
+            continue
+        found.append((str(key), sources[0], roots is None or str(key) in roots))
+    return found
+
+
+def _force_new_roots(resource: Resource) -> frozenset[str] | None:
+    """The top-level inputs with a force-new path at or under them (None: every input)."""
+    rtype = str(resource["type"])
+    own = [str(p) for p in resource.get("replaceOnChanges") or []]
+    if "*" in own:
+        return None
+    rules = [rule.path for rule in replacements.conditional_force_new(rtype)]
+    ignore = _ignored_prefixes(resource)
+    roots: set[str] = set()
+    for path in (*replacements.force_new_paths(rtype), *own, *rules):
+        parts = _path_parts(path)
+        if parts and not any(_under(parts, prefix) for prefix in ignore):
+            roots.add(parts[0])
+    return frozenset(roots)
+
+
+def _with_inherited(
+    diff: ResourceDiff,
+    old: Resource,
+    new: Resource,
+    recreated: Mapping[str, str],
+    diffs: Mapping[str, ResourceDiff],
+) -> ResourceDiff:
+    """``diff`` plus what it inherits from the recreated resources its inputs come from."""
+    inherited = _inherited(new, recreated)
+    if not inherited:
+        return diff
+    own_roots = {_path_parts(c.path)[:1] for c in diff.changes if not c.option}
+    own_causes = {c.path for c in diff.replace_causes}
+    causes = list(diff.replace_causes)
+    added: list[FieldChange] = []
+    for key, source, force_new in inherited:
+        name, how = diffs[source].name, recreated[source]
+        if force_new and key not in own_causes:
+            causes.append(ReplaceCause(key, source=source, source_name=name, source_change=how))
+        if (key,) not in own_roots:
+            before = _inputs(old).get(key, _ABSENT)
+            added.append(
+                FieldChange(
+                    _join("", key),
+                    before=_unset_as_none(before),
+                    after=UNKNOWN,
+                    before_set=before is not _ABSENT,
+                    source=source,
+                    cause=f"comes from {name}, which is {how}",
+                )
+            )
+    inputs = [c for c in diff.changes if not c.option] + added
+    inputs.sort(key=lambda c: _path_parts(c.path)[:1])  # stable: walk order within an input
+    kind = diff.kind
+    if causes:
+        kind = ChangeKind.REPLACE
+    elif added and kind is ChangeKind.SAME:
+        kind = ChangeKind.UPDATE
+    return replace(
+        diff,
+        kind=kind,
+        changes=(*inputs, *(c for c in diff.changes if c.option)),
+        replace_paths=tuple(c.path for c in causes),
+        replace_causes=tuple(causes),
+    )
 
 
 # --- walking two values -------------------------------------------------------------------
@@ -362,6 +528,10 @@ def _walk(before: Any, after: Any, path: str, out: _Walk) -> None:
         return
     if _same(before, after):
         return
+    decoded = _json_containers(before, after)
+    if decoded is not None:
+        _walk(*decoded, path, out)  # e.g. a provider's defaultLabels, sent as a JSON string
+        return
     ignored = any(_under(_path_parts(path), prefix) for prefix in out.ignore)
     out.changes.append(
         FieldChange(
@@ -373,6 +543,24 @@ def _walk(before: Any, after: Any, path: str, out: _Walk) -> None:
             ignored=ignored,
         )
     )
+
+
+def _json_containers(before: Any, after: Any) -> tuple[Any, Any] | None:
+    """Both strings decoded, when both hold a JSON object or array; else None."""
+    if not isinstance(before, str) or not isinstance(after, str):
+        return None
+    decoded: list[Any] = []
+    for text in (before, after):
+        if not text.lstrip().startswith(("{", "[")):
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:  # markers like "[unknown]" land here too
+            return None
+        if not isinstance(value, (dict, list)):
+            return None
+        decoded.append(value)
+    return decoded[0], decoded[1]
 
 
 def _item(values: list[Any], index: int) -> Any:
@@ -486,7 +674,7 @@ def _blocks_delete(resource: Resource, switch: replacements.ProtectionSwitch) ->
 
 
 def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
-    paths = ", ".join(diff.replace_paths)
+    because = replacement_reason(diff)
     found: list[Danger] = []
     if diff.stateful:
         found.append(
@@ -494,7 +682,7 @@ def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
                 diff,
                 DangerKind.REPLACE_STATEFUL,
                 Severity.HIGH,
-                f"likely replaced (delete and re-create) because {paths} changed: what the old "
+                f"likely replaced (delete and re-create) because {because}: what the old "
                 "one holds (its data, or its generated value) is lost",
             )
         )
@@ -504,7 +692,7 @@ def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
                 diff,
                 DangerKind.REPLACE_PROTECTED,
                 Severity.HIGH,
-                f"likely replaced because {paths} changed, but it is protected (protect: true): "
+                f"likely replaced because {because}, but it is protected (protect: true): "
                 "Pulumi will refuse to replace it and the update fails",
             )
         )
@@ -574,6 +762,16 @@ def _danger_order(danger: Danger) -> tuple[int, int, str]:
 
 
 # --- wording helpers ----------------------------------------------------------------------
+
+
+def replacement_reason(diff: ResourceDiff) -> str:
+    """Why ``diff`` is likely replaced: ``region, name changed; its network comes from vpc,
+    which is replaced``. Plain force-new paths are grouped; every other cause says its own."""
+    causes = diff.replace_causes or tuple(ReplaceCause(p) for p in diff.replace_paths)
+    plain = [c.path for c in causes if not c.condition and c.source is None]
+    clauses = [f"{', '.join(plain)} changed"] if plain else []
+    clauses += [c.reason for c in causes if c.condition or c.source is not None]
+    return "; ".join(clauses)
 
 
 def _resources_with(dangers: Iterable[Danger], kinds: Set[DangerKind]) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -16,6 +17,7 @@ from offline.diff import (
     Danger,
     DiffReport,
     FieldChange,
+    ReplaceCause,
     ResourceDiff,
     Severity,
     danger_headline,
@@ -57,24 +59,47 @@ MARKDOWN_VALUE_LIMIT = 60
 
 def format_value(value: Any, is_set: bool = True, limit: int = TEXT_VALUE_LIMIT) -> str:
     """A value as one short line: JSON, markers spelled out, cut at ``limit`` characters."""
+    return _window(_value_text(value, is_set), 0, limit)
+
+
+def format_pair(change: FieldChange, limit: int = TEXT_VALUE_LIMIT) -> tuple[str, str]:
+    """Before and after, each cut at ``limit`` characters around their first difference, so
+    two long values that share a prefix still visibly differ."""
+    before = _value_text(change.before, change.before_set)
+    after = _value_text(change.after, change.after_set)
+    if len(before) <= limit and len(after) <= limit:
+        return before, after
+    differs_at = len(os.path.commonprefix([before, after]))
+    lead = limit // 3  # what is shown of the shared text before the difference
+    start = 0 if differs_at < limit - lead else differs_at - lead
+    return _window(before, start, limit), _window(after, start, limit)
+
+
+def _value_text(value: Any, is_set: bool) -> str:
     if not is_set:
         return NOT_SET
     # Markers are replaced wherever they sit, at the top or deep inside a dict or list.
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
-    text = text.replace(json.dumps(UNKNOWN), KNOWN_AFTER_APPLY).replace(json.dumps(SECRET), SECRET)
-    return _truncate(text, limit)
+    return text.replace(json.dumps(UNKNOWN), KNOWN_AFTER_APPLY).replace(json.dumps(SECRET), SECRET)
 
 
-def _truncate(text: str, limit: int) -> str:
+def _window(text: str, start: int, limit: int) -> str:
+    """At most ``limit`` characters of ``text`` from ``start``, with … where it was cut."""
     if len(text) <= limit:
         return text
-    return text[: limit - 1] + "…"
+    head = "…" if start > 0 else ""
+    rest = text[start:]
+    if len(head) + len(rest) <= limit:
+        return head + rest
+    return head + rest[: limit - len(head) - 1] + "…"
 
 
 def _change_note(change: FieldChange) -> str:
     """Words for what the values alone do not say."""
     notes: list[str] = []
-    if change.known_after_apply:
+    if change.cause:
+        notes.append(f"{change.cause}: known after apply")
+    elif change.known_after_apply:
         notes.append("may or may not change")
     if change.before == SECRET and change.after_set and change.after != SECRET:
         notes.append("no longer secret")
@@ -92,12 +117,24 @@ def _change_label(change: FieldChange) -> str:
 def _resource_note(resource: ResourceDiff) -> str:
     notes: list[str] = []
     if resource.kind is ChangeKind.REPLACE:
-        notes.append(
-            f"likely replacement: {', '.join(resource.replace_paths)} forces a new resource"
-        )
+        notes.append(f"likely replacement: {_replace_wording(resource)}")
     if resource.previous_urn:
         notes.append(f"was {resource.previous_urn}")
     return "; ".join(notes)
+
+
+def _replace_wording(resource: ResourceDiff) -> str:
+    """``name, project forces a new resource``, a conditional rule's reason in parentheses,
+    and for an inherited replacement where the value comes from."""
+    causes = resource.replace_causes or tuple(ReplaceCause(p) for p in resource.replace_paths)
+    plain = [c.path for c in causes if not c.condition and c.source is None]
+    parts = [f"{', '.join(plain)} forces a new resource"] if plain else []
+    for cause in causes:
+        if cause.source is not None:
+            parts.append(cause.reason)
+        elif cause.condition:
+            parts.append(f"{cause.path} forces a new resource ({cause.condition})")
+    return "; ".join(parts)
 
 
 def _changed(report: DiffReport) -> list[ResourceDiff]:
@@ -155,7 +192,8 @@ def _text_change(change: FieldChange) -> str:
     elif not change.after_set:
         line = f"- {label}: {format_value(change.before)}"
     else:
-        line = f"~ {label}: {format_value(change.before)} => {format_value(change.after)}"
+        before, after = format_pair(change)
+        line = f"~ {label}: {before} => {after}"
     note = _change_note(change)
     return f"{line}  [{note}]" if note else line
 
@@ -230,8 +268,7 @@ def _md_details(resource: ResourceDiff) -> list[str]:
 def _md_table(changes: tuple[FieldChange, ...]) -> list[str]:
     rows = ["| Field | Before | After | Note |", "| --- | --- | --- | --- |"]
     for change in changes:
-        before = format_value(change.before, change.before_set, MARKDOWN_VALUE_LIMIT)
-        after = format_value(change.after, change.after_set, MARKDOWN_VALUE_LIMIT)
+        before, after = format_pair(change, MARKDOWN_VALUE_LIMIT)
         cells = (
             _md_code(_change_label(change)),
             _md_code(before),

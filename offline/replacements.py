@@ -1,25 +1,31 @@
 """What a change to a resource of a given type means: replacement, data loss, protection.
 
-Data, not logic. ``offline.diff`` reads three tables:
+Data, not logic. ``offline.diff`` reads four tables:
 
 - ``FORCE_NEW``: input paths whose change makes the provider plan a NEW resource (Terraform
   ``ForceNew`` / ``immutable``, which the Pulumi bridge reports as a replace). Paths use the
   engine's camelCase names, dots for nesting and no list indices: a change anywhere under a
   listed path counts. Types not listed fall back to ``DEFAULT_FORCE_NEW``.
+- ``CONDITIONAL_FORCE_NEW``: input paths that force a new resource only for some changes
+  (Terraform ``customdiff.ForceNewIfChange``), each with a small ``(old, new) -> bool`` rule.
 - ``STATEFUL_TYPES``: resources whose loss loses data (or something as hard to get back).
 - ``PROTECTION_SWITCHES``: inputs that guard a resource against deletion.
 
 Sources: the google provider schemas (hashicorp/terraform-provider-google and the
 magic-modules product YAML it is generated from) and terraform-provider-random, read for the
-provider generation that pulumi-gcp 10.2 / pulumi-random 4.21 bridge. Only unconditional
-ForceNew fields are listed; fields that force a new resource only for some changes are named in
-comments instead, because the real engine decides those.
+provider generation that pulumi-gcp 10.2 / pulumi-random 4.21 bridge. ``FORCE_NEW`` lists
+only unconditional ForceNew fields; the conditional ones that can be judged from the two values
+alone are in ``CONDITIONAL_FORCE_NEW``, the rest are named in comments.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from offline.graph import UNKNOWN
 
 # Unknown types: a new name or project is a new cloud object for nearly every GCP resource.
 DEFAULT_FORCE_NEW: tuple[str, ...] = ("name", "project")
@@ -34,7 +40,7 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "networkProfile",
         "params",  # resource manager tags, only sent on create
     ),
-    # ipCidrRange is updated in place when it grows; only shrinking forces a new subnetwork.
+    # ipCidrRange is updated in place when it grows: see CONDITIONAL_FORCE_NEW.
     "gcp:compute/subnetwork:Subnetwork": (
         "name",
         "project",
@@ -77,9 +83,10 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     # reservedPeeringRanges is patched in place; the connection has no name or project input.
     "gcp:servicenetworking/connection:Connection": ("network", "service"),
     "gcp:projects/service:Service": ("project", "service"),
-    # databaseVersion is NOT listed: major version upgrades run in place. Conditional
-    # replacements the engine decides: shrinking settings.diskSize, removing
-    # settings.ipConfiguration.privateNetwork, changing masterInstanceName outside a switchover.
+    # databaseVersion is NOT listed: major version upgrades run in place. Shrinking
+    # settings.diskSize is in CONDITIONAL_FORCE_NEW. Conditional replacements the engine
+    # decides: removing settings.ipConfiguration.privateNetwork, changing masterInstanceName
+    # outside a switchover.
     "gcp:sql/databaseInstance:DatabaseInstance": (
         "name",
         "project",
@@ -188,6 +195,72 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     ),
 }
 
+@dataclass(frozen=True)
+class ConditionalForceNew:
+    """An input whose change forces a new resource only when ``forces(old, new)`` says so.
+
+    ``forces`` is called only when the value at ``path`` changed, with the plain values
+    (``None`` where unset, the ``UNKNOWN`` marker where only known after apply). For an
+    ``UNKNOWN`` value it answers true: a likely replacement is the safe thing to show a
+    reviewer when the value is not known yet.
+    """
+
+    path: str
+    forces: Callable[[Any, Any], bool]
+    # Why a change that forces a new resource does so, for the reviewer.
+    meaning: str
+
+
+def cidr_not_expanded(old: Any, new: Any) -> bool:
+    """terraform-provider-google ``IsShrinkageIpCidr``: only a range that still contains every
+    address of the old one is patched in place; a shrink or a move forces a new subnetwork."""
+    if new == UNKNOWN or old == UNKNOWN:
+        return True
+    try:
+        old_net = ipaddress.ip_network(str(old), strict=False)
+        new_net = ipaddress.ip_network(str(new), strict=False)
+    except ValueError:
+        return False  # as the provider: its validation rejects a malformed range anyway
+    if isinstance(old_net, ipaddress.IPv4Network) and isinstance(new_net, ipaddress.IPv4Network):
+        return not old_net.subnet_of(new_net)
+    if isinstance(old_net, ipaddress.IPv6Network) and isinstance(new_net, ipaddress.IPv6Network):
+        return not old_net.subnet_of(new_net)
+    return True  # IPv4 to IPv6 or back: a different range altogether
+
+
+def number_decreased(old: Any, new: Any) -> bool:
+    """terraform-provider-google ``ForceNewIfChange("settings.0.disk_size", isDiskShrinkage)``:
+    a smaller disk needs a new instance. ``diskSize`` is optional and computed, so unsetting it
+    (or 0) is no change to the disk (which autoresize may have grown)."""
+    if new == UNKNOWN:
+        return True
+    if not _is_number(old) or not _is_number(new) or new == 0:
+        return False
+    return new < old
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+CONDITIONAL_FORCE_NEW: dict[str, tuple[ConditionalForceNew, ...]] = {
+    "gcp:compute/subnetwork:Subnetwork": (
+        ConditionalForceNew(
+            "ipCidrRange",
+            cidr_not_expanded,
+            "the new range does not contain the old one: only an expansion is done in place",
+        ),
+    ),
+    "gcp:sql/databaseInstance:DatabaseInstance": (
+        ConditionalForceNew(
+            "settings.diskSize",
+            number_decreased,
+            "a Cloud SQL disk cannot shrink: a smaller size needs a new instance",
+        ),
+    ),
+}
+
+
 # Losing one of these loses data, credentials or an address other resources are built on.
 STATEFUL_TYPES: frozenset[str] = frozenset(
     {
@@ -279,6 +352,11 @@ GCP_DELETION_POLICY = ProtectionSwitch(
 def force_new_paths(resource_type: str) -> tuple[str, ...]:
     """The input paths whose change replaces a resource of this type."""
     return FORCE_NEW.get(resource_type, DEFAULT_FORCE_NEW)
+
+
+def conditional_force_new(resource_type: str) -> tuple[ConditionalForceNew, ...]:
+    """The input paths that force a new resource of this type only for some changes."""
+    return CONDITIONAL_FORCE_NEW.get(resource_type, ())
 
 
 def is_stateful(resource_type: str) -> bool:

@@ -1,11 +1,15 @@
 """Specification of `omni diff`: what changes between two recorded graphs, and what is dangerous.
 
-Every graph here is crafted with the factories below (the real stacks have their own tests).
+Graphs are crafted with the factories below; the committed snapshots (`snapshots/*.json`) are
+read only where the real stacks are the point: the cascade a VPC replacement really causes,
+and the resource types replacements.py must know.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +38,13 @@ BUCKET = "gcp:storage/bucket:Bucket"
 SECRET_RES = "gcp:secretmanager/secret:Secret"
 CLOUD_RUN = "gcp:cloudrunv2/service:Service"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+GLOBAL_ADDRESS = "gcp:compute/globalAddress:GlobalAddress"
+ROUTER = "gcp:compute/router:Router"
+ROUTER_NAT = "gcp:compute/routerNat:RouterNat"
+PSA_CONNECTION = "gcp:servicenetworking/connection:Connection"
+GCP_PROVIDER = "pulumi:providers:gcp"
+
+SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
 
 
 # --- factories ----------------------------------------------------------------------------
@@ -52,9 +63,13 @@ def resource(
     urn_: str | None = None,
     custom: bool = True,
     dependencies: list[str] | None = None,
+    deps: dict[str, list[str]] | None = None,
     **options: Any,
 ) -> Resource:
-    """A recorded resource; keyword options are resource options (protect=True, aliases=[...])."""
+    """A recorded resource; keyword options are resource options (protect=True, aliases=[...]).
+
+    ``deps`` are its property dependencies: input name -> URNs the value came from.
+    """
     return Resource(
         urn=urn_ or urn(name, rtype),
         type=rtype,
@@ -62,6 +77,7 @@ def resource(
         custom=custom,
         parent=f"urn:pulumi:{STACK}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{STACK}",
         dependencies=dependencies or [],
+        property_dependencies=deps or {},
         options=options,
         inputs=inputs if inputs is not None else {"name": name},
     )
@@ -376,6 +392,249 @@ def test_replacing_a_protected_resource_says_pulumi_refuses() -> None:
     assert "This change replaces 1 protected resource." in render_text(report)
 
 
+# --- cascading replacements ---------------------------------------------------------------
+
+
+def network_stack(description: str = "old", **vpc_options: Any) -> list[Resource]:
+    """The network component's shape: everything takes the VPC id, unknown offline."""
+    vpc = resource("vpc", NETWORK, {"name": "vpc", "description": description}, **vpc_options)
+    on_vpc = {"network": [vpc.urn]}
+    subnet = resource(
+        "subnet",
+        SUBNETWORK,
+        {"name": "subnet", "network": UNKNOWN, "ipCidrRange": "10.0.0.0/20"},
+        deps=on_vpc,
+    )
+    psa_range = resource(
+        "psa-range", GLOBAL_ADDRESS, {"name": "psa-range", "network": UNKNOWN}, deps=on_vpc
+    )
+    psa = resource(
+        "psa",
+        PSA_CONNECTION,
+        {"network": UNKNOWN, "reservedPeeringRanges": ["psa-range"], "service": "sn"},
+        deps={"network": [vpc.urn], "reservedPeeringRanges": [psa_range.urn]},
+    )
+    router = resource("router", ROUTER, {"name": "router", "network": UNKNOWN}, deps=on_vpc)
+    nat = resource(
+        "nat",
+        ROUTER_NAT,
+        {"name": "nat", "router": "router", "subnetworks": [{"name": UNKNOWN}]},
+        deps={"router": [router.urn], "subnetworks": [subnet.urn]},
+    )
+    firewall = resource("fw", FIREWALL, {"name": "fw", "network": UNKNOWN}, deps=on_vpc)
+    return [vpc, subnet, psa_range, psa, router, nat, firewall]
+
+
+def test_replacing_the_vpc_replaces_what_takes_its_id_in_a_force_new_input() -> None:
+    report = diff(network_stack("old"), network_stack("new"))
+
+    assert {r.name: r.kind for r in report.resources} == {
+        "vpc": ChangeKind.REPLACE,
+        "subnet": ChangeKind.REPLACE,
+        "psa-range": ChangeKind.REPLACE,
+        "psa": ChangeKind.REPLACE,
+        "router": ChangeKind.REPLACE,
+        "nat": ChangeKind.REPLACE,  # through the router: propagated to a fixpoint
+        "fw": ChangeKind.UPDATE,  # a firewall's network is patched in place
+    }
+
+
+def test_a_cascaded_replacement_names_the_input_and_the_replaced_resource() -> None:
+    report = diff(network_stack("old"), network_stack("new"))
+    text = render_text(report)
+
+    assert only(report, "subnet").replace_paths == ("network",)
+    assert only(report, "nat").replace_paths == ("router",)
+    assert (
+        "  +- gcp:compute/subnetwork:Subnetwork subnet  "
+        "(likely replacement: its network comes from vpc, which is replaced)" in text
+    )
+    assert "(likely replacement: its router comes from router, which is replaced)" in text
+    assert "its network comes from vpc, which is replaced" in render_markdown(report)
+
+
+def test_a_cascaded_replacement_of_a_stateful_resource_is_data_loss() -> None:
+    report = diff(network_stack("old"), network_stack("new"))
+
+    assert [(d.name, d.kind) for d in report.dangers] == [
+        ("psa-range", DangerKind.REPLACE_STATEFUL)
+    ]
+    assert "its network comes from vpc, which is replaced" in report.dangers[0].reason
+    assert "This change replaces 1 stateful resource." in render_text(report)
+
+
+def test_a_cascade_onto_a_protected_resource_says_pulumi_refuses() -> None:
+    def stack(description: str) -> list[Resource]:
+        vpc = resource("vpc", NETWORK, {"name": "vpc", "description": description})
+        subnet = resource(
+            "subnet",
+            SUBNETWORK,
+            {"name": "subnet", "network": UNKNOWN},
+            deps={"network": [vpc.urn]},
+            protect=True,
+        )
+        return [vpc, subnet]
+
+    report = diff(stack("old"), stack("new"))
+
+    assert [(d.name, d.kind) for d in report.dangers] == [
+        ("subnet", DangerKind.REPLACE_PROTECTED)
+    ]
+    assert "refuse" in report.dangers[0].reason
+
+
+def test_an_updatable_input_from_a_replaced_resource_is_an_update_known_after_apply() -> None:
+    report = diff(network_stack("old"), network_stack("new"))
+
+    firewall = only(report, "fw")
+    assert firewall.replace_paths == ()
+    [change] = firewall.changes
+    assert change.path == "network" and change.known_after_apply
+    assert change.source == urn("vpc")
+    assert "comes from vpc, which is replaced" in render_text(report)
+    # An updatable input on a replaced resource is listed too, never a second cause.
+    psa = only(report, "psa")
+    assert psa.replace_paths == ("network",)
+    assert "reservedPeeringRanges" in change_paths(psa)
+
+
+def test_a_dependency_updated_in_place_does_not_cascade() -> None:
+    before = network_stack("old")
+    after = network_stack("old")
+    after[0] = resource("vpc", NETWORK, {"name": "vpc", "description": "old", "mtu": 1500})
+
+    report = diff(before, after)
+
+    assert only(report, "vpc").kind is ChangeKind.UPDATE
+    assert report.counts["same"] == 6
+
+
+def test_an_ignored_force_new_input_does_not_cascade() -> None:
+    def stack(description: str) -> list[Resource]:
+        vpc = resource("vpc", NETWORK, {"name": "vpc", "description": description})
+        subnet = resource(
+            "subnet",
+            SUBNETWORK,
+            {"name": "subnet", "network": UNKNOWN},
+            deps={"network": [vpc.urn]},
+            ignoreChanges=["network"],
+        )
+        return [vpc, subnet]
+
+    report = diff(stack("old"), stack("new"))
+
+    assert only(report, "subnet").kind is ChangeKind.SAME
+
+
+def test_a_dependency_deleted_and_recreated_under_a_new_urn_cascades() -> None:
+    # The VPC moved into a component without an alias: a delete plus a create.
+    old_vpc = resource("vpc", NETWORK, {"name": "vpc"})
+    new_vpc = resource(
+        "vpc", NETWORK, {"name": "vpc"}, urn_=urn("vpc", parent_type="omni:network:Network")
+    )
+
+    def subnet(vpc: Resource) -> Resource:
+        inputs = {"name": "subnet", "network": UNKNOWN}
+        return resource("subnet", SUBNETWORK, inputs, deps={"network": [vpc.urn]})
+
+    report = diff([old_vpc, subnet(old_vpc)], [new_vpc, subnet(new_vpc)])
+
+    entry = only(report, "subnet")
+    assert entry.kind is ChangeKind.REPLACE
+    assert "its network comes from vpc, which is deleted and re-created" in render_text(report)
+
+
+def read_snapshot(stack: str) -> dict[str, Any]:
+    return json.loads((SNAPSHOTS / f"{stack}.json").read_text())
+
+
+def test_a_new_vpc_description_in_the_real_dev_stack_replaces_the_whole_network() -> None:
+    before = read_snapshot("dev")
+    after = copy.deepcopy(before)
+    [vpc] = [r for r in after["resources"] if r["type"] == NETWORK]
+    vpc["inputs"]["description"] = "a new description"
+
+    report = compute_diff(before, after)
+
+    replaced = {r.type for r in report.of_kind(ChangeKind.REPLACE)}
+    assert {NETWORK, SUBNETWORK, GLOBAL_ADDRESS, PSA_CONNECTION, ROUTER, ROUTER_NAT} <= replaced
+    assert "gcp:projects/service:Service" not in replaced
+    assert DangerKind.REPLACE_STATEFUL in danger_kinds(report)
+
+
+# --- conditional replacements -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old_range", "new_range", "kind"),
+    [
+        ("10.0.0.0/24", "10.0.0.0/20", ChangeKind.UPDATE),  # expansion: patched in place
+        ("10.0.0.0/20", "10.0.0.0/24", ChangeKind.REPLACE),  # shrink
+        ("10.0.0.0/24", "10.1.0.0/24", ChangeKind.REPLACE),  # move
+        ("10.0.0.0/24", "10.1.0.0/16", ChangeKind.REPLACE),  # larger but elsewhere
+        ("10.0.0.0/24", UNKNOWN, ChangeKind.REPLACE),  # cannot tell: assume the worst
+    ],
+)
+def test_a_subnet_range_is_updated_in_place_only_when_it_grows(
+    old_range: str, new_range: str, kind: ChangeKind
+) -> None:
+    before = resource("sn", SUBNETWORK, {"name": "sn", "ipCidrRange": old_range})
+    after = resource("sn", SUBNETWORK, {"name": "sn", "ipCidrRange": new_range})
+
+    entry = only(diff([before], [after]), "sn")
+
+    assert entry.kind is kind
+    assert entry.replace_paths == (("ipCidrRange",) if kind is ChangeKind.REPLACE else ())
+
+
+def test_a_shrunk_subnet_says_why_it_is_replaced() -> None:
+    before = resource("sn", SUBNETWORK, {"name": "sn", "ipCidrRange": "10.0.0.0/20"})
+    after = resource("sn", SUBNETWORK, {"name": "sn", "ipCidrRange": "10.0.0.0/24"})
+
+    text = render_text(diff([before], [after]))
+
+    assert "likely replacement: ipCidrRange forces a new resource (" in text
+    assert "does not contain the old one" in text
+
+
+@pytest.mark.parametrize(
+    ("old_size", "new_size", "kind"),
+    [
+        (100, 50, ChangeKind.REPLACE),
+        (50, 100, ChangeKind.UPDATE),
+        (100, None, ChangeKind.UPDATE),  # unset: the provider keeps (or autoresizes) the disk
+    ],
+)
+def test_shrinking_a_cloud_sql_disk_replaces_the_instance(
+    old_size: int, new_size: int | None, kind: ChangeKind
+) -> None:
+    def instance(size: int | None) -> Resource:
+        settings: dict[str, Any] = {} if size is None else {"diskSize": size}
+        return resource("db", SQL_INSTANCE, sql_instance(**settings))
+
+    report = diff([instance(old_size)], [instance(new_size)])
+
+    assert only(report, "db").kind is kind
+    if kind is ChangeKind.REPLACE:
+        assert only(report, "db").replace_paths == ("settings.diskSize",)
+        assert danger_kinds(report) == {DangerKind.REPLACE_STATEFUL}
+
+
+def test_conditional_rules_are_data_in_the_replacements_table() -> None:
+    [cidr] = replacements.conditional_force_new(SUBNETWORK)
+    [disk] = replacements.conditional_force_new(SQL_INSTANCE)
+
+    assert cidr.path == "ipCidrRange"
+    assert not cidr.forces("10.0.0.0/24", "10.0.0.0/16")
+    assert cidr.forces("10.0.0.0/16", "10.0.0.0/24")
+    assert disk.path == "settings.diskSize"
+    assert disk.forces(100, 50) and not disk.forces(50, 100)
+    # A conditional path is never also listed as unconditional.
+    for rtype, rules in replacements.CONDITIONAL_FORCE_NEW.items():
+        for rule in rules:
+            assert rule.path not in replacements.force_new_paths(rtype), (rtype, rule.path)
+
+
 # --- protection ---------------------------------------------------------------------------
 
 
@@ -625,6 +884,45 @@ def test_markdown_truncates_long_values_and_escapes_pipes() -> None:
     assert '`"a\\|b"`' in markdown
 
 
+def provider(**labels: str) -> Resource:
+    inputs = {"project": "p", "defaultLabels": json.dumps(labels)}
+    return resource("gcp", GCP_PROVIDER, inputs)
+
+
+def test_json_string_inputs_are_compared_key_by_key() -> None:
+    labels = {"app": "omni", "environment": "dev", "managed-by": "pulumi"}
+    before = provider(**labels, **{"cost-centre": "cc-1"})
+    after = provider(**labels, **{"cost-centre": "cc-2"})
+
+    report = diff([before], [after])
+
+    assert change_paths(only(report, "gcp")) == ["defaultLabels.cost-centre"]
+    assert '~ defaultLabels.cost-centre: "cc-1" => "cc-2"' in render_text(report)
+    assert '| `defaultLabels.cost-centre` | `"cc-1"` | `"cc-2"` |' in render_markdown(report)
+
+
+def test_json_strings_that_differ_only_in_formatting_are_the_same() -> None:
+    before = resource("gcp", GCP_PROVIDER, {"defaultLabels": '{"a": "1", "b": "2"}'})
+    after = resource("gcp", GCP_PROVIDER, {"defaultLabels": '{"b":"2","a":"1"}'})
+
+    assert not diff([before], [after]).has_changes
+
+
+def test_long_values_are_cut_around_the_first_difference_so_both_sides_differ() -> None:
+    preamble = "Omni platform network, managed by Pulumi; do not edit by hand. " * 3
+    before = resource("vpc", inputs={"name": "vpc", "description": preamble + "Owner: team-a."})
+    after = resource("vpc", inputs={"name": "vpc", "description": preamble + "Owner: team-b."})
+    report = diff([before], [after])
+
+    [line] = [ln for ln in render_text(report).splitlines() if "~ description:" in ln]
+    old_text, new_text = line.split(" => ")
+    assert "team-a" in old_text and "team-b" in new_text
+    assert old_text.count("…") == 1 and new_text.count("…") == 1  # cut at the front only
+    [row] = [ln for ln in render_markdown(report).splitlines() if ln.startswith("| `description`")]
+    cells = row.split(" | ")
+    assert "team-a" in cells[1] and "team-b" in cells[2]
+
+
 def test_text_lists_dangers_first_then_groups_with_pulumi_symbols() -> None:
     text = render_text(dangerous_report())
 
@@ -675,6 +973,34 @@ def test_stack_output_changes_are_reported() -> None:
 
 # --- the replacement data -----------------------------------------------------------------
 
+
+def snapshot_custom_types() -> list[str]:
+    """Every cloud resource type the real stacks create (providers have no FORCE_NEW entry)."""
+    types: set[str] = set()
+    for path in sorted(SNAPSHOTS.glob("*.json")):
+        for res in json.loads(path.read_text())["resources"]:
+            if res.get("custom") and not str(res["type"]).startswith("pulumi:providers:"):
+                types.add(str(res["type"]))
+    return sorted(types)
+
+
+SNAPSHOT_TYPES = snapshot_custom_types()
+
+
+def test_the_snapshots_hold_the_stacks_cloud_resources() -> None:
+    assert NETWORK in SNAPSHOT_TYPES, SNAPSHOTS
+
+
+@pytest.mark.parametrize("rtype", SNAPSHOT_TYPES)
+def test_every_type_in_the_stack_snapshots_has_its_own_force_new_entry(rtype: str) -> None:
+    assert replacements.FORCE_NEW.get(rtype), (
+        f"{rtype} is in snapshots/ but not in offline/replacements.py FORCE_NEW: "
+        "add its provider's ForceNew fields"
+    )
+
+
+# Types the coming components (database, cache, services, secrets, buckets) will create:
+# listed by hand because no snapshot holds them yet.
 REQUIRED_TYPES = [
     "gcp:compute/network:Network",
     "gcp:compute/subnetwork:Subnetwork",
@@ -703,7 +1029,7 @@ REQUIRED_TYPES = [
 
 
 @pytest.mark.parametrize("rtype", REQUIRED_TYPES)
-def test_every_type_the_project_uses_has_its_own_force_new_entry(rtype: str) -> None:
+def test_every_type_the_coming_components_use_has_its_own_force_new_entry(rtype: str) -> None:
     assert rtype in replacements.FORCE_NEW
     assert replacements.FORCE_NEW[rtype], rtype
 
