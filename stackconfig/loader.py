@@ -17,7 +17,7 @@ from .errors import Problem, StackConfigError
 from .model import PROJECT_NAMESPACE, Environment, StackConfig
 
 # Config namespaces a stack file may use: ours, the providers' and Pulumi's own.
-KNOWN_NAMESPACES = frozenset({PROJECT_NAMESPACE, "gcp", "pulumi", "kubernetes", "pagerduty"})
+KNOWN_NAMESPACES = frozenset({PROJECT_NAMESPACE, "gcp", "pulumi", "random", "kubernetes", "pagerduty"})
 # The only provider settings a stack sets: the explicit gcp provider takes these two from the
 # model, and ignores every other `gcp:` key (only the default provider would read them).
 PROVIDER_FIELDS = {"gcp:project": "project", "gcp:region": "region"}
@@ -124,7 +124,7 @@ def _shown(full_key: str, value: Any, secret_keys: set[str]) -> str:
 def _config_key(loc: tuple[int | str, ...]) -> str:
     """`('network', 'subnetCidr')` → `omni-infra:network.subnetCidr` (or `gcp:project`)."""
     if not loc:
-        return f"{PROJECT_NAMESPACE}:(stack)"
+        return f"{PROJECT_NAMESPACE} (several keys)"
     first = str(loc[0])
     for provider_key, field_name in PROVIDER_FIELDS.items():
         if first == field_name:

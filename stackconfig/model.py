@@ -11,8 +11,11 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from .connections import check_connection_budget
+from .model_base import ConfigModel
+from .platform import ApiConfig, DatabaseConfig, RedisConfig, WorkersConfig
 
 PROJECT_NAMESPACE = "omni-infra"
 
@@ -26,21 +29,7 @@ SUBNET_RANGES = tuple(
     ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
 )
 # Labels the program sets itself; a stack may add others but not change these.
-BUILT_IN_LABELS = ("app", "environment", "managed-by")
-
-
-class ConfigModel(BaseModel):
-    """Base of every config section: camelCase keys, unknown keys refused, immutable."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        # Pulumi hands the program every plain value as a string; numbers written
-        # without quotes must still reach a text field as text.
-        coerce_numbers_to_str=True,
-    )
+BUILT_IN_LABELS = ("app", "environment", "managed-by", "team", "cost-center")
 
 
 class NetworkConfig(ConfigModel):
@@ -134,6 +123,30 @@ class StackConfig(ConfigModel):
         default_factory=NetworkConfig,
         description="The VPC, its subnet, private services access and NAT (see NetworkConfig).",
     )
+    release: str = Field(
+        default="latest",
+        pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$",
+        description=(
+            "Tag or `sha256:` digest of the omni-api image (in this stack's Artifact Registry) that "
+            "the API, workers and beat run; CI sets it per deploy (`pulumi config set release <git sha>`)."
+        ),
+    )
+    team: str = Field(
+        default="platform", pattern=r"^[a-z][a-z0-9_-]{0,62}$", description="The `team` label on every resource."
+    )
+    cost_center: str = Field(
+        default="omni", pattern=r"^[a-z0-9_-]{1,63}$", description="The `cost-center` label on every resource."
+    )
+    api: ApiConfig = Field(default_factory=ApiConfig, description="The API service on Cloud Run (see ApiConfig).")
+    workers: WorkersConfig = Field(
+        default_factory=WorkersConfig, description="Celery workers and beat on Cloud Run worker pools (see WorkersConfig)."
+    )
+    database: DatabaseConfig = Field(
+        default_factory=DatabaseConfig, description="Cloud SQL for PostgreSQL (see DatabaseConfig)."
+    )
+    redis: RedisConfig = Field(
+        default_factory=RedisConfig, description="Memorystore for Redis: the cache and the Celery broker (see RedisConfig)."
+    )
 
     @field_validator("labels")
     @classmethod
@@ -157,6 +170,11 @@ class StackConfig(ConfigModel):
             )
         return protect
 
+    @model_validator(mode="after")
+    def _connections_fit(self) -> StackConfig:
+        check_connection_budget(self.api, self.workers, self.database)
+        return self
+
     @property
     def base_name(self) -> str:
         """`omni-prod`: the stem every resource name starts with."""
@@ -164,4 +182,11 @@ class StackConfig(ConfigModel):
 
     @property
     def common_labels(self) -> dict[str, str]:
-        return {"app": "omni", "environment": self.environment, "managed-by": "pulumi", **self.labels}
+        return {
+            **self.labels,
+            "app": "omni",
+            "environment": self.environment,
+            "managed-by": "pulumi",
+            "team": self.team,
+            "cost-center": self.cost_center,
+        }

@@ -40,7 +40,7 @@ BAD_VALUES = [
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  gcp:region: Europe", "gcp:region", ["should match pattern"]),
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix: x", "omni-infra:namePrefix", ["should match pattern"]),
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    Team: core", "omni-infra:labels", ["label key 'Team'"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    team: Core Team", "omni-infra:labels", ["label value 'Core Team'"]),
+    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    squad: Core Team", "omni-infra:labels", ["label value 'Core Team'"]),
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    environment: prod", "omni-infra:labels", ["label 'environment' is set by the program"]),
     ("omni-infra:environment: dev", "omni-infra:environment: staging", "omni-infra:environment", ["the dev stack must be the dev environment"]),
     ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:project: elsewhere-123", "omni-infra:project", ["set `gcp:project` instead"]),
@@ -185,9 +185,11 @@ def test_defaults_are_the_production_safe_choice():
         assert field.description, f"NetworkConfig.{name} has no description"
 
 
-def _leaf_keys(model: type, prefix: str = "") -> dict[str, object]:
-    """Every config key of a model as written in a stack file, with its default."""
+def _leaf_keys(model: type, defaults: object = None, prefix: str = "") -> dict[str, object]:
+    """Every config key of a model as written in a stack file, with its effective default
+    (a section's own default instance wins over its class's field defaults)."""
     from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
 
     from stackconfig.loader import PROVIDER_FIELDS
 
@@ -195,15 +197,21 @@ def _leaf_keys(model: type, prefix: str = "") -> dict[str, object]:
     keys: dict[str, object] = {}
     for name, field in model.model_fields.items():
         key = field.alias or name
+        if defaults is not None:
+            default = getattr(defaults, name)
+        elif field.default_factory is not None:
+            default = field.default_factory()  # type: ignore[call-arg]
+        else:
+            default = None if field.default is PydanticUndefined else field.default
         if not prefix and name in provider_keys:
-            keys[provider_keys[name]] = field.default
+            keys[provider_keys[name]] = default
             continue
         full = f"{prefix}.{key}" if prefix else f"omni-infra:{key}"
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            keys.update(_leaf_keys(annotation, full))
+            keys.update(_leaf_keys(annotation, default, full))
         else:
-            keys[full] = field.default
+            keys[full] = default
     return keys
 
 
@@ -216,7 +224,7 @@ def test_readme_documents_every_config_key_with_its_default():
     }
     for key, default in _leaf_keys(StackConfig).items():
         assert key in rows, f"README's config table lacks {key}"
-        if default is not None and not callable(default) and str(default) != "PydanticUndefined":
+        if default is not None and default != {}:
             shown = str(default).lower() if isinstance(default, bool) else str(default)
             assert shown in rows[key], f"README says {rows[key]} for {key}, the model says {default!r}"
 

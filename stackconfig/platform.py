@@ -1,0 +1,182 @@
+"""Settings of the core platform: the API service, the Celery workers, Cloud SQL and Redis.
+
+Every default is the production choice; dev overrides what it runs smaller. The connection
+budget that ties the API, the workers and the database together is checked in
+`stackconfig.connections`, before any resource is declared.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .model_base import ConfigModel
+
+CloudRunCpu = Literal["1", "2", "4", "8"]
+MEMORY_PATTERN = r"^[0-9]+(Mi|Gi)$"
+# Shared-core tiers: no SLA and no high availability.
+SHARED_CORE_TIERS = ("db-f1-micro", "db-g1-small")
+ENTERPRISE_TIER = re.compile(r"^db-(f1-micro|g1-small|custom-[0-9]+-[0-9]+)$")
+ENTERPRISE_PLUS_TIER = re.compile(r"^db-perf-optimized-N-[0-9]+$")
+# Point-in-time recovery keeps write-ahead logs for at most this many days, per edition.
+MAX_LOG_RETENTION_DAYS = {"ENTERPRISE": 7, "ENTERPRISE_PLUS": 35}
+
+
+class ApiConfig(ConfigModel):
+    """The Omni API on Cloud Run."""
+
+    min_instances: int = Field(
+        default=1, ge=0, le=100, description="Instances kept warm: 1 or more avoids cold starts on the first request."
+    )
+    max_instances: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the connection budget.",
+    )
+    cpu: CloudRunCpu = Field(default="1", description="vCPUs per instance.")
+    memory: str = Field(default="1Gi", pattern=MEMORY_PATTERN, description="Memory per instance (`512Mi`, `2Gi`).")
+    concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
+    ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
+        default="all",
+        description=(
+            "Who may reach the service: the API is public and has no load balancer in front yet, so `all`; "
+            "switch to `internal-and-cloud-load-balancing` once one exists."
+        ),
+    )
+    public: bool = Field(
+        default=True,
+        description="Let unauthenticated callers invoke it (the API checks its own API keys); false requires IAM.",
+    )
+    health_path: str = Field(
+        default="/healthz", pattern=r"^/[A-Za-z0-9/_.-]*$", description="Path of the startup and liveness probes."
+    )
+    db_pool_size: int = Field(
+        default=20, ge=1, le=200, description="Database connections each API instance keeps open (SQLAlchemy `pool_size`)."
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="Extra connections an instance may open under bursts (`max_overflow`)."
+    )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> ApiConfig:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"minInstances {self.min_instances} is above maxInstances {self.max_instances}: "
+                "lower api.minInstances or raise api.maxInstances"
+            )
+        return self
+
+
+class WorkersConfig(ConfigModel):
+    """Celery on a Cloud Run worker pool, and Celery beat."""
+
+    instances: int = Field(default=2, ge=1, le=100, description="Worker pool instances (manual scaling).")
+    cpu: CloudRunCpu = Field(default="1", description="vCPUs per worker instance.")
+    memory: str = Field(default="1Gi", pattern=MEMORY_PATTERN, description="Memory per worker instance.")
+    concurrency: int = Field(
+        default=4, ge=1, le=64, description="Celery worker processes per instance (`celery worker --concurrency`)."
+    )
+    db_pool_size: int = Field(
+        default=2, ge=1, le=50, description="Database connections each worker process keeps open."
+    )
+    beat: bool = Field(
+        default=True, description="Run Celery beat, as exactly one instance, for scheduled tasks."
+    )
+
+
+class DatabaseConfig(ConfigModel):
+    """Cloud SQL for PostgreSQL."""
+
+    version: Literal["POSTGRES_15", "POSTGRES_16", "POSTGRES_17"] = Field(
+        default="POSTGRES_16", description="PostgreSQL major version."
+    )
+    edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
+        default="ENTERPRISE",
+        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection pooling and longer PITR.",
+    )
+    tier: str = Field(
+        default="db-custom-4-16384",
+        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, `db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
+    )
+    availability: Literal["REGIONAL", "ZONAL"] = Field(
+        default="REGIONAL", description="REGIONAL is high availability: a standby in a second zone, automatic failover."
+    )
+    disk_size_gb: int = Field(default=50, ge=10, le=65536, description="Initial SSD size; it grows automatically.")
+    retained_backups: int = Field(default=14, ge=1, le=365, description="Daily automated backups kept.")
+    log_retention_days: int = Field(
+        default=7, ge=1, le=35, description="Days of point-in-time recovery (write-ahead logs kept)."
+    )
+    maintenance_day: int = Field(default=7, ge=1, le=7, description="Maintenance window day (1 Monday … 7 Sunday).")
+    maintenance_hour: int = Field(default=3, ge=0, le=23, description="Maintenance window start hour, UTC.")
+    read_replica: bool = Field(default=False, description="Add a read replica in the same region.")
+    managed_pooling: bool = Field(
+        default=False,
+        description="Cloud SQL managed connection pooling (ENTERPRISE_PLUS only), in front of the application pools.",
+    )
+    max_connections: int | None = Field(
+        default=None,
+        ge=25,
+        le=262143,
+        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set explicitly as a flag.",
+    )
+    reserved_connections: int = Field(
+        default=10,
+        ge=3,
+        le=100,
+        description="Connections kept free for operators, migrations and Cloud SQL's own agents.",
+    )
+    query_insights: bool = Field(default=True, description="Query Insights (query plans and tags) on.")
+
+    @model_validator(mode="after")
+    def _edition_fits(self) -> DatabaseConfig:
+        tier_pattern = ENTERPRISE_TIER if self.edition == "ENTERPRISE" else ENTERPRISE_PLUS_TIER
+        if not tier_pattern.fullmatch(self.tier):
+            example = "db-custom-4-16384" if self.edition == "ENTERPRISE" else "db-perf-optimized-N-4"
+            raise ValueError(f"tier {self.tier!r} is not a {self.edition} tier: use one like {example!r} or change database.edition")
+        if self.availability == "REGIONAL" and self.tier in SHARED_CORE_TIERS:
+            raise ValueError(
+                f"high availability (availability REGIONAL) is not offered on shared-core tier {self.tier}: "
+                "set database.availability to ZONAL or a db-custom tier"
+            )
+        if self.managed_pooling and self.edition != "ENTERPRISE_PLUS":
+            raise ValueError("managed connection pooling needs database.edition ENTERPRISE_PLUS; set database.managedPooling false")
+        limit = MAX_LOG_RETENTION_DAYS[self.edition]
+        if self.log_retention_days > limit:
+            raise ValueError(f"{self.edition} keeps at most {limit} days of logs: lower database.logRetentionDays")
+        return self
+
+
+class RedisInstanceConfig(ConfigModel):
+    """One Memorystore for Redis instance."""
+
+    tier: Literal["BASIC", "STANDARD_HA"] = Field(
+        default="STANDARD_HA", description="STANDARD_HA keeps a replica in another zone with automatic failover."
+    )
+    memory_size_gb: int = Field(default=1, ge=1, le=300, description="Capacity in GB.")
+    read_replicas: int = Field(
+        default=1, ge=0, le=5, description="Read replicas (STANDARD_HA only) behind the read endpoint."
+    )
+    version: Literal["REDIS_6_X", "REDIS_7_0", "REDIS_7_2"] = Field(default="REDIS_7_2", description="Redis version.")
+
+    @field_validator("read_replicas")
+    @classmethod
+    def _replicas_need_standard(cls, replicas: int, info) -> int:  # type: ignore[no-untyped-def]
+        if replicas and info.data.get("tier") == "BASIC":
+            raise ValueError("read replicas need tier STANDARD_HA; set readReplicas 0 or tier STANDARD_HA")
+        return replicas
+
+
+class RedisConfig(ConfigModel):
+    """Two instances on purpose: the cache may evict, the Celery broker must never lose a task."""
+
+    cache: RedisInstanceConfig = Field(
+        default_factory=RedisInstanceConfig,
+        description="The cache: `allkeys-lru` eviction, no persistence, read replicas for read-heavy traffic.",
+    )
+    broker: RedisInstanceConfig = Field(
+        default_factory=lambda: RedisInstanceConfig(read_replicas=0),
+        description="The Celery broker: `noeviction`, RDB persistence; replicas would not help a queue.",
+    )

@@ -1,0 +1,95 @@
+"""The core platform's settings: each bad combination stops before any resource is declared,
+with the numbers and the keys to change."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from stackconfig import StackConfig, StackConfigError, load_stack_config
+from stackconfig.connections import connection_budget, default_max_connections
+
+BASE = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod"}
+
+
+def load(**sections: object) -> StackConfig:
+    # As Pulumi passes them: text as written, everything else as JSON.
+    values = {**BASE, **{f"omni-infra:{key}": v if isinstance(v, str) else json.dumps(v) for key, v in sections.items()}}
+    return load_stack_config("prod", values, set())
+
+
+def problem(**sections: object) -> str:
+    with pytest.raises(StackConfigError) as caught:
+        load(**sections)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("tier", "expected"),
+    [("db-f1-micro", 25), ("db-g1-small", 50), ("db-custom-1-3840", 100), ("db-custom-2-7680", 400),
+     ("db-custom-4-16384", 500), ("db-custom-16-65536", 800), ("db-perf-optimized-N-8", 800)],
+)
+def test_max_connections_follow_the_tier_memory(tier, expected):
+    assert default_max_connections(tier) == expected
+
+
+def test_the_default_stack_fits_its_budget():
+    config = load()
+    budget = connection_budget(config.api, config.workers, config.database)
+    assert budget.fits and budget.needed == 10 * 30 + 2 * 4 * 2 + 2 + 10
+    assert budget.max_connections == 500
+
+
+def test_a_tier_that_cannot_hold_the_budget_names_the_numbers_and_keys():
+    message = problem(database={"tier": "db-custom-2-7680"}, api={"maxInstances": 20})
+    assert "the connection budget does not fit" in message
+    assert "API 20 instances x (pool 20 + overflow 10) = 600" in message
+    assert "total 628 against max_connections 400" in message
+    for key in ("api.maxInstances", "api.dbPoolSize", "workers.instances", "database.tier", "database.maxConnections"):
+        assert key in message
+
+
+def test_an_explicit_max_connections_counts_in_the_budget():
+    assert "against max_connections 300" in problem(database={"maxConnections": 300})
+    assert load(database={"maxConnections": 1000}).database.max_connections == 1000
+
+
+@pytest.mark.parametrize(
+    ("sections", "key", "words"),
+    [
+        ({"api": {"dbPoolSize": 0}}, "omni-infra:api.dbPoolSize", "greater than or equal to 1"),
+        ({"api": {"minInstances": 5, "maxInstances": 3}}, "omni-infra:api", "minInstances 5 is above maxInstances 3"),
+        ({"api": {"cpu": "3"}}, "omni-infra:api.cpu", "'1', '2', '4' or '8'"),
+        ({"api": {"memory": "1GB"}}, "omni-infra:api.memory", "should match pattern"),
+        ({"workers": {"instances": 0}}, "omni-infra:workers.instances", "greater than or equal to 1"),
+        ({"database": {"tier": "db-g1-small"}}, "omni-infra:database", "high availability (availability REGIONAL) is not offered on shared-core tier"),
+        ({"database": {"tier": "db-perf-optimized-N-4"}}, "omni-infra:database", "is not a ENTERPRISE tier"),
+        ({"database": {"managedPooling": True}}, "omni-infra:database", "managed connection pooling needs database.edition ENTERPRISE_PLUS"),
+        ({"database": {"logRetentionDays": 14}}, "omni-infra:database", "ENTERPRISE keeps at most 7 days"),
+        ({"database": {"version": "POSTGRES_9_6"}}, "omni-infra:database.version", "POSTGRES_16"),
+        ({"redis": {"cache": {"tier": "BASIC", "readReplicas": 1}}}, "omni-infra:redis.cache.readReplicas", "read replicas need tier STANDARD_HA"),
+        ({"redis": {"broker": {"memorySizeGb": 0}}}, "omni-infra:redis.broker.memorySizeGb", "greater than or equal to 1"),
+    ],
+)
+def test_bad_platform_values_name_the_key_and_the_fix(sections, key, words):
+    message = problem(**sections)
+    assert f"  {key}: found " in message, message
+    assert words in message, message
+
+
+def test_an_unknown_region_is_refused():
+    with pytest.raises(StackConfigError, match="gcp:region: found 'mars-central1x'"):
+        load_stack_config("prod", {**BASE, "gcp:region": "mars-central1x"}, set())
+
+
+def test_enterprise_plus_with_managed_pooling_is_accepted():
+    config = load(database={"edition": "ENTERPRISE_PLUS", "tier": "db-perf-optimized-N-4", "managedPooling": True, "logRetentionDays": 14})
+    assert config.database.managed_pooling
+
+
+def test_labels_come_from_one_place():
+    config = load(team="payments", costCenter="cc-42")
+    assert config.common_labels == {
+        "app": "omni", "environment": "prod", "managed-by": "pulumi", "team": "payments", "cost-center": "cc-42",
+    }
