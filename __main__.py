@@ -5,28 +5,138 @@
 
 import pulumi
 
-from components.network import REQUIRED_APIS as NETWORK_APIS
+from components import cloud_run, database, identity, network, redis, registry, secrets
+from components.app_contract import BEAT_CPU, BEAT_MEMORY, app_image, celery_command, workload_env
+from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, WorkerPool, WorkerPoolArgs
+from components.database import Database, DatabaseArgs
+from components.identity import Identities, IdentitiesArgs
 from components.network import Network, NetworkArgs
 from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
+from components.redis import Redis, RedisArgs
+from components.registry import Registry, RegistryArgs
+from components.secrets import Secrets, SecretsArgs, SecretSpec
 from stackconfig import load_from_runtime
 
 config = load_from_runtime(pulumi.get_stack())
+base = config.base_name
 
 provider = google_provider(config)
 apis = ProjectServices(
-    f"{config.base_name}-apis",
-    ProjectServicesArgs(project=config.project, services=NETWORK_APIS),
+    f"{base}-apis",
+    ProjectServicesArgs(
+        project=config.project,
+        services=[
+            *network.REQUIRED_APIS,
+            *identity.REQUIRED_APIS,
+            *secrets.REQUIRED_APIS,
+            *database.REQUIRED_APIS,
+            *redis.REQUIRED_APIS,
+            *registry.REQUIRED_APIS,
+            *cloud_run.REQUIRED_APIS,
+        ],
+    ),
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
-network = Network(
-    config.base_name,
+# Every component's resources wait for the APIs on a new project.
+after_apis = pulumi.ResourceOptions(providers=[provider], depends_on=[apis])
+
+net = Network(
+    base,
     NetworkArgs(region=config.region, settings=config.network, protect=config.protect, required_apis=[apis]),
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
+accounts = Identities(base, IdentitiesArgs(project=config.project), opts=after_apis)
+images = Registry(base, RegistryArgs(region=config.region, project=config.project, protect=config.protect), opts=after_apis)
+db = Database(
+    base,
+    DatabaseArgs(
+        region=config.region,
+        network_id=net.network_id,
+        private_services_connection=net.private_services_connection,
+        settings=config.database,
+        protect=config.protect,
+        iam_service_accounts=accounts.emails,
+        required_apis=[apis],
+    ),
+    opts=after_apis,
+)
+cache, broker = (
+    Redis(
+        f"{base}-{role}",
+        RedisArgs(
+            region=config.region,
+            network_id=net.network_id,
+            private_services_connection=net.private_services_connection,
+            role=role,
+            settings=config.redis.cache if role == "cache" else config.redis.broker,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    for role in ("cache", "broker")
+)
+members = accounts.members
+vault = Secrets(
+    base,
+    SecretsArgs(
+        secrets={
+            # Apps log in with IAM database auth; the admin password is for operators only.
+            "db-admin-password": SecretSpec(value=db.admin_password),
+            "redis-cache-auth": SecretSpec(cache.auth_string, accessors=members),
+            "redis-broker-auth": SecretSpec(broker.auth_string, accessors=members),
+            "api-secret-key": SecretSpec(accessors={"api": members["api"]}),
+        }
+    ),
+    opts=after_apis,
+)
+
+
+def container(workload: str) -> ContainerSpec:
+    env = workload_env(workload, config, db, cache, broker, vault.secret_ids)
+    return ContainerSpec(
+        image=app_image(images, config),
+        service_account_email=accounts.emails[workload],
+        network_id=net.network_id,
+        subnet_id=net.subnet_id,
+        env=env.env,
+        secret_env=env.secret_env,
+    )
+
+
+# Workloads start only once they may read their secrets.
+after_secrets = pulumi.ResourceOptions(providers=[provider], depends_on=[apis, vault])
+api = ApiService(
+    f"{base}-api",
+    ApiServiceArgs(region=config.region, container=container("api"), settings=config.api, deletion_protection=config.protect),
+    opts=after_secrets,
+)
+worker_pools = {
+    workload: WorkerPool(
+        f"{base}-{workload}",
+        WorkerPoolArgs(
+            region=config.region,
+            container=container(workload),
+            command=celery_command(workload, config),
+            instances=config.workers.instances if workload == "worker" else 1,
+            cpu=config.workers.cpu if workload == "worker" else BEAT_CPU,
+            memory=config.workers.memory if workload == "worker" else BEAT_MEMORY,
+            deletion_protection=config.protect,
+        ),
+        opts=after_secrets,
+    )
+    for workload in (("worker", "beat") if config.workers.beat else ("worker",))
+}
 
 pulumi.export("project", config.project)
 pulumi.export("region", config.region)
-pulumi.export("network_id", network.network_id)
-pulumi.export("subnet_id", network.subnet_id)
-pulumi.export("private_services_range", network.private_services_range.name)
+pulumi.export("network_id", net.network_id)
+pulumi.export("subnet_id", net.subnet_id)
+pulumi.export("private_services_range", net.private_services_range.name)
+pulumi.export("api_url", api.uri)
+pulumi.export("image_base", images.image_base)
+pulumi.export("database_connection_name", db.connection_name)
+pulumi.export("database_private_ip", db.private_ip)
+pulumi.export("redis_cache_host", cache.host)
+pulumi.export("redis_broker_host", broker.host)
+pulumi.export("service_accounts", accounts.emails)

@@ -54,6 +54,10 @@ def _plain_struct(message: struct_pb2.Struct) -> dict[str, Any]:
     return json_format.MessageToDict(message)
 
 
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SIGNATURE_KEY) == SECRET_SIGNATURE
+
+
 class SecretLeakError(RuntimeError):
     """A secret config value reached the engine in plain text."""
 
@@ -97,6 +101,11 @@ class RecordingMonitor(mocks.MockMonitor):
         if not request.custom:
             return resource_pb2.RegisterResourceResponse(urn=urn)
         resource_id, state = self.computed.for_resource(request.type, request.name, urn, inputs)
+        # The engine marks these outputs secret (a provider's sensitive fields, or the
+        # program's `additional_secret_outputs`); the SDK only asks for it.
+        for key in request.additionalSecretOutputs:
+            if key in state and not _is_secret(state[key]):
+                state[key] = {SIGNATURE_KEY: SECRET_SIGNATURE, "value": state[key]}
         self._ids[urn] = resource_id
         response = struct_pb2.Struct()
         response.update(state)

@@ -100,10 +100,11 @@ def _project_service(c: Context) -> dict[str, Any]:
 
 
 def _sql_instance(c: Context) -> dict[str, Any]:
-    name = c.resource_name
+    name = str(c.inputs.get("name") or f"{c.name}-{c.digest('autoname')[:7]}")
     ip = c.private_ip()
     return {
         "id": name,
+        "name": name,
         "connectionName": f"{c.resource_project}:{c.resource_region}:{name}",
         "privateIpAddress": ip,
         "firstIpAddress": ip,
@@ -236,6 +237,10 @@ class ComputedOutputs:
         context = Context(type_, name, urn, inputs, self.project, self.region)
         computed = COMPUTED.get(type_, lambda c: {"id": c.resource_name})(context)
         state = {**inputs, **computed}
+        if type_.startswith("gcp:") and "name" not in inputs:
+            # The provider auto-names a resource declared without a name: the logical name
+            # plus a random suffix (here derived from the URN, so runs repeat).
+            state.setdefault("name", f"{name}-{context.digest('autoname')[:7]}")
         return str(state.pop("id")), state
 
     def for_invoke(self, token: str, args: Inputs) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -64,7 +65,8 @@ def render_preview_text(graph: dict[str, Any]) -> str:
     protected = sum(1 for r in graph["resources"] if r.get("protect"))
     lines += ["", "Outputs:"]
     for key, value in sorted(graph.get("outputs", {}).items()):
-        lines.append(f"    {key}: {value}")
+        shown = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        lines.append(f"    {key}: {shown}")
     lines += ["", f"Resources: + {total} to create ({protected} protected)"]
     for type_, count in counts:
         lines.append(f"    {count:>4}  {type_}")

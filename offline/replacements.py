@@ -31,6 +31,9 @@ from offline.graph import UNKNOWN
 DEFAULT_FORCE_NEW: tuple[str, ...] = ("name", "project")
 
 FORCE_NEW: dict[str, tuple[str, ...]] = {
+    # IAM member grants cannot be edited: any change is a revoke plus a new grant.
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": ("name", "location", "project", "role", "member", "condition"),
+    "gcp:secretmanager/secretIamMember:SecretIamMember": ("secretId", "project", "role", "member", "condition"),
     "gcp:compute/network:Network": (
         "name",
         "project",

@@ -123,14 +123,23 @@ class StackConfig(ConfigModel):
         default_factory=NetworkConfig,
         description="The VPC, its subnet, private services access and NAT (see NetworkConfig).",
     )
-    release: str = Field(
-        default="latest",
+    release: str | None = Field(
+        default=None,
         pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$",
         description=(
-            "Tag or `sha256:` digest of the omni-api image (in this stack's Artifact Registry) that "
-            "the API, workers and beat run; CI sets it per deploy (`pulumi config set release <git sha>`)."
+            "Tag or `sha256:` digest of the omni-api image (in this stack's Artifact Registry) that the API, "
+            "workers and beat run; CI sets it per deploy (`pulumi config set release <git sha>`). Unset, "
+            "they run Google's placeholder image, so the first `pulumi up` works before any image is pushed."
         ),
     )
+
+    @field_validator("release")
+    @classmethod
+    def _release_names_one_image(cls, release: str | None) -> str | None:
+        if release == "latest":
+            raise ValueError("`latest` moves between images (and the registry's tags are immutable): use a release tag or a digest")
+        return release
+
     team: str = Field(
         default="platform", pattern=r"^[a-z][a-z0-9_-]{0,62}$", description="The `team` label on every resource."
     )

@@ -10,16 +10,37 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from .model_base import ConfigModel
 
-CloudRunCpu = Literal["1", "2", "4", "8"]
-MEMORY_PATTERN = r"^[0-9]+(Mi|Gi)$"
+CloudRunCpu = Literal["1", "2", "4", "6", "8"]
+MEMORY_PATTERN = r"^[1-9][0-9]*(Mi|Gi)$"
+# Cloud Run's memory range per vCPU count (MiB), second-generation environment.
+MEMORY_RANGE_MIB: dict[str, tuple[int, int]] = {
+    "1": (512, 4 * 1024),
+    "2": (512, 8 * 1024),
+    "4": (2 * 1024, 16 * 1024),
+    "6": (4 * 1024, 24 * 1024),
+    "8": (4 * 1024, 32 * 1024),
+}
+
+
+def check_cpu_memory(section: str, cpu: str, memory: str) -> None:
+    """Refuse a CPU/memory pair Cloud Run refuses, naming the keys."""
+    amount = int(memory[:-2]) * (1024 if memory.endswith("Gi") else 1)
+    low, high = MEMORY_RANGE_MIB[cpu]
+    if not low <= amount <= high:
+        raise ValueError(
+            f"{section}.memory {memory} with {section}.cpu {cpu}: Cloud Run takes {low}Mi to {high // 1024}Gi "
+            f"for {cpu} vCPU; change one of the two"
+        )
 # Shared-core tiers: no SLA and no high availability.
 SHARED_CORE_TIERS = ("db-f1-micro", "db-g1-small")
 ENTERPRISE_TIER = re.compile(r"^db-(f1-micro|g1-small|custom-[0-9]+-[0-9]+)$")
 ENTERPRISE_PLUS_TIER = re.compile(r"^db-perf-optimized-N-[0-9]+$")
+# Memorystore offers read replicas only on instances at least this large.
+READ_REPLICAS_MIN_GB = 5
 # Point-in-time recovery keeps write-ahead logs for at most this many days, per edition.
 MAX_LOG_RETENTION_DAYS = {"ENTERPRISE": 7, "ENTERPRISE_PLUS": 35}
 
@@ -62,6 +83,7 @@ class ApiConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ApiConfig:
+        check_cpu_memory("api", self.cpu, self.memory)
         if self.min_instances > self.max_instances:
             raise ValueError(
                 f"minInstances {self.min_instances} is above maxInstances {self.max_instances}: "
@@ -83,8 +105,13 @@ class WorkersConfig(ConfigModel):
         default=2, ge=1, le=50, description="Database connections each worker process keeps open."
     )
     beat: bool = Field(
-        default=True, description="Run Celery beat, as exactly one instance, for scheduled tasks."
+        default=True, description="Run Celery beat, as exactly one instance (1 vCPU, 512Mi), for scheduled tasks."
     )
+
+    @model_validator(mode="after")
+    def _cloud_run_sizes(self) -> WorkersConfig:
+        check_cpu_memory("workers", self.cpu, self.memory)
+        return self
 
 
 class DatabaseConfig(ConfigModel):
@@ -104,7 +131,12 @@ class DatabaseConfig(ConfigModel):
     availability: Literal["REGIONAL", "ZONAL"] = Field(
         default="REGIONAL", description="REGIONAL is high availability: a standby in a second zone, automatic failover."
     )
-    disk_size_gb: int = Field(default=50, ge=10, le=65536, description="Initial SSD size; it grows automatically.")
+    disk_size_gb: int = Field(
+        default=50,
+        ge=10,
+        le=65536,
+        description="SSD size at creation; it then grows automatically, so raising this later changes nothing.",
+    )
     retained_backups: int = Field(default=14, ge=1, le=365, description="Daily automated backups kept.")
     log_retention_days: int = Field(
         default=7, ge=1, le=35, description="Days of point-in-time recovery (write-ahead logs kept)."
@@ -146,37 +178,58 @@ class DatabaseConfig(ConfigModel):
         limit = MAX_LOG_RETENTION_DAYS[self.edition]
         if self.log_retention_days > limit:
             raise ValueError(f"{self.edition} keeps at most {limit} days of logs: lower database.logRetentionDays")
+        if self.retained_backups <= self.log_retention_days:
+            # Cloud SQL refuses logs older than the oldest backup ("backup retention should be
+            # > transaction log retention").
+            raise ValueError(
+                f"database.retainedBackups {self.retained_backups} must be greater than "
+                f"database.logRetentionDays {self.log_retention_days}: raise the first or lower the second"
+            )
         return self
 
 
 class RedisInstanceConfig(ConfigModel):
-    """One Memorystore for Redis instance."""
+    """What both Memorystore for Redis instances take."""
 
     tier: Literal["BASIC", "STANDARD_HA"] = Field(
         default="STANDARD_HA", description="STANDARD_HA keeps a replica in another zone with automatic failover."
     )
     memory_size_gb: int = Field(default=1, ge=1, le=300, description="Capacity in GB.")
-    read_replicas: int = Field(
-        default=1, ge=0, le=5, description="Read replicas (STANDARD_HA only) behind the read endpoint."
-    )
     version: Literal["REDIS_6_X", "REDIS_7_0", "REDIS_7_2"] = Field(default="REDIS_7_2", description="Redis version.")
 
-    @field_validator("read_replicas")
-    @classmethod
-    def _replicas_need_standard(cls, replicas: int, info) -> int:  # type: ignore[no-untyped-def]
-        if replicas and info.data.get("tier") == "BASIC":
-            raise ValueError("read replicas need tier STANDARD_HA; set readReplicas 0 or tier STANDARD_HA")
-        return replicas
+
+class RedisCacheConfig(RedisInstanceConfig):
+    """The cache: may evict; read replicas take read-heavy traffic off the primary."""
+
+    memory_size_gb: int = Field(
+        default=5, ge=1, le=300, description=f"Capacity in GB (read replicas need {READ_REPLICAS_MIN_GB} or more)."
+    )
+    read_replicas: int = Field(default=1, ge=0, le=5, description="Read replicas behind the read endpoint (STANDARD_HA only).")
+
+    @model_validator(mode="after")
+    def _replicas_are_offered(self) -> RedisCacheConfig:
+        if self.read_replicas and self.tier == "BASIC":
+            raise ValueError("read replicas need tier STANDARD_HA: set redis.cache.readReplicas 0 or redis.cache.tier STANDARD_HA")
+        if self.read_replicas and self.memory_size_gb < READ_REPLICAS_MIN_GB:
+            raise ValueError(
+                f"Memorystore offers read replicas only on instances of {READ_REPLICAS_MIN_GB} GB or more: "
+                f"set redis.cache.memorySizeGb {READ_REPLICAS_MIN_GB} or more, or redis.cache.readReplicas 0"
+            )
+        return self
+
+
+class RedisBrokerConfig(RedisInstanceConfig):
+    """The Celery broker: never evicts, snapshots to disk; a queue gains nothing from read replicas."""
 
 
 class RedisConfig(ConfigModel):
     """Two instances on purpose: the cache may evict, the Celery broker must never lose a task."""
 
-    cache: RedisInstanceConfig = Field(
-        default_factory=RedisInstanceConfig,
+    cache: RedisCacheConfig = Field(
+        default_factory=RedisCacheConfig,
         description="The cache: `allkeys-lru` eviction, no persistence, read replicas for read-heavy traffic.",
     )
-    broker: RedisInstanceConfig = Field(
-        default_factory=lambda: RedisInstanceConfig(read_replicas=0),
-        description="The Celery broker: `noeviction`, RDB persistence; replicas would not help a queue.",
+    broker: RedisBrokerConfig = Field(
+        default_factory=RedisBrokerConfig,
+        description="The Celery broker: `noeviction`, RDB persistence.",
     )

@@ -27,6 +27,12 @@ def graphs(project: Project) -> dict[str, dict[str, Any]]:
     return {stack: run_stack(project, stack).to_json() for stack in STACKS}
 
 
+@pytest.fixture(scope="session")
+def applied(project: Project) -> dict[str, dict[str, Any]]:
+    """Every stack's graph after a simulated apply: computed values resolved, wiring visible."""
+    return {stack: run_stack(project, stack, preview=False).to_json() for stack in STACKS}
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Project:
     """A copy of the real project (program and stack files) that a test may edit."""

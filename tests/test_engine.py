@@ -195,3 +195,29 @@ def test_a_failed_run_leaves_nothing_behind_for_the_next(make_project, project):
     with pytest.raises(ZeroDivisionError):
         run_stack(make_project("import pulumi_gcp as gcp\ngcp.compute.Network('n').id.apply(lambda _: 1 / 0)\n", STACK_FILE), "test", preview=False)
     assert dumps(run_stack(project, "dev").to_json()) == (project.root / "snapshots" / "dev.json").read_text()
+
+
+def test_outputs_a_resource_declares_secret_stay_secret_after_apply(make_project):
+    # The engine, not the SDK, marks `additional_secret_outputs`: the offline engine must too.
+    program = """
+import pulumi
+import pulumi_random as random
+pulumi.export("password", random.RandomPassword("p", length=16).result)
+"""
+    graph = run_stack(make_project(program, STACK_FILE), "test", preview=False)
+    assert graph.outputs["password"] == SECRET
+
+
+def test_auto_named_resources_get_a_name_after_apply(make_project):
+    program = """
+import pulumi
+import pulumi_gcp as gcp
+instance = gcp.sql.DatabaseInstance("db", database_version="POSTGRES_16", settings={"tier": "db-custom-1-3840"})
+pulumi.export("name", instance.name)
+pulumi.export("connection", instance.connection_name)
+"""
+    preview = run_stack(make_project(program, STACK_FILE), "test")
+    assert preview.outputs["name"] == UNKNOWN
+    applied = run_stack(make_project(program, STACK_FILE), "test", preview=False)
+    assert applied.outputs["name"].startswith("db-") and len(applied.outputs["name"]) == len("db-") + 7
+    assert applied.outputs["connection"] == f"probe-project:europe-west1:{applied.outputs['name']}"

@@ -58,17 +58,24 @@ def test_an_explicit_max_connections_counts_in_the_budget():
 @pytest.mark.parametrize(
     ("sections", "key", "words"),
     [
+        ({"release": "latest"}, "omni-infra:release", "`latest` moves between images"),
+        ({"release": "v1 final"}, "omni-infra:release", "should match pattern"),
         ({"api": {"dbPoolSize": 0}}, "omni-infra:api.dbPoolSize", "greater than or equal to 1"),
         ({"api": {"minInstances": 5, "maxInstances": 3}}, "omni-infra:api", "minInstances 5 is above maxInstances 3"),
-        ({"api": {"cpu": "3"}}, "omni-infra:api.cpu", "'1', '2', '4' or '8'"),
+        ({"api": {"cpu": "3"}}, "omni-infra:api.cpu", "'1', '2', '4', '6' or '8'"),
         ({"api": {"memory": "1GB"}}, "omni-infra:api.memory", "should match pattern"),
+        ({"api": {"cpu": "4", "memory": "1Gi"}}, "omni-infra:api", "api.memory 1Gi with api.cpu 4: Cloud Run takes 2048Mi to 16Gi"),
+        ({"workers": {"memory": "8Gi"}}, "omni-infra:workers", "workers.memory 8Gi with workers.cpu 1"),
         ({"workers": {"instances": 0}}, "omni-infra:workers.instances", "greater than or equal to 1"),
         ({"database": {"tier": "db-g1-small"}}, "omni-infra:database", "high availability (availability REGIONAL) is not offered on shared-core tier"),
         ({"database": {"tier": "db-perf-optimized-N-4"}}, "omni-infra:database", "is not a ENTERPRISE tier"),
         ({"database": {"managedPooling": True}}, "omni-infra:database", "managed connection pooling needs database.edition ENTERPRISE_PLUS"),
         ({"database": {"logRetentionDays": 14}}, "omni-infra:database", "ENTERPRISE keeps at most 7 days"),
+        ({"database": {"retainedBackups": 7}}, "omni-infra:database", "database.retainedBackups 7 must be greater than database.logRetentionDays 7"),
         ({"database": {"version": "POSTGRES_9_6"}}, "omni-infra:database.version", "POSTGRES_16"),
-        ({"redis": {"cache": {"tier": "BASIC", "readReplicas": 1}}}, "omni-infra:redis.cache.readReplicas", "read replicas need tier STANDARD_HA"),
+        ({"redis": {"cache": {"tier": "BASIC"}}}, "omni-infra:redis.cache", "read replicas need tier STANDARD_HA"),
+        ({"redis": {"cache": {"memorySizeGb": 1}}}, "omni-infra:redis.cache", "read replicas only on instances of 5 GB or more"),
+        ({"redis": {"broker": {"readReplicas": 1}}}, "omni-infra:redis.broker.readReplicas", "unknown key"),
         ({"redis": {"broker": {"memorySizeGb": 0}}}, "omni-infra:redis.broker.memorySizeGb", "greater than or equal to 1"),
     ],
 )
@@ -84,7 +91,7 @@ def test_an_unknown_region_is_refused():
 
 
 def test_enterprise_plus_with_managed_pooling_is_accepted():
-    config = load(database={"edition": "ENTERPRISE_PLUS", "tier": "db-perf-optimized-N-4", "managedPooling": True, "logRetentionDays": 14})
+    config = load(database={"edition": "ENTERPRISE_PLUS", "tier": "db-perf-optimized-N-4", "managedPooling": True, "logRetentionDays": 14, "retainedBackups": 30})
     assert config.database.managed_pooling
 
 

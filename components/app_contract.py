@@ -1,0 +1,93 @@
+"""The contract between the platform and the Omni application: which environment variables
+each workload gets, and which of them come from Secret Manager.
+
+The README's "What the application reads" section is this module in prose; keep them in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.database import Database
+from components.redis import Redis
+from components.registry import Registry
+from stackconfig.model import StackConfig
+
+# Until CI has pushed an image, the workloads run Google's public sample container, so that the
+# first `pulumi up` of a new stack succeeds.
+PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
+APP_IMAGE = "omni-api"
+CELERY_APP = "omni.worker"
+POSTGRES_PORT = "5432"
+
+
+@dataclass(frozen=True)
+class WorkloadEnv:
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # name -> Secret Manager secret id
+
+
+def workload_env(
+    workload: str,
+    config: StackConfig,
+    database: Database,
+    cache: Redis,
+    broker: Redis,
+    secret_ids: Mapping[str, pulumi.Input[str]],
+) -> WorkloadEnv:
+    """The environment of `api`, `worker` or `beat`.
+
+    The database is reached with IAM database authentication as the workload's own service
+    account (no password anywhere); Redis with TLS and the AUTH string from Secret Manager.
+    """
+    is_api = workload == "api"
+    env: dict[str, pulumi.Input[str]] = {
+        "OMNI_ENV": config.environment,
+        "OMNI_RELEASE": config.release or "placeholder",
+        "DATABASE_HOST": database.private_ip,
+        "DATABASE_PORT": POSTGRES_PORT,
+        "DATABASE_NAME": database.database_name,
+        "DATABASE_USER": database.iam_users[workload].name,
+        "DATABASE_IAM_AUTH": "true",
+        "CLOUD_SQL_INSTANCE": database.connection_name,
+        "DB_POOL_SIZE": str(config.api.db_pool_size if is_api else config.workers.db_pool_size),
+        "DB_MAX_OVERFLOW": str(config.api.db_max_overflow if is_api else 0),
+        "REDIS_TLS": "true",
+        "REDIS_CACHE_HOST": cache.host,
+        "REDIS_CACHE_PORT": cache.port.apply(str),
+        "REDIS_CACHE_CA_CERTS": cache.server_ca_certs,
+        "REDIS_BROKER_HOST": broker.host,
+        "REDIS_BROKER_PORT": broker.port.apply(str),
+        "REDIS_BROKER_CA_CERTS": broker.server_ca_certs,
+        "CELERY_APP": CELERY_APP,
+    }
+    if cache.read_endpoint is not None:
+        env["REDIS_CACHE_READ_HOST"] = cache.read_endpoint
+    secret_env: dict[str, pulumi.Input[str]] = {
+        "REDIS_CACHE_AUTH": secret_ids["redis-cache-auth"],
+        "REDIS_BROKER_AUTH": secret_ids["redis-broker-auth"],
+    }
+    if is_api:
+        secret_env["OMNI_SECRET_KEY"] = secret_ids["api-secret-key"]
+    return WorkloadEnv(env, secret_env)
+
+
+BEAT_CPU, BEAT_MEMORY = "1", "512Mi"  # one scheduler process: the smallest Cloud Run size
+
+
+def celery_command(workload: str, config: StackConfig) -> list[str]:
+    """The worker pool's command: a Celery worker, or the single beat scheduler. Without a
+    release the pools run the placeholder image, which has no Celery: its own entrypoint."""
+    if config.release is None:
+        return []
+    if workload == "beat":
+        return ["celery", "--app", CELERY_APP, "beat", "--loglevel", "INFO"]
+    return ["celery", "--app", CELERY_APP, "worker", "--concurrency", str(config.workers.concurrency), "--loglevel", "INFO"]
+
+
+def app_image(registry: Registry, config: StackConfig) -> pulumi.Input[str]:
+    """The image every workload runs: the configured release from the stack's registry."""
+    return registry.image(APP_IMAGE, config.release) if config.release else PLACEHOLDER_IMAGE

@@ -1,0 +1,383 @@
+"""The Omni workloads on Cloud Run: the API as a service, Celery (workers and beat) as worker pools.
+
+Both are built from the same blocks, one function each, so they cannot drift apart: the
+container's environment (plain values, and secrets only as Secret Manager references), Direct
+VPC egress into the private network, and CPU/memory limits.
+
+The runtime service accounts, the accessor grants on the secrets and the secrets' versions
+must exist before a revision starts: pass them as the component's `depends_on`, which every
+child inherits (`components.options.child_options`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NotRequired, Optional, TypedDict, cast
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.options import child_options
+from stackconfig.platform import MEMORY_RANGE_MIB
+from stackconfig.platform import ApiConfig
+
+REQUIRED_APIS = ("run.googleapis.com",)
+
+PORT = 8080
+"""The port the API listens on; Cloud Run passes it as `PORT` too."""
+SECRET_VERSION = "latest"
+"""Resolved as each instance starts: after a rotation new instances read the new value while
+running ones keep the old, so a rotated credential must stay valid until instances are replaced."""
+VPC_EGRESS = "ALL_TRAFFIC"
+"""All egress goes through the VPC: private ranges (Cloud SQL, Memorystore) directly, Google
+APIs through private Google access, the internet through the network's Cloud NAT, so that
+third parties see the NAT's addresses and VPC firewall rules apply to every connection."""
+INVOKER_ROLE = "roles/run.invoker"
+
+INGRESS: Mapping[str, str] = {
+    "all": "INGRESS_TRAFFIC_ALL",
+    "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
+    "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+}
+
+# Cloud Run service names: lowercase letters, digits and dashes, starting with a letter, at most 49.
+WORKLOAD_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Set by Cloud Run itself; a revision that sets them is rejected.
+RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
+# A secret of the same project by its short id, or any secret by its resource name.
+SECRET_REF = re.compile(r"^(projects/[^/]+/secrets/)?[A-Za-z0-9_-]{1,255}$")
+MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)$")
+
+
+class PlainSecretError(ValueError):
+    """A Pulumi secret was about to become a plain environment value of a container."""
+
+
+# The blocks below are typed dicts that fit both the service's and the worker pool's input
+# types (the provider generates one identical set of classes per resource). Each lists every
+# key of the provider's dict, as a typed dict must to be assignable to another.
+class SecretKeyRef(TypedDict):
+    secret: pulumi.Input[str]
+    version: NotRequired[pulumi.Input[Optional[str]]]
+
+
+class EnvValueSource(TypedDict):
+    secret_key_ref: NotRequired[pulumi.Input[Optional[SecretKeyRef]]]
+
+
+class EnvVar(TypedDict):
+    name: pulumi.Input[str]
+    value: NotRequired[pulumi.Input[Optional[str]]]
+    value_source: NotRequired[pulumi.Input[Optional[EnvValueSource]]]
+
+
+class NetworkInterface(TypedDict):
+    network: NotRequired[pulumi.Input[Optional[str]]]
+    subnetwork: NotRequired[pulumi.Input[Optional[str]]]
+    tags: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[str]]]]]
+
+
+class VpcAccess(TypedDict):
+    connector: NotRequired[pulumi.Input[Optional[str]]]
+    egress: NotRequired[pulumi.Input[Optional[str]]]
+    network_interfaces: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[NetworkInterface]]]]]
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What runs and where it may connect; shared by the API and the workers."""
+
+    image: pulumi.Input[str]
+    """The image, by release tag or digest (`Registry.image`)."""
+    service_account_email: pulumi.Input[str]
+    """The workload's own runtime identity; never the Compute Engine default account."""
+    network_id: pulumi.Input[str]
+    """The VPC for Direct VPC egress (`Network.network_id`)."""
+    subnet_id: pulumi.Input[str]
+    """The subnet instances take their private IPs from (`Network.subnet_id`)."""
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain settings (hosts, pool sizes, flags). A Pulumi secret here stops the run: secrets
+    go in `secret_env`."""
+    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """ENV_NAME -> Secret Manager secret (short id in the same project, or
+    `projects/P/secrets/S`); the container reads its latest version at start, and the value
+    never appears in the revision, the state or the graph."""
+
+    def __post_init__(self) -> None:
+        check_env_names(self.env, self.secret_env)
+
+
+def check_env_names(env: Mapping[str, object], secret_env: Mapping[str, object]) -> None:
+    """Names Cloud Run accepts, set once: an env name in both maps would let a plain value
+    shadow a secret, or the reverse, depending on order."""
+    for env_name in [*env, *secret_env]:
+        if not ENV_NAME.fullmatch(env_name):
+            raise ValueError(f"environment variable name {env_name!r} is not a C identifier")
+        if env_name in RESERVED_ENV:
+            raise ValueError(f"environment variable {env_name} is set by Cloud Run itself; choose another name")
+    both = sorted(set(env) & set(secret_env))
+    if both:
+        raise ValueError(f"environment variables set both as plain values and as secrets: {', '.join(both)}")
+    for env_name, secret in secret_env.items():
+        if isinstance(secret, str) and not SECRET_REF.fullmatch(secret):
+            # The value is not echoed: it may be the secret itself, given by mistake.
+            raise ValueError(
+                f"secret_env {env_name} is not a Secret Manager secret id "
+                "(`name` or `projects/P/secrets/name`); the secret's value never goes here"
+            )
+
+
+def _refuse_secret(what: str, value: pulumi.Input[str]) -> pulumi.Input[str]:
+    """The value unchanged, unless it is a Pulumi secret: then the run fails, naming `what`.
+
+    A secret as a plain env value would be readable by anyone who may view the revision
+    (`run.services.get`) and in every revision's history, whatever the state encryption."""
+    if not isinstance(value, pulumi.Output):
+        return value
+    output: pulumi.Output[str] = value
+    # Futures, not bare coroutines: when the check fails the Output stops awaiting, and a
+    # coroutine never awaited would be reported at exit.
+    is_secret = asyncio.ensure_future(output.is_secret())
+
+    async def checked() -> str:
+        if await is_secret:
+            raise PlainSecretError(f"{what} is a Pulumi secret: put it in Secret Manager and reference it from secret_env")
+        # The value, or in a preview the SDK's unknown marker, which it passes on as unknown.
+        return cast(str, await output.future(with_unknowns=True))
+
+    return pulumi.Output(
+        output.resources(), asyncio.ensure_future(checked()), asyncio.ensure_future(output.is_known()), is_secret
+    )
+
+
+def container_env(spec: ContainerSpec) -> list[EnvVar]:
+    """Plain values as `value`, secrets only as `value_source.secret_key_ref`; sorted by name
+    so that the revision does not change when a mapping's order does."""
+    plain: list[EnvVar] = [
+        {"name": env_name, "value": _refuse_secret(f"env {env_name}", value)} for env_name, value in sorted(spec.env.items())
+    ]
+    secret: list[EnvVar] = [
+        {
+            "name": env_name,
+            "value_source": {
+                "secret_key_ref": {
+                    # A secret id is never itself secret; a Pulumi secret here is the value by mistake.
+                    "secret": _refuse_secret(f"secret_env {env_name}", secret_id),
+                    "version": SECRET_VERSION,
+                }
+            },
+        }
+        for env_name, secret_id in sorted(spec.secret_env.items())
+    ]
+    return sorted([*plain, *secret], key=lambda variable: str(variable["name"]))
+
+
+def vpc_access(spec: ContainerSpec) -> VpcAccess:
+    """Direct VPC egress (no Serverless VPC Access connector): instances take IPs in the subnet."""
+    return {
+        "network_interfaces": [{"network": spec.network_id, "subnetwork": spec.subnet_id}],
+        "egress": VPC_EGRESS,
+    }
+
+
+def resource_limits(cpu: str, memory: str) -> dict[str, str]:
+    """CPU and memory limits, refused when Cloud Run would refuse them (gen2: 512Mi at least;
+    4 vCPUs need 2Gi, 6 or more need 4Gi; above 4Gi needs 2 vCPUs, 8Gi 4, 16Gi 6, 24Gi 8)."""
+    if cpu not in MEMORY_RANGE_MIB:
+        raise ValueError(f"cpu {cpu!r}: Cloud Run takes {', '.join(MEMORY_RANGE_MIB)} vCPUs")
+    match = MEMORY.fullmatch(memory)
+    if match is None:
+        raise ValueError(f"memory {memory!r} is not like '512Mi' or '2Gi'")
+    mib = int(match.group(1)) * (1024 if match.group(2) == "Gi" else 1)
+    low, high = MEMORY_RANGE_MIB[cpu]
+    if not low <= mib <= high:
+        least = f"{low // 1024}Gi" if low % 1024 == 0 else f"{low}Mi"
+        raise ValueError(f"memory {memory} with {cpu} vCPU: Cloud Run takes {least} to {high // 1024}Gi for {cpu} vCPU")
+    return {"cpu": cpu, "memory": memory}
+
+
+def ingress(setting: str) -> str:
+    """The Cloud Run ingress value for the config's `api.ingress`."""
+    try:
+        return INGRESS[setting]
+    except KeyError:
+        raise ValueError(f"ingress {setting!r}: expected one of {', '.join(INGRESS)}") from None
+
+
+def check_workload_name(name: str) -> None:
+    if not WORKLOAD_NAME.fullmatch(name):
+        raise ValueError(
+            f"Cloud Run name {name!r} must be 1-49 lowercase letters, digits or dashes, "
+            "starting with a letter and not ending with a dash"
+        )
+
+
+@dataclass(frozen=True)
+class ApiServiceArgs:
+    region: str
+    """Region of the service: the network's and the database's."""
+    container: ContainerSpec
+    """Image, identity, network and environment."""
+    settings: ApiConfig = field(default_factory=ApiConfig)
+    """Scaling, size, concurrency, ingress, public access and the health path; see `ApiConfig`."""
+    deletion_protection: bool = True
+    """The provider refuses to delete the service while on; off only for disposable stacks."""
+
+    def __post_init__(self) -> None:
+        # Refused here, before the component declares anything.
+        resource_limits(self.settings.cpu, self.settings.memory)
+        ingress(self.settings.ingress)
+
+
+class ApiService(pulumi.ComponentResource):
+    """The Omni API: a gen2 Cloud Run service on port 8080 with startup and liveness probes,
+    Direct VPC egress, secrets from Secret Manager, and public invocation when configured."""
+
+    service: gcp.cloudrunv2.Service
+    invoker: gcp.cloudrunv2.ServiceIamMember | None
+    uri: pulumi.Output[str]
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        check_workload_name(name)
+        super().__init__("omni:run:ApiService", name, None, opts)
+        settings = args.settings
+        spec = args.container
+        self.service = gcp.cloudrunv2.Service(
+            f"{name}-service",
+            name=name,
+            location=args.region,
+            description="Omni API (managed by Pulumi)",
+            ingress=ingress(settings.ingress),
+            deletion_protection=args.deletion_protection,
+            # Service-level maximum: it caps the instances of every revision together, so the
+            # database connection budget (max instances x pool) holds during a rollout too.
+            scaling={"max_instance_count": settings.max_instances},
+            template={
+                "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
+                "service_account": spec.service_account_email,
+                "max_instance_request_concurrency": settings.concurrency,
+                "scaling": {"min_instance_count": settings.min_instances},
+                "vpc_access": vpc_access(spec),
+                "containers": [
+                    {
+                        "image": spec.image,
+                        "ports": {"container_port": PORT},
+                        "envs": container_env(spec),
+                        "resources": {
+                            "limits": resource_limits(settings.cpu, settings.memory),
+                            # The API works only while it serves a request: CPU outside requests
+                            # is throttled and billed per request. Warm instances (min_instances)
+                            # still avoid cold starts.
+                            "cpu_idle": True,
+                            "startup_cpu_boost": True,
+                        },
+                        # Direct VPC egress may take a minute or more to connect a new instance:
+                        # up to 2 minutes (24 x 5 s) to pass before the instance is failed.
+                        "startup_probe": {
+                            "http_get": {"path": settings.health_path, "port": PORT},
+                            "initial_delay_seconds": 0,
+                            "period_seconds": 5,
+                            "timeout_seconds": 3,
+                            "failure_threshold": 24,
+                        },
+                        # Restart an instance that stops answering for about 45 s.
+                        "liveness_probe": {
+                            "http_get": {"path": settings.health_path, "port": PORT},
+                            "period_seconds": 15,
+                            "timeout_seconds": 5,
+                            "failure_threshold": 3,
+                        },
+                    }
+                ],
+            },
+            opts=child_options(self, opts),
+        )
+        self.invoker = None
+        if settings.public:
+            # Unauthenticated callers through IAM (not `invoker_iam_disabled`), so that the grant
+            # is a reviewable resource and turning `public` off removes it.
+            self.invoker = gcp.cloudrunv2.ServiceIamMember(
+                f"{name}-public-invoker",
+                name=self.service.name,
+                location=args.region,
+                role=INVOKER_ROLE,
+                member="allUsers",
+                opts=child_options(self, opts),
+            )
+        self.uri = self.service.uri
+        self.name = self.service.name
+        self.register_outputs({"uri": self.uri, "name": self.name})
+
+
+@dataclass(frozen=True)
+class WorkerPoolArgs:
+    region: str
+    """Region of the pool: the network's, the database's and the broker's."""
+    container: ContainerSpec
+    """Image, identity, network and environment."""
+    command: Sequence[str]
+    """The process to run (empty: the image's entrypoint): its first element replaces the
+    image's entrypoint, the rest are its arguments (`["celery", "-A", "omni.tasks", "worker", "--concurrency", "4"]`)."""
+    instances: int
+    """Instances, scaled manually: exactly this many run (1 for Celery beat)."""
+    cpu: str = "1"
+    """vCPUs per instance; always allocated (a worker pool has no request-based billing)."""
+    memory: str = "1Gi"
+    """Memory per instance."""
+    deletion_protection: bool = True
+    """The provider refuses to delete the pool while on; off only for disposable stacks."""
+
+    def __post_init__(self) -> None:
+        if not all(self.command):
+            raise ValueError("command must have no empty elements, e.g. ['celery', '-A', 'omni.tasks', 'worker']")
+        if self.instances < 1:
+            raise ValueError(f"instances must be at least 1, got {self.instances}")
+        resource_limits(self.cpu, self.memory)
+
+
+def worker_container(spec: ContainerSpec, args: WorkerPoolArgs) -> gcp.cloudrunv2.WorkerPoolTemplateContainerArgsDict:
+    container: gcp.cloudrunv2.WorkerPoolTemplateContainerArgsDict = {
+        "image": spec.image,
+        "envs": container_env(spec),
+        "resources": {"limits": resource_limits(args.cpu, args.memory)},
+    }
+    if args.command:  # none: the image's own entrypoint (the placeholder image's)
+        container["commands"] = [args.command[0]]
+        container["args"] = list(args.command[1:])
+    return container
+
+
+class WorkerPool(pulumi.ComponentResource):
+    """A Cloud Run worker pool with a fixed instance count: no ports, no HTTP probes (a Celery
+    process serves nothing); the same egress, identity and secrets blocks as the API."""
+
+    pool: gcp.cloudrunv2.WorkerPool
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkerPoolArgs, opts: pulumi.ResourceOptions | None = None):
+        check_workload_name(name)
+        super().__init__("omni:run:WorkerPool", name, None, opts)
+        spec = args.container
+        self.pool = gcp.cloudrunv2.WorkerPool(
+            f"{name}-pool",
+            name=name,
+            location=args.region,
+            description="Omni Celery (managed by Pulumi)",
+            deletion_protection=args.deletion_protection,
+            # Manual: exactly `instances` run, no autoscaler adds a second beat.
+            scaling={"scaling_mode": "MANUAL", "manual_instance_count": args.instances},
+            template={
+                "service_account": spec.service_account_email,
+                "vpc_access": vpc_access(spec),
+                "containers": [worker_container(spec, args)],
+            },
+            opts=child_options(self, opts),
+        )
+        self.name = self.pool.name
+        self.register_outputs({"name": self.name})
+

@@ -1,0 +1,230 @@
+"""The core platform as each stack declares it: the issue's specification, read off the graph."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from offline.graph import SECRET, UNKNOWN
+
+from .conftest import STACKS, one, resources
+
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+REDIS = "gcp:redis/instance:Instance"
+SERVICE = "gcp:cloudrunv2/service:Service"
+POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
+PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+
+
+def primary(graph):
+    return next(r for r in resources(graph, SQL) if "masterInstanceName" not in r["inputs"])
+
+
+def redis(graph, role):
+    return next(r for r in resources(graph, REDIS) if r["inputs"]["labels"]["role"] == role)
+
+
+def containers(graph):
+    """(resource name, container) for the API service and every worker pool."""
+    for resource in resources(graph, SERVICE) + resources(graph, POOL):
+        for container in resource["inputs"]["template"]["containers"]:
+            yield resource["name"], container
+
+
+def test_prod_database_is_regional_with_pitr_private_ssl_and_protected(graphs):
+    instance = primary(graphs["prod"])
+    settings = instance["inputs"]["settings"]
+    assert settings["availabilityType"] == "REGIONAL"
+    backups = settings["backupConfiguration"]
+    assert backups["enabled"] and backups["pointInTimeRecoveryEnabled"]
+    assert backups["transactionLogRetentionDays"] == 7
+    assert backups["backupRetentionSettings"]["retainedBackups"] == 14
+    ip = settings["ipConfiguration"]
+    assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY"
+    assert "authorizedNetworks" not in ip
+    assert instance["inputs"]["deletionProtection"] is True
+    assert settings["deletionProtectionEnabled"] is True
+    assert instance["protect"] is True
+    assert settings["insightsConfig"]["queryInsightsEnabled"] is True
+    assert settings["maintenanceWindow"]["day"] == 7
+
+
+def test_prod_has_a_read_replica_of_its_primary_and_dev_has_none(graphs):
+    replicas = [r for r in resources(graphs["prod"], SQL) if "masterInstanceName" in r["inputs"]]
+    assert len(replicas) == 1
+    assert primary(graphs["prod"])["urn"] in replicas[0]["propertyDependencies"]["masterInstanceName"]
+    assert len(resources(graphs["dev"], SQL)) == 1
+
+
+def test_dev_database_is_small_zonal_and_disposable(graphs):
+    instance = primary(graphs["dev"])
+    settings = instance["inputs"]["settings"]
+    assert settings["tier"] == "db-custom-1-3840"
+    assert settings["availabilityType"] == "ZONAL"
+    assert instance["protect"] is False and instance["inputs"]["deletionProtection"] is False
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("dev", "100"), ("staging", "400"), ("prod", "500")])
+def test_max_connections_is_set_explicitly_from_the_tier(graphs, stack, expected):
+    flags = {f["name"]: f["value"] for f in primary(graphs[stack])["inputs"]["settings"]["databaseFlags"]}
+    assert flags["max_connections"] == expected
+    assert flags["cloudsql.iam_authentication"] == "on"
+
+
+def test_redis_per_stack(graphs):
+    prod_cache, prod_broker = redis(graphs["prod"], "cache")["inputs"], redis(graphs["prod"], "broker")["inputs"]
+    assert prod_cache["tier"] == prod_broker["tier"] == "STANDARD_HA"
+    assert prod_cache["readReplicasMode"] == "READ_REPLICAS_ENABLED" and prod_cache["replicaCount"] == 1
+    assert prod_cache["redisConfigs"] == {"maxmemory-policy": "allkeys-lru"}
+    assert prod_broker["redisConfigs"] == {"maxmemory-policy": "noeviction"}
+    assert prod_broker["persistenceConfig"]["persistenceMode"] == "RDB"
+    for stack in STACKS:
+        for role in ("cache", "broker"):
+            inputs = redis(graphs[stack], role)["inputs"]
+            assert inputs["connectMode"] == "PRIVATE_SERVICE_ACCESS"
+            assert inputs["authEnabled"] is True and inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
+    assert {redis(graphs["dev"], role)["inputs"]["tier"] for role in ("cache", "broker")} == {"BASIC"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_primitive_role_anywhere(graphs, stack):
+    roles = [r["inputs"]["role"] for r in graphs[stack]["resources"] if "role" in r["inputs"]]
+    assert roles, "expected IAM grants"
+    assert not PRIMITIVE_ROLES & set(roles)
+    assert all(role.startswith("roles/") for role in roles)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_reach_containers_only_through_secret_manager(applied, stack):
+    graph = applied[stack]
+    secret_ids = {r["inputs"]["secretId"] for r in resources(graph, "gcp:secretmanager/secret:Secret")}
+    seen = set()
+    for name, container in containers(graph):
+        for env in container["envs"]:
+            if "valueSource" in env:
+                ref = env["valueSource"]["secretKeyRef"]
+                assert ref["secret"] in secret_ids and ref["version"] == "latest"
+                seen.add(env["name"])
+            else:
+                assert env["value"] not in (SECRET, UNKNOWN), (name, env["name"])
+                assert "mock-auth" not in env["value"] and "M0ck" not in env["value"], (name, env["name"])
+    assert seen == {"OMNI_SECRET_KEY", "REDIS_CACHE_AUTH", "REDIS_BROKER_AUTH"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
+    graph = applied[stack]
+    emails = graph["outputs"]["service_accounts"]
+    readers: dict[str, set[str]] = {}
+    for grant in resources(graph, "gcp:secretmanager/secretIamMember:SecretIamMember"):
+        assert grant["inputs"]["role"] == "roles/secretmanager.secretAccessor"
+        secret = grant["inputs"]["secretId"].rsplit("/", 1)[-1]
+        readers.setdefault(secret, set()).add(grant["inputs"]["member"].removeprefix("serviceAccount:"))
+    base = f"omni-{stack}"
+    everyone = set(emails.values())
+    assert readers == {
+        f"{base}-api-secret-key": {emails["api"]},
+        f"{base}-redis-cache-auth": everyone,
+        f"{base}-redis-broker-auth": everyone,
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_api_and_workers_run_as_their_own_service_accounts(applied, stack):
+    graph = applied[stack]
+    emails = graph["outputs"]["service_accounts"]
+    by_name = {r["name"]: r["inputs"]["template"]["serviceAccount"] for r in resources(graph, SERVICE) + resources(graph, POOL)}
+    assert by_name == {
+        f"omni-{stack}-api-service": emails["api"],
+        f"omni-{stack}-worker-pool": emails["worker"],
+        f"omni-{stack}-beat-pool": emails["beat"],
+    }
+    assert len(set(emails.values())) == 3
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workloads_reach_the_database_and_redis_over_the_private_network(applied, stack):
+    graph = applied[stack]
+    subnet = one(graph, "gcp:compute/subnetwork:Subnetwork")
+    database_ip = graph["outputs"]["database_private_ip"]
+    for name, container in containers(graph):
+        env = {e["name"]: e.get("value") for e in container["envs"]}
+        assert env["DATABASE_HOST"] == database_ip
+        assert env["REDIS_CACHE_HOST"] == graph["outputs"]["redis_cache_host"]
+        assert env["REDIS_BROKER_HOST"] == graph["outputs"]["redis_broker_host"]
+        assert env["DATABASE_IAM_AUTH"] == "true" and env["DATABASE_USER"].endswith(".iam")
+    for workload in resources(graph, SERVICE) + resources(graph, POOL):
+        interfaces = workload["inputs"]["template"]["vpcAccess"]["networkInterfaces"]
+        assert interfaces[0]["subnetwork"] == subnet["inputs"]["name"] or interfaces[0]["subnetwork"].endswith(subnet["inputs"]["name"])
+
+
+def test_beat_is_a_single_small_instance_and_workers_scale_per_stack(graphs):
+    for stack, workers in (("dev", 1), ("staging", 2), ("prod", 4)):
+        pools = {r["name"]: r["inputs"] for r in resources(graphs[stack], POOL)}
+        beat = pools[f"omni-{stack}-beat-pool"]
+        assert beat["scaling"] == {"manualInstanceCount": 1, "scalingMode": "MANUAL"}
+        assert beat["template"]["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
+        assert pools[f"omni-{stack}-worker-pool"]["scaling"]["manualInstanceCount"] == workers
+
+
+def test_without_a_release_every_workload_runs_the_placeholder_with_its_own_entrypoint(graphs):
+    for name, container in containers(graphs["dev"]):
+        assert container["image"] == "us-docker.pkg.dev/cloudrun/container/hello", name
+        assert "commands" not in container, name
+
+
+def test_a_release_runs_celery_from_the_stack_registry(project_copy):
+    from offline.engine import run_stack
+
+    from .conftest import edit_stack_file
+
+    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
+    graph = run_stack(project_copy, "prod").to_json()
+    pools = {r["name"]: r["inputs"]["template"]["containers"][0] for r in resources(graph, POOL)}
+    image = "europe-west1-docker.pkg.dev/omni-api-prod/omni-prod/omni-api:2026.11.25-1"
+    assert pools["omni-prod-worker-pool"]["image"] == pools["omni-prod-beat-pool"]["image"] == image
+    assert one(graph, SERVICE)["inputs"]["template"]["containers"][0]["image"] == image
+    worker = pools["omni-prod-worker-pool"]
+    assert worker["commands"] + worker["args"] == ["celery", "--app", "omni.worker", "worker", "--concurrency", "4", "--loglevel", "INFO"]
+    beat = pools["omni-prod-beat-pool"]
+    assert beat["commands"] + beat["args"] == ["celery", "--app", "omni.worker", "beat", "--loglevel", "INFO"]
+    env = {e["name"]: e.get("value") for e in worker["envs"]}
+    assert env["OMNI_RELEASE"] == "2026.11.25-1"
+
+
+def test_api_scales_and_probes_per_stack(graphs):
+    for stack, (low, high) in (("dev", (0, 2)), ("staging", (1, 4)), ("prod", (2, 10))):
+        service = one(graphs[stack], SERVICE)["inputs"]
+        assert service["template"]["scaling"].get("minInstanceCount", 0) == low
+        assert service["scaling"]["maxInstanceCount"] == high or service["template"]["scaling"].get("maxInstanceCount") == high
+        container = service["template"]["containers"][0]
+        assert container["startupProbe"]["httpGet"]["path"] == container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_gets_the_stack_labels_from_one_place(graphs, stack):
+    provider = one(graphs[stack], "pulumi:providers:gcp")
+    labels = json.loads(provider["inputs"]["defaultLabels"])
+    assert labels == {"app": "omni", "environment": stack, "managed-by": "pulumi", "team": "platform", "cost-center": "omni"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_everything_waits_for_the_apis_it_needs(graphs, stack):
+    graph = graphs[stack]
+    apis = {r["urn"] for r in resources(graph, "gcp:projects/service:Service")}
+    enabled = {r["inputs"]["service"] for r in resources(graph, "gcp:projects/service:Service")}
+    assert {"sqladmin.googleapis.com", "redis.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com",
+            "artifactregistry.googleapis.com", "iam.googleapis.com", "compute.googleapis.com"} <= enabled
+    roots = [r for r in graph["resources"] if r["custom"] and r["type"].startswith("gcp:") and r["type"] != "gcp:projects/service:Service"
+             and not any(dep in {x["urn"] for x in graph["resources"] if x["custom"]} - apis for dep in r["dependencies"])]
+    for resource in roots:
+        assert apis & set(resource["dependencies"]), f"{resource['name']} does not wait for the APIs"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_operator_outputs_are_exported(applied, stack):
+    outputs = applied[stack]["outputs"]
+    assert outputs["api_url"].startswith("https://")
+    assert outputs["database_connection_name"].startswith(f"omni-api-{stack}:europe-west1:")
+    assert set(outputs["service_accounts"]) == {"api", "worker", "beat"}
