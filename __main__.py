@@ -43,8 +43,8 @@ after_apis = pulumi.ResourceOptions(providers=[provider], depends_on=[apis])
 
 net = Network(
     base,
-    NetworkArgs(region=config.region, settings=config.network, protect=config.protect, required_apis=[apis]),
-    opts=pulumi.ResourceOptions(providers=[provider]),
+    NetworkArgs(region=config.region, settings=config.network, protect=config.protect),
+    opts=after_apis,
 )
 accounts = Identities(base, IdentitiesArgs(project=config.project), opts=after_apis)
 images = Registry(base, RegistryArgs(region=config.region, project=config.project, protect=config.protect), opts=after_apis)
@@ -57,7 +57,6 @@ db = Database(
         settings=config.database,
         protect=config.protect,
         iam_service_accounts=accounts.emails,
-        required_apis=[apis],
     ),
     opts=after_apis,
 )

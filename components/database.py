@@ -17,6 +17,8 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.options import child_options
+
 from stackconfig.connections import default_max_connections
 from stackconfig.platform import DatabaseConfig
 
@@ -66,9 +68,6 @@ class DatabaseArgs:
     to see any table."""
     database_name: str = "omni"
     """The application's database (UTF8, en_US.UTF8)."""
-    required_apis: Sequence[pulumi.Resource] = ()
-    """The API enablements (`ProjectServices`, with REQUIRED_APIS) the instance must wait for on
-    a new project."""
 
 
 def max_connections(settings: DatabaseConfig) -> int:
@@ -158,14 +157,14 @@ class Database(pulumi.ComponentResource):
 
         self.max_connections = max_connections(settings)
         deletion_policy = "PREVENT" if args.protect else "DELETE"
-        child = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        child = child_options(self, opts)
+        stateful = child_options(self, opts, protect=args.protect)
         instance_opts = pulumi.ResourceOptions.merge(
             stateful,
             pulumi.ResourceOptions(
                 # Google does not read the peering from the network id: wait for it explicitly
                 # (and, on destroy, delete the instance before the peering).
-                depends_on=[args.private_services_connection, *args.required_apis],
+                depends_on=[args.private_services_connection],
                 # Autoresize grows the disk past the configured size; without this a later
                 # `pulumi up` would try to shrink it, which forces a new instance.
                 ignore_changes=["settings.diskSize"],

@@ -7,12 +7,12 @@ subnet, and the internet through NAT.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
 
+from components.options import child_options
 from stackconfig.model import NetworkConfig
 
 REQUIRED_APIS = ("compute.googleapis.com", "servicenetworking.googleapis.com")
@@ -29,8 +29,6 @@ class NetworkArgs:
     """Pulumi `protect` and the provider's `deletion_policy: PREVENT` on the VPC, subnet and
     private services range and peering: Cloud SQL and Memorystore hang on them, so deleting
     them strands the data services. Off only for disposable environments."""
-    required_apis: Sequence[pulumi.Resource] = ()
-    """The API enablements (`ProjectServices`) the VPC must wait for on a new project."""
 
 
 class Network(pulumi.ComponentResource):
@@ -46,7 +44,7 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("omni:network:Network", name, None, opts)
         settings = args.settings
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        stateful = child_options(self, opts, protect=args.protect)
         # The provider's own guard as well as Pulumi's: it also stops a destroy run outside
         # this program. A disposable network is deleted normally.
         deletion_policy = "PREVENT" if args.protect else "DELETE"
@@ -58,7 +56,7 @@ class Network(pulumi.ComponentResource):
             auto_create_subnetworks=False,
             routing_mode="REGIONAL",
             deletion_policy=deletion_policy,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=list(args.required_apis))),
+            opts=stateful,
         )
         self.subnet = gcp.compute.Subnetwork(
             f"{name}-subnet",
@@ -101,7 +99,7 @@ class Network(pulumi.ComponentResource):
             deletion_policy="PREVENT" if args.protect else "REMOVE_PEERING",
             opts=stateful,
         )
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         self.router = gcp.compute.Router(
             f"{name}-router",
             name=f"{name}-router",
