@@ -100,3 +100,15 @@ def test_labels_come_from_one_place():
     assert config.common_labels == {
         "app": "omni", "environment": "prod", "managed-by": "pulumi", "team": "payments", "cost-center": "cc-42",
     }
+
+
+@pytest.mark.parametrize(("stack", "needed", "limit"), [("dev", 76, 100), ("staging", 148, 400), ("prod", 344, 500)])
+def test_each_stack_fits_its_connection_budget_as_the_readme_says(stack, needed, limit):
+    from pathlib import Path
+
+    from stackconfig.stackfile import read_stack_file
+
+    values, secret_keys = read_stack_file(Path(__file__).resolve().parent.parent / "stacks" / f"Pulumi.{stack}.yaml")
+    config = load_stack_config(stack, values, secret_keys)
+    budget = connection_budget(config.api, config.workers, config.database)
+    assert (budget.needed, budget.max_connections) == (needed, limit)
