@@ -116,6 +116,7 @@ worker_pools = {
         WorkerPoolArgs(
             region=config.region,
             container=container(workload),
+            service=workload,
             command=celery_command(workload, config),
             instances=config.workers.instances if workload == "worker" else 1,
             cpu=config.workers.cpu if workload == "worker" else BEAT_CPU,

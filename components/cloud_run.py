@@ -252,6 +252,7 @@ class ApiService(pulumi.ComponentResource):
             name=name,
             location=args.region,
             description="Omni API (managed by Pulumi)",
+            labels={"service": "api"},
             ingress=ingress(settings.ingress),
             deletion_protection=args.deletion_protection,
             # Service-level maximum: it caps the instances of every revision together, so the
@@ -320,6 +321,8 @@ class WorkerPoolArgs:
     """Region of the pool: the network's, the database's and the broker's."""
     container: ContainerSpec
     """Image, identity, network and environment."""
+    service: str
+    """The `service` label (`worker`, `beat`): what cost and log reports group by."""
     command: Sequence[str]
     """The process to run (empty: the image's entrypoint): its first element replaces the
     image's entrypoint, the rest are its arguments (`["celery", "-A", "omni.tasks", "worker", "--concurrency", "4"]`)."""
@@ -368,6 +371,7 @@ class WorkerPool(pulumi.ComponentResource):
             name=name,
             location=args.region,
             description="Omni Celery (managed by Pulumi)",
+            labels={"service": args.service},
             deletion_protection=args.deletion_protection,
             # Manual: exactly `instances` run, no autoscaler adds a second beat.
             scaling={"scaling_mode": "MANUAL", "manual_instance_count": args.instances},

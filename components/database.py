@@ -208,6 +208,7 @@ class Database(pulumi.ComponentResource):
                 tier=settings.tier,
                 availability_type=settings.availability,
                 disk_type="PD_SSD",
+                user_labels={"service": "database"},
                 disk_size=settings.disk_size_gb,
                 disk_autoresize=True,
                 deletion_protection_enabled=args.protect,
@@ -258,6 +259,7 @@ class Database(pulumi.ComponentResource):
                     edition=settings.edition,
                     # The same machine: a smaller replica falls behind on replay under load.
                     tier=settings.tier,
+                    user_labels={"service": "database-replica"},
                     availability_type="ZONAL",
                     disk_type="PD_SSD",
                     disk_size=settings.disk_size_gb,

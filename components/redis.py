@@ -168,7 +168,7 @@ class Redis(pulumi.ComponentResource):
                     )
                 ],
             ),
-            labels={"role": args.role},
+            labels={"role": args.role, "service": args.role},
             deletion_protection=args.protect,
             deletion_policy="PREVENT" if args.protect else "DELETE",
             opts=pulumi.ResourceOptions.merge(

@@ -24,6 +24,17 @@ Environment = Literal["dev", "staging", "prod"]
 # The smallest subnet Cloud Run Direct VPC egress accepts.
 DIRECT_VPC_EGRESS_MIN_PREFIX = 26
 DEFAULT_REGION = "europe-west1"
+# Regions offering Cloud Run, Cloud SQL and Memorystore for Redis.
+GCP_REGIONS = (
+    "africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+    "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1",
+    "australia-southeast2", "europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
+    "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8",
+    "europe-west9", "europe-west10", "europe-west12", "me-central1", "me-central2", "me-west1",
+    "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1", "southamerica-east1",
+    "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1",
+    "us-west2", "us-west3", "us-west4",
+)
 # Internal ranges a VPC subnet may use that no one else routes: RFC 1918 and RFC 6598.
 SUBNET_RANGES = tuple(
     ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
@@ -156,6 +167,13 @@ class StackConfig(ConfigModel):
     redis: RedisConfig = Field(
         default_factory=RedisConfig, description="Memorystore for Redis: the cache and the Celery broker (see RedisConfig)."
     )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in GCP_REGIONS:
+            raise ValueError(f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and Memorystore: {', '.join(GCP_REGIONS)}")
+        return region
 
     @field_validator("labels")
     @classmethod

@@ -73,12 +73,12 @@ api = ApiService(
 )
 worker = WorkerPool(
     "omni-test-worker",
-    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), command={worker_command}, instances=3{worker_args}),
+    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), service="worker", command={worker_command}, instances=3{worker_args}),
     opts=pulumi.ResourceOptions(depends_on=[version]),
 )
 beat = WorkerPool(
     "omni-test-beat",
-    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), command={beat_command}, instances=1, memory="512Mi"),
+    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), service="beat", command={beat_command}, instances=1, memory="512Mi"),
 )
 pulumi.export("uri", api.uri)
 pulumi.export("name", api.name)
@@ -384,7 +384,7 @@ def test_worker_pool_size_is_an_argument(make_project):
 def test_a_worker_pool_needs_a_sound_command_and_an_instance(command, instances, problem):
     spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
     with pytest.raises(ValueError, match=problem):
-        WorkerPoolArgs(region="europe-west1", container=spec, command=command, instances=instances)
+        WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=command, instances=instances)
 
 
 # --- shared checks -----------------------------------------------------------------------
@@ -409,7 +409,7 @@ def test_cpu_and_memory_are_refused_when_cloud_run_would_refuse_them(cpu, memory
 def test_a_size_cloud_run_would_refuse_is_refused_in_the_args():
     spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
     with pytest.raises(ValueError, match="2Gi to 16Gi"):
-        WorkerPoolArgs(region="europe-west1", container=spec, command=["celery"], instances=1, cpu="4", memory="1Gi")
+        WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=["celery"], instances=1, cpu="4", memory="1Gi")
     with pytest.raises(ValueError, match="512Mi to 4Gi"):
         ApiServiceArgs(region="europe-west1", container=spec, settings=ApiConfig(cpu="1", memory="8Gi"))
 

@@ -228,3 +228,12 @@ def test_operator_outputs_are_exported(applied, stack):
     assert outputs["api_url"].startswith("https://")
     assert outputs["database_connection_name"].startswith(f"omni-api-{stack}:europe-west1:")
     assert set(outputs["service_accounts"]) == {"api", "worker", "beat"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_workloads_and_data_services_carry_a_service_label(graphs, stack):
+    graph = graphs[stack]
+    services = {r["name"]: r["inputs"]["labels"]["service"] for r in resources(graph, SERVICE) + resources(graph, POOL)}
+    assert services == {f"omni-{stack}-api-service": "api", f"omni-{stack}-worker-pool": "worker", f"omni-{stack}-beat-pool": "beat"}
+    assert primary(graph)["inputs"]["settings"]["userLabels"] == {"service": "database"}
+    assert {redis(graph, role)["inputs"]["labels"]["service"] for role in ("cache", "broker")} == {"cache", "broker"}

@@ -88,6 +88,8 @@ def test_bad_platform_values_name_the_key_and_the_fix(sections, key, words):
 def test_an_unknown_region_is_refused():
     with pytest.raises(StackConfigError, match="gcp:region: found 'mars-central1x'"):
         load_stack_config("prod", {**BASE, "gcp:region": "mars-central1x"}, set())
+    with pytest.raises(StackConfigError, match="unknown region 'europe-west99'; regions with Cloud Run"):
+        load_stack_config("prod", {**BASE, "gcp:region": "europe-west99"}, set())
 
 
 def test_enterprise_plus_with_managed_pooling_is_accepted():

@@ -226,7 +226,7 @@ def test_the_instance_is_a_child_of_its_component(run):
         redis = instance(graph, role)
         assert redis["type"] == INSTANCE
         assert redis["parent"] == components[f"omni-test-{role}"]["urn"]
-        assert redis["inputs"]["labels"] == {"role": role}
+        assert redis["inputs"]["labels"] == {"role": role, "service": role}
 
 
 # Settings Memorystore refuses, or that would silently not do what they say.
