@@ -14,6 +14,12 @@ from offline.engine import Project, run_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "staging", "prod")
+# The smallest stack file a throw-away project needs.
+PROBE_STACK_FILE = """
+config:
+  gcp:project: probe-project
+  gcp:region: europe-west1
+"""
 
 
 @pytest.fixture(scope="session")

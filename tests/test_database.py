@@ -19,7 +19,7 @@ from offline.graph import SECRET, UNKNOWN, dumps
 from offline.outputs import ComputedOutputs
 from stackconfig.platform import DatabaseConfig
 
-from .conftest import one, resources
+from .conftest import PROBE_STACK_FILE as STACK_FILE, one, resources
 
 INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 DATABASE = "gcp:sql/database:Database"
@@ -28,11 +28,6 @@ PASSWORD = "random:index/randomPassword:RandomPassword"
 PSA = "gcp:servicenetworking/connection:Connection"
 NETWORK = "gcp:compute/network:Network"
 
-STACK_FILE = """
-config:
-  gcp:project: probe-project
-  gcp:region: europe-west1
-"""
 
 # A network stand-in (the VPC and its private services peering) and one Database built from
 # the settings under test.

@@ -14,15 +14,12 @@ from offline.graph import SECRET, UNKNOWN, dumps
 from stackconfig.platform import RedisConfig
 from stackconfig.stackfile import read_stack_file
 
+from .conftest import PROBE_STACK_FILE as STACK_FILE
+
 INSTANCE = "gcp:redis/instance:Instance"
 COMPONENT = "omni:redis:Redis"
 NETWORK_ID = "projects/probe-project/global/networks/vpc"
 
-STACK_FILE = """
-config:
-  gcp:project: probe-project
-  gcp:region: europe-west1
-"""
 
 # The settings as a stack file writes them (camelCase), through the real config model.
 # PROD_LIKE takes the defaults: a 5 GB STANDARD_HA cache with one read replica, a broker without.
