@@ -9,10 +9,9 @@ import pulumi_gcp as gcp
 import pytest
 
 from components.redis import pem_bundle, settings_problems
-from offline.engine import new_monitor, run_stack
+from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN, dumps
 from stackconfig.platform import RedisConfig
-from stackconfig.stackfile import read_stack_file
 
 from .conftest import PROBE_STACK_FILE as STACK_FILE
 
