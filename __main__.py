@@ -6,8 +6,18 @@
 import pulumi
 
 from components import cloud_run, database, identity, network, redis, registry, secrets
-from components.app_contract import BEAT_CPU, BEAT_MEMORY, app_image, celery_command, workload_env
-from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, WorkerPool, WorkerPoolArgs
+from components.app_contract import (
+    APP_WORKLOADS,
+    BEAT_CPU,
+    BEAT_MEMORY,
+    app_image,
+    celery_command,
+    migration_command,
+    migration_env,
+    migration_job_image,
+    workload_env,
+)
+from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components.database import Database, DatabaseArgs
 from components.identity import Identities, IdentitiesArgs
 from components.network import Network, NetworkArgs
@@ -56,7 +66,8 @@ db = Database(
         private_services_connection=net.private_services_connection,
         settings=config.database,
         protect=config.protect,
-        iam_service_accounts=accounts.emails,
+        iam_service_accounts={workload: accounts.emails[workload] for workload in APP_WORKLOADS},
+        labels=config.common_labels,
     ),
     opts=after_apis,
 )
@@ -76,25 +87,31 @@ cache, broker = (
     for role in ("cache", "broker")
 )
 members = accounts.members
+app_members = {workload: members[workload] for workload in APP_WORKLOADS}
 vault = Secrets(
     base,
     SecretsArgs(
         secrets={
-            # Apps log in with IAM database auth; the admin password is for operators only.
-            "db-admin-password": SecretSpec(value=db.admin_password),
-            "redis-cache-auth": SecretSpec(cache.auth_string, accessors=members),
-            "redis-broker-auth": SecretSpec(broker.auth_string, accessors=members),
+            # Apps log in with IAM database auth; only the migration job uses the admin password.
+            "db-admin-password": SecretSpec(value=db.admin_password, accessors={"migrate": members["migrate"]}),
+            "redis-cache-auth": SecretSpec(cache.auth_string, accessors=app_members),
+            "redis-broker-auth": SecretSpec(broker.auth_string, accessors=app_members),
             "api-secret-key": SecretSpec(accessors={"api": members["api"]}),
-        }
+        },
+        protect=config.protect,
     ),
     opts=after_apis,
 )
 
 
 def container(workload: str) -> ContainerSpec:
-    env = workload_env(workload, config, db, cache, broker, vault.secret_ids)
+    env = (
+        migration_env(config, db, vault.secret_ids)
+        if workload == "migrate"
+        else workload_env(workload, config, db, cache, broker, vault.secret_ids)
+    )
     return ContainerSpec(
-        image=app_image(images, config),
+        image=migration_job_image(images, config) if workload == "migrate" else app_image(images, config),
         service_account_email=accounts.emails[workload],
         network_id=net.network_id,
         subnet_id=net.subnet_id,
@@ -128,6 +145,19 @@ worker_pools = {
     for workload in (("worker", "beat") if config.workers.beat else ("worker",))
 }
 
+# Run by CI after each deploy (`gcloud run jobs execute <name> --wait`): schema and grants.
+migrations = Job(
+    f"{base}-migrate",
+    JobArgs(
+        region=config.region,
+        container=container("migrate"),
+        service="migrate",
+        command=migration_command(config),
+        deletion_protection=config.protect,
+    ),
+    opts=after_secrets,
+)
+
 pulumi.export("project", config.project)
 pulumi.export("region", config.region)
 pulumi.export("network_id", net.network_id)
@@ -140,3 +170,4 @@ pulumi.export("database_private_ip", db.private_ip)
 pulumi.export("redis_cache_host", cache.host)
 pulumi.export("redis_broker_host", broker.host)
 pulumi.export("service_accounts", accounts.emails)
+pulumi.export("migration_job", migrations.name)

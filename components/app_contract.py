@@ -19,6 +19,9 @@ from stackconfig.model import StackConfig
 # Until CI has pushed an image, the workloads run Google's public sample container, so that the
 # first `pulumi up` of a new stack succeeds.
 PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
+PLACEHOLDER_JOB_IMAGE = "us-docker.pkg.dev/cloudrun/container/job"
+MIGRATE_COMMAND = ["python", "-m", "omni.migrate"]
+APP_WORKLOADS = ("api", "worker", "beat")  # the ones that log in with IAM database auth
 APP_IMAGE = "omni-api"
 CELERY_APP = "omni.worker"
 POSTGRES_PORT = "5432"
@@ -53,6 +56,9 @@ def workload_env(
         "DATABASE_USER": database.iam_users[workload].name,
         "DATABASE_IAM_AUTH": "true",
         "CLOUD_SQL_INSTANCE": database.connection_name,
+        # The instance has no public IP and accepts only encrypted connections.
+        "DATABASE_IP_TYPE": "PRIVATE",
+        "DATABASE_SSLMODE": "require",
         "DB_POOL_SIZE": str(config.api.db_pool_size if is_api else config.workers.db_pool_size),
         "DB_MAX_OVERFLOW": str(config.api.db_max_overflow if is_api else 0),
         "REDIS_TLS": "true",
@@ -66,6 +72,8 @@ def workload_env(
     }
     if cache.read_endpoint is not None:
         env["REDIS_CACHE_READ_HOST"] = cache.read_endpoint
+    if database.replica_private_ip is not None:
+        env["DATABASE_READ_HOST"] = database.replica_private_ip
     secret_env: dict[str, pulumi.Input[str]] = {
         "REDIS_CACHE_AUTH": secret_ids["redis-cache-auth"],
         "REDIS_BROKER_AUTH": secret_ids["redis-broker-auth"],
@@ -91,3 +99,32 @@ def celery_command(workload: str, config: StackConfig) -> list[str]:
 def app_image(registry: Registry, config: StackConfig) -> pulumi.Input[str]:
     """The image every workload runs: the configured release from the stack's registry."""
     return registry.image(APP_IMAGE, config.release) if config.release else PLACEHOLDER_IMAGE
+
+
+def migration_env(
+    config: StackConfig, database: Database, secret_ids: Mapping[str, pulumi.Input[str]]
+) -> WorkloadEnv:
+    """The migration job's environment: it logs in as the admin user that owns the schema,
+    applies migrations, then grants the application's IAM users what they need (tables,
+    sequences, and default privileges for what later migrations create)."""
+    app_users = pulumi.Output.all(*(database.iam_users[w].name for w in APP_WORKLOADS)).apply(",".join)
+    env: dict[str, pulumi.Input[str]] = {
+        "OMNI_ENV": config.environment,
+        "OMNI_RELEASE": config.release or "placeholder",
+        "DATABASE_HOST": database.private_ip,
+        "DATABASE_PORT": POSTGRES_PORT,
+        "DATABASE_NAME": database.database_name,
+        "DATABASE_USER": database.admin_user,
+        "DATABASE_IAM_AUTH": "false",
+        "DATABASE_SSLMODE": "require",
+        "DATABASE_APP_USERS": app_users,
+    }
+    return WorkloadEnv(env, {"DATABASE_PASSWORD": secret_ids["db-admin-password"]})
+
+
+def migration_job_image(registry: Registry, config: StackConfig) -> pulumi.Input[str]:
+    return registry.image(APP_IMAGE, config.release) if config.release else PLACEHOLDER_JOB_IMAGE
+
+
+def migration_command(config: StackConfig) -> list[str]:
+    return list(MIGRATE_COMMAND) if config.release else []

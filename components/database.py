@@ -54,6 +54,9 @@ class DatabaseArgs:
     settings: DatabaseConfig = field(default_factory=DatabaseConfig)
     """Version, edition, tier, HA, backups, maintenance, pooling and replica; see
     `DatabaseConfig` for each default and when to change it."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The stack's labels: Cloud SQL takes them as `user_labels`, which the provider's
+    default labels do not reach."""
     protect: bool = True
     """Pulumi `protect`, the provider's `deletion_protection` and `deletion_policy: PREVENT`, and
     Cloud SQL's own deletion protection on the instance, its replica, the database and the admin
@@ -141,6 +144,7 @@ class Database(pulumi.ComponentResource):
     admin: gcp.sql.User
     connection_name: pulumi.Output[str]
     private_ip: pulumi.Output[str]
+    replica_private_ip: pulumi.Output[str] | None
     database_name: pulumi.Output[str]
     admin_user: str
     admin_password: pulumi.Output[str]
@@ -208,7 +212,7 @@ class Database(pulumi.ComponentResource):
                 tier=settings.tier,
                 availability_type=settings.availability,
                 disk_type="PD_SSD",
-                user_labels={"service": "database"},
+                user_labels={**args.labels, "service": "database"},
                 disk_size=settings.disk_size_gb,
                 disk_autoresize=True,
                 deletion_protection_enabled=args.protect,
@@ -259,7 +263,7 @@ class Database(pulumi.ComponentResource):
                     edition=settings.edition,
                     # The same machine: a smaller replica falls behind on replay under load.
                     tier=settings.tier,
-                    user_labels={"service": "database-replica"},
+                    user_labels={**args.labels, "service": "database-replica"},
                     availability_type="ZONAL",
                     disk_type="PD_SSD",
                     disk_size=settings.disk_size_gb,
@@ -271,7 +275,7 @@ class Database(pulumi.ComponentResource):
                         enabled=False,
                         point_in_time_recovery_enabled=False,
                     ),
-                    maintenance_window=maintenance,
+                    # No maintenance window: a replica follows its primary's.
                     database_flags=flags,
                     insights_config=insights,
                 ),
@@ -333,6 +337,7 @@ class Database(pulumi.ComponentResource):
 
         self.connection_name = self.instance.connection_name
         self.private_ip = self.instance.private_ip_address
+        self.replica_private_ip = self.replica.private_ip_address if self.replica is not None else None
         self.database_name = self.database.name
         self.register_outputs(
             {

@@ -11,9 +11,9 @@ import pulumi_gcp as gcp
 from components.options import child_options
 
 REQUIRED_APIS = ("iam.googleapis.com",)
-# Project scope is the narrowest these roles can be granted at: the instance-level ones
-# (`cloudsql.client` lets the connector reach an instance, `cloudsql.instanceUser` lets the
-# account log in with IAM database authentication) and the telemetry writers.
+# Granted on the project: `cloudsql.client` lets the connector reach the instance and
+# `cloudsql.instanceUser` lets the account log in with IAM database authentication (both
+# could be narrowed to the one instance with an IAM condition), plus the telemetry writers.
 RUNTIME_ROLES: tuple[str, ...] = (
     "roles/cloudsql.client",
     "roles/cloudsql.instanceUser",
@@ -21,7 +21,7 @@ RUNTIME_ROLES: tuple[str, ...] = (
     "roles/monitoring.metricWriter",
     "roles/cloudtrace.agent",
 )
-WORKLOADS: tuple[str, ...] = ("api", "worker", "beat")
+WORKLOADS: tuple[str, ...] = ("api", "worker", "beat", "migrate")
 
 
 @dataclass(frozen=True)

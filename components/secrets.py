@@ -30,6 +30,10 @@ class SecretSpec:
 class SecretsArgs:
     secrets: Mapping[str, SecretSpec]
     """Secret name (`db-password`) to its spec; stored as `<component name>-<secret name>`."""
+    protect: bool = True
+    """Pulumi `protect` and Secret Manager's deletion protection on each secret and generated
+    key: deleting a secret stops new instances of every workload that reads it, and replacing
+    a generated key silently rotates it. Off only for disposable environments."""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -41,6 +45,7 @@ class Secrets(pulumi.ComponentResource):
     def __init__(self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("omni:secrets:Secrets", name, None, opts)
         child = child_options(self, opts)
+        stateful = child_options(self, opts, protect=args.protect)
         self.secrets = {}
         for key, spec in sorted(args.secrets.items()):
             secret_name = f"{name}-{key}"
@@ -50,12 +55,13 @@ class Secrets(pulumi.ComponentResource):
                 replication=gcp.secretmanager.SecretReplicationArgs(
                     auto=gcp.secretmanager.SecretReplicationAutoArgs()
                 ),
-                opts=child,
+                deletion_protection=args.protect,
+                opts=stateful,
             )
             value = spec.value
             if value is None:
                 value = random.RandomPassword(
-                    f"{secret_name}-value", length=GENERATED_LENGTH, special=False, opts=child
+                    f"{secret_name}-value", length=GENERATED_LENGTH, special=False, opts=stateful
                 ).result
             gcp.secretmanager.SecretVersion(
                 f"{secret_name}-version",

@@ -14,6 +14,7 @@ SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 REDIS = "gcp:redis/instance:Instance"
 SERVICE = "gcp:cloudrunv2/service:Service"
 POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
+JOB = "gcp:cloudrunv2/job:Job"
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 
 
@@ -25,11 +26,23 @@ def redis(graph, role):
     return next(r for r in resources(graph, REDIS) if r["inputs"]["labels"]["role"] == role)
 
 
-def containers(graph):
-    """(resource name, container) for the API service and every worker pool."""
-    for resource in resources(graph, SERVICE) + resources(graph, POOL):
-        for container in resource["inputs"]["template"]["containers"]:
-            yield resource["name"], container
+def workloads(graph):
+    """The API service, the worker pools and the migration job."""
+    return resources(graph, SERVICE) + resources(graph, POOL) + resources(graph, JOB)
+
+
+def task_template(workload):
+    """Where a workload keeps its containers, service account and VPC access."""
+    template = workload["inputs"]["template"]
+    return template["template"] if workload["type"] == JOB else template
+
+
+def containers(graph, kinds=(SERVICE, POOL)):
+    """(resource name, container) for the API service and every worker pool (by default)."""
+    for resource in workloads(graph):
+        if resource["type"] in kinds:
+            for container in task_template(resource)["containers"]:
+                yield resource["name"], container
 
 
 def test_prod_database_is_regional_with_pitr_private_ssl_and_protected(graphs):
@@ -100,7 +113,7 @@ def test_secrets_reach_containers_only_through_secret_manager(applied, stack):
     graph = applied[stack]
     secret_ids = {r["inputs"]["secretId"] for r in resources(graph, "gcp:secretmanager/secret:Secret")}
     seen = set()
-    for name, container in containers(graph):
+    for name, container in containers(graph, kinds=(SERVICE, POOL, JOB)):
         for env in container["envs"]:
             if "valueSource" in env:
                 ref = env["valueSource"]["secretKeyRef"]
@@ -109,7 +122,7 @@ def test_secrets_reach_containers_only_through_secret_manager(applied, stack):
             else:
                 assert env["value"] not in (SECRET, UNKNOWN), (name, env["name"])
                 assert "mock-auth" not in env["value"] and "M0ck" not in env["value"], (name, env["name"])
-    assert seen == {"OMNI_SECRET_KEY", "REDIS_CACHE_AUTH", "REDIS_BROKER_AUTH"}
+    assert seen == {"OMNI_SECRET_KEY", "REDIS_CACHE_AUTH", "REDIS_BROKER_AUTH", "DATABASE_PASSWORD"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -122,11 +135,12 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
         secret = grant["inputs"]["secretId"].rsplit("/", 1)[-1]
         readers.setdefault(secret, set()).add(grant["inputs"]["member"].removeprefix("serviceAccount:"))
     base = f"omni-{stack}"
-    everyone = set(emails.values())
+    apps = {emails["api"], emails["worker"], emails["beat"]}
     assert readers == {
         f"{base}-api-secret-key": {emails["api"]},
-        f"{base}-redis-cache-auth": everyone,
-        f"{base}-redis-broker-auth": everyone,
+        f"{base}-redis-cache-auth": apps,
+        f"{base}-redis-broker-auth": apps,
+        f"{base}-db-admin-password": {emails["migrate"]},
     }
 
 
@@ -134,13 +148,14 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
 def test_api_and_workers_run_as_their_own_service_accounts(applied, stack):
     graph = applied[stack]
     emails = graph["outputs"]["service_accounts"]
-    by_name = {r["name"]: r["inputs"]["template"]["serviceAccount"] for r in resources(graph, SERVICE) + resources(graph, POOL)}
+    by_name = {r["name"]: task_template(r)["serviceAccount"] for r in workloads(graph)}
     assert by_name == {
         f"omni-{stack}-api-service": emails["api"],
         f"omni-{stack}-worker-pool": emails["worker"],
         f"omni-{stack}-beat-pool": emails["beat"],
+        f"omni-{stack}-migrate-job": emails["migrate"],
     }
-    assert len(set(emails.values())) == 3
+    assert len(set(emails.values())) == 4
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -227,7 +242,8 @@ def test_operator_outputs_are_exported(applied, stack):
     outputs = applied[stack]["outputs"]
     assert outputs["api_url"].startswith("https://")
     assert outputs["database_connection_name"].startswith(f"omni-api-{stack}:europe-west1:")
-    assert set(outputs["service_accounts"]) == {"api", "worker", "beat"}
+    assert set(outputs["service_accounts"]) == {"api", "worker", "beat", "migrate"}
+    assert outputs["migration_job"] == f"omni-{stack}-migrate"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -235,5 +251,70 @@ def test_workloads_and_data_services_carry_a_service_label(graphs, stack):
     graph = graphs[stack]
     services = {r["name"]: r["inputs"]["labels"]["service"] for r in resources(graph, SERVICE) + resources(graph, POOL)}
     assert services == {f"omni-{stack}-api-service": "api", f"omni-{stack}-worker-pool": "worker", f"omni-{stack}-beat-pool": "beat"}
-    assert primary(graph)["inputs"]["settings"]["userLabels"] == {"service": "database"}
+    # Cloud SQL is out of reach of the provider's default labels: it carries the stack's own.
+    assert primary(graph)["inputs"]["settings"]["userLabels"] == {
+        "app": "omni", "environment": stack, "managed-by": "pulumi", "team": "platform", "cost-center": "omni", "service": "database",
+    }
     assert {redis(graph, role)["inputs"]["labels"]["service"] for role in ("cache", "broker")} == {"cache", "broker"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_secret_a_container_references_is_granted_to_its_service_account(applied, stack):
+    # Cloud Run refuses to start a revision whose service account cannot read a referenced secret.
+    graph = applied[stack]
+    grants = {
+        (grant["inputs"]["secretId"].rsplit("/", 1)[-1], grant["inputs"]["member"])
+        for grant in resources(graph, "gcp:secretmanager/secretIamMember:SecretIamMember")
+    }
+    for resource in workloads(graph):
+        account = task_template(resource)["serviceAccount"]
+        for container in task_template(resource)["containers"]:
+            for env in container["envs"]:
+                if "valueSource" in env:
+                    secret = env["valueSource"]["secretKeyRef"]["secret"]
+                    assert (secret, f"serviceAccount:{account}") in grants, (resource["name"], env["name"])
+
+
+def test_secrets_are_protected_where_data_is(graphs):
+    for stack, protected in (("prod", True), ("staging", True), ("dev", False)):
+        for secret in resources(graphs[stack], "gcp:secretmanager/secret:Secret"):
+            assert secret["protect"] is protected and secret["inputs"]["deletionProtection"] is protected
+
+
+def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
+    for stack in ("staging", "prod"):
+        graph = applied[stack]
+        replica = next(r for r in resources(graph, SQL) if "masterInstanceName" in r["inputs"])
+        assert "maintenanceWindow" not in replica["inputs"]["settings"]
+        for name, container in containers(graph):
+            env = {e["name"]: e.get("value") for e in container["envs"]}
+            assert env["DATABASE_READ_HOST"].startswith("10."), name
+            assert env["DATABASE_READ_HOST"] != env["DATABASE_HOST"]
+            assert env["DATABASE_IP_TYPE"] == "PRIVATE" and env["DATABASE_SSLMODE"] == "require"
+
+
+def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, project_copy):
+    graph = applied["prod"]
+    job = one(graph, JOB)
+    template = task_template(job)
+    container = template["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["envs"]}
+    users = {e["name"]: e["value"] for c in (one(graph, SERVICE),) for e in task_template(c)["containers"][0]["envs"] if "value" in e}
+    assert env["DATABASE_USER"] == "omni" and env["DATABASE_IAM_AUTH"] == "false"
+    app_users = env["DATABASE_APP_USERS"].split(",")
+    assert len(app_users) == 3 and users["DATABASE_USER"] in app_users
+    assert all(user.endswith(".iam") for user in app_users)
+    assert {e["name"]: e["valueSource"]["secretKeyRef"]["secret"] for e in container["envs"] if "valueSource" in e} == {
+        "DATABASE_PASSWORD": "omni-prod-db-admin-password"
+    }
+    assert template["maxRetries"] == 0 and template["vpcAccess"]["egress"] == "ALL_TRAFFIC"
+    assert container["image"] == "us-docker.pkg.dev/cloudrun/container/job" and "commands" not in container
+
+    from offline.engine import run_stack
+
+    from .conftest import edit_stack_file
+
+    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
+    released = task_template(one(run_stack(project_copy, "prod").to_json(), JOB))["containers"][0]
+    assert released["commands"] + released["args"] == ["python", "-m", "omni.migrate"]
+    assert released["image"].endswith("/omni-api:2026.11.25-1")
