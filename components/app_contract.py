@@ -33,6 +33,19 @@ class WorkloadEnv:
     secret_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # name -> Secret Manager secret id
 
 
+def _common_env(config: StackConfig, database: Database) -> dict[str, pulumi.Input[str]]:
+    """What every workload and the migration job share: the release and the database."""
+    return {
+        "OMNI_ENV": config.environment,
+        "OMNI_RELEASE": config.release or "placeholder",
+        "DATABASE_HOST": database.private_ip,
+        "DATABASE_PORT": POSTGRES_PORT,
+        "DATABASE_NAME": database.database_name,
+        # The instance accepts only encrypted connections.
+        "DATABASE_SSLMODE": "require",
+    }
+
+
 def workload_env(
     workload: str,
     config: StackConfig,
@@ -48,17 +61,12 @@ def workload_env(
     """
     is_api = workload == "api"
     env: dict[str, pulumi.Input[str]] = {
-        "OMNI_ENV": config.environment,
-        "OMNI_RELEASE": config.release or "placeholder",
-        "DATABASE_HOST": database.private_ip,
-        "DATABASE_PORT": POSTGRES_PORT,
-        "DATABASE_NAME": database.database_name,
+        **_common_env(config, database),
         "DATABASE_USER": database.iam_users[workload].name,
         "DATABASE_IAM_AUTH": "true",
         "CLOUD_SQL_INSTANCE": database.connection_name,
-        # The instance has no public IP and accepts only encrypted connections.
+        # The instance has no public IP.
         "DATABASE_IP_TYPE": "PRIVATE",
-        "DATABASE_SSLMODE": "require",
         "DB_POOL_SIZE": str(config.api.db_pool_size if is_api else config.workers.db_pool_size),
         "DB_MAX_OVERFLOW": str(config.api.db_max_overflow if is_api else 0),
         "REDIS_TLS": "true",
@@ -109,14 +117,9 @@ def migration_env(
     sequences, and default privileges for what later migrations create)."""
     app_users = pulumi.Output.all(*(database.iam_users[w].name for w in APP_WORKLOADS)).apply(",".join)
     env: dict[str, pulumi.Input[str]] = {
-        "OMNI_ENV": config.environment,
-        "OMNI_RELEASE": config.release or "placeholder",
-        "DATABASE_HOST": database.private_ip,
-        "DATABASE_PORT": POSTGRES_PORT,
-        "DATABASE_NAME": database.database_name,
+        **_common_env(config, database),
         "DATABASE_USER": database.admin_user,
         "DATABASE_IAM_AUTH": "false",
-        "DATABASE_SSLMODE": "require",
         "DATABASE_APP_USERS": app_users,
     }
     return WorkloadEnv(env, {"DATABASE_PASSWORD": secret_ids["db-admin-password"]})

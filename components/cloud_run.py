@@ -343,15 +343,18 @@ class WorkerPoolArgs:
         resource_limits(self.cpu, self.memory)
 
 
-def worker_container(spec: ContainerSpec, args: WorkerPoolArgs) -> gcp.cloudrunv2.WorkerPoolTemplateContainerArgsDict:
-    container: gcp.cloudrunv2.WorkerPoolTemplateContainerArgsDict = {
+def command_container(spec: ContainerSpec, command: Sequence[str], cpu: str, memory: str) -> Any:
+    """The container of a worker pool or a job: image, env, limits, and the command (none: the
+    image's own entrypoint, the placeholder image's). The SDK types the same block separately
+    for each resource, hence `Any`."""
+    container: dict[str, Any] = {
         "image": spec.image,
         "envs": container_env(spec),
-        "resources": {"limits": resource_limits(args.cpu, args.memory)},
+        "resources": {"limits": resource_limits(cpu, memory)},
     }
-    if args.command:  # none: the image's own entrypoint (the placeholder image's)
-        container["commands"] = [args.command[0]]
-        container["args"] = list(args.command[1:])
+    if command:
+        container["commands"] = [command[0]]
+        container["args"] = list(command[1:])
     return container
 
 
@@ -378,7 +381,7 @@ class WorkerPool(pulumi.ComponentResource):
             template={
                 "service_account": spec.service_account_email,
                 "vpc_access": vpc_access(spec),
-                "containers": [worker_container(spec, args)],
+                "containers": [command_container(spec, args.command, args.cpu, args.memory)],
             },
             opts=child_options(self, opts),
         )
@@ -416,15 +419,6 @@ class Job(pulumi.ComponentResource):
         check_workload_name(name)
         super().__init__("omni:run:Job", name, None, opts)
         spec = args.container
-        container: gcp.cloudrunv2.JobTemplateTemplateContainerArgsDict = {
-            "image": spec.image,
-            # The same env shape as services and pools; the SDK types each one separately.
-            "envs": cast(Any, container_env(spec)),
-            "resources": {"limits": resource_limits(args.cpu, args.memory)},
-        }
-        if args.command:  # none: the image's own entrypoint (the placeholder image's)
-            container["commands"] = [args.command[0]]
-            container["args"] = list(args.command[1:])
         self.job = gcp.cloudrunv2.Job(
             f"{name}-job",
             name=name,
@@ -439,7 +433,7 @@ class Job(pulumi.ComponentResource):
                     "vpc_access": vpc_access(spec),
                     "timeout": args.timeout,
                     "max_retries": args.max_retries,
-                    "containers": [container],
+                    "containers": [command_container(spec, args.command, args.cpu, args.memory)],
                 },
             },
             opts=child_options(self, opts),
