@@ -95,7 +95,7 @@ vault = Secrets(
             # Apps log in with IAM database auth; only the migration job uses the admin password.
             "db-admin-password": SecretSpec(value=db.admin_password, accessors={"migrate": members["migrate"]}),
             "redis-cache-auth": SecretSpec(cache.auth_string, accessors=app_members),
-            "redis-broker-auth": SecretSpec(broker.auth_string, accessors=app_members),
+            "redis-broker-auth": SecretSpec(broker.auth_string, accessors={**app_members, "beat": members["beat"]}),
             "api-secret-key": SecretSpec(accessors={"api": members["api"]}),
         },
         protect=config.protect,

@@ -21,7 +21,7 @@ from stackconfig.model import StackConfig
 PLACEHOLDER_IMAGE = "us-docker.pkg.dev/cloudrun/container/hello"
 PLACEHOLDER_JOB_IMAGE = "us-docker.pkg.dev/cloudrun/container/job"
 MIGRATE_COMMAND = ["python", "-m", "omni.migrate"]
-APP_WORKLOADS = ("api", "worker", "beat")  # the ones that log in with IAM database auth
+APP_WORKLOADS = ("api", "worker")  # the ones that use the database and the cache
 APP_IMAGE = "omni-api"
 CELERY_APP = "omni.worker"
 POSTGRES_PORT = "5432"
@@ -33,15 +33,16 @@ class WorkloadEnv:
     secret_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # name -> Secret Manager secret id
 
 
-def _common_env(config: StackConfig, database: Database) -> dict[str, pulumi.Input[str]]:
-    """What every workload and the migration job share: the release and the database."""
+def _release_env(config: StackConfig) -> dict[str, pulumi.Input[str]]:
+    return {"OMNI_ENV": config.environment, "OMNI_RELEASE": config.release or "placeholder"}
+
+
+def _database_env(database: Database) -> dict[str, pulumi.Input[str]]:
+    """Where the database is; the instance accepts only encrypted connections."""
     return {
-        "OMNI_ENV": config.environment,
-        "OMNI_RELEASE": config.release or "placeholder",
         "DATABASE_HOST": database.private_ip,
         "DATABASE_PORT": POSTGRES_PORT,
         "DATABASE_NAME": database.database_name,
-        # The instance accepts only encrypted connections.
         "DATABASE_SSLMODE": "require",
     }
 
@@ -54,40 +55,45 @@ def workload_env(
     broker: Redis,
     secret_ids: Mapping[str, pulumi.Input[str]],
 ) -> WorkloadEnv:
-    """The environment of `api`, `worker` or `beat`.
+    """The environment of `api`, `worker` or `beat`, each given only what it uses.
 
-    The database is reached with IAM database authentication as the workload's own service
-    account (no password anywhere); Redis with TLS and the AUTH string from Secret Manager.
+    Every workload reaches the Celery broker (TLS, AUTH from Secret Manager). The API and the
+    workers also reach the database, with IAM database authentication as their own service
+    account (no password anywhere), and the cache. Beat only schedules: broker alone.
     """
-    is_api = workload == "api"
     env: dict[str, pulumi.Input[str]] = {
-        **_common_env(config, database),
-        "DATABASE_USER": database.iam_users[workload].name,
-        "DATABASE_IAM_AUTH": "true",
-        "CLOUD_SQL_INSTANCE": database.connection_name,
-        # The instance has no public IP.
-        "DATABASE_IP_TYPE": "PRIVATE",
-        "DB_POOL_SIZE": str(config.api.db_pool_size if is_api else config.workers.db_pool_size),
-        "DB_MAX_OVERFLOW": str(config.api.db_max_overflow if is_api else 0),
+        **_release_env(config),
         "REDIS_TLS": "true",
-        "REDIS_CACHE_HOST": cache.host,
-        "REDIS_CACHE_PORT": cache.port.apply(str),
-        "REDIS_CACHE_CA_CERTS": cache.server_ca_certs,
         "REDIS_BROKER_HOST": broker.host,
         "REDIS_BROKER_PORT": broker.port.apply(str),
         "REDIS_BROKER_CA_CERTS": broker.server_ca_certs,
         "CELERY_APP": CELERY_APP,
     }
-    if cache.read_endpoint is not None:
-        env["REDIS_CACHE_READ_HOST"] = cache.read_endpoint
-    if database.replica_private_ip is not None:
-        env["DATABASE_READ_HOST"] = database.replica_private_ip
-    secret_env: dict[str, pulumi.Input[str]] = {
-        "REDIS_CACHE_AUTH": secret_ids["redis-cache-auth"],
-        "REDIS_BROKER_AUTH": secret_ids["redis-broker-auth"],
-    }
-    if is_api:
-        secret_env["OMNI_SECRET_KEY"] = secret_ids["api-secret-key"]
+    secret_env: dict[str, pulumi.Input[str]] = {"REDIS_BROKER_AUTH": secret_ids["redis-broker-auth"]}
+    if workload in APP_WORKLOADS:
+        is_api = workload == "api"
+        env.update(
+            {
+                **_database_env(database),
+                "DATABASE_USER": database.iam_users[workload].name,
+                "DATABASE_IAM_AUTH": "true",
+                "CLOUD_SQL_INSTANCE": database.connection_name,
+                # The instance has no public IP.
+                "DATABASE_IP_TYPE": "PRIVATE",
+                "DB_POOL_SIZE": str(config.api.db_pool_size if is_api else config.workers.db_pool_size),
+                "DB_MAX_OVERFLOW": str(config.api.db_max_overflow if is_api else 0),
+                "REDIS_CACHE_HOST": cache.host,
+                "REDIS_CACHE_PORT": cache.port.apply(str),
+                "REDIS_CACHE_CA_CERTS": cache.server_ca_certs,
+            }
+        )
+        if cache.read_endpoint is not None:
+            env["REDIS_CACHE_READ_HOST"] = cache.read_endpoint
+        if database.replica_private_ip is not None:
+            env["DATABASE_READ_HOST"] = database.replica_private_ip
+        secret_env["REDIS_CACHE_AUTH"] = secret_ids["redis-cache-auth"]
+        if is_api:
+            secret_env["OMNI_SECRET_KEY"] = secret_ids["api-secret-key"]
     return WorkloadEnv(env, secret_env)
 
 
@@ -117,7 +123,8 @@ def migration_env(
     sequences, and default privileges for what later migrations create)."""
     app_users = pulumi.Output.all(*(database.iam_users[w].name for w in APP_WORKLOADS)).apply(",".join)
     env: dict[str, pulumi.Input[str]] = {
-        **_common_env(config, database),
+        **_release_env(config),
+        **_database_env(database),
         "DATABASE_USER": database.admin_user,
         "DATABASE_IAM_AUTH": "false",
         "DATABASE_APP_USERS": app_users,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -11,28 +11,31 @@ import pulumi_gcp as gcp
 from components.options import child_options
 
 REQUIRED_APIS = ("iam.googleapis.com",)
-# Granted on the project: `cloudsql.client` lets the connector reach the instance and
-# `cloudsql.instanceUser` lets the account log in with IAM database authentication (both
-# could be narrowed to the one instance with an IAM condition), plus the telemetry writers.
-RUNTIME_ROLES: tuple[str, ...] = (
-    "roles/cloudsql.client",
-    "roles/cloudsql.instanceUser",
-    "roles/logging.logWriter",
-    "roles/monitoring.metricWriter",
-    "roles/cloudtrace.agent",
-)
-WORKLOADS: tuple[str, ...] = ("api", "worker", "beat", "migrate")
+# Every workload writes logs, metrics and traces.
+TELEMETRY_ROLES: tuple[str, ...] = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent")
+# `cloudsql.client` lets the connector reach the instance, `cloudsql.instanceUser` lets the
+# account log in with IAM database authentication. Granted on the project (both could be
+# narrowed to the one instance with an IAM condition).
+DATABASE_CLIENT_ROLES: tuple[str, ...] = ("roles/cloudsql.client", "roles/cloudsql.instanceUser")
+# Each workload's project roles: only what it uses. Beat only puts tasks on the broker; the
+# migration job logs in with the admin password, through the connector or the private IP.
+WORKLOAD_ROLES: dict[str, tuple[str, ...]] = {
+    "api": (*DATABASE_CLIENT_ROLES, *TELEMETRY_ROLES),
+    "worker": (*DATABASE_CLIENT_ROLES, *TELEMETRY_ROLES),
+    "beat": TELEMETRY_ROLES,
+    "migrate": ("roles/cloudsql.client", *TELEMETRY_ROLES),
+}
 
 
 @dataclass(frozen=True)
 class IdentitiesArgs:
     project: str
     """The project the accounts live in and the roles are granted on."""
-    workloads: Sequence[str] = WORKLOADS
-    """One account each: a compromised worker cannot act as the API, and audit logs say who did what."""
-    runtime_roles: Sequence[str] = RUNTIME_ROLES
-    """Predefined roles every workload gets; never a primitive role (owner, editor, viewer).
-    Access to a secret is granted on that secret alone, by the secrets component."""
+    roles: Mapping[str, Sequence[str]] = field(default_factory=lambda: dict(WORKLOAD_ROLES))
+    """Workload to its predefined project roles; one account each, so a compromised worker
+    cannot act as the API and audit logs say who did what. Never a primitive role (owner,
+    editor, viewer); access to a secret is granted on that secret alone, by the secrets
+    component."""
 
 
 class Identities(pulumi.ComponentResource):
@@ -46,7 +49,7 @@ class Identities(pulumi.ComponentResource):
         super().__init__("omni:iam:Identities", name, None, opts)
         child = child_options(self, opts)
         self.accounts = {}
-        for workload in args.workloads:
+        for workload, roles in args.roles.items():
             account = gcp.serviceaccount.Account(
                 f"{name}-{workload}",
                 project=args.project,
@@ -56,7 +59,7 @@ class Identities(pulumi.ComponentResource):
                 opts=child,
             )
             self.accounts[workload] = account
-            for role in args.runtime_roles:
+            for role in roles:
                 gcp.projects.IAMMember(
                     f"{name}-{workload}-{role.removeprefix('roles/').replace('.', '-')}",
                     project=args.project,

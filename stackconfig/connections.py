@@ -71,7 +71,8 @@ class ConnectionBudget:
 
 def connection_budget(api: ApiConfig, workers: WorkersConfig, database: DatabaseConfig) -> ConnectionBudget:
     """Connections at full scale: every API instance with its whole pool and overflow open,
-    every worker process and beat with their pools, plus the reserve for operators."""
+    every worker process with its pool, plus the reserve for operators and migrations (beat
+    only talks to the broker)."""
     per_instance = api.db_pool_size + api.db_max_overflow
     worker_processes = workers.instances * workers.concurrency
     lines = [
@@ -86,8 +87,6 @@ def connection_budget(api: ApiConfig, workers: WorkersConfig, database: Database
             "workers.instances, workers.concurrency, workers.dbPoolSize",
         ),
     ]
-    if workers.beat:
-        lines.append(BudgetLine(f"beat x pool {workers.db_pool_size}", workers.db_pool_size, "workers.beat"))
     lines.append(BudgetLine("reserved", database.reserved_connections, "database.reservedConnections"))
     limit = database.max_connections or default_max_connections(database.tier)
     return ConnectionBudget(tuple(lines), limit)

@@ -105,7 +105,8 @@ class WorkersConfig(ConfigModel):
         default=2, ge=1, le=50, description="Database connections each worker process keeps open."
     )
     beat: bool = Field(
-        default=True, description="Run Celery beat, as exactly one instance (1 vCPU, 512Mi), for scheduled tasks."
+        default=True,
+        description="Run Celery beat, as exactly one instance (1 vCPU, 512Mi), for scheduled tasks; it uses only the broker.",
     )
 
     @model_validator(mode="after")

@@ -34,7 +34,7 @@ def test_preview_prints_the_tree_and_counts_like_pulumi_preview():
     assert any(line.startswith(" +   pulumi:pulumi:Stack") and "omni-infra-prod" in line for line in lines)
     assert any("├─ omni:network:Network" in line for line in lines)
     assert any("│  ├─ gcp:compute/network:Network" in line and "[protected]" in line for line in lines)
-    assert "Resources: + 85 to create (16 protected)" in result.output
+    assert "Resources: + 80 to create (16 protected)" in result.output
 
 
 def test_preview_json_prints_the_documented_graph(graphs):
@@ -130,7 +130,7 @@ def test_diff_against_a_git_ref(project_copy):
     # At the first commit no snapshot existed: the stack is new, so everything is a create.
     new_stack = omni("diff", "--stack", "dev", "--ref", "HEAD~1", "-C", str(root))
     assert new_stack.exit_code == 1, new_stack.output
-    assert "Summary: 84 to create" in new_stack.output
+    assert "Summary: 79 to create" in new_stack.output
     bad_ref = omni("diff", "--stack", "dev", "--ref", "no-such-branch", "-C", str(root))
     assert bad_ref.exit_code == 2
     assert "no-such-branch is not a commit" in bad_ref.output

@@ -135,11 +135,11 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
         secret = grant["inputs"]["secretId"].rsplit("/", 1)[-1]
         readers.setdefault(secret, set()).add(grant["inputs"]["member"].removeprefix("serviceAccount:"))
     base = f"omni-{stack}"
-    apps = {emails["api"], emails["worker"], emails["beat"]}
+    apps = {emails["api"], emails["worker"]}
     assert readers == {
         f"{base}-api-secret-key": {emails["api"]},
         f"{base}-redis-cache-auth": apps,
-        f"{base}-redis-broker-auth": apps,
+        f"{base}-redis-broker-auth": apps | {emails["beat"]},
         f"{base}-db-admin-password": {emails["migrate"]},
     }
 
@@ -165,9 +165,13 @@ def test_workloads_reach_the_database_and_redis_over_the_private_network(applied
     database_ip = graph["outputs"]["database_private_ip"]
     for name, container in containers(graph):
         env = {e["name"]: e.get("value") for e in container["envs"]}
+        assert env["REDIS_BROKER_HOST"] == graph["outputs"]["redis_broker_host"]
+        if name.endswith("-beat-pool"):
+            # Beat only schedules: it gets the broker and nothing else.
+            assert not {key for key in env if key.startswith(("DATABASE_", "REDIS_CACHE_"))}, name
+            continue
         assert env["DATABASE_HOST"] == database_ip
         assert env["REDIS_CACHE_HOST"] == graph["outputs"]["redis_cache_host"]
-        assert env["REDIS_BROKER_HOST"] == graph["outputs"]["redis_broker_host"]
         assert env["DATABASE_IAM_AUTH"] == "true" and env["DATABASE_USER"].endswith(".iam")
     for workload in resources(graph, SERVICE) + resources(graph, POOL):
         interfaces = workload["inputs"]["template"]["vpcAccess"]["networkInterfaces"]
@@ -287,6 +291,8 @@ def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
         replica = next(r for r in resources(graph, SQL) if "masterInstanceName" in r["inputs"])
         assert "maintenanceWindow" not in replica["inputs"]["settings"]
         for name, container in containers(graph):
+            if name.endswith("-beat-pool"):
+                continue
             env = {e["name"]: e.get("value") for e in container["envs"]}
             assert env["DATABASE_READ_HOST"].startswith("10."), name
             assert env["DATABASE_READ_HOST"] != env["DATABASE_HOST"]
@@ -302,7 +308,7 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     users = {e["name"]: e["value"] for c in (one(graph, SERVICE),) for e in task_template(c)["containers"][0]["envs"] if "value" in e}
     assert env["DATABASE_USER"] == "omni" and env["DATABASE_IAM_AUTH"] == "false"
     app_users = env["DATABASE_APP_USERS"].split(",")
-    assert len(app_users) == 3 and users["DATABASE_USER"] in app_users
+    assert len(app_users) == 2 and users["DATABASE_USER"] in app_users
     assert all(user.endswith(".iam") for user in app_users)
     assert {e["name"]: e["valueSource"]["secretKeyRef"]["secret"] for e in container["envs"] if "valueSource" in e} == {
         "DATABASE_PASSWORD": "omni-prod-db-admin-password"
@@ -318,3 +324,22 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     released = task_template(one(run_stack(project_copy, "prod").to_json(), JOB))["containers"][0]
     assert released["commands"] + released["args"] == ["python", "-m", "omni.migrate"]
     assert released["image"].endswith("/omni-api:2026.11.25-1")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_workload_holds_only_the_project_roles_it_uses(applied, stack):
+    graph = applied[stack]
+    emails = graph["outputs"]["service_accounts"]
+    held: dict[str, set[str]] = {}
+    for grant in resources(graph, "gcp:projects/iAMMember:IAMMember"):
+        held.setdefault(grant["inputs"]["member"].removeprefix("serviceAccount:"), set()).add(grant["inputs"]["role"])
+    telemetry = {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"}
+    database = {"roles/cloudsql.client", "roles/cloudsql.instanceUser"}
+    assert held == {
+        emails["api"]: telemetry | database,
+        emails["worker"]: telemetry | database,
+        emails["beat"]: telemetry,
+        emails["migrate"]: telemetry | {"roles/cloudsql.client"},
+    }
+    users = {r["name"] for r in resources(graph, "gcp:sql/user:User")}
+    assert users == {f"omni-{stack}-admin", f"omni-{stack}-iam-api", f"omni-{stack}-iam-worker"}
