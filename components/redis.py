@@ -72,18 +72,14 @@ class RedisArgs:
     where it also lets `pulumi destroy` delete the instance."""
 
 
-def settings_problems(name: str, role: RedisRole, settings: RedisInstanceConfig) -> list[str]:
-    """What Memorystore would refuse with these settings, each with the stack key to change;
-    empty when they are fine."""
-    key = f"redis.{role}"
-    problems: list[str] = []
-    instance_name = f"{name}-redis"
+def check_instance_name(instance_name: str) -> None:
+    """Refuse a name Memorystore would refuse (the settings themselves are checked by the
+    config model)."""
     if not INSTANCE_NAME.fullmatch(instance_name):
-        problems.append(
+        raise ValueError(
             f"instance name {instance_name!r} is not a Memorystore name (1-40 lowercase letters, digits or "
             "hyphens, starting with a letter, ending with a letter or digit): shorten namePrefix"
         )
-    return problems
 
 
 def has_read_replicas(settings: RedisInstanceConfig) -> bool:
@@ -130,10 +126,8 @@ class Redis(pulumi.ComponentResource):
     only a public key, and keeping it visible lets reviews see a CA rotation."""
 
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
-        # Refuse before anything is declared: the API would reject these at `pulumi up`.
-        problems = settings_problems(name, args.role, args.settings)
-        if problems:
-            raise ValueError(f"Redis {name} ({args.role}): " + "; ".join(problems))
+        # Refuse before the component is declared: the API would reject it at `pulumi up`.
+        check_instance_name(f"{name}-redis")
         super().__init__("omni:redis:Redis", name, None, opts)
         settings = args.settings
         replicas = has_read_replicas(settings)

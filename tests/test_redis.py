@@ -8,10 +8,9 @@ from typing import Any
 import pulumi_gcp as gcp
 import pytest
 
-from components.redis import pem_bundle, settings_problems
+from components.redis import check_instance_name, pem_bundle
 from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN, dumps
-from stackconfig.platform import RedisConfig
 
 from .conftest import PROBE_STACK_FILE as STACK_FILE
 
@@ -229,8 +228,8 @@ def test_the_instance_is_a_child_of_its_component(run):
 
 
 def test_an_instance_name_memorystore_refuses_is_caught():
-    (problem,) = settings_problems("omni-" + "x" * 40, "broker", RedisConfig().broker)
-    assert "namePrefix" in problem
-    assert settings_problems("omni-staging-broker", "broker", RedisConfig().broker) == []
+    with pytest.raises(ValueError, match="shorten namePrefix"):
+        check_instance_name("omni-" + "x" * 40 + "-redis")
+    check_instance_name("omni-staging-broker-redis")
 
 
