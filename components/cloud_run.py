@@ -389,7 +389,6 @@ class WorkerPool(pulumi.ComponentResource):
         self.register_outputs({"name": self.name})
 
 
-
 @dataclass(frozen=True)
 class JobArgs:
     region: str

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN
 
-from .conftest import STACKS, one, resources
+from .conftest import STACKS, edit_stack_file, one, resources
 
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
 REDIS = "gcp:redis/instance:Instance"
@@ -194,10 +195,6 @@ def test_without_a_release_every_workload_runs_the_placeholder_with_its_own_entr
 
 
 def test_a_release_runs_celery_from_the_stack_registry(project_copy):
-    from offline.engine import run_stack
-
-    from .conftest import edit_stack_file
-
     edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
     graph = run_stack(project_copy, "prod").to_json()
     pools = {r["name"]: r["inputs"]["template"]["containers"][0] for r in resources(graph, POOL)}
@@ -315,10 +312,6 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     }
     assert template["maxRetries"] == 0 and template["vpcAccess"]["egress"] == "ALL_TRAFFIC"
     assert container["image"] == "us-docker.pkg.dev/cloudrun/container/job" and "commands" not in container
-
-    from offline.engine import run_stack
-
-    from .conftest import edit_stack_file
 
     edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
     released = task_template(one(run_stack(project_copy, "prod").to_json(), JOB))["containers"][0]
