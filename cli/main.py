@@ -26,6 +26,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+# Sub-apps: each imports its heavy modules inside its commands, so `omni preview` stays fast.
+from cli import alerts as alerts_cli  # noqa: E402
+from cli import dashboards as dashboards_cli  # noqa: E402
+from cli import lab as lab_cli  # noqa: E402
+
+app.add_typer(dashboards_cli.app, name="dashboards")
+app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(lab_cli.app, name="lab")
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

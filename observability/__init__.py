@@ -1,0 +1,1 @@
+"""What dashboards and alert rules share: the metric catalogue and the PromQL parser's checks."""
