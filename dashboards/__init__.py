@@ -1,1 +1,6 @@
-"""Grafana dashboards as code (grafanalib): filled by the dashboards issue."""
+"""Grafana dashboards as code (grafanalib), rendered per stack and linted.
+
+Public API: `dashboards.render.render_dashboards(stack, project_dir) -> {"<uid>.json": JSON text}`,
+`dashboards.render.write_dashboards(out_dir, stack, project_dir)`, `dashboards.lint.lint_dashboard`
+and `lint_dashboards`, `dashboards.style.DATASOURCE_UID`. See docs/dashboards.md.
+"""

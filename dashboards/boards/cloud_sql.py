@@ -1,0 +1,76 @@
+"""Cloud SQL: connections against the connection budget, CPU, memory, disk, replication lag."""
+
+from __future__ import annotations
+
+from observability import catalogue as m
+
+from .. import queries as q
+from .. import style
+from ..board import BoardContent, ServiceScope
+from ..panels import Query, stat, timeseries
+from ..stack import StackFacts
+
+DATABASE_VARIABLE = "database"
+IN_DATABASE = f'database_id=~"${DATABASE_VARIABLE}"'
+
+
+def database_variable():
+    query = f'label_values({m.SQL_CPU.name}{{{style.ENVIRONMENT_LABEL}=~"${style.ENVIRONMENT_VARIABLE}"}}, database_id)'
+    return style.label_variable(DATABASE_VARIABLE, "Cloud SQL instance", query, "$__all", include_all=True)
+
+
+def connection_thresholds(facts: StackFacts) -> list:
+    """Orange past the planned full-scale total, red at max_connections (new connections fail)."""
+    budget = facts.budget
+    return style.thresholds(style.GOOD, (float(budget.needed), style.WARNING), (float(budget.max_connections), style.BAD))
+
+
+def per_instance(metric: m.Metric) -> str:
+    return f"max by (database_id) ({q.selector(metric.name, IN_DATABASE)})"
+
+
+def build(facts: StackFacts) -> BoardContent:
+    budget = facts.budget
+    plan = (f"Budget in {facts.stack}: {budget.explain()}. Orange past the planned {budget.needed}, "
+            f"red at max_connections {budget.max_connections}.")
+    api_pools = facts.api_max_instances * facts.api_connections_per_instance
+    panels = [
+        stat("Connections now", f"Connections open on the instance. {plan}",
+             [Query(q.sum_of(m.SQL_BACKENDS.name, IN_DATABASE))], style.COUNT,
+             thresholds=connection_thresholds(facts), width=8),
+        stat("CPU", "CPU utilisation of the busiest selected instance.", [Query(f"max ({per_instance(m.SQL_CPU)})")],
+             style.RATIO, thresholds=style.utilisation_thresholds(), width=8),
+        stat("Replication lag", "Seconds the read replica is behind the primary (empty without a replica).",
+             [Query(f"max ({per_instance(m.SQL_REPLICA_LAG)})")], style.SECONDS,
+             thresholds=style.thresholds(style.GOOD, (style.REPLICA_LAG_WARNING_SECONDS, style.WARNING),
+                                         (style.REPLICA_LAG_CRITICAL_SECONDS, style.BAD)), width=8),
+        timeseries("Connections against the budget", f"Connections per database. {plan}",
+                   [Query(q.sum_of(m.SQL_BACKENDS.name, IN_DATABASE, by=("database_id",)), "{{database_id}}")],
+                   style.COUNT, thresholds=connection_thresholds(facts)),
+        timeseries("Application pools by service and state", "Connections the app's pools hold, in use or "
+                   f"idle. At full scale the API's pools may hold {api_pools} ({facts.api_max_instances} instances "
+                   f"x {facts.api_connections_per_instance}); the line marks it.",
+                   [Query(q.sum_of(m.DB_POOL_CONNECTIONS.name, by=("service", "state")), "{{service}} {{state}}")],
+                   style.COUNT, thresholds=style.thresholds(style.GOOD, (float(api_pools), style.BAD)), stacked=True),
+        timeseries("CPU utilisation", "CPU utilisation per instance.",
+                   [Query(per_instance(m.SQL_CPU), "{{database_id}}")], style.RATIO,
+                   thresholds=style.utilisation_thresholds(), max_value=1),
+        timeseries("Memory utilisation", "Memory utilisation per instance; PostgreSQL's caches fill it by design, "
+                   "sustained use near 100% risks out-of-memory restarts.",
+                   [Query(per_instance(m.SQL_MEMORY), "{{database_id}}")], style.RATIO,
+                   thresholds=style.utilisation_thresholds(), max_value=1),
+        timeseries("Disk utilisation", "Share of the disk in use; storage grows automatically, a fast climb "
+                   "means runaway writes or bloat.", [Query(per_instance(m.SQL_DISK), "{{database_id}}")],
+                   style.RATIO, thresholds=style.utilisation_thresholds(), max_value=1),
+        timeseries("Replication lag", "Seconds each replica is behind its primary; reads from a lagging replica "
+                   "are stale.", [Query(per_instance(m.SQL_REPLICA_LAG), "{{database_id}}")], style.SECONDS,
+                   thresholds=style.thresholds(style.GOOD, (style.REPLICA_LAG_WARNING_SECONDS, style.WARNING),
+                                               (style.REPLICA_LAG_CRITICAL_SECONDS, style.BAD))),
+        timeseries("Wait for a pooled connection (p95)", "Time requests and tasks wait for a connection from "
+                   "their pool, per service.",
+                   [Query(q.quantile(0.95, m.DB_POOL_WAIT, by=("service",)), "{{service}}")], style.SECONDS,
+                   width=24),
+    ]
+    return BoardContent(
+        panels, ServiceScope(m.DB_POOL_CONNECTIONS.name, "service", facts.api_service), (database_variable(),)
+    )

@@ -1,0 +1,45 @@
+"""Render every dashboard of a stack to deterministic JSON: sorted keys, two-space indent, a
+trailing newline, so the same code and config give the same bytes and diffs stay readable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .board import assemble
+from .registry import DASHBOARDS
+from .stack import StackFacts, load_stack_facts
+
+
+class _GrafanalibEncoder(json.JSONEncoder):
+    def default(self, o: Any) -> Any:
+        if hasattr(o, "to_json_data"):
+            return o.to_json_data()
+        return super().default(o)
+
+
+def dashboard_text(data: Any) -> str:
+    return json.dumps(data, cls=_GrafanalibEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_dashboards(stack: str | None = None, project_dir: Path = Path(".")) -> dict[str, str]:
+    """`<uid>.json` -> the dashboard's JSON text, for every dashboard of the stack (default dev)."""
+    return render_for(load_stack_facts(stack, project_dir))
+
+
+def render_for(facts: StackFacts) -> dict[str, str]:
+    """Every dashboard for a stack's facts; a Pulumi program that holds its validated config
+    passes `facts_from_config(stack, config)` instead of reading the stack file again."""
+    return {f"{spec.uid}.json": dashboard_text(assemble(spec, facts)) for spec in DASHBOARDS}
+
+
+def write_dashboards(out_dir: Path, stack: str | None = None, project_dir: Path = Path(".")) -> list[Path]:
+    """Write every rendered dashboard under `out_dir`; return the paths, in registry order."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render_dashboards(stack, project_dir).items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
