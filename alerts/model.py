@@ -20,8 +20,34 @@ class Severity(str, Enum):
 
 
 @dataclass(frozen=True)
+class InputSeries:
+    """One input series of a promtool test: a selector and its values in promtool's notation."""
+
+    series: str  # 'omni_celery_queue_length{service="worker",queue="default"}'
+    values: str  # "0+10x120": starts at 0, grows by 10 each step, 121 samples
+
+
+@dataclass(frozen=True)
+class AlertScenario:
+    """The data that makes an alert's condition hold, and what the alert then looks like.
+
+    promtool evaluates the rules every `step_seconds` over `input_series` (sampled at the same
+    step); the condition holds from `onset_seconds` on, so the alert must be silent at
+    onset + for - step and firing at onset + for + step.
+    """
+
+    input_series: tuple[InputSeries, ...]
+    step_seconds: int
+    onset_seconds: int
+    series_labels: dict[str, str] = field(default_factory=dict)  # labels the alert gets from its series
+    value: float | None = None  # `$value` once firing, when an annotation shows it
+    # Onsets of the alert's same-name siblings (other severities) under this data, when they fire too.
+    sibling_onsets: dict[Severity, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AlertRule:
-    name: str  # CamelCase, unique: "ApiErrorBudgetBurnFast"
+    name: str  # CamelCase; unique per severity: "ApiAvailabilityErrorBudgetBurn" (critical and warning)
     expr: str  # PromQL; may read this project's recording rules
     for_: str  # how long `expr` must hold before the alert fires: "2m"
     severity: Severity
@@ -31,6 +57,8 @@ class AlertRule:
     # The same condition without recording rules, for evaluators that have none (Cloud
     # Monitoring's PromQL alert policies on Cloud Run); None when `expr` reads raw series only.
     standalone_expr: str | None = None
+    # Input series under which `expr` holds: the promtool unit test of this alert is made from it.
+    scenario: AlertScenario | None = None
 
     @property
     def runbook_url(self) -> str:

@@ -1,0 +1,22 @@
+"""Every rule group Prometheus loads: the SLOs' recording rules and burn-rate alerts, then the
+resource and symptom alerts. Rendering, validation, the promtool tests, the Alertmanager route
+tests and the Cloud Monitoring policies all start here."""
+
+from __future__ import annotations
+
+from alerts.burnrate import slo_rule_groups
+from alerts.model import AlertRule, RuleGroup
+from alerts.resources import resource_rule_groups
+
+
+def rule_groups() -> tuple[RuleGroup, ...]:
+    return slo_rule_groups() + resource_rule_groups()
+
+
+def all_alerts(groups: tuple[RuleGroup, ...] | None = None) -> tuple[AlertRule, ...]:
+    return tuple(alert for group in (groups if groups is not None else rule_groups()) for alert in group.alerts)
+
+
+def rule_file_name(group: RuleGroup) -> str:
+    """One Prometheus rule file per group: `slo-api-availability.rules.yml`."""
+    return f"{group.name}.rules.yml"
