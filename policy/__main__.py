@@ -1,0 +1,87 @@
+"""The policy pack as pulumi-policy runs it: each rule of `policy.rules` as a
+`ResourceValidationPolicy`, fed the resource through `policy_resource`.
+
+Pulumi runs this file with `runpy.run_path(<pack dir>)`: the pack directory is on the path,
+the repository root is not, so it is put there first; `policy.rules` is then the very module
+`omni check` imports. The pack starts (and blocks serving Pulumi's analyzer) only when run as
+the main module, so tests import it to exercise the adapter.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pulumi_policy import (  # noqa: E402
+    EnforcementLevel,
+    PolicyPack,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError  # noqa: E402
+
+from offline.graph import UNKNOWN  # noqa: E402
+from policy.rules import PACK_NAME, RULES, Enforcement, PolicyResource, Rule  # noqa: E402
+
+LEVELS: dict[Enforcement, EnforcementLevel] = {
+    Enforcement.MANDATORY: EnforcementLevel.MANDATORY,
+    Enforcement.ADVISORY: EnforcementLevel.ADVISORY,
+}
+
+
+def plain(value: Any) -> Any:
+    """pulumi-policy's props as plain data, each value unknown in a preview replaced by the
+    graph's ``UNKNOWN`` marker (the props proxy raises `UnknownValueError` when one is read),
+    so a rule sees what it sees offline."""
+    if isinstance(value, Mapping):
+        mapping: Mapping[Any, Any] = value
+        return {key: _read(lambda: mapping[key]) for key in mapping}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        sequence: Sequence[Any] = value
+        return [_read(lambda: sequence[i]) for i in range(len(sequence))]
+    return value
+
+
+def _read(get: Any) -> Any:
+    try:
+        return plain(get())
+    except UnknownValueError:
+        return UNKNOWN
+
+
+def policy_resource(args: ResourceValidationArgs) -> PolicyResource:
+    """The adapter: a `ResourceValidationArgs` as the `PolicyResource` the rules read."""
+    provider = args.provider
+    return PolicyResource(
+        type=args.resource_type,
+        name=args.name,
+        urn=args.urn,
+        inputs=plain(args.props),
+        protect=bool(args.opts.protect),
+        parent=args.opts.parent,
+        provider_inputs=plain(provider.props) if provider is not None else {},
+    )
+
+
+def validation_policy(rule: Rule) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in rule.check(policy_resource(args)):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=LEVELS[rule.enforcement],
+        validate=validate,
+    )
+
+
+POLICIES: list[ResourceValidationPolicy] = [validation_policy(rule) for rule in RULES]
+
+if __name__ == "__main__":
+    PolicyPack(name=PACK_NAME, policies=list(POLICIES))

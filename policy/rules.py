@@ -1,0 +1,419 @@
+"""The omni-infra policies: one implementation of each rule, run in two places.
+
+- In CI, `pulumi preview --policy-pack policy` runs them through pulumi-policy's
+  `ResourceValidationPolicy` (`policy/__main__.py` builds a `PolicyResource` from the
+  `ResourceValidationArgs`).
+- Offline, `omni check` runs them over every stack's recorded graph (`check_graph`), where
+  each custom resource becomes a `PolicyResource` with the same shape.
+
+Either way a rule sees the resource's type, its inputs in the provider's camelCase (as the
+engine receives them), its `protect` option, its parent and its provider's inputs (for the
+stack's default labels). A value only known after apply is the ``UNKNOWN`` marker in both
+places; a rule never guesses about it.
+
+This module imports nothing outside the standard library and `offline.replacements`, so the
+policy pack's own small virtualenv runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from offline import replacements
+from offline.graph import STACK_TYPE, UNKNOWN
+
+PACK_NAME = "omni-infra"
+
+
+class Enforcement(StrEnum):
+    """pulumi-policy's enforcement levels: mandatory fails the preview, advisory warns."""
+
+    MANDATORY = "mandatory"
+    ADVISORY = "advisory"
+
+
+@dataclass(frozen=True)
+class PolicyResource:
+    """What a rule may read about one resource, the same offline and under pulumi-policy."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: Mapping[str, Any]
+    protect: bool = False
+    parent: str | None = None
+    provider_inputs: Mapping[str, Any] = field(default_factory=lambda: {})
+    """The inputs of the resource's provider: its `defaultLabels` reach every labelled resource."""
+
+    @property
+    def default_labels(self) -> dict[str, str]:
+        """The provider's default labels (the engine passes provider inputs as JSON strings)."""
+        return _as_mapping(self.provider_inputs.get("defaultLabels"))
+
+    @property
+    def environment(self) -> str:
+        """`dev`, `staging` or `prod`, from the `environment` label; a resource that does not
+        say is judged as prod, the strict choice."""
+        labels = {**self.default_labels, **_own_labels(self)}
+        value = labels.get("environment")
+        return value if isinstance(value, str) and value in ("dev", "staging") else "prod"
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    enforcement: Enforcement
+    check: Callable[[PolicyResource], Iterator[str]]
+    """Yields one message per problem; yields nothing when the resource complies."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    enforcement: Enforcement
+    urn: str
+    type: str
+    name: str
+    message: str
+
+
+# --- reading inputs ------------------------------------------------------------------------
+
+
+def _at(data: Any, path: str, default: Any = None) -> Any:
+    """The value at a dotted path, or ``default`` where any part is missing."""
+    for part in path.split("."):
+        if not isinstance(data, Mapping) or part not in data:
+            return default
+        data = data[part]
+    return data
+
+
+def _as_mapping(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+    return {}
+
+
+def _is_unknown(value: Any) -> bool:
+    return value == UNKNOWN
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
+REDIS_INSTANCE = "gcp:redis/instance:Instance"
+CLOUD_RUN_SERVICE = "gcp:cloudrunv2/service:Service"
+CLOUD_RUN_TYPES = frozenset({CLOUD_RUN_SERVICE, "gcp:cloudrunv2/workerPool:WorkerPool", "gcp:cloudrunv2/job:Job"})
+
+
+def sql_has_no_public_ip(resource: PolicyResource) -> Iterator[str]:
+    if resource.type != SQL_INSTANCE:
+        return
+    ip = _at(resource.inputs, "settings.ipConfiguration", {})
+    # Unset means a public IP: Cloud SQL assigns one unless ipv4Enabled is false.
+    if _at(ip, "ipv4Enabled", True) is not False and not _is_unknown(_at(ip, "ipv4Enabled")):
+        yield "Cloud SQL instance has a public IP: set settings.ipConfiguration.ipv4Enabled to false (private IP only)"
+    if _at(ip, "authorizedNetworks"):
+        yield "Cloud SQL instance lists authorizedNetworks: networks allowed to reach a public IP"
+
+
+SQL_ENCRYPTED_MODES = frozenset({"ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"})
+REDIS_ENCRYPTED_MODES = frozenset({"SERVER_AUTHENTICATION"})
+
+
+def ssl_enforced(resource: PolicyResource) -> Iterator[str]:
+    if resource.type == SQL_INSTANCE:
+        mode = _at(resource.inputs, "settings.ipConfiguration.sslMode")
+        legacy = _at(resource.inputs, "settings.ipConfiguration.requireSsl")
+        if mode not in SQL_ENCRYPTED_MODES and legacy is not True and not _is_unknown(mode):
+            yield (
+                f"Cloud SQL accepts unencrypted connections (sslMode {mode or 'unset'}): "
+                "set settings.ipConfiguration.sslMode to ENCRYPTED_ONLY"
+            )
+    elif resource.type == REDIS_INSTANCE:
+        mode = resource.inputs.get("transitEncryptionMode")
+        if mode not in REDIS_ENCRYPTED_MODES and not _is_unknown(mode):
+            yield (
+                f"Redis accepts plain-text connections (transitEncryptionMode {mode or 'unset'}): "
+                "set it to SERVER_AUTHENTICATION"
+            )
+
+
+def redis_not_public(resource: PolicyResource) -> Iterator[str]:
+    """Memorystore has no internet endpoint; "public" here is reachable by anything on the
+    project's `default` network, or reachable without a password."""
+    if resource.type != REDIS_INSTANCE:
+        return
+    network = str(resource.inputs.get("authorizedNetwork") or "")
+    if not network or network.rsplit("/", 1)[-1] == "default":
+        yield "Redis is on the project's default network (authorizedNetwork unset or default): put it on the private VPC"
+    if resource.inputs.get("authEnabled") is not True:
+        yield "Redis AUTH is off: anyone on the network can read and write it; set authEnabled to true"
+
+
+def prod_stateful_protected(resource: PolicyResource) -> Iterator[str]:
+    if resource.environment != "prod" or resource.type not in GUARDED_STATEFUL_TYPES:
+        return
+    if resource.type == REGISTRY and resource.inputs.get("mode") in CACHE_MODES:
+        return  # a remote or virtual repository only caches or points at other repositories
+    if not resource.protect:
+        yield "a prod stateful resource without Pulumi protect: set protect=True (config `protect`)"
+    switches = replacements.protection_switches(resource.type)
+    if switches and not any(_guards(resource.inputs, switch) for switch in switches):
+        paths = ", ".join(switch.path for switch in switches)
+        yield f"a prod stateful resource the provider would delete: turn on its deletion guard ({paths})"
+
+
+REGISTRY = "gcp:artifactregistry/repository:Repository"
+CACHE_MODES = frozenset({"REMOTE_REPOSITORY", "VIRTUAL_REPOSITORY"})
+# Data stores of the program: losing one loses data. Derived values (passwords, secret
+# versions, IAM database users) are stateful for the diff, but they are re-created, not restored.
+GUARDED_STATEFUL_TYPES = frozenset(
+    {
+        SQL_INSTANCE,
+        "gcp:sql/database:Database",
+        REDIS_INSTANCE,
+        "gcp:memorystore/instance:Instance",
+        "gcp:storage/bucket:Bucket",
+        "gcp:secretmanager/secret:Secret",
+        REGISTRY,
+        "gcp:logging/projectBucketConfig:ProjectBucketConfig",
+    }
+)
+
+
+def _guards(inputs: Mapping[str, Any], switch: replacements.ProtectionSwitch) -> bool:
+    value = _at(inputs, switch.path, switch.default)
+    # ABANDON keeps the cloud object; only a switch that refuses the delete counts here.
+    return value in switch.protective and value not in ("ABANDON", "DISABLE")
+
+
+PRIMITIVE_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+
+
+def no_primitive_roles(resource: PolicyResource) -> Iterator[str]:
+    if "iam" not in resource.type.lower():
+        return
+    roles: list[Any] = [resource.inputs.get("role")]
+    # An authoritative policy carries its bindings as JSON in policyData.
+    policy = _as_mapping(resource.inputs.get("policyData"))
+    roles += [b.get("role") for b in policy.get("bindings") or [] if isinstance(b, Mapping)]
+    for role in roles:
+        if role in PRIMITIVE_ROLES:
+            yield f"grants the primitive role {role}: grant the predefined roles the member needs instead"
+
+
+# Words that, ending an environment variable's name, say it holds a credential
+# (REDIS_CACHE_AUTH, OMNI_SECRET_KEY); the same word earlier names a setting (GF_AUTH_JWT_ENABLED).
+SECRET_WORDS = frozenset({"PASSWORD", "PASSWD", "TOKEN", "KEY", "SECRET", "AUTH", "CREDENTIALS", "APIKEY"})
+BOOLEAN_FLAGS = frozenset({"true", "false"})
+
+
+def looks_secret(env_name: str) -> bool:
+    return env_name.upper().rsplit("_", 1)[-1] in SECRET_WORDS
+
+
+def no_plain_secret_env(resource: PolicyResource) -> Iterator[str]:
+    if resource.type not in CLOUD_RUN_TYPES:
+        return
+    for env in _envs(resource.inputs):
+        env_name = env.get("name")
+        if not isinstance(env_name, str) or not looks_secret(env_name):
+            continue
+        if _at(env, "valueSource.secretKeyRef.secret"):
+            continue
+        value = env.get("value")
+        # A boolean is a switch (DATABASE_IAM_AUTH=true), never a credential.
+        if isinstance(value, str) and value.lower() in BOOLEAN_FLAGS:
+            continue
+        yield f"env {env_name} looks like a secret but is a plain value: reference Secret Manager (valueSource.secretKeyRef)"
+
+
+def _envs(data: Any) -> Iterator[Mapping[str, Any]]:
+    """Every container env entry, wherever the type nests its containers."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if key == "envs" and isinstance(value, Sequence) and not isinstance(value, str):
+                yield from (env for env in value if isinstance(env, Mapping))
+            else:
+                yield from _envs(value)
+    elif isinstance(data, Sequence) and not isinstance(data, str):
+        for item in data:
+            yield from _envs(item)
+
+
+def cloud_run_ingress_restricted(resource: PolicyResource) -> Iterator[str]:
+    if resource.type != CLOUD_RUN_SERVICE:
+        return
+    ingress = resource.inputs.get("ingress", "INGRESS_TRAFFIC_ALL")
+    # IAP on the service itself authenticates every request before it reaches the container.
+    if ingress == "INGRESS_TRAFFIC_ALL" and resource.inputs.get("iapEnabled") is not True:
+        yield (
+            "ingress is open to the whole internet with no load balancer (no Cloud Armor, no "
+            "WAF) and no IAP in front: put it behind an HTTPS load balancer and set its ingress "
+            "to internal-and-cloud-load-balancing, or turn on IAP"
+        )
+
+
+REQUIRED_LABELS = ("app", "environment", "team", "cost-center")
+# Where each type keeps the labels it takes, and whether the provider's default labels reach
+# it (Cloud SQL's `userLabels` is not a provider label field, so they do not).
+LABEL_FIELDS: dict[str, tuple[str, bool]] = {
+    SQL_INSTANCE: ("settings.userLabels", False),
+    REDIS_INSTANCE: ("labels", True),
+    "gcp:memorystore/instance:Instance": ("labels", True),
+    CLOUD_RUN_SERVICE: ("labels", True),
+    "gcp:cloudrunv2/workerPool:WorkerPool": ("labels", True),
+    "gcp:cloudrunv2/job:Job": ("labels", True),
+    "gcp:secretmanager/secret:Secret": ("labels", True),
+    "gcp:artifactregistry/repository:Repository": ("labels", True),
+    "gcp:storage/bucket:Bucket": ("labels", True),
+    "gcp:compute/globalAddress:GlobalAddress": ("labels", True),
+}
+
+
+def _own_labels(resource: PolicyResource) -> dict[str, Any]:
+    path, _ = LABEL_FIELDS.get(resource.type, ("labels", True))
+    return _as_mapping(_at(resource.inputs, path))
+
+
+def labels_present(resource: PolicyResource) -> Iterator[str]:
+    if resource.type not in LABEL_FIELDS:
+        return
+    path, provider_reaches = LABEL_FIELDS[resource.type]
+    labels = {**(resource.default_labels if provider_reaches else {}), **_own_labels(resource)}
+    missing = [label for label in REQUIRED_LABELS if not labels.get(label)]
+    if missing:
+        yield f"missing labels {', '.join(missing)} (in {path}, or the provider's defaultLabels)"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "cloud-sql-no-public-ip",
+        "Cloud SQL instances have a private IP only: no public IP, no authorized networks.",
+        Enforcement.MANDATORY,
+        sql_has_no_public_ip,
+    ),
+    Rule(
+        "redis-not-public",
+        "Memorystore for Redis is on the private VPC, with AUTH on.",
+        Enforcement.MANDATORY,
+        redis_not_public,
+    ),
+    Rule(
+        "ssl-enforced",
+        "Cloud SQL accepts only encrypted connections; Redis only TLS.",
+        Enforcement.MANDATORY,
+        ssl_enforced,
+    ),
+    Rule(
+        "prod-stateful-protected",
+        "In prod, data stores are Pulumi-protected and their provider deletion guard is on.",
+        Enforcement.MANDATORY,
+        prod_stateful_protected,
+    ),
+    Rule(
+        "no-primitive-roles",
+        "No IAM grant of roles/owner, roles/editor or roles/viewer.",
+        Enforcement.MANDATORY,
+        no_primitive_roles,
+    ),
+    Rule(
+        "no-plain-secret-env",
+        "Cloud Run env entries named like secrets (PASSWORD, TOKEN, KEY, SECRET, AUTH) come from Secret Manager.",
+        Enforcement.MANDATORY,
+        no_plain_secret_env,
+    ),
+    Rule(
+        # Advisory while the program has no load balancer: the public API's only way in is
+        # its run.app URL today. Mandatory once the load balancer lands.
+        "cloud-run-ingress-behind-load-balancer",
+        "A Cloud Run service does not take traffic from the whole internet without a load balancer or IAP in front.",
+        Enforcement.ADVISORY,
+        cloud_run_ingress_restricted,
+    ),
+    Rule(
+        "labels-present",
+        f"Labelled resources carry {', '.join(REQUIRED_LABELS)}.",
+        Enforcement.ADVISORY,
+        labels_present,
+    ),
+)
+RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+
+
+def evaluate(resource: PolicyResource, rules: Sequence[Rule] = RULES) -> list[Violation]:
+    """Every violation of ``rules`` by one resource."""
+    return [
+        Violation(rule.name, rule.enforcement, resource.urn, resource.type, resource.name, message)
+        for rule in rules
+        for message in rule.check(resource)
+    ]
+
+
+# --- offline: a recorded graph --------------------------------------------------------------
+
+
+def graph_resources(graph: Mapping[str, Any]) -> list[PolicyResource]:
+    """The graph's custom resources as pulumi-policy would see them (providers and components
+    are not validated by a `ResourceValidationPolicy`'s resources either)."""
+    nodes = graph.get("resources") or []
+    by_urn = {str(node["urn"]): node for node in nodes}
+    found: list[PolicyResource] = []
+    for node in nodes:
+        rtype = str(node["type"])
+        if not node.get("custom") or rtype == STACK_TYPE or rtype.startswith("pulumi:providers:"):
+            continue
+        provider = by_urn.get(str(node.get("provider") or ""), {})
+        found.append(
+            PolicyResource(
+                type=rtype,
+                name=str(node["name"]),
+                urn=str(node["urn"]),
+                inputs=node.get("inputs") or {},
+                protect=bool(node.get("protect")),
+                parent=node.get("parent"),
+                provider_inputs=provider.get("inputs") or {},
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    stack: str
+    resources_checked: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def mandatory(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.enforcement is Enforcement.MANDATORY)
+
+    @property
+    def advisory(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.violations if v.enforcement is Enforcement.ADVISORY)
+
+    @property
+    def passed(self) -> bool:
+        return not self.mandatory
+
+
+def check_graph(graph: Mapping[str, Any], rules: Sequence[Rule] = RULES) -> PolicyReport:
+    """Run every rule over every resource of one stack's graph."""
+    resources = graph_resources(graph)
+    violations = [v for resource in resources for v in evaluate(resource, rules)]
+    order = {rule.name: i for i, rule in enumerate(rules)}
+    violations.sort(key=lambda v: (v.enforcement is not Enforcement.MANDATORY, order[v.policy], v.urn))
+    return PolicyReport(str(graph.get("stack") or ""), len(resources), tuple(violations))

@@ -1,0 +1,316 @@
+"""The policy pack: each rule passes a compliant resource and catches a violating one, the same
+offline (`check_graph` over a recorded graph) and under pulumi-policy (the pack's
+`ResourceValidationPolicy` objects fed `ResourceValidationArgs`); the real stacks pass it."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pulumi_policy import PolicyCustomTimeouts, PolicyProviderResource, PolicyResourceOptions, ResourceValidationArgs
+from pulumi_policy.proxy import UNKNOWN_BOOLEAN_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
+from typer.testing import CliRunner
+
+from cli.main import app
+from offline.engine import Project
+from offline.graph import UNKNOWN, dumps
+from offline.snapshots import write_snapshot
+from policy.__main__ import LEVELS, POLICIES, plain
+from policy.rules import RULES, RULES_BY_NAME, Enforcement, Violation, check_graph, looks_secret
+
+from .conftest import ROOT
+
+STACK = "prod"
+PROVIDER_URN = f"urn:pulumi:{STACK}::omni-infra::pulumi:providers:gcp::omni-{STACK}-gcp"
+LABELS = '{"app": "omni", "environment": "%s", "team": "platform", "cost-center": "omni"}'
+
+
+def provider(environment: str = STACK) -> dict[str, Any]:
+    return {
+        "urn": PROVIDER_URN,
+        "type": "pulumi:providers:gcp",
+        "name": f"omni-{STACK}-gcp",
+        "custom": True,
+        "parent": None,
+        "protect": False,
+        "provider": None,
+        "inputs": {"project": "omni-api-prod", "defaultLabels": LABELS % environment},
+    }
+
+
+def node(rtype: str, inputs: dict[str, Any], protect: bool = False, name: str = "probe") -> dict[str, Any]:
+    return {
+        "urn": f"urn:pulumi:{STACK}::omni-infra::{rtype}::{name}",
+        "type": rtype,
+        "name": name,
+        "custom": True,
+        "parent": f"urn:pulumi:{STACK}::omni-infra::pulumi:pulumi:Stack::omni-infra-{STACK}",
+        "protect": protect,
+        "provider": PROVIDER_URN,
+        "inputs": inputs,
+    }
+
+
+def graph(*resources: dict[str, Any], environment: str = STACK) -> dict[str, Any]:
+    return {"version": 1, "stack": STACK, "project": "omni-infra", "resources": [provider(environment), *resources], "outputs": {}}
+
+
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+REDIS = "gcp:redis/instance:Instance"
+RUN = "gcp:cloudrunv2/service:Service"
+JOB = "gcp:cloudrunv2/job:Job"
+PROJECT_IAM = "gcp:projects/iAMMember:IAMMember"
+REGISTRY = "gcp:artifactregistry/repository:Repository"
+VPC = "projects/omni-api-prod/global/networks/omni-prod-vpc"
+
+
+def sql(environment: str = STACK, **ip: Any) -> dict[str, Any]:
+    ip_configuration = {"ipv4Enabled": False, "privateNetwork": VPC, "sslMode": "ENCRYPTED_ONLY", **ip}
+    # Cloud SQL's userLabels are not reached by the provider's default labels: set here.
+    labels = {"app": "omni", "environment": environment, "team": "platform", "cost-center": "omni"}
+    return {
+        "deletionProtection": True,
+        "deletionPolicy": "PREVENT",
+        "settings": {"ipConfiguration": ip_configuration, "userLabels": labels},
+    }
+
+
+def redis(**inputs: Any) -> dict[str, Any]:
+    return {
+        "authorizedNetwork": VPC,
+        "authEnabled": True,
+        "transitEncryptionMode": "SERVER_AUTHENTICATION",
+        "deletionProtection": True,
+        **inputs,
+    }
+
+
+def service(envs: list[dict[str, Any]], ingress: str = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER") -> dict[str, Any]:
+    return {"ingress": ingress, "template": {"containers": [{"envs": envs, "image": "omni-api:1"}]}}
+
+
+def secret_ref(env_name: str) -> dict[str, Any]:
+    return {"name": env_name, "valueSource": {"secretKeyRef": {"secret": "omni-prod-api-secret-key", "version": "latest"}}}
+
+
+@dataclass(frozen=True)
+class Case:
+    rule: str
+    resource: dict[str, Any]
+    violates: bool
+    environment: str = STACK
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}-{'violates' if self.violates else 'passes'}-{self.resource['name']}"
+
+
+CASES: tuple[Case, ...] = (
+    Case("cloud-sql-no-public-ip", node(SQL, sql(), protect=True, name="private-sql"), False),
+    Case("cloud-sql-no-public-ip", node(SQL, sql(ipv4Enabled=True), protect=True, name="public-sql"), True),
+    Case("cloud-sql-no-public-ip", node(SQL, {"settings": {}}, protect=True, name="default-ip-sql"), True),
+    Case("redis-not-public", node(REDIS, redis(), protect=True, name="private-redis"), False),
+    Case("redis-not-public", node(REDIS, redis(authorizedNetwork=None), protect=True, name="default-network-redis"), True),
+    Case("redis-not-public", node(REDIS, redis(authEnabled=False), protect=True, name="no-auth-redis"), True),
+    Case("ssl-enforced", node(SQL, sql(), protect=True, name="tls-sql"), False),
+    Case("ssl-enforced", node(SQL, sql(sslMode="ALLOW_UNENCRYPTED_AND_ENCRYPTED"), protect=True, name="plain-sql"), True),
+    Case("ssl-enforced", node(REDIS, redis(transitEncryptionMode="DISABLED"), protect=True, name="plain-redis"), True),
+    Case("prod-stateful-protected", node(SQL, sql(), protect=True, name="guarded-sql"), False),
+    Case("prod-stateful-protected", node(SQL, sql(), protect=False, name="unprotected-sql"), True),
+    Case(
+        "prod-stateful-protected",
+        node(SQL, {**sql(), "deletionProtection": False, "deletionPolicy": "DELETE"}, protect=True, name="deletable-sql"),
+        True,
+    ),
+    Case("prod-stateful-protected", node(REGISTRY, {"mode": "STANDARD_REPOSITORY", "deletionPolicy": "PREVENT"}, name="images"), True),
+    # A remote repository only caches Docker Hub: nothing of ours is lost with it.
+    Case("prod-stateful-protected", node(REGISTRY, {"mode": "REMOTE_REPOSITORY"}, name="dockerhub-cache"), False),
+    # The same unprotected database in dev is disposable by design.
+    Case("prod-stateful-protected", node(SQL, sql("dev"), protect=False, name="dev-sql"), False, environment="dev"),
+    Case("no-primitive-roles", node(PROJECT_IAM, {"role": "roles/run.admin", "member": "serviceAccount:x"}, name="run-admin"), False),
+    Case("no-primitive-roles", node(PROJECT_IAM, {"role": "roles/editor", "member": "serviceAccount:x"}, name="editor"), True),
+    Case(
+        "no-primitive-roles",
+        node("gcp:projects/iAMPolicy:IAMPolicy", {"policyData": '{"bindings": [{"role": "roles/owner", "members": ["user:a@b.c"]}]}'}, name="owner-policy"),
+        True,
+    ),
+    Case(
+        "no-plain-secret-env",
+        node(RUN, service([secret_ref("OMNI_SECRET_KEY"), {"name": "DATABASE_IAM_AUTH", "value": "true"}, {"name": "DB_POOL_SIZE", "value": "20"}]), name="secret-ref-api"),
+        False,
+    ),
+    Case("no-plain-secret-env", node(RUN, service([{"name": "STRIPE_API_KEY", "value": "sk_live_1"}]), name="plain-key-api"), True),
+    Case(
+        "no-plain-secret-env",
+        node(JOB, {"template": {"template": {"containers": [{"envs": [{"name": "DATABASE_PASSWORD", "value": "hunter2"}]}]}}}, name="plain-password-job"),
+        True,
+    ),
+    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False),
+    Case(
+        "cloud-run-ingress-behind-load-balancer",
+        node(RUN, {**service([], ingress="INGRESS_TRAFFIC_ALL"), "iapEnabled": True}, name="behind-iap-grafana"),
+        False,
+    ),
+    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api"), True),
+    Case("labels-present", node(REDIS, redis(labels={"role": "cache"}), protect=True, name="labelled-by-provider"), False),
+    Case("labels-present", node(SQL, {**sql(), "settings": {**sql()["settings"], "userLabels": {}}}, protect=True, name="unlabelled-sql"), True),
+)
+
+
+def violations_of(case: Case) -> list[Violation]:
+    report = check_graph(graph(case.resource, environment=case.environment))
+    return [v for v in report.violations if v.policy == case.rule]
+
+
+def validation_args(resource: dict[str, Any], environment: str = STACK) -> ResourceValidationArgs:
+    """What pulumi-policy hands a `ResourceValidationPolicy`: props behind its unknown-checking
+    proxy, with its own sentinel where the graph says UNKNOWN."""
+    options = PolicyResourceOptions(
+        protect=resource["protect"],
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=resource["parent"],
+    )
+    gcp = provider(environment)
+    return ResourceValidationArgs(
+        resource_type=resource["type"],
+        props=unknown_checking_proxy(_with_sentinels(copy.deepcopy(resource["inputs"]))),
+        urn=resource["urn"],
+        name=resource["name"],
+        opts=options,
+        provider=PolicyProviderResource(gcp["type"], unknown_checking_proxy(gcp["inputs"]), gcp["urn"], gcp["name"]),
+    )
+
+
+def _with_sentinels(value: Any) -> Any:
+    if value == UNKNOWN:
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, dict):
+        return {key: _with_sentinels(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_sentinels(item) for item in value]
+    return value
+
+
+def pack_messages(rule: str, args: ResourceValidationArgs) -> list[str]:
+    [policy] = [p for p in POLICIES if p.name == rule]
+    reported: list[str] = []
+    policy.validate(args, lambda message, urn=None: reported.append(message))
+    return reported
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_policy_passes_compliant_and_catches_violating_resources(case: Case) -> None:
+    found = violations_of(case)
+
+    assert bool(found) == case.violates, [v.message for v in found]
+    assert all(v.enforcement is RULES_BY_NAME[case.rule].enforcement for v in found)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_pulumi_policy_pack_reports_what_the_offline_check_reports(case: Case) -> None:
+    offline = [v.message for v in violations_of(case)]
+
+    assert pack_messages(case.rule, validation_args(case.resource, case.environment)) == offline
+
+
+def test_every_policy_has_a_passing_and_a_violating_case() -> None:
+    rules = {rule.name for rule in RULES}
+
+    assert {case.rule for case in CASES if case.violates} == rules
+    assert {case.rule for case in CASES if not case.violates} == rules
+
+
+def test_security_policies_are_mandatory() -> None:
+    mandatory = {rule.name for rule in RULES if rule.enforcement is Enforcement.MANDATORY}
+
+    assert mandatory == {
+        "cloud-sql-no-public-ip",
+        "redis-not-public",
+        "ssl-enforced",
+        "prod-stateful-protected",
+        "no-primitive-roles",
+        "no-plain-secret-env",
+    }
+
+
+def test_pack_declares_each_rule_once_at_its_enforcement_level() -> None:
+    assert [(p.name, p.enforcement_level) for p in POLICIES] == [(r.name, LEVELS[r.enforcement]) for r in RULES]
+
+
+def test_a_value_unknown_in_preview_is_not_judged() -> None:
+    unknown_ip = node(SQL, sql(ipv4Enabled=UNKNOWN), protect=True, name="unknown-ip-sql")
+
+    assert violations_of(Case("cloud-sql-no-public-ip", unknown_ip, False)) == []
+    assert pack_messages("cloud-sql-no-public-ip", validation_args(unknown_ip)) == []
+
+
+def test_the_adapter_turns_pulumi_policy_unknowns_into_the_graph_marker() -> None:
+    props = unknown_checking_proxy({"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN_BOOLEAN_VALUE}}, "envs": [UNKNOWN_STRING_VALUE]})
+
+    assert plain(props) == {"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN}}, "envs": [UNKNOWN]}
+
+
+def test_a_resource_that_does_not_say_its_environment_is_judged_as_prod() -> None:
+    unlabelled = dict(node(SQL, sql(), protect=False, name="who-knows"), provider=None)
+    report = check_graph({"version": 1, "stack": STACK, "resources": [unlabelled]})
+
+    assert [v.policy for v in report.mandatory] == ["prod-stateful-protected"]
+
+
+@pytest.mark.parametrize(
+    ("env_name", "secret"),
+    [
+        ("REDIS_CACHE_AUTH", True),
+        ("OMNI_SECRET_KEY", True),
+        ("GITHUB_TOKEN", True),
+        ("GF_DATABASE_PASSWORD", True),
+        ("GF_AUTH_JWT_HEADER_NAME", False),  # a setting of the auth feature, not a credential
+        ("MONKEY", False),
+        ("DATABASE_HOST", False),
+    ],
+)
+def test_names_ending_in_a_secret_word_look_secret(env_name: str, secret: bool) -> None:
+    assert looks_secret(env_name) is secret
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_real_stacks_pass_the_pack(graphs: dict[str, dict[str, Any]], stack: str) -> None:
+    report = check_graph(graphs[stack])
+
+    assert report.passed, [f"{v.policy}: {v.name}: {v.message}" for v in report.mandatory]
+    # The one known advisory: the public API has no load balancer in front yet.
+    assert {(v.policy, v.name) for v in report.advisory} == {("cloud-run-ingress-behind-load-balancer", f"omni-{stack}-api-service")}
+    assert report.resources_checked > 50
+
+
+def test_pack_loads_the_way_pulumi_runs_it(tmp_path) -> None:
+    """Pulumi runs `runpy.run_path(<pack dir>)` from elsewhere, without the repository on the path."""
+    script = f"import runpy; pack = runpy.run_path({str(ROOT / 'policy')!r}, run_name='pack'); print(len(pack['POLICIES']))"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(len(RULES))
+
+
+def test_omni_check_runs_the_policies_over_every_stack(project_copy: Project) -> None:
+    from offline.engine import run_stack
+
+    for stack in project_copy.stacks():
+        write_snapshot(project_copy, stack, dumps(run_stack(project_copy, stack).to_json()))
+    result = CliRunner().invoke(app, ["check", "-C", str(project_copy.root)])
+
+    assert result.exit_code == 0, result.output
+    for stack in ("dev", "staging", "prod"):
+        assert f"✓ {stack}: policies:" in result.output
+        assert "0 mandatory and 1 advisory violations" in result.output
+    assert "advisory cloud-run-ingress-behind-load-balancer" in result.output
