@@ -3,9 +3,13 @@
 `pulumi up` runs this file, and so does the offline engine (`omni preview`), for every stack.
 """
 
+from pathlib import Path
+from typing import Any
+
 import pulumi
 
-from components import cloud_run, database, identity, network, redis, registry, secrets
+from alerts.rules import rule_groups
+from components import alert_policies, audit, cloud_run, database, deploy_identity, identity, network, redis, registry, secrets
 from components.app_contract import (
     APP_WORKLOADS,
     BEAT_CPU,
@@ -17,10 +21,23 @@ from components.app_contract import (
     migration_job_image,
     workload_env,
 )
+from components.alert_policies import AlertPolicies, AlertPoliciesArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
+from components import grafana, managed_prometheus, tracing
+from components import status_page
+from components.status_page import StatusPage, StatusPageArgs
+from statuspage.notices import NOTICES_DIR
+from components.app_contract import METRICS_PATH, METRICS_PORT, METRICS_WORKLOADS, TRACED_WORKLOADS
+from components.grafana import Grafana, GrafanaArgs
+from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
+from components.tracing import CollectorConfig, Tracing, TracingArgs
+from dashboards.render import render_dashboards
+from components.audit import Audit, AuditArgs
 from components.database import Database, DatabaseArgs
+from components.deploy_identity import DeployIdentity, DeployIdentityArgs
 from components.identity import Identities, IdentitiesArgs
 from components.network import Network, NetworkArgs
+from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
 from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
 from components.redis import Redis, RedisArgs
@@ -44,6 +61,13 @@ apis = ProjectServices(
             *redis.REQUIRED_APIS,
             *registry.REQUIRED_APIS,
             *cloud_run.REQUIRED_APIS,
+            *alert_policies.REQUIRED_APIS,
+            *managed_prometheus.REQUIRED_APIS,
+            *(tracing.REQUIRED_APIS if config.tracing.enabled else ()),
+            *(grafana.REQUIRED_APIS if config.grafana.enabled else ()),
+            *deploy_identity.REQUIRED_APIS,
+            *audit.REQUIRED_APIS,
+            *(status_page.REQUIRED_APIS if config.status_page.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -88,6 +112,34 @@ cache, broker = (
 )
 members = accounts.members
 app_members = {workload: members[workload] for workload in APP_WORKLOADS}
+# Paging: the PagerDuty service critical alerts go to (staging and prod; dev pages nobody).
+pager = (
+    PagerDuty(
+        base,
+        PagerDutyArgs(
+            settings=config.alerting.pagerduty,
+            description=f"the Omni API ({config.environment})",
+            protect=config.protect,
+        ),
+        opts=pulumi.ResourceOptions(
+            providers=[pagerduty_provider(f"{base}-pagerduty", pulumi.Config("pagerduty").get_secret("token"))]
+        ),
+    )
+    if config.alerting.pagerduty.enabled
+    else None
+)
+# Every alert rule of alerts/ as a Cloud Monitoring PromQL policy on Managed Prometheus.
+policies = AlertPolicies(
+    f"{base}-alerts",
+    AlertPoliciesArgs(
+        groups=rule_groups(),
+        ticket_email=config.alerting.ticket_email,
+        pagerduty_routing_key=pager.routing_key if pager else None,
+    ),
+    opts=after_apis,
+)
+# Alertmanager reads the routing key from a file (`routing_key_file`) mounted from here.
+paging_secrets = {"pagerduty-routing-key": SecretSpec(pager.routing_key)} if pager else {}
 vault = Secrets(
     base,
     SecretsArgs(
@@ -97,11 +149,60 @@ vault = Secrets(
             "redis-cache-auth": SecretSpec(cache.auth_string, accessors=app_members),
             "redis-broker-auth": SecretSpec(broker.auth_string, accessors={**app_members, "beat": members["beat"]}),
             "api-secret-key": SecretSpec(accessors={"api": members["api"]}),
+            **paging_secrets,
         },
         protect=config.protect,
     ),
     opts=after_apis,
 )
+
+
+# Managed Prometheus: the collector sidecar of the API and the workers, and the file it reads.
+metrics = (
+    MetricsCollection(
+        base,
+        MetricsCollectionArgs(
+            scrape=RunMonitoring(port=METRICS_PORT, path=METRICS_PATH, interval=config.metrics.scrape_interval),
+            readers={workload: members[workload] for workload in METRICS_WORKLOADS},
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.metrics.collector
+    else None
+)
+
+
+# OpenTelemetry: the trace collector sidecar of every workload that runs the app, and its config.
+traces = (
+    Tracing(
+        base,
+        TracingArgs(
+            collector=CollectorConfig(
+                project=config.project,
+                sampling_ratio=config.tracing.sampling_ratio,
+                memory=config.tracing.collector_memory,
+            ),
+            readers={workload: members[workload] for workload in TRACED_WORKLOADS},
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.tracing.enabled
+    else None
+)
+
+
+def collection(workload: str) -> dict[str, Any]:
+    """The collector sidecars and their mounted configs: Managed Prometheus beside the workloads
+    that serve metrics, OpenTelemetry beside every workload that runs the app."""
+    collectors = [
+        *([metrics] if metrics is not None and workload in METRICS_WORKLOADS else []),
+        *([traces] if traces is not None and workload in TRACED_WORKLOADS else []),
+    ]
+    if not collectors:
+        return {}
+    return {"sidecars": [c.sidecar for c in collectors], "secret_files": [c.config_file for c in collectors]}
 
 
 def container(workload: str) -> ContainerSpec:
@@ -121,10 +222,16 @@ def container(workload: str) -> ContainerSpec:
 
 
 # Workloads start only once they may read their secrets.
-after_secrets = pulumi.ResourceOptions(providers=[provider], depends_on=[apis, vault])
+after_secrets = pulumi.ResourceOptions(providers=[provider], depends_on=[apis, vault, *([metrics] if metrics else []), *([traces] if traces else [])])
 api = ApiService(
     f"{base}-api",
-    ApiServiceArgs(region=config.region, container=container("api"), settings=config.api, deletion_protection=config.protect),
+    ApiServiceArgs(
+        region=config.region,
+        container=container("api"),
+        settings=config.api,
+        deletion_protection=config.protect,
+        **collection("api"),
+    ),
     opts=after_secrets,
 )
 worker_pools = {
@@ -139,6 +246,7 @@ worker_pools = {
             cpu=config.workers.cpu if workload == "worker" else BEAT_CPU,
             memory=config.workers.memory if workload == "worker" else BEAT_MEMORY,
             deletion_protection=config.protect,
+            **collection(workload),
         ),
         opts=after_secrets,
     )
@@ -158,6 +266,69 @@ migrations = Job(
     opts=after_secrets,
 )
 
+# Review and guardrails: who may deploy (GitHub OIDC, no keys) and the audit trail of changes.
+deployers = DeployIdentity(
+    base,
+    DeployIdentityArgs(project=config.project, github_repository=config.deploy.github_repository),
+    opts=after_apis,
+)
+audit_trail = Audit(
+    base,
+    AuditArgs(
+        project=config.project,
+        location=config.region,
+        retention_days=config.audit.retention_days,
+        locked=config.audit_locked,
+        protect=config.protect,
+    ),
+    opts=after_apis,
+)
+
+# Grafana behind IAP; the dashboards are rendered from this repository at every `pulumi up`.
+grafana_ui = (
+    Grafana(
+        f"{base}-grafana",
+        GrafanaArgs(
+            project=config.project,
+            region=config.region,
+            network_id=net.network_id,
+            subnet_id=net.subnet_id,
+            database_instance=db.instance.name,
+            database_host=db.private_ip,
+            dashboards=render_dashboards(pulumi.get_stack(), Path(__file__).resolve().parent),
+            settings=config.grafana,
+            scrape_interval=config.metrics.scrape_interval,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.grafana.enabled
+    else None
+)
+
+# The public status page: uptime checks of the public components, republished every minute.
+status = (
+    StatusPage(
+        f"{base}-status",
+        StatusPageArgs(
+            project=config.project,
+            region=config.region,
+            api_uri=api.uri,
+            image=images.image("omni-statuspage", config.status_page.release) if config.status_page.release else None,
+            network_id=net.network_id,
+            subnet_id=net.subnet_id,
+            bucket=config.status_page.bucket or f"{config.project}-status",
+            title=config.status_page.title,
+            schedule=config.status_page.schedule,
+            notices={path.stem: path.read_text(encoding="utf-8") for path in sorted(NOTICES_DIR.glob("*.yaml"))},
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.status_page.enabled
+    else None
+)
+
 pulumi.export("project", config.project)
 pulumi.export("region", config.region)
 pulumi.export("network_id", net.network_id)
@@ -171,3 +342,13 @@ pulumi.export("redis_cache_host", cache.host)
 pulumi.export("redis_broker_host", broker.host)
 pulumi.export("service_accounts", accounts.emails)
 pulumi.export("migration_job", migrations.name)
+pulumi.export("workload_identity_provider", deployers.provider_name)
+pulumi.export("deployer_service_account", deployers.deployer_email)
+pulumi.export("previewer_service_account", deployers.previewer_email)
+pulumi.export("audit_log_bucket", audit_trail.bucket_name)
+if pager:
+    pulumi.export("pagerduty_service_id", pager.service_id)
+if grafana_ui:
+    pulumi.export("grafana_url", grafana_ui.url)
+if status:
+    pulumi.export("status_page_url", status.url)

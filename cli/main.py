@@ -30,10 +30,14 @@ app = typer.Typer(
 from cli import alerts as alerts_cli  # noqa: E402
 from cli import dashboards as dashboards_cli  # noqa: E402
 from cli import lab as lab_cli  # noqa: E402
+from cli import statuspage as statuspage_cli  # noqa: E402
+from cli import loadtest as loadtest_cli  # noqa: E402
 
 app.add_typer(dashboards_cli.app, name="dashboards")
 app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(lab_cli.app, name="lab")
+app.add_typer(statuspage_cli.app, name="statuspage")
+app.add_typer(loadtest_cli.app, name="loadtest")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -159,7 +163,7 @@ def diff(
     Exit code 0 when nothing changes, 1 when something does, 2 on error.
     """
     from offline.diff import compute_diff
-    from offline.diff_render import render_json, render_markdown, render_text
+    from offline.diff_render import render_json, render_markdown, render_markdown_comment, render_text
     from offline.snapshots import read_graph_file, read_snapshot, read_snapshot_at_ref
 
     renderers = {"text": render_text, "markdown": render_markdown, "json": render_json}
@@ -183,7 +187,10 @@ def diff(
             _fail(str(error))
         reports.append(compute_diff(before, _graph_json(project, name)))
 
-    if output_format == "json":
+    if output_format == "markdown" and all_stacks:
+        # The pull-request comment: the danger of every stack first, then each stack's diff.
+        sys.stdout.write(render_markdown_comment(reports))
+    elif output_format == "json":
         payload = [json.loads(render_json(report)) for report in reports]
         sys.stdout.write(json.dumps(payload if len(payload) > 1 else payload[0], indent=2, sort_keys=True) + "\n")
     else:
@@ -194,15 +201,18 @@ def diff(
 
 @app.command()
 def check(project_dir: ProjectDir = Path(".")) -> None:
-    """Validate every stack's config and fail when a committed snapshot is stale."""
+    """Validate every stack's config, run the policy pack over its graph, and fail when a
+    committed snapshot is stale or a mandatory policy is violated."""
     from offline.graph import dumps
     from offline.snapshots import snapshot_status
+    from policy.rules import check_graph
 
     project = _project(project_dir)
     failures = 0
     for name in project.stacks():
         try:
-            fresh = dumps(_try_graph_json(project, name))
+            graph = _try_graph_json(project, name)
+            fresh = dumps(graph)
         except RunFailed as error:
             failures += 1
             out.print(f"[red]✗[/] {name}: {error.reason}", markup=True)
@@ -218,6 +228,20 @@ def check(project_dir: ProjectDir = Path(".")) -> None:
                 f"[red]✗[/] {name}: {relative} is {status.state}; run `omni snapshot --stack {name}` and commit it",
                 markup=True,
             )
+        policies = check_graph(graph)
+        if not policies.passed:
+            failures += 1
+        mark = "[green]✓[/]" if policies.passed else "[red]✗[/]"
+        out.print(
+            f"{mark} {name}: policies: {policies.resources_checked} resources, "
+            f"{len(policies.mandatory)} mandatory and {len(policies.advisory)} advisory violations",
+            markup=True,
+        )
+        for violation in policies.violations:
+            out.print(
+                f"    {violation.enforcement.value} {violation.policy}: {violation.type} {violation.name}: {violation.message}",
+                markup=False,
+            )
     if failures:
         raise typer.Exit(code=1)
 
@@ -228,18 +252,34 @@ def build(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the artifacts go.")] = Path("out"),
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """The main job: print the stack's offline preview and write every artifact under OUT/<stack>/."""
+    """The main job: print the stack's offline preview and write every artifact under OUT/<stack>/:
+    the preview and graph, the dashboards, the alert rules with their tests, Alertmanager's
+    configuration and the status page (demo data)."""
+    from alerts.render import write_all as write_alerts
+    from alerts.validate import AlertRuleError
+    from dashboards.render import write_dashboards
+    from statuspage.build import render_status_page
     from offline.graph import dumps
     from offline.preview import render_preview_text
 
-    graph = _graph_json(_project(project_dir), stack)
+    project = _project(project_dir)
+    graph = _graph_json(project, stack)
     target = out_dir / stack
     target.mkdir(parents=True, exist_ok=True)
     text = render_preview_text(graph)
     (target / "preview.txt").write_text(text, encoding="utf-8")
     (target / "graph.json").write_text(dumps(graph), encoding="utf-8")
+    dashboards = write_dashboards(target / "dashboards", stack, project.root)
+    status_page = render_status_page(target / "statuspage")
+    try:
+        alert_files = write_alerts(target / "alerts")
+    except AlertRuleError as error:
+        _fail(str(error))
     out.print(text, markup=False, end="")
     out.print(f"\nwrote {target / 'preview.txt'} and {target / 'graph.json'}", markup=False)
+    out.print(f"wrote {len(dashboards)} dashboards to {target / 'dashboards'}", markup=False)
+    out.print(f"wrote {len(alert_files)} alerting files (rules, promtool tests, alertmanager.yml) to {target / 'alerts'}", markup=False)
+    out.print(f"wrote the status page ({len(status_page)} files, demo data) to {target / 'statuspage'}", markup=False)
 
 
 def main() -> None:

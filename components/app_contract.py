@@ -14,6 +14,7 @@ import pulumi
 from components.database import Database
 from components.redis import Redis
 from components.registry import Registry
+from components.tracing import OTLP_ENDPOINT
 from stackconfig.model import StackConfig
 
 # Until CI has pushed an image, the workloads run Google's public sample container, so that the
@@ -25,6 +26,19 @@ APP_WORKLOADS = ("api", "worker")  # the ones that use the database and the cach
 APP_IMAGE = "omni-api"
 CELERY_APP = "omni.worker"
 POSTGRES_PORT = "5432"
+METRICS_PORT = 9464
+"""Where the API and the workers serve Prometheus `/metrics`: a port of its own, never the API's
+ingress port (8080), so that the internet never reads the metrics; only the collector sidecar,
+on localhost, does."""
+METRICS_PATH = "/metrics"
+METRICS_WORKLOADS = ("api", "worker")  # the ones with a collector sidecar
+TRACED_WORKLOADS = ("api", "worker", "beat")
+"""The ones with an OpenTelemetry Collector sidecar: every Cloud Run workload that runs the app.
+Beat too: it sends the scheduled tasks, so it starts their traces. Not the migration job, a
+one-off run whose outcome is in its logs: it gets `OTEL_SDK_DISABLED=true`."""
+# What the app's OpenTelemetry SDK does with its spans: every one to the collector, which alone
+# samples (see components/tracing.py). Metrics and logs have their own paths (Prometheus, stdout).
+SDK_DISABLED = {"OTEL_SDK_DISABLED": "true"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,30 @@ class WorkloadEnv:
 
 def _release_env(config: StackConfig) -> dict[str, pulumi.Input[str]]:
     return {"OMNI_ENV": config.environment, "OMNI_RELEASE": config.release or "placeholder"}
+
+
+def tracing_env(workload: str, config: StackConfig) -> dict[str, pulumi.Input[str]]:
+    """The OpenTelemetry SDK's standard variables: export every span to the collector on
+    localhost, follow the parent's decision (root spans are always recorded: the collector
+    samples), propagate W3C trace context, and name the service, environment and release."""
+    if workload not in TRACED_WORKLOADS or not config.tracing.enabled:
+        return dict(SDK_DISABLED)
+    attributes = {
+        "service.namespace": "omni",
+        "deployment.environment": config.environment,
+        "service.version": config.release or "placeholder",
+    }
+    return {
+        "OTEL_SERVICE_NAME": workload,
+        "OTEL_RESOURCE_ATTRIBUTES": ",".join(f"{key}={value}" for key, value in attributes.items()),
+        "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+        "OTEL_PROPAGATORS": "tracecontext,baggage",
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
 
 
 def _database_env(database: Database) -> dict[str, pulumi.Input[str]]:
@@ -63,6 +101,7 @@ def workload_env(
     """
     env: dict[str, pulumi.Input[str]] = {
         **_release_env(config),
+        **tracing_env(workload, config),
         "REDIS_TLS": "true",
         "REDIS_BROKER_HOST": broker.host,
         "REDIS_BROKER_PORT": broker.port.apply(str),
@@ -70,6 +109,11 @@ def workload_env(
         "CELERY_APP": CELERY_APP,
     }
     secret_env: dict[str, pulumi.Input[str]] = {"REDIS_BROKER_AUTH": secret_ids["redis-broker-auth"]}
+    if workload in METRICS_WORKLOADS and config.metrics.collector:
+        env["METRICS_PORT"] = str(METRICS_PORT)
+        # The `service` label on every metric the app exposes: the workload, the same in every
+        # stack, which is what the alert rules and dashboards select on.
+        env["METRICS_SERVICE_LABEL"] = workload
     if workload in APP_WORKLOADS:
         is_api = workload == "api"
         env.update(
@@ -124,6 +168,7 @@ def migration_env(
     app_users = pulumi.Output.all(*(database.iam_users[w].name for w in APP_WORKLOADS)).apply(",".join)
     env: dict[str, pulumi.Input[str]] = {
         **_release_env(config),
+        **tracing_env("migrate", config),
         **_database_env(database),
         "DATABASE_USER": database.admin_user,
         "DATABASE_IAM_AUTH": "false",

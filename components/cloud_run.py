@@ -12,6 +12,7 @@ child inherits (`components.options.child_options`).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.options import child_options
+from components.secrets import ACCESSOR_ROLE
 from stackconfig.platform import MEMORY_RANGE_MIB
 from stackconfig.platform import ApiConfig
 
@@ -51,6 +53,12 @@ RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"})
 # A secret of the same project by its short id, or any secret by its resource name.
 SECRET_REF = re.compile(r"^(projects/[^/]+/secrets/)?[A-Za-z0-9_-]{1,255}$")
 MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)$")
+APP_CONTAINER = "app"
+"""The name of a workload's own container: what its sidecars start after."""
+# A sidecar's share of the instance: millicores below one vCPU (`500m`) and a memory limit.
+SIDECAR_CPU = re.compile(r"^([1-9][0-9]{1,2})m$")
+SIDECAR_MAX_MEMORY_MIB = 1024
+SECRET_FILE_MODE = 0o444
 
 
 class PlainSecretError(ValueError):
@@ -154,6 +162,199 @@ def _refuse_secret(what: str, value: pulumi.Input[str]) -> pulumi.Input[str]:
     )
 
 
+@dataclass(frozen=True)
+class SecretFile:
+    """One Secret Manager secret version mounted read-only as a file: configuration a sidecar
+    reads from disk (Cloud Run mounts secrets, not arbitrary files)."""
+
+    volume: str
+    """The volume's name, which a sidecar's `mounts` refers to."""
+    secret: pulumi.Input[str]
+    """The secret's short id (same project) or resource name."""
+    version: pulumi.Input[str]
+    """A version number, not `latest`: a new version then makes a new revision, which is how
+    a changed file reaches running instances (a mounted `latest` is read once per instance)."""
+    file_name: str
+    """The file's name inside the mount directory (`config.yaml`)."""
+
+    def __post_init__(self) -> None:
+        check_workload_name(self.volume)
+        if "/" in self.file_name or not self.file_name:
+            raise ValueError(f"file_name {self.file_name!r} must be a plain file name, without '/'")
+
+
+@dataclass(frozen=True)
+class HttpProbe:
+    """A sidecar's startup probe: an HTTP GET on localhost that answers once the sidecar is up.
+    A sidecar that never answers fails the instance, so a broken sidecar fails the rollout
+    instead of running silently broken."""
+
+    port: int
+    path: str = "/"
+    period_seconds: int = 2
+    failure_threshold: int = 15
+    """With the period, how long the sidecar has to start: 30 s by default."""
+
+    def __post_init__(self) -> None:
+        if not 1024 <= self.port <= 65535 or self.port == PORT:
+            raise ValueError(f"probe port {self.port}: an unprivileged port other than the ingress port {PORT}")
+        if not self.path.startswith("/"):
+            raise ValueError(f"probe path {self.path!r} must start with '/'")
+        # Cloud Run caps a startup probe's window at 240 s.
+        if self.period_seconds * self.failure_threshold > 240:
+            raise ValueError("a startup probe may run for 240 s at most (period_seconds x failure_threshold)")
+
+    def block(self) -> dict[str, Any]:
+        return {
+            "http_get": {"path": self.path, "port": self.port},
+            "period_seconds": self.period_seconds,
+            "timeout_seconds": 1,
+            "failure_threshold": self.failure_threshold,
+        }
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A helper container beside the workload's own: no ingress port, small limits, and
+    started after the workload's container so it never runs against a process that is not up
+    (unless it receives from the app, then it starts beside it: `after_app=False`)."""
+
+    name: str
+    image: str
+    """An exact, pinned image: a sidecar is infrastructure, upgraded by a reviewed change."""
+    cpu: str = "500m"
+    memory: str = "256Mi"
+    args: Sequence[str] = ()
+    mounts: Mapping[str, str] = field(default_factory=dict)
+    """Volume name (a `SecretFile.volume`) to the directory it is mounted at."""
+    after_app: bool = True
+    """Start once the workload's container has started (and passed its startup probe)."""
+    startup_probe: HttpProbe | None = None
+    """How Cloud Run knows the sidecar is up; none: once its process runs."""
+
+    def __post_init__(self) -> None:
+        check_workload_name(self.name)
+        if self.name == APP_CONTAINER:
+            raise ValueError(f"sidecar name {APP_CONTAINER!r} is the workload's own container")
+        sidecar_limits(self.cpu, self.memory)
+
+
+def sidecar_limits(cpu: str, memory: str) -> dict[str, str]:
+    """A sidecar's limits: a fraction of a vCPU and at most 1Gi, so that it stays small beside
+    the workload it serves."""
+    if not SIDECAR_CPU.fullmatch(cpu) or int(cpu[:-1]) >= 1000:
+        raise ValueError(f"sidecar cpu {cpu!r}: give millicores below one vCPU, like '500m'")
+    match = MEMORY.fullmatch(memory)
+    if match is None:
+        raise ValueError(f"memory {memory!r} is not like '256Mi'")
+    mib = int(match.group(1)) * (1024 if match.group(2) == "Gi" else 1)
+    if not 64 <= mib <= SIDECAR_MAX_MEMORY_MIB:
+        raise ValueError(f"sidecar memory {memory}: give 64Mi to {SIDECAR_MAX_MEMORY_MIB}Mi")
+    return {"cpu": cpu, "memory": memory}
+
+
+def check_sidecars(sidecars: Sequence[Sidecar], files: Sequence[SecretFile]) -> None:
+    """Unique names, and every mount naming a declared volume."""
+    names = [sidecar.name for sidecar in sidecars]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two sidecars share a name: {names}")
+    volumes = [file.volume for file in files]
+    if len(set(volumes)) != len(volumes):
+        raise ValueError(f"two secret files share a volume name: {volumes}")
+    for sidecar in sidecars:
+        for volume in sidecar.mounts:
+            if volume not in volumes:
+                raise ValueError(f"sidecar {sidecar.name} mounts volume {volume!r}, which no secret file declares")
+
+
+def sidecar_container(sidecar: Sidecar, cpu_idle: bool | None = None) -> Any:
+    """The sidecar's container block (services and worker pools take the same keys; `cpu_idle`
+    only applies to services, and must match the workload container's)."""
+    resources: dict[str, Any] = {"limits": sidecar_limits(sidecar.cpu, sidecar.memory)}
+    if cpu_idle is not None:
+        resources["cpu_idle"] = cpu_idle
+    container: dict[str, Any] = {"name": sidecar.name, "image": sidecar.image, "resources": resources}
+    if sidecar.args:
+        container["args"] = list(sidecar.args)
+    if sidecar.mounts:
+        container["volume_mounts"] = [{"name": volume, "mount_path": path} for volume, path in sorted(sidecar.mounts.items())]
+    if sidecar.after_app:
+        container["depends_ons"] = [APP_CONTAINER]
+    if sidecar.startup_probe is not None:
+        container["startup_probe"] = sidecar.startup_probe.block()
+    return container
+
+
+def secret_volumes(files: Sequence[SecretFile]) -> Any:
+    """The template's volumes: each secret version as one read-only file."""
+    return [
+        {
+            "name": file.volume,
+            "secret": {
+                "secret": file.secret,
+                "default_mode": SECRET_FILE_MODE,
+                "items": [{"path": file.file_name, "version": file.version}],
+            },
+        }
+        for file in files
+    ]
+
+
+CONFIG_DIGEST_ANNOTATION = "config-sha256"
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    """A sidecar's configuration file in Secret Manager: the secret, the version holding the
+    text, and the file the workloads mount (`SecretFile`)."""
+
+    secret: gcp.secretmanager.Secret
+    version: gcp.secretmanager.SecretVersion
+    file: SecretFile
+
+
+def store_sidecar_config(
+    owner: pulumi.Resource,
+    opts: pulumi.ResourceOptions | None,
+    *,
+    secret_id: str,
+    text: str,
+    volume: str,
+    file_name: str,
+    readers: Mapping[str, pulumi.Input[str]],
+    service_label: str,
+    protect: bool,
+) -> SidecarConfig:
+    """Store `text` as a new version of the secret `secret_id`, children of `owner`, readable by
+    each of `readers` (a short label to an IAM member), and return the file to mount.
+
+    Cloud Run mounts secrets, not arbitrary files, hence Secret Manager for text that holds
+    nothing secret. The workloads mount the version by number: a changed text is a new version,
+    hence a new revision that rolls out; the old version is left in place (deletion policy
+    ABANDON) for the old revision's instances that still start during the rollout."""
+    secret = gcp.secretmanager.Secret(
+        secret_id,
+        secret_id=secret_id,
+        labels={"service": service_label},
+        # The version's data is a provider secret, invisible in a review; its digest is not.
+        annotations={CONFIG_DIGEST_ANNOTATION: hashlib.sha256(text.encode("utf-8")).hexdigest()},
+        replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
+        # A workload whose mounted secret is gone cannot start new instances.
+        deletion_protection=protect,
+        opts=child_options(owner, opts, protect=protect),
+    )
+    child = child_options(owner, opts)
+    version = gcp.secretmanager.SecretVersion(
+        f"{secret_id}-version", secret=secret.id, secret_data=text, deletion_policy="ABANDON", opts=child
+    )
+    for label, member in sorted(readers.items()):
+        gcp.secretmanager.SecretIamMember(
+            f"{secret_id}-{label}", secret_id=secret.id, role=ACCESSOR_ROLE, member=member, opts=child
+        )
+    file = SecretFile(volume=volume, secret=secret.secret_id, version=version.version, file_name=file_name)
+    return SidecarConfig(secret, version, file)
+
+
 def container_env(spec: ContainerSpec) -> list[EnvVar]:
     """Plain values as `value`, secrets only as `value_source.secret_key_ref`; sorted by name
     so that the revision does not change when a mapping's order does."""
@@ -226,11 +427,16 @@ class ApiServiceArgs:
     """Scaling, size, concurrency, ingress, public access and the health path; see `ApiConfig`."""
     deletion_protection: bool = True
     """The provider refuses to delete the service while on; off only for disposable stacks."""
+    sidecars: Sequence[Sidecar] = ()
+    """Helper containers beside the API (the metrics collector); none by default."""
+    secret_files: Sequence[SecretFile] = ()
+    """Secret versions the sidecars mount as files."""
 
     def __post_init__(self) -> None:
         # Refused here, before the component declares anything.
         resource_limits(self.settings.cpu, self.settings.memory)
         ingress(self.settings.ingress)
+        check_sidecars(self.sidecars, self.secret_files)
 
 
 class ApiService(pulumi.ComponentResource):
@@ -246,7 +452,6 @@ class ApiService(pulumi.ComponentResource):
         check_workload_name(name)
         super().__init__("omni:run:ApiService", name, None, opts)
         settings = args.settings
-        spec = args.container
         self.service = gcp.cloudrunv2.Service(
             f"{name}-service",
             name=name,
@@ -258,44 +463,7 @@ class ApiService(pulumi.ComponentResource):
             # Service-level maximum: it caps the instances of every revision together, so the
             # database connection budget (max instances x pool) holds during a rollout too.
             scaling={"max_instance_count": settings.max_instances},
-            template={
-                "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
-                "service_account": spec.service_account_email,
-                "max_instance_request_concurrency": settings.concurrency,
-                "scaling": {"min_instance_count": settings.min_instances},
-                "vpc_access": vpc_access(spec),
-                "containers": [
-                    {
-                        "image": spec.image,
-                        "ports": {"container_port": PORT},
-                        "envs": container_env(spec),
-                        "resources": {
-                            "limits": resource_limits(settings.cpu, settings.memory),
-                            # The API works only while it serves a request: CPU outside requests
-                            # is throttled and billed per request. Warm instances (min_instances)
-                            # still avoid cold starts.
-                            "cpu_idle": True,
-                            "startup_cpu_boost": True,
-                        },
-                        # Direct VPC egress may take a minute or more to connect a new instance:
-                        # up to 2 minutes (24 x 5 s) to pass before the instance is failed.
-                        "startup_probe": {
-                            "http_get": {"path": settings.health_path, "port": PORT},
-                            "initial_delay_seconds": 0,
-                            "period_seconds": 5,
-                            "timeout_seconds": 3,
-                            "failure_threshold": 24,
-                        },
-                        # Restart an instance that stops answering for about 45 s.
-                        "liveness_probe": {
-                            "http_get": {"path": settings.health_path, "port": PORT},
-                            "period_seconds": 15,
-                            "timeout_seconds": 5,
-                            "failure_threshold": 3,
-                        },
-                    }
-                ],
-            },
+            template=self._template(args),
             opts=child_options(self, opts),
         )
         self.invoker = None
@@ -313,6 +481,55 @@ class ApiService(pulumi.ComponentResource):
         self.uri = self.service.uri
         self.name = self.service.name
         self.register_outputs({"uri": self.uri, "name": self.name})
+
+    @staticmethod
+    def _template(args: ApiServiceArgs) -> gcp.cloudrunv2.ServiceTemplateArgsDict:
+        settings = args.settings
+        spec = args.container
+        template: gcp.cloudrunv2.ServiceTemplateArgsDict = {
+            "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
+            "service_account": spec.service_account_email,
+            "max_instance_request_concurrency": settings.concurrency,
+            "scaling": {"min_instance_count": settings.min_instances},
+            "vpc_access": vpc_access(spec),
+            "containers": [
+                {
+                    "name": APP_CONTAINER,
+                    "image": spec.image,
+                    "ports": {"container_port": PORT},
+                    "envs": container_env(spec),
+                    "resources": {
+                        "limits": resource_limits(settings.cpu, settings.memory),
+                        # The API works only while it serves a request: CPU outside requests
+                        # is throttled and billed per request. Warm instances (min_instances)
+                        # still avoid cold starts.
+                        "cpu_idle": True,
+                        "startup_cpu_boost": True,
+                    },
+                    # Direct VPC egress may take a minute or more to connect a new instance:
+                    # up to 2 minutes (24 x 5 s) to pass before the instance is failed.
+                    "startup_probe": {
+                        "http_get": {"path": settings.health_path, "port": PORT},
+                        "initial_delay_seconds": 0,
+                        "period_seconds": 5,
+                        "timeout_seconds": 3,
+                        "failure_threshold": 24,
+                    },
+                    # Restart an instance that stops answering for about 45 s.
+                    "liveness_probe": {
+                        "http_get": {"path": settings.health_path, "port": PORT},
+                        "period_seconds": 15,
+                        "timeout_seconds": 5,
+                        "failure_threshold": 3,
+                    },
+                },
+                # The same CPU allocation as the API's container: Cloud Run bills the instance.
+                *(sidecar_container(sidecar, cpu_idle=True) for sidecar in args.sidecars),
+            ],
+        }
+        if args.secret_files:
+            template["volumes"] = secret_volumes(args.secret_files)
+        return template
 
 
 @dataclass(frozen=True)
@@ -334,8 +551,13 @@ class WorkerPoolArgs:
     """Memory per instance."""
     deletion_protection: bool = True
     """The provider refuses to delete the pool while on; off only for disposable stacks."""
+    sidecars: Sequence[Sidecar] = ()
+    """Helper containers beside Celery (the metrics collector); none by default."""
+    secret_files: Sequence[SecretFile] = ()
+    """Secret versions the sidecars mount as files."""
 
     def __post_init__(self) -> None:
+        check_sidecars(self.sidecars, self.secret_files)
         if not all(self.command):
             raise ValueError("command must have no empty elements, e.g. ['celery', '-A', 'omni.tasks', 'worker']")
         if self.instances < 1:
@@ -348,6 +570,7 @@ def command_container(spec: ContainerSpec, command: Sequence[str], cpu: str, mem
     image's own entrypoint, the placeholder image's). The SDK types the same block separately
     for each resource, hence `Any`."""
     container: dict[str, Any] = {
+        "name": APP_CONTAINER,
         "image": spec.image,
         "envs": container_env(spec),
         "resources": {"limits": resource_limits(cpu, memory)},
@@ -369,6 +592,16 @@ class WorkerPool(pulumi.ComponentResource):
         check_workload_name(name)
         super().__init__("omni:run:WorkerPool", name, None, opts)
         spec = args.container
+        template: gcp.cloudrunv2.WorkerPoolTemplateArgsDict = {
+            "service_account": spec.service_account_email,
+            "vpc_access": vpc_access(spec),
+            "containers": [
+                command_container(spec, args.command, args.cpu, args.memory),
+                *(sidecar_container(sidecar) for sidecar in args.sidecars),
+            ],
+        }
+        if args.secret_files:
+            template["volumes"] = secret_volumes(args.secret_files)
         self.pool = gcp.cloudrunv2.WorkerPool(
             f"{name}-pool",
             name=name,
@@ -378,11 +611,7 @@ class WorkerPool(pulumi.ComponentResource):
             deletion_protection=args.deletion_protection,
             # Manual: exactly `instances` run, no autoscaler adds a second beat.
             scaling={"scaling_mode": "MANUAL", "manual_instance_count": args.instances},
-            template={
-                "service_account": spec.service_account_email,
-                "vpc_access": vpc_access(spec),
-                "containers": [command_container(spec, args.command, args.cpu, args.memory)],
-            },
+            template=template,
             opts=child_options(self, opts),
         )
         self.name = self.pool.name

@@ -295,6 +295,58 @@ def _plural_fields(count: int) -> str:
     return "1 field" if count == 1 else f"{count} fields"
 
 
+# --- the pull-request comment: every stack, danger of all stacks first -------------------
+
+# Finds the bot's earlier comment, so the workflow edits it instead of adding another.
+COMMENT_MARKER = "<!-- omni-diff -->"
+# GitHub refuses a comment over 65,536 characters; the danger section always fits.
+COMMENT_LIMIT = 60_000
+# Riskiest stack first in the danger section.
+STACK_RANK: dict[str, int] = {"prod": 0, "staging": 1, "dev": 2}
+NO_DANGER_IN_ANY_STACK = (
+    "✅ No stack loses anything: nothing is deleted, no stateful resource is replaced, "
+    "no protection is removed."
+)
+DETAILS_TOO_LONG = (
+    "_Details left out: the comment would pass GitHub's size limit. "
+    "Run `omni diff --stack {stack} --ref origin/main` or read the workflow's `omni-diff` artifact._"
+)
+
+
+def render_markdown_comment(reports: list[DiffReport], limit: int = COMMENT_LIMIT) -> str:
+    """One PR comment for every stack: the danger of all stacks at the very top (riskiest
+    stack first, each danger named with its resource), a summary row per stack, then each
+    stack's own diff. When that is too long for GitHub, the per-stack details go, never the
+    danger."""
+    head = [COMMENT_MARKER, "# Infrastructure diff", ""]
+    dangerous = sorted((r for r in reports if r.has_danger), key=lambda r: STACK_RANK.get(r.stack, len(STACK_RANK)))
+    head += _md_comment_dangers(dangerous) if dangerous else [NO_DANGER_IN_ANY_STACK, ""]
+    head += ["| Stack | Plan | Danger |", "| --- | --- | --- |"]
+    for report in reports:
+        danger = f"⚠️ {len(report.dangers)}" if report.has_danger else "none"
+        head.append(f"| `{_md_text(report.stack or '?')}` | {_md_text(summary_line(report))} | {danger} |")
+    top = "\n".join([*head, ""]) + "\n"
+    details = "\n\n".join(render_markdown(report).rstrip("\n") for report in reports) + "\n"
+    if len(top) + len(details) <= limit:
+        return top + details
+    short = "\n".join(
+        f"## omni diff: stack `{_md_text(r.stack or '?')}`\n\n{DETAILS_TOO_LONG.format(stack=r.stack)}\n" for r in reports
+    )
+    return top + short
+
+
+def _md_comment_dangers(reports: list[DiffReport]) -> list[str]:
+    stacks = ", ".join(_md_text(r.stack or "?") for r in reports)
+    lines = ["> [!CAUTION]", f"> ⚠️ **Danger in {stacks}: read this before approving.**"]
+    for report in reports:
+        lines += [">", f"> **{_md_text(report.stack or '?')}**: {_md_text(danger_headline(report))}"]
+        for danger in report.dangers:
+            icon = "🔴" if danger.severity is Severity.HIGH else "🟠"
+            who = f"**{_md_code(danger.name)}** ({_md_code(danger.type)})"
+            lines.append(f"> - {icon} {who}: {_md_text(danger.reason)}")
+    return [*lines, ""]
+
+
 # --- json ---------------------------------------------------------------------------------
 
 

@@ -172,6 +172,89 @@ def _bucket(c: Context) -> dict[str, Any]:
     return {"id": c.resource_name, "url": f"gs://{c.resource_name}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{c.resource_name}"}
 
 
+def _monitoring(kind: str) -> Computed:
+    """Cloud Monitoring names its objects with a number it picks: `projects/p/alertPolicies/123`."""
+
+    def outputs(c: Context) -> dict[str, Any]:
+        path = f"projects/{c.resource_project}/{kind}/{int(c.digest()[:15], 16)}"
+        return {"id": path, "name": path}
+
+    return outputs
+
+
+def _uptime_check(c: Context) -> dict[str, Any]:
+    """Cloud Monitoring picks the check's id from its display name and a suffix."""
+    check_id = f"{str(c.get('displayName')).lower()}-{c.digest('check')[:10]}"
+    path = f"projects/{c.resource_project}/uptimeCheckConfigs/{check_id}"
+    return {"id": path, "name": path, "uptimeCheckId": check_id}
+
+
+def _scheduler_job(c: Context) -> dict[str, Any]:
+    return {"id": f"projects/{c.resource_project}/locations/{c.resource_region}/jobs/{c.resource_name}", "state": "ENABLED"}
+
+
+def _pagerduty_id(c: Context) -> dict[str, Any]:
+    # PagerDuty IDs: `P` and six upper-case letters or digits.
+    return {"id": "P" + c.digest()[:6].upper(), "htmlUrl": f"https://omni.pagerduty.com/{c.digest()[:6]}"}
+
+
+def _pagerduty_integration(c: Context) -> dict[str, Any]:
+    return {**_pagerduty_id(c), "integrationKey": c.digest("routing-key")[:32]}
+
+
+def _workload_identity_pool(c: Context) -> dict[str, Any]:
+    # Pools are named by the project's number, not its id.
+    path = f"projects/{project_number(c.resource_project)}/locations/global/workloadIdentityPools/{c.get('workloadIdentityPoolId')}"
+    return {"id": path, "name": path, "state": "ACTIVE"}
+
+
+def _workload_identity_provider(c: Context) -> dict[str, Any]:
+    pool = f"projects/{project_number(c.resource_project)}/locations/global/workloadIdentityPools/{c.get('workloadIdentityPoolId')}"
+    path = f"{pool}/providers/{c.get('workloadIdentityPoolProviderId')}"
+    return {"id": path, "name": path, "state": "ACTIVE"}
+
+
+def _log_bucket(c: Context) -> dict[str, Any]:
+    path = f"projects/{c.resource_project}/locations/{c.get('location')}/buckets/{c.get('bucketId')}"
+    return {"id": path, "name": path, "lifecycleState": "ACTIVE"}
+
+
+def _log_sink(c: Context) -> dict[str, Any]:
+    return {
+        "id": f"projects/{c.resource_project}/sinks/{c.resource_name}",
+        "writerIdentity": f"serviceAccount:service-{project_number(c.resource_project)}@gcp-sa-logging.iam.gserviceaccount.com",
+    }
+
+
+def _bucket_object(c: Context) -> dict[str, Any]:
+    bucket, name = c.get("bucket"), c.get("name")
+    return {
+        "id": f"{bucket}-{name}",
+        "outputName": name,
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{bucket}/o/{name}",
+        "mediaLink": f"https://storage.googleapis.com/download/storage/v1/b/{bucket}/o/{name}?alt=media",
+        "md5hash": c.digest("md5")[:24],
+    }
+
+
+def _service_identity(c: Context) -> dict[str, Any]:
+    """A Google service agent: `service-<project number>@gcp-sa-<api>.iam.gserviceaccount.com`."""
+    api = str(c.get("service")).split(".", 1)[0]
+    email = f"service-{project_number(c.resource_project)}@gcp-sa-{api}.iam.gserviceaccount.com"
+    return {"id": f"projects/{c.resource_project}/services/{c.get('service')}", "email": email, "member": f"serviceAccount:{email}"}
+
+
+def _gke_cluster(c: Context) -> dict[str, Any]:
+    """A GKE cluster's control plane: a public endpoint and the CA a kubeconfig trusts."""
+    path = f"projects/{c.resource_project}/locations/{c.resource_region}/clusters/{c.resource_name}"
+    return {
+        "id": path,
+        "endpoint": c.private_ip("34.0.0.0/8"),
+        "masterAuth": {"clusterCaCertificate": "LS0tLS1CRUdJTi" + c.digest("ca")[:32]},
+        "selfLink": f"https://container.googleapis.com/v1/{path}",
+    }
+
+
 def _random_password(c: Context) -> dict[str, Any]:
     length = int(c.get("length") or 32)
     return {"id": "none", "result": ("M0ck" + c.digest("password"))[:length], "bcryptHash": "$2a$10$mock"}
@@ -196,7 +279,22 @@ COMPUTED: dict[str, Computed] = {
     "gcp:secretmanager/secretVersion:SecretVersion": _secret_version,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:storage/bucket:Bucket": _bucket,
+    "gcp:storage/bucketObject:BucketObject": _bucket_object,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": _workload_identity_provider,
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": _log_bucket,
+    "gcp:logging/projectSink:ProjectSink": _log_sink,
+    "gcp:monitoring/alertPolicy:AlertPolicy": _monitoring("alertPolicies"),
+    "gcp:monitoring/notificationChannel:NotificationChannel": _monitoring("notificationChannels"),
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _uptime_check,
+    "gcp:cloudscheduler/job:Job": _scheduler_job,
+    "pagerduty:index/schedule:Schedule": _pagerduty_id,
+    "pagerduty:index/escalationPolicy:EscalationPolicy": _pagerduty_id,
+    "pagerduty:index/service:Service": _pagerduty_id,
+    "pagerduty:index/serviceIntegration:ServiceIntegration": _pagerduty_integration,
 }
 
 

@@ -164,6 +164,19 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     ),
     # An IAM member binding has no update at all: any change is remove + add.
     "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
+    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
+    # One audit config per service: the log types update in place.
+    "gcp:projects/iAMAuditConfig:IAMAuditConfig": ("project", "service"),
+    # A pool id, once deleted, stays reserved for 30 days: a replacement needs a new id.
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": ("workloadIdentityPoolId", "project", "mode"),
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
+        "workloadIdentityPoolId",
+        "workloadIdentityPoolProviderId",
+        "project",
+    ),
+    # retentionDays and locked update in place (a locked retention only grows).
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": ("bucketId", "location", "project"),
+    "gcp:logging/projectSink:ProjectSink": ("name", "project", "uniqueWriterIdentity"),
     # Every argument of random_password is RequiresReplace: a change means a NEW password.
     "random:index/randomPassword:RandomPassword": (
         "keepers",
@@ -179,6 +192,62 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "minSpecial",
         "overrideSpecial",
     ),
+    # Everything but the project is patched in place, the PromQL condition included.
+    "gcp:monitoring/alertPolicy:AlertPolicy": ("project",),
+    # Patched in place, even its type; the sensitive labels are write-only (never read back).
+    "gcp:monitoring/notificationChannel:NotificationChannel": ("project",),
+    # The checked target cannot move: a new resource, host or checker type is a new check (and
+    # a new check id, which the status page finds again by its label). Paths, period and
+    # labels are patched.
+    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": (
+        "project",
+        "monitoredResource",
+        "resourceGroup",
+        "syntheticMonitor",
+        "checkerType",
+        "tcpCheck",
+    ),
+    # Schedule, target and retries are patched; the name and region are the job's identity.
+    "gcp:cloudscheduler/job:Job": ("name", "project", "region"),
+    "gcp:cloudrunv2/jobIamMember:JobIamMember": ("name", "location", "project", "role", "member", "condition"),
+    # terraform-provider-pagerduty: only the integration has ForceNew inputs; schedules
+    # (layers are ended, never removed), escalation policies and services are all updated in place.
+    "pagerduty:index/serviceIntegration:ServiceIntegration": ("service", "type", "vendor", "emailFilters"),
+    "pagerduty:index/schedule:Schedule": (),
+    "pagerduty:index/escalationPolicy:EscalationPolicy": (),
+    "pagerduty:index/service:Service": (),
+    # Grafana's provisioning files. A new content is a new object (the program replaces them
+    # delete-first: same bucket and name); metadata such as cacheControl is patched.
+    "gcp:storage/bucketObject:BucketObject": (
+        "bucket",
+        "name",
+        "content",
+        "source",
+        "contentType",
+        "detectMd5hash",
+        "customerEncryption",
+        "kmsKeyName",
+    ),
+    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
+    "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember": (
+        "project",
+        "location",
+        "cloudRunServiceName",
+        "role",
+        "member",
+        "condition",
+    ),
+    # Creating a service agent is idempotent; nothing of it updates.
+    "gcp:projects/serviceIdentity:ServiceIdentity": ("project", "service"),
+    # pulumi-kubernetes (provider/pkg/provider/forcenew.go): a new name or namespace is a new
+    # object for every kind; ConfigMap and Secret contents replace (the provider's default
+    # until its `enableConfigMapMutable`/`enableSecretMutable`), as do immutable selectors and
+    # a Service's cluster IP or type.
+    "kubernetes:core/v1:Namespace": ("metadata.name", "metadata.namespace"),
+    "kubernetes:core/v1:ConfigMap": ("metadata.name", "metadata.namespace", "binaryData", "data"),
+    "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type", "stringData", "data"),
+    "kubernetes:core/v1:Service": ("metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"),
+    "kubernetes:apps/v1:Deployment": ("metadata.name", "metadata.namespace", "spec.selector"),
     "gcp:container/cluster:Cluster": (
         "name",
         "location",
@@ -273,6 +342,7 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         "gcp:redis/instance:Instance",
         "gcp:memorystore/instance:Instance",
         "gcp:storage/bucket:Bucket",
+        "gcp:logging/projectBucketConfig:ProjectBucketConfig",  # the audit trail
         "gcp:secretmanager/secret:Secret",
         "gcp:secretmanager/secretVersion:SecretVersion",
         "gcp:artifactregistry/repository:Repository",
@@ -280,6 +350,7 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         # The private services range: Cloud SQL and Redis private IPs are allocated from it.
         "gcp:compute/globalAddress:GlobalAddress",
         "gcp:container/cluster:Cluster",  # workloads and their volumes live in it
+        "pagerduty:index/service:Service",  # its incidents and their history go with it
     }
 )
 

@@ -24,6 +24,9 @@ PROVIDER_FIELDS = {"gcp:project": "project", "gcp:region": "region"}
 # What the offline engine hands the program for a `secure:` value. Distinct from the `[secret]`
 # mask, so that the engine can tell a secret the program passed on in plain text.
 SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret-value"
+# Provider settings a stack file may hold that are credentials: refused in plain text.
+PAGERDUTY_TOKEN = "pagerduty:token"
+PROVIDER_SECRETS = (PAGERDUTY_TOKEN,)
 ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 
 
@@ -83,6 +86,11 @@ def load_stack_config(
                 )
             )
     problems.extend(_secrecy_problems(model, document, secret_keys, stack))
+    problems.extend(
+        Problem(key, "a plain-text value", f"must be encrypted: {_set_command(stack, key, secret=True)}")
+        for key in PROVIDER_SECRETS
+        if key in values and key not in secret_keys
+    )
     try:
         config = model.model_validate(document)
     except ValidationError as error:
@@ -217,7 +225,58 @@ def _secrecy_problems(model: type[BaseModel], document: dict[str, Any], secret_k
     return problems
 
 
+def deployment_problems(config: StackConfig, values: Mapping[str, str], stack: str, *, credentials: bool = True) -> list[Problem]:
+    """What a stack needs before it can deploy, beyond valid values: where its alerts go and,
+    when `credentials` (providers really run), the PagerDuty token. Defaults cannot name
+    people or inboxes, so these are checked here rather than by the model."""
+    alerting = config.alerting
+    problems = []
+    if alerting.ticket_email is None:
+        key = f"{PROJECT_NAMESPACE}:alerting.ticketEmail"
+        problems.append(
+            Problem(
+                key,
+                "(missing)",
+                "the ticket queue's address is required: warnings (and critical alerts where nothing pages) "
+                f"are emailed there; set it with {_set_command(stack, key, example='<address>')}",
+            )
+        )
+    if alerting.pagerduty.enabled and not alerting.pagerduty.on_call:
+        key = f"{PROJECT_NAMESPACE}:alerting.pagerduty.onCall[0]"
+        problems.append(
+            Problem(
+                f"{PROJECT_NAMESPACE}:alerting.pagerduty.onCall",
+                "(missing)",
+                "paging is on, so the rotation needs at least one PagerDuty user ID; add one with "
+                f"{_set_command(stack, key, example='PXPGF42')}, or turn paging off with "
+                f"{_set_command(stack, f'{PROJECT_NAMESPACE}:alerting.pagerduty.enabled', example='false')}",
+            )
+        )
+    if credentials and alerting.pagerduty.enabled and PAGERDUTY_TOKEN not in values:
+        problems.append(
+            Problem(
+                PAGERDUTY_TOKEN,
+                "(missing)",
+                "a PagerDuty REST API key with write access (Integrations > API Access Keys) is required "
+                f"while paging is on; set it with {_set_command(stack, PAGERDUTY_TOKEN, secret=True, example='<key>')}",
+            )
+        )
+    return problems
+
+
+def providers_run() -> bool:
+    """False under the SDK's mock runtime (the offline engine, unit tests): no provider plugin
+    is configured there, so no provider needs its credentials."""
+    from pulumi.runtime import mocks, settings
+
+    return not isinstance(settings.get_monitor(), mocks.MockMonitor)
+
+
 def load_from_runtime(stack: str) -> StackConfig:
-    """What `__main__.py` calls: the running stack's config, validated."""
+    """What `__main__.py` calls: the running stack's config, validated and ready to deploy."""
     values, secret_keys = runtime_config()
-    return load_stack_config(stack, values, secret_keys)
+    config = load_stack_config(stack, values, secret_keys)
+    problems = deployment_problems(config, values, stack, credentials=providers_run())
+    if problems:
+        raise StackConfigError(stack_file_path(stack), problems)
+    return config

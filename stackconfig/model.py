@@ -7,15 +7,17 @@ field left out takes the default documented here. Keys in the stack file are cam
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
+import zoneinfo
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .connections import check_connection_budget
+from .connections import check_connection_budget, connection_budget
 from .model_base import ConfigModel
-from .platform import ApiConfig, DatabaseConfig, RedisConfig, WorkersConfig
+from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 
 PROJECT_NAMESPACE = "omni-infra"
 
@@ -99,6 +101,165 @@ class NetworkConfig(ConfigModel):
         return value
 
 
+# PagerDuty user IDs: `P` and upper-case letters or digits (`PXPGF42`).
+PAGERDUTY_USER_ID = r"^P[A-Z0-9]{5,13}$"
+EMAIL_ADDRESS = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class PagerDutyConfig(ConfigModel):
+    """Paging: one PagerDuty service per stack, its on-call schedule and escalation policy."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Critical alerts page the on-call engineer through PagerDuty. Off (dev), nothing pages: "
+            "critical alerts open tickets like warnings, and no PagerDuty resource or token is needed."
+        ),
+    )
+    on_call: list[str] = Field(
+        default_factory=list,
+        description=(
+            "PagerDuty user IDs (`PXPGF42`, from the user's URL in PagerDuty) of the rotation, in "
+            "order; required while paging is on. IDs, not emails: a lookup by email needs the "
+            "PagerDuty API at preview time."
+        ),
+    )
+    rotation_days: int = Field(
+        default=7, ge=1, le=28, description="Length of one on-call shift, in days: a week is the usual choice."
+    )
+    rotation_start: datetime.date = Field(
+        default=datetime.date(2026, 1, 5),
+        description="Day the rotation was anchored on (a Monday by default): the first user's first shift began then.",
+    )
+    handoff_time: str = Field(
+        default="09:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time of day (HH:MM, in `timeZone`) at which one shift hands over to the next.",
+    )
+    time_zone: str = Field(
+        default="UTC", description="IANA time zone of the schedule (`Europe/Brussels`): shifts hand over at local time."
+    )
+    escalation_delay_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the whole rotation.",
+    )
+
+    @field_validator("on_call")
+    @classmethod
+    def _pagerduty_user_ids(cls, users: list[str]) -> list[str]:
+        for user in users:
+            if not re.fullmatch(PAGERDUTY_USER_ID, user):
+                raise ValueError(f"{user!r} is not a PagerDuty user ID: `P` and 6 or more upper-case letters or digits, like PXPGF42")
+        if len(set(users)) != len(users):
+            raise ValueError("a user appears twice in the rotation")
+        return users
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, time_zone: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {time_zone!r}: use an IANA name like UTC or Europe/Brussels") from None
+        return time_zone
+
+    @property
+    def rotation_anchor(self) -> str:
+        """The first shift's start as an ISO 8601 timestamp with the zone's offset on that day."""
+        hour, minute = (int(part) for part in self.handoff_time.split(":"))
+        start = datetime.datetime.combine(self.rotation_start, datetime.time(hour, minute), zoneinfo.ZoneInfo(self.time_zone))
+        return start.isoformat()
+
+
+class AlertingConfig(ConfigModel):
+    """Where alerts go: critical pages (PagerDuty), warning opens a ticket, info notifies nobody."""
+
+    ticket_email: str | None = Field(
+        default=None,
+        pattern=EMAIL_ADDRESS,
+        description=(
+            "Address of the team's ticket queue (an email-to-ticket inbox): Cloud Monitoring emails every "
+            "warning there, and every critical alert too while paging is off. Required."
+        ),
+    )
+    pagerduty: PagerDutyConfig = Field(
+        default_factory=PagerDutyConfig, description="Paging through PagerDuty (see PagerDutyConfig)."
+    )
+
+
+GITHUB_REPOSITORY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
+
+
+class DeployConfig(ConfigModel):
+    """Who deploys the stack: GitHub Actions through Workload Identity Federation."""
+
+    github_repository: str = Field(
+        default="omni-platform/omni-infra",
+        pattern=GITHUB_REPOSITORY,
+        description=(
+            "`owner/name` of the GitHub repository whose workflows deploy this stack: the identity "
+            "pool's attribute condition accepts tokens of this repository only. Change it when the "
+            "repository moves (a fork deploys its own projects with its own name)."
+        ),
+    )
+
+
+class AuditConfig(ConfigModel):
+    """The change trail: Data Access audit logs and the retention-locked audit log bucket."""
+
+    retention_days: int = Field(
+        default=400,
+        ge=1,
+        le=3650,
+        description="Days the audit log bucket keeps every entry (400: as long as Admin Activity logs in `_Required`).",
+    )
+    locked: bool | None = Field(
+        default=None,
+        description=(
+            "Lock the bucket's retention: no one can delete the bucket or shorten the retention until "
+            "entries age out. Irreversible. Unset: locked everywhere but dev, which stays disposable; "
+            "prod refuses false."
+        ),
+    )
+
+
+class StatusPageConfig(ConfigModel):
+    """The public status page: uptime checks, and a job that republishes the page every minute."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Uptime checks of the public components and the public status page (bucket, job, schedule).",
+    )
+    title: str = Field(default="Omni API status", min_length=1, max_length=80, description="The page's title and the feed's.")
+    bucket: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$",
+        description="The public bucket's name (globally unique); unset: `<project>-status`.",
+    )
+    schedule: str = Field(
+        default="* * * * *",
+        description="How often Cloud Scheduler regenerates the page (unix-cron, UTC); every minute keeps it real time.",
+    )
+    release: str | None = Field(
+        default=None,
+        pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|sha256:[a-f0-9]{64})$",
+        description=(
+            "Tag or digest of the `omni-statuspage` image (built from statuspage/Dockerfile) the job runs; "
+            "unset: Google's placeholder job image, so the first `pulumi up` works before CI pushed one."
+        ),
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _five_cron_fields(cls, schedule: str) -> str:
+        fields = schedule.split()
+        if len(fields) != 5 or not all(re.fullmatch(r"[0-9*/,-]+", part) for part in fields):
+            raise ValueError("give five cron fields, like '* * * * *' (every minute)")
+        return schedule
+
+
 class StackConfig(ConfigModel):
     """One stack's whole configuration, read before any resource is declared."""
 
@@ -167,6 +328,41 @@ class StackConfig(ConfigModel):
     redis: RedisConfig = Field(
         default_factory=RedisConfig, description="Memorystore for Redis: the cache and the Celery broker (see RedisConfig)."
     )
+    metrics: MetricsConfig = Field(
+        default_factory=MetricsConfig,
+        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see MetricsConfig).",
+    )
+    tracing: TracingConfig = Field(
+        default_factory=TracingConfig,
+        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see TracingConfig).",
+    )
+    grafana: GrafanaConfig = Field(
+        default_factory=GrafanaConfig,
+        description="Grafana on Cloud Run behind IAP, with provisioned dashboards (see GrafanaConfig).",
+    )
+    alerting: AlertingConfig = Field(
+        default_factory=AlertingConfig,
+        description="Alert routing: PagerDuty for critical alerts, the ticket queue for warnings (see AlertingConfig).",
+    )
+
+    deploy: DeployConfig = Field(
+        default_factory=DeployConfig,
+        description="GitHub Actions deploys through Workload Identity Federation (see DeployConfig).",
+    )
+    audit: AuditConfig = Field(
+        default_factory=AuditConfig, description="Data Access audit logs and the locked audit log bucket (see AuditConfig)."
+    )
+    status_page: StatusPageConfig = Field(
+        default_factory=StatusPageConfig,
+        description="The public status page and its uptime checks (see StatusPageConfig).",
+    )
+
+    @field_validator("audit")
+    @classmethod
+    def _prod_audit_locked(cls, audit: AuditConfig, info: ValidationInfo) -> AuditConfig:
+        if info.data.get("environment") == "prod" and audit.locked is False:
+            raise ValueError("prod keeps its audit logs locked: an unlocked bucket can be deleted or its retention shortened")
+        return audit
 
     @field_validator("region")
     @classmethod
@@ -197,10 +393,33 @@ class StackConfig(ConfigModel):
             )
         return protect
 
+    @field_validator("alerting")
+    @classmethod
+    def _prod_pages(cls, alerting: AlertingConfig, info: ValidationInfo) -> AlertingConfig:
+        if info.data.get("environment") == "prod" and not alerting.pagerduty.enabled:
+            raise ValueError("prod must page: critical alerts in prod need the on-call engineer, not a ticket")
+        return alerting
+
     @model_validator(mode="after")
     def _connections_fit(self) -> StackConfig:
         check_connection_budget(self.api, self.workers, self.database)
+        if self.grafana.enabled:
+            # Grafana keeps its state in the same instance: its pools come out of the same budget.
+            budget = connection_budget(self.api, self.workers, self.database)
+            grafana = self.grafana.max_instances * self.grafana.db_pool_size
+            if budget.needed + grafana > budget.max_connections:
+                raise ValueError(
+                    f"the connection budget does not fit Grafana: {budget.explain()}, plus Grafana "
+                    f"{self.grafana.max_instances} instances x pool {self.grafana.db_pool_size} = {grafana} "
+                    "(grafana.maxInstances, grafana.dbPoolSize). Lower one of the keys named, or raise "
+                    "database.tier / database.maxConnections"
+                )
         return self
+
+    @property
+    def audit_locked(self) -> bool:
+        """Whether the audit log bucket is retention-locked: the setting, else all but dev."""
+        return self.audit.locked if self.audit.locked is not None else self.environment != "dev"
 
     @property
     def base_name(self) -> str:

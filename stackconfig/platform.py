@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .model_base import ConfigModel
 
@@ -234,3 +234,137 @@ class RedisConfig(ConfigModel):
         default_factory=RedisBrokerConfig,
         description="The Celery broker: `noeviction`, RDB persistence.",
     )
+
+
+# Prometheus durations as the GMP collector reads them: whole seconds or minutes.
+SCRAPE_INTERVAL_PATTERN = r"^[1-9][0-9]*(s|m)$"
+# Cloud Monitoring stores at most one point per series every 5 s; below 10 s costs more than it
+# tells. Above 5 minutes a Prometheus series goes stale between two scrapes.
+SCRAPE_INTERVAL_RANGE_SECONDS = (10, 300)
+
+
+def duration_seconds(duration: str) -> int:
+    """`30s` -> 30, `2m` -> 120: a Prometheus duration in the only units a scrape takes here."""
+    if not re.fullmatch(SCRAPE_INTERVAL_PATTERN, duration):
+        raise ValueError(f"duration {duration!r} is not like '30s' or '1m'")
+    return int(duration[:-1]) * (60 if duration.endswith("m") else 1)
+
+
+class MetricsConfig(ConfigModel):
+    """Managed Service for Prometheus: a collector sidecar next to the API and the workers."""
+
+    collector: bool = Field(
+        default=True,
+        description=(
+            "Run the Managed Prometheus collector sidecar (run-gmp-sidecar) in the API service and the "
+            "Celery worker pool, scraping the app's metrics port; off, only Google Cloud's system metrics remain."
+        ),
+    )
+    scrape_interval: str = Field(
+        default="30s",
+        pattern=SCRAPE_INTERVAL_PATTERN,
+        description=(
+            "How often the collector scrapes `/metrics` (10s to 5m). Shorter means finer graphs and faster "
+            "alerts at a higher Cloud Monitoring ingestion bill; Grafana's `$__rate_interval` follows it."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _interval_in_range(self) -> MetricsConfig:
+        low, high = SCRAPE_INTERVAL_RANGE_SECONDS
+        if not low <= duration_seconds(self.scrape_interval) <= high:
+            raise ValueError(
+                f"metrics.scrapeInterval {self.scrape_interval} is outside {low}s to {high // 60}m: "
+                "shorter costs more than it tells, longer lets series go stale between scrapes"
+            )
+        return self
+
+
+# The tracing collector's memory: below 128Mi the collector itself barely fits; a sidecar gets
+# 1Gi at most (components.cloud_run.SIDECAR_MAX_MEMORY_MIB).
+COLLECTOR_MEMORY_RANGE_MIB = (128, 1024)
+
+
+def memory_mib(memory: str) -> int:
+    """`256Mi` -> 256, `1Gi` -> 1024."""
+    return int(memory[:-2]) * (1024 if memory.endswith("Gi") else 1)
+
+
+class TracingConfig(ConfigModel):
+    """OpenTelemetry tracing: a collector sidecar in every Cloud Run workload, sampling
+    consistently by trace id before it exports to Cloud Trace."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Run the OpenTelemetry Collector sidecar in the API, the workers and beat and point the app's "
+            "OpenTelemetry SDK at it; off, the workloads get `OTEL_SDK_DISABLED=true` and no collector."
+        ),
+    )
+    sampling_ratio: float = Field(
+        default=0.1,
+        description=(
+            "Share of traces kept, above 0 up to 1 (0.1: one trace in ten). The collector decides by trace id, "
+            "so a trace is kept or dropped whole, across the API, the workers and beat."
+        ),
+    )
+    collector_memory: str = Field(
+        default="256Mi",
+        pattern=MEMORY_PATTERN,
+        description="Memory of the collector container (128Mi to 1Gi); its memory limiter starts refusing spans below it.",
+    )
+
+    @field_validator("sampling_ratio")
+    @classmethod
+    def _ratio_in_range(cls, ratio: float) -> float:
+        if ratio == 0:
+            raise ValueError("0 would keep no trace at all: to turn tracing off, set tracing.enabled to false instead")
+        if not 0 < ratio <= 1:
+            raise ValueError(f"give a share of traces above 0 and at most 1 (0.1 keeps one in ten), not {ratio}")
+        return ratio
+
+    @field_validator("collector_memory")
+    @classmethod
+    def _memory_in_range(cls, memory: str) -> str:
+        low, high = COLLECTOR_MEMORY_RANGE_MIB
+        if not low <= memory_mib(memory) <= high:
+            raise ValueError(f"the collector needs {low}Mi to {high // 1024}Gi (a sidecar's ceiling), not {memory}")
+        return memory
+
+
+class GrafanaConfig(ConfigModel):
+    """Grafana on Cloud Run behind IAP, its state in the stack's Cloud SQL instance."""
+
+    enabled: bool = Field(default=True, description="Run Grafana, with the dashboards provisioned from this repository.")
+    version: str = Field(
+        default="13.2.3",
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
+        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote repository); an exact version, never `latest`.",
+    )
+    access_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+        description=(
+            "The Google group whose members may pass IAP to Grafana (`omni-oncall@example.com`); unset, "
+            "nobody is granted access and the run warns. Everyone who signs in is a Viewer: dashboards are code."
+        ),
+    )
+    min_instances: int = Field(
+        default=0, ge=0, le=10, description="Grafana instances kept warm; 0 lets it scale to zero (a cold start of a few seconds)."
+    )
+    max_instances: int = Field(
+        default=2, ge=1, le=10, description="Grafana scale-out ceiling; each instance holds up to `dbPoolSize` database connections."
+    )
+    db_pool_size: int = Field(
+        default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the connection budget."
+    )
+    memory: str = Field(default="1Gi", pattern=MEMORY_PATTERN, description="Memory of the Grafana container (1 vCPU).")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> GrafanaConfig:
+        check_cpu_memory("grafana", "1", self.memory)
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"grafana.minInstances {self.min_instances} is above grafana.maxInstances {self.max_instances}"
+            )
+        return self

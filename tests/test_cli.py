@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -23,18 +24,42 @@ def omni(*args: str):
 def test_help_lists_every_command():
     result = omni("--help")
     assert result.exit_code == 0
-    for command in ("preview", "snapshot", "diff", "check", "build"):
+    commands = ("preview", "snapshot", "diff", "check", "build")
+    groups = ("dashboards", "alerts", "lab", "statuspage", "loadtest")
+    for command in commands + groups:
         assert command in result.output
 
 
-def test_preview_prints_the_tree_and_counts_like_pulumi_preview():
+def test_every_group_lists_its_subcommands():
+    expected = {
+        "dashboards": ("render", "list", "lint"),
+        "alerts": ("render", "list", "test"),
+        "statuspage": ("render", "serve"),
+        "loadtest": ("run",),
+        "lab": ("alerts",),
+    }
+    for group, subcommands in expected.items():
+        result = omni(group, "--help")
+        assert result.exit_code == 0, result.output
+        for subcommand in subcommands:
+            assert subcommand in result.output, (group, subcommand)
+
+
+def counts(graph) -> tuple[int, int]:
+    """Resources the engine would create (the stack itself included) and how many are protected."""
+    return len(graph["resources"]), sum(1 for r in graph["resources"] if r.get("protect"))
+
+
+def test_preview_prints_the_tree_and_counts_like_pulumi_preview(graphs):
     result = omni("preview", "--stack", "prod", "-C", str(ROOT))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert any(line.startswith(" +   pulumi:pulumi:Stack") and "omni-infra-prod" in line for line in lines)
     assert any("├─ omni:network:Network" in line for line in lines)
     assert any("│  ├─ gcp:compute/network:Network" in line and "[protected]" in line for line in lines)
-    assert "Resources: + 80 to create (16 protected)" in result.output
+    total, protected = counts(graphs["prod"])
+    assert protected > 20  # the network, the database, the caches, secrets, buckets
+    assert f"Resources: + {total} to create ({protected} protected)" in result.output
 
 
 def test_preview_json_prints_the_documented_graph(graphs):
@@ -50,7 +75,7 @@ def test_preview_json_prints_the_documented_graph(graphs):
 def test_committed_snapshots_are_current():
     result = omni("check", "-C", str(ROOT))
     assert result.exit_code == 0, f"run `omni snapshot --all` and commit:\n{result.output}"
-    assert result.output.count("✓") == 3
+    assert result.output.count("✓") == 6  # per stack: config and snapshot, policies
 
 
 def test_check_fails_on_a_stale_snapshot_naming_the_command(project_copy):
@@ -95,13 +120,15 @@ def test_diff_of_an_edited_stack_file_shows_the_change_and_its_danger(project_co
     assert '"10.20.0.0/20" => "10.20.0.0/19"' in text
 
 
-def test_diff_markdown_puts_danger_before_anything_else(project_copy):
+def test_diff_markdown_puts_danger_before_anything_else(project_copy, graphs):
     edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:protect: false")
     result = omni("diff", "--stack", "staging", "--format", "markdown", "-C", str(project_copy.root))
     assert result.exit_code == 1
     body = result.output.split("\n", 1)[1]
     assert body.lstrip().startswith("> [!CAUTION]")
-    assert "removes protection from 20 resources" in body
+    # Every protected resource loses `protect`; some also lose their provider-side deletion protection.
+    removed = re.search(r"removes protection from (\d+) resources", body)
+    assert removed and int(removed.group(1)) >= counts(graphs["staging"])[1]
 
 
 def test_diff_json_against_a_file(project_copy, tmp_path, graphs):
@@ -116,7 +143,7 @@ def test_diff_json_against_a_file(project_copy, tmp_path, graphs):
     assert [r["name"] for r in report["resources"]] == ["omni-dev-nat"]
 
 
-def test_diff_against_a_git_ref(project_copy):
+def test_diff_against_a_git_ref(project_copy, graphs):
     root = project_copy.root
     git = lambda *args: subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)  # noqa: E731
     git("init", "-q")
@@ -130,7 +157,7 @@ def test_diff_against_a_git_ref(project_copy):
     # At the first commit no snapshot existed: the stack is new, so everything is a create.
     new_stack = omni("diff", "--stack", "dev", "--ref", "HEAD~1", "-C", str(root))
     assert new_stack.exit_code == 1, new_stack.output
-    assert "Summary: 79 to create" in new_stack.output
+    assert f"Summary: {counts(graphs['dev'])[0]} to create" in new_stack.output
     bad_ref = omni("diff", "--stack", "dev", "--ref", "no-such-branch", "-C", str(root))
     assert bad_ref.exit_code == 2
     assert "no-such-branch is not a commit" in bad_ref.output

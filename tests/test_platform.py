@@ -27,9 +27,25 @@ def redis(graph, role):
     return next(r for r in resources(graph, REDIS) if r["inputs"]["labels"]["role"] == role)
 
 
+# Cloud Run workloads specified elsewhere: Grafana (test_grafana.py), the status page's
+# publisher job (test_status_page_component.py).
+TOOLING = {"grafana", "statuspage"}
+
+
 def workloads(graph):
     """The API service, the worker pools and the migration job."""
-    return resources(graph, SERVICE) + resources(graph, POOL) + resources(graph, JOB)
+    found = resources(graph, SERVICE) + resources(graph, POOL) + resources(graph, JOB)
+    return [r for r in found if r["inputs"]["labels"]["service"] not in TOOLING]
+
+
+def migration_job(graph):
+    (job,) = [r for r in resources(graph, JOB) if r["inputs"]["labels"]["service"] == "migrate"]
+    return job
+
+
+def api_service(graph):
+    (service,) = [r for r in resources(graph, SERVICE) if r["inputs"]["labels"]["service"] == "api"]
+    return service
 
 
 def task_template(workload):
@@ -39,11 +55,13 @@ def task_template(workload):
 
 
 def containers(graph, kinds=(SERVICE, POOL)):
-    """(resource name, container) for the API service and every worker pool (by default)."""
+    """(resource name, container) for the API service and every worker pool (by default): the
+    workload's own container (its sidecars are specified in test_managed_prometheus.py)."""
     for resource in workloads(graph):
         if resource["type"] in kinds:
             for container in task_template(resource)["containers"]:
-                yield resource["name"], container
+                if container["name"] == "app":
+                    yield resource["name"], container
 
 
 def test_prod_database_is_regional_with_pitr_private_ssl_and_protected(graphs):
@@ -137,11 +155,18 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
         readers.setdefault(secret, set()).add(grant["inputs"]["member"].removeprefix("serviceAccount:"))
     base = f"omni-{stack}"
     apps = {emails["api"], emails["worker"]}
+    grafana = f"{base}-grafana@omni-api-{stack}.iam.gserviceaccount.com"
     assert readers == {
         f"{base}-api-secret-key": {emails["api"]},
         f"{base}-redis-cache-auth": apps,
         f"{base}-redis-broker-auth": apps | {emails["beat"]},
         f"{base}-db-admin-password": {emails["migrate"]},
+        # The collector sidecar's config, mounted by the workloads that run it.
+        f"{base}-rungmp-config": apps,
+        # The trace collector's config, mounted by every workload that runs the app.
+        f"{base}-otel-config": apps | {emails["beat"]},
+        f"{base}-grafana-secret-db-password": {grafana},
+        f"{base}-grafana-secret-key": {grafana},
     }
 
 
@@ -200,7 +225,7 @@ def test_a_release_runs_celery_from_the_stack_registry(project_copy):
     pools = {r["name"]: r["inputs"]["template"]["containers"][0] for r in resources(graph, POOL)}
     image = "europe-west1-docker.pkg.dev/omni-api-prod/omni-prod/omni-api:2026.11.25-1"
     assert pools["omni-prod-worker-pool"]["image"] == pools["omni-prod-beat-pool"]["image"] == image
-    assert one(graph, SERVICE)["inputs"]["template"]["containers"][0]["image"] == image
+    assert api_service(graph)["inputs"]["template"]["containers"][0]["image"] == image
     worker = pools["omni-prod-worker-pool"]
     assert worker["commands"] + worker["args"] == ["celery", "--app", "omni.worker", "worker", "--concurrency", "4", "--loglevel", "INFO"]
     beat = pools["omni-prod-beat-pool"]
@@ -211,7 +236,7 @@ def test_a_release_runs_celery_from_the_stack_registry(project_copy):
 
 def test_api_scales_and_probes_per_stack(graphs):
     for stack, (low, high) in (("dev", (0, 2)), ("staging", (1, 4)), ("prod", (2, 10))):
-        service = one(graphs[stack], SERVICE)["inputs"]
+        service = api_service(graphs[stack])["inputs"]
         assert service["template"]["scaling"].get("minInstanceCount", 0) == low
         assert service["scaling"]["maxInstanceCount"] == high or service["template"]["scaling"].get("maxInstanceCount") == high
         container = service["template"]["containers"][0]
@@ -251,7 +276,12 @@ def test_operator_outputs_are_exported(applied, stack):
 def test_workloads_and_data_services_carry_a_service_label(graphs, stack):
     graph = graphs[stack]
     services = {r["name"]: r["inputs"]["labels"]["service"] for r in resources(graph, SERVICE) + resources(graph, POOL)}
-    assert services == {f"omni-{stack}-api-service": "api", f"omni-{stack}-worker-pool": "worker", f"omni-{stack}-beat-pool": "beat"}
+    assert services == {
+        f"omni-{stack}-api-service": "api",
+        f"omni-{stack}-worker-pool": "worker",
+        f"omni-{stack}-beat-pool": "beat",
+        f"omni-{stack}-grafana-service": "grafana",
+    }
     # Cloud SQL is out of reach of the provider's default labels: it carries the stack's own.
     assert primary(graph)["inputs"]["settings"]["userLabels"] == {
         "app": "omni", "environment": stack, "managed-by": "pulumi", "team": "platform", "cost-center": "omni", "service": "database",
@@ -270,7 +300,7 @@ def test_every_secret_a_container_references_is_granted_to_its_service_account(a
     for resource in workloads(graph):
         account = task_template(resource)["serviceAccount"]
         for container in task_template(resource)["containers"]:
-            for env in container["envs"]:
+            for env in container.get("envs", []):
                 if "valueSource" in env:
                     secret = env["valueSource"]["secretKeyRef"]["secret"]
                     assert (secret, f"serviceAccount:{account}") in grants, (resource["name"], env["name"])
@@ -298,11 +328,11 @@ def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
 
 def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, project_copy):
     graph = applied["prod"]
-    job = one(graph, JOB)
+    job = migration_job(graph)
     template = task_template(job)
     container = template["containers"][0]
     env = {e["name"]: e.get("value") for e in container["envs"]}
-    users = {e["name"]: e["value"] for c in (one(graph, SERVICE),) for e in task_template(c)["containers"][0]["envs"] if "value" in e}
+    users = {e["name"]: e["value"] for c in (api_service(graph),) for e in task_template(c)["containers"][0]["envs"] if "value" in e}
     assert env["DATABASE_USER"] == "omni" and env["DATABASE_IAM_AUTH"] == "false"
     app_users = env["DATABASE_APP_USERS"].split(",")
     assert len(app_users) == 2 and users["DATABASE_USER"] in app_users
@@ -314,7 +344,7 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     assert container["image"] == "us-docker.pkg.dev/cloudrun/container/job" and "commands" not in container
 
     edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
-    released = task_template(one(run_stack(project_copy, "prod").to_json(), JOB))["containers"][0]
+    released = task_template(migration_job(run_stack(project_copy, "prod").to_json()))["containers"][0]
     assert released["commands"] + released["args"] == ["python", "-m", "omni.migrate"]
     assert released["image"].endswith("/omni-api:2026.11.25-1")
 
@@ -328,11 +358,12 @@ def test_each_workload_holds_only_the_project_roles_it_uses(applied, stack):
         held.setdefault(grant["inputs"]["member"].removeprefix("serviceAccount:"), set()).add(grant["inputs"]["role"])
     telemetry = {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"}
     database = {"roles/cloudsql.client", "roles/cloudsql.instanceUser"}
-    assert held == {
+    # The deployer's and previewer's roles are test_audit.py's; Grafana's are test_grafana.py's.
+    assert {email: held[email] for email in emails.values()} == {
         emails["api"]: telemetry | database,
         emails["worker"]: telemetry | database,
         emails["beat"]: telemetry,
         emails["migrate"]: telemetry | {"roles/cloudsql.client"},
     }
     users = {r["name"] for r in resources(graph, "gcp:sql/user:User")}
-    assert users == {f"omni-{stack}-admin", f"omni-{stack}-iam-api", f"omni-{stack}-iam-worker"}
+    assert users == {f"omni-{stack}-admin", f"omni-{stack}-iam-api", f"omni-{stack}-iam-worker", f"omni-{stack}-grafana-db-user"}

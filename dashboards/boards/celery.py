@@ -48,11 +48,14 @@ def build(facts: StackFacts) -> BoardContent:
                    stacked=True),
         timeseries("Failure ratio by task", "Per task name, the share of finished runs that failed.",
                    [Query(failure_ratio(by=("task",)), "{{task}}")], style.RATIO, thresholds=failure_thresholds()),
-        timeseries("Run time by task (p95)", "95th percentile of how long each task runs.",
-                   [Query(q.quantile(0.95, m.CELERY_TASK_DURATION, by=("task",)), "{{task}}")], style.SECONDS),
+        # Traces cross the Celery boundary: a slow task's trace starts at the request or beat tick that sent it.
+        timeseries("Run time by task (p95)", "95th percentile of how long each task runs. Click a point for "
+                   "traces.", [Query(q.quantile(0.95, m.CELERY_TASK_DURATION, by=("task",)), "{{task}}")], style.SECONDS,
+                   data_links=[style.trace_link()]),
         timeseries("Queue wait by task (p95)", "How long tasks wait in the queue before a worker starts them: "
-                   "the delay users feel.", [Query(q.quantile(0.95, m.CELERY_TASK_QUEUE_WAIT, by=("task",)), "{{task}}")],
-                   style.SECONDS),
+                   "the delay users feel. Click a point for traces.",
+                   [Query(q.quantile(0.95, m.CELERY_TASK_QUEUE_WAIT, by=("task",)), "{{task}}")], style.SECONDS,
+                   data_links=[style.trace_link()]),
         table("Most failing tasks", "The ten tasks failing most often right now, in failures per second.",
               [Query(q.top(10, q.sum_rate(m.CELERY_TASKS.name, FAILED, by=("task",))), instant=True)],
               style.OPS_PER_SECOND),
