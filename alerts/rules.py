@@ -1,16 +1,17 @@
-"""Every rule group Prometheus loads: the SLOs' recording rules and burn-rate alerts, then the
-resource and symptom alerts. Rendering, validation, the promtool tests, the Alertmanager route
-tests and the Cloud Monitoring policies all start here."""
+"""Every rule group Prometheus loads: the SLOs' recording rules and burn-rate alerts, the fast
+symptom pages beside them, then the resource alerts. Rendering, validation, the promtool tests,
+the Alertmanager route tests and the Cloud Monitoring policies all start here."""
 
 from __future__ import annotations
 
 from alerts.burnrate import slo_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
+from alerts.symptoms import symptom_rule_groups
 
 
 def rule_groups() -> tuple[RuleGroup, ...]:
-    return slo_rule_groups() + resource_rule_groups()
+    return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups()
 
 
 def all_alerts(groups: tuple[RuleGroup, ...] | None = None) -> tuple[AlertRule, ...]:
