@@ -149,7 +149,14 @@ for index in range({count}):
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
 """
-SYNTHETIC_STACK = "config:\n  gcp:project: omni-api-bench\n  omni-infra:environment: prod\n"
+SYNTHETIC_STACK = """config:
+  gcp:project: omni-api-bench
+  omni-infra:environment: prod
+  omni-infra:alerting:
+    ticketEmail: bench@omni.example
+    pagerduty:
+      onCall: [PBENCH1]
+"""
 RESOURCES_PER_NETWORK = 7  # the component and its six children
 
 
