@@ -11,7 +11,6 @@ answers; an invalid one gets 400 with the list of errors, and is not recorded.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from types import TracebackType
 from typing import Any, Callable
 
 from lab.http_server import BackgroundHTTPServer
+from lab.recorder import Recorder
 
 ENQUEUE_PATH = "/v2/enqueue"
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -88,8 +88,7 @@ class PagerDutyReceiver:
 
     def __init__(self, routing_keys: set[str] | frozenset[str], *, port: int = 0):
         self.routing_keys = frozenset(routing_keys)
-        self._events: list[PagerDutyEvent] = []
-        self._changed = threading.Condition()
+        self._events: Recorder[PagerDutyEvent] = Recorder()
         self._server = BackgroundHTTPServer(self._handle, port=port, what="the PagerDuty receiver")
 
     @property
@@ -98,19 +97,11 @@ class PagerDutyReceiver:
 
     @property
     def events(self) -> tuple[PagerDutyEvent, ...]:
-        with self._changed:
-            return tuple(self._events)
+        return self._events.items
 
     def wait_for(self, matches: Callable[[PagerDutyEvent], bool], timeout: float) -> PagerDutyEvent | None:
         """The first recorded event that `matches`, waiting up to `timeout` seconds for it."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = next((event for event in self._events if matches(event)), None)
-                remaining = deadline - time.monotonic()
-                if found is not None or remaining <= 0:
-                    return found
-                self._changed.wait(remaining)
+        return self._events.wait_for(matches, timeout)
 
     def _handle(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         if path != ENQUEUE_PATH:
@@ -135,9 +126,7 @@ class PagerDutyReceiver:
             custom_details=details if isinstance(details, dict) else {},
             received_monotonic=received_monotonic, received_at=received_at, body=event,
         )
-        with self._changed:
-            self._events.append(recorded)
-            self._changed.notify_all()
+        self._events.add(recorded)
         return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 
     def __enter__(self) -> PagerDutyReceiver:

@@ -9,13 +9,13 @@ endpoints (`/tickets/<scenario>`, `/watchdog/<scenario>`).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Callable
 
 from lab.http_server import BackgroundHTTPServer
+from lab.recorder import Recorder
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,7 @@ class WebhookReceiver:
     """Records Alertmanager webhook notifications on 127.0.0.1:`port` (0: a free port)."""
 
     def __init__(self, *, port: int = 0):
-        self._notifications: list[WebhookNotification] = []
-        self._changed = threading.Condition()
+        self._notifications: Recorder[WebhookNotification] = Recorder()
         self._server = BackgroundHTTPServer(self._handle, port=port, what="the webhook receiver")
 
     def url(self, path: str) -> str:
@@ -40,19 +39,11 @@ class WebhookReceiver:
 
     @property
     def notifications(self) -> tuple[WebhookNotification, ...]:
-        with self._changed:
-            return tuple(self._notifications)
+        return self._notifications.items
 
     def wait_for(self, matches: Callable[[WebhookNotification], bool], timeout: float) -> WebhookNotification | None:
         """The first recorded notification that `matches`, waiting up to `timeout` seconds for it."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = next((note for note in self._notifications if matches(note)), None)
-                remaining = deadline - time.monotonic()
-                if found is not None or remaining <= 0:
-                    return found
-                self._changed.wait(remaining)
+        return self._notifications.wait_for(matches, timeout)
 
     def _handle(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         if method != "POST":
@@ -65,9 +56,7 @@ class WebhookReceiver:
             status = str(message["status"])
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
             return 400, {"error": "not an Alertmanager webhook message (needs status and alerts)"}
-        with self._changed:
-            self._notifications.append(WebhookNotification(path, status, names, received, message))
-            self._changed.notify_all()
+        self._notifications.add(WebhookNotification(path, status, names, received, message))
         return 200, {"status": "recorded"}
 
     def __enter__(self) -> WebhookReceiver:
