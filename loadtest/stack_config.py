@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 
 from loadtest.shape_plans import SHAPES
 from stackconfig.errors import Problem, StackConfigError
+from stackconfig.loader import config_key
 from stackconfig.model import DEFAULT_REGION, GCP_REGIONS
 from stackconfig.model_base import ConfigModel
 
@@ -172,13 +173,7 @@ def load_loadtest_config(stack: str, values: Mapping[str, str], secret_keys: set
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
-    if not loc:
-        return f"{NAMESPACE} (several keys)"
-    first = str(loc[0])
-    for provider_key, field_name in PROVIDER_FIELDS.items():
-        if first == field_name:
-            return provider_key
-    return f"{NAMESPACE}:{first}" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
+    return config_key(loc, NAMESPACE, PROVIDER_FIELDS)
 
 
 def _snake(key: str) -> str:

@@ -129,21 +129,23 @@ def _shown(full_key: str, value: Any, secret_keys: set[str]) -> str:
     return "[secret]" if full_key in secret_keys else repr(value)
 
 
-def _config_key(loc: tuple[int | str, ...]) -> str:
+def config_key(
+    loc: tuple[int | str, ...], namespace: str = PROJECT_NAMESPACE, provider_fields: dict[str, str] = PROVIDER_FIELDS
+) -> str:
     """`('network', 'subnetCidr')` → `omni-infra:network.subnetCidr` (or `gcp:project`)."""
     if not loc:
-        return f"{PROJECT_NAMESPACE} (several keys)"
+        return f"{namespace} (several keys)"
     first = str(loc[0])
-    for provider_key, field_name in PROVIDER_FIELDS.items():
+    for provider_key, field_name in provider_fields.items():
         if first == field_name:
             return provider_key
     path = first + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
-    return f"{PROJECT_NAMESPACE}:{path}"
+    return f"{namespace}:{path}"
 
 
 def _top_level_key(loc: tuple[int | str, ...]) -> str:
     """The stack-file key a nested location lives under: what `secure:` applies to."""
-    return _config_key(loc[:1])
+    return config_key(loc[:1])
 
 
 def _set_command(stack: str, key: str, *, secret: bool = False, example: str = "<value>") -> str:
@@ -170,7 +172,7 @@ def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[
 
 def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel], secret_keys: set[str]) -> Problem:
     loc = detail["loc"]
-    key = _config_key(loc)
+    key = config_key(loc)
     holder, field = _field_at(model, loc)
     kind = detail["type"]
     # A value stored encrypted is never echoed, whatever its field: the message too, since
