@@ -12,11 +12,12 @@ p95 latency and the error ratio stay under them, 1 otherwise.
 
 from __future__ import annotations
 
+import csv
 import logging
 import random
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import locust.stats
 from locust import FastHttpUser, between, events, task
@@ -141,3 +142,25 @@ def judge_run(environment: Environment, **_: object) -> None:
     for reason in found:
         logger.error("limit broken: %s", reason)
     environment.process_exit_code = 1 if found else 0
+
+
+_final_stats: dict[str, Environment] = {}
+
+
+@events.init.add_listener
+def remember_environment(environment: Environment, **_: object) -> None:
+    _final_stats["environment"] = environment
+
+
+@events.quit.add_listener
+def write_final_statistics(exit_code: int, **_: object) -> None:
+    """Rewrite `<csv prefix>_stats.csv` once the runner has stopped: Locust's own writer only
+    flushes it every interval, so the file would miss the run's last second."""
+    environment = _final_stats.get("environment")
+    options = environment.parsed_options if environment else None
+    prefix = getattr(options, "csv_prefix", None)
+    if environment is None or not prefix or isinstance(environment.runner, WorkerRunner):
+        return
+    with open(f"{prefix}_stats.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = cast(locust.stats.CSVWriter, csv.writer(handle))  # csv writes rows of any values
+        locust.stats.StatsCSV(environment, locust.stats.PERCENTILES_TO_REPORT).requests_csv(writer)

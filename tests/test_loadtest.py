@@ -76,7 +76,7 @@ def test_a_shape_named_in_the_environment_is_the_one_shape_locust_finds(monkeypa
 
 def test_the_suite_imports_only_locust_the_standard_library_and_itself():
     # The ConfigMap ships these files alone into the Locust image.
-    allowed = {"locust", "loadtest", "__future__", "collections", "dataclasses", "logging", "math", "os", "random", "time", "typing", "uuid"}
+    allowed = {"locust", "loadtest", "__future__", "collections", "csv", "dataclasses", "logging", "math", "os", "random", "time", "typing", "uuid"}
     for name in SUITE_FILES:
         tree = ast.parse((SUITE_DIR / name).read_text())
         imported = {
@@ -229,6 +229,8 @@ class FakeApi:
         self.healthy = True
         self.delay_seconds = 0.0
         self.ids = itertools.count(1)
+        self.answered = 0  # requests of the suite's routes (not the pre-flight health check)
+        self._lock = threading.Lock()
         handler = self._handler()
         self.server = BurstServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -237,6 +239,8 @@ class FakeApi:
     def answer(self, method: str, path: str) -> tuple[int, Any]:
         if path == "/healthz":
             return (200, {"status": "ok"}) if self.healthy else (503, {"status": "down"})
+        with self._lock:
+            self.answered += 1
         time.sleep(self.delay_seconds)
         if method == "GET" and re.fullmatch(r"/v1/items/\d+", path):
             return 200, {"id": int(path.rsplit("/", 1)[1])}
@@ -321,6 +325,13 @@ def test_a_slow_api_breaks_the_p95_limit_and_the_run_returns_the_stats_and_exit_
     assert {route.name for route in result.routes} >= {config.CACHED_READ.stats_name}
     assert json.loads(json.dumps(result.to_json()))["total"]["p95_ms"] == result.total.p95_ms
     assert locust_processes_writing_to(tmp_path) == []
+
+
+def test_the_statistics_count_every_request_up_to_the_last_second(tmp_path, api):
+    # Locust flushes its CSV every second; the suite rewrites it once the run has stopped.
+    result = run_load_test(settings(tmp_path, host=api.url, users=8, spawn_rate=8, duration_seconds=3))
+    assert result.passed
+    assert result.total.requests == api.answered > 0
 
 
 def test_omni_loadtest_run_refuses_bad_input_with_exit_code_2(tmp_path):
