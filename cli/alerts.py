@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from cli.console import err, out
 
 app = typer.Typer(help="Alert rules as code: render and test with promtool and amtool.", no_args_is_help=True)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 OutOption = Annotated[Path, typer.Option("--out", help="Directory for rules/, tests/ and alertmanager.yml.")]
 

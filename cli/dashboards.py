@@ -6,9 +6,11 @@ Exit codes: 0 success, 1 lint findings, 2 bad input (an invalid stack config, an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from cli.console import fail
 
 app = typer.Typer(help="Grafana dashboards as code: render, list, lint.", no_args_is_help=True)
 
@@ -20,9 +22,6 @@ StackOption = Annotated[
 ]
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 @app.command()
@@ -38,7 +37,7 @@ def render(
     try:
         paths = write_dashboards(out, stack, project_dir)
     except StackConfigError as error:
-        _fail(str(error))
+        fail(str(error))
     for path in paths:
         typer.echo(str(path))
     typer.echo(f"wrote {len(paths)} dashboards to {out}")
@@ -70,7 +69,7 @@ def lint(
     try:
         findings = lint_directory(directory) if directory else lint_rendered(stack, project_dir)
     except (StackConfigError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
     for finding in findings:
         typer.echo(str(finding))
     source = str(directory) if directory else f"the rendered dashboards of stack {stack or 'dev'}"

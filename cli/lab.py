@@ -6,31 +6,22 @@ import gc
 import json
 import signal
 import sys
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
+
+from cli.console import err, fail, interrupt_on_sigterm, out
 
 if TYPE_CHECKING:
     from lab.alerts_lab import LabResult
 
 app = typer.Typer(help="Local labs with real Prometheus and Alertmanager on 127.0.0.1.", no_args_is_help=True)
 
-# A pipe or a CI log is not a terminal: give the table room instead of rich's 80-column default.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
-    raise typer.Exit(code=2)
 
 
-def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # A `kill` stops the lab like Ctrl-C does: through the context managers that stop the servers.
-    raise KeyboardInterrupt
 
 
 @app.command()
@@ -66,9 +57,9 @@ def alerts(
     by_name = {s.name: s for s in SCENARIOS}
     unknown = [name for name in scenario or [] if name not in by_name]
     if unknown:
-        _fail(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(by_name)}")
+        fail(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(by_name)}")
     chosen = tuple(by_name[name] for name in scenario) if scenario else SCENARIOS
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         result = run_alerts_lab(
             chosen, baseline_seconds=baseline_seconds, healthy_seconds=healthy_seconds,
@@ -76,7 +67,7 @@ def alerts(
             on_progress=lambda line: err.print(line, markup=False),
         )
     except (PortInUseError, ServerStartError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
     except KeyboardInterrupt:
         err.print("interrupted: every server the lab started is stopped", markup=False)
         raise typer.Exit(code=130) from None
@@ -156,7 +147,12 @@ def pooling(
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from lab.pooling_lab import LabPorts, PoolingLabInputError, PoolingLabSettings, run_pooling_lab
+    from lab.pooling_lab import (
+        LabPorts,
+        PoolingLabInputError,
+        PoolingLabSettings,
+        run_pooling_lab,
+    )
     from lab.ports import PortInUseError
     from lab.processes import ServerStartError
     from loadtest.runner import LoadTestInputError, LoadTestRunError
@@ -167,11 +163,11 @@ def pooling(
         users=users, duration_seconds=duration, warmup_seconds=warmup, pool_size=pool_size,
         item_query_ms=item_query_ms, ports=LabPorts(postgres=postgres_port, pgbouncer=pgbouncer_port, redis=redis_port, api=api_port),
     )
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         result = run_pooling_lab(settings, on_progress=lambda line: err.print(line, markup=False))
     except (PoolingLabInputError, PortInUseError, ServerStartError, LoadTestInputError, LoadTestRunError) as error:
-        _fail(str(error))
+        fail(str(error))
     except KeyboardInterrupt:
         err.print("interrupted: every server the lab started is stopped", markup=False)
         raise typer.Exit(code=130) from None

@@ -8,30 +8,22 @@ import json
 import signal
 import sys
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+
+from cli.console import err, fail, interrupt_on_sigterm, out
 
 if TYPE_CHECKING:
     from loadtest.runner import LoadTestResult, Progress
 
 app = typer.Typer(help="Load tests of the Omni API with Locust (suite in loadtest/).", no_args_is_help=True)
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
-    raise typer.Exit(code=2)
 
 
-def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # stops Locust through the runner's cleanup, as Ctrl-C does
 
 
 @app.command()
@@ -60,22 +52,28 @@ def run(
     """
     gc.enable()  # a run of minutes: the collector `omni` turns off for short commands is wanted here
     from loadtest.config import SuiteSettings
-    from loadtest.runner import LoadTestInputError, LoadTestRunError, RunSettings, parse_duration, run_load_test
+    from loadtest.runner import (
+        LoadTestInputError,
+        LoadTestRunError,
+        RunSettings,
+        parse_duration,
+        run_load_test,
+    )
 
     try:
         seconds = parse_duration(duration)
     except ValueError as error:
-        _fail(f"--duration: {error}")
+        fail(f"--duration: {error}")
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     settings = RunSettings(
         host=host, users=users, spawn_rate=spawn_rate, duration_seconds=seconds, report_dir=out_dir / stamp,
         shape=shape, web_port=web_port, suite=SuiteSettings(api_key=api_key),
     )
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         result = run_load_test(settings, on_progress=_ProgressLines())
     except (LoadTestInputError, LoadTestRunError) as error:
-        _fail(str(error))
+        fail(str(error))
     except KeyboardInterrupt:
         err.print("interrupted: Locust was stopped", markup=False)
         raise typer.Exit(code=130) from None

@@ -12,11 +12,11 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
+
+from cli.console import fail, out
 
 app = typer.Typer(
     name="omni",
@@ -30,8 +30,8 @@ app = typer.Typer(
 from cli import alerts as alerts_cli  # noqa: E402
 from cli import dashboards as dashboards_cli  # noqa: E402
 from cli import lab as lab_cli  # noqa: E402
-from cli import statuspage as statuspage_cli  # noqa: E402
 from cli import loadtest as loadtest_cli  # noqa: E402
+from cli import statuspage as statuspage_cli  # noqa: E402
 
 app.add_typer(dashboards_cli.app, name="dashboards")
 app.add_typer(alerts_cli.app, name="alerts")
@@ -39,8 +39,6 @@ app.add_typer(lab_cli.app, name="lab")
 app.add_typer(statuspage_cli.app, name="statuspage")
 app.add_typer(loadtest_cli.app, name="loadtest")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ProjectDir = Annotated[
     Path, typer.Option("--project-dir", "-C", help="Root of the Pulumi project (where Pulumi.yaml is).")
@@ -49,10 +47,6 @@ StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev
 
 
 
-def _fail(message: str) -> NoReturn:
-    # The message is plain text: config errors quote patterns like `[a-z]` and masks like `[secret]`.
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
-    raise typer.Exit(code=2)
 
 
 def _project(project_dir: Path):
@@ -61,7 +55,7 @@ def _project(project_dir: Path):
     try:
         return Project.load(project_dir.resolve())
     except (FileNotFoundError, KeyError) as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 class RunFailed(Exception):
@@ -92,7 +86,7 @@ def _graph_json(project, stack: str, preview: bool = True) -> dict:
     try:
         return _try_graph_json(project, stack, preview)
     except RunFailed as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
@@ -100,7 +94,7 @@ def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
         return project.stacks()
     if stack:
         return [stack]
-    _fail("name a stack with --stack S, or use --all")
+    fail("name a stack with --stack S, or use --all")
 
 
 @app.command()
@@ -138,7 +132,7 @@ def snapshot(
     from offline.snapshots import write_snapshot
 
     if stack and all_stacks:
-        _fail("use either --stack S or --all, not both")
+        fail("use either --stack S or --all, not both")
     project = _project(project_dir)
     for name in _stacks(project, stack, all_stacks or stack is None):
         path, changed = write_snapshot(project, name, dumps(_graph_json(project, name)))
@@ -163,18 +157,23 @@ def diff(
     Exit code 0 when nothing changes, 1 when something does, 2 on error.
     """
     from offline.diff import compute_diff
-    from offline.diff_render import render_json, render_markdown, render_markdown_comment, render_text
+    from offline.diff_render import (
+        render_json,
+        render_markdown,
+        render_markdown_comment,
+        render_text,
+    )
     from offline.snapshots import read_graph_file, read_snapshot, read_snapshot_at_ref
 
     renderers = {"text": render_text, "markdown": render_markdown, "json": render_json}
     if output_format not in renderers:
-        _fail(f"--format must be one of {', '.join(renderers)}, not {output_format!r}")
+        fail(f"--format must be one of {', '.join(renderers)}, not {output_format!r}")
     if against and ref:
-        _fail("use either --against FILE or --ref GITREF, not both")
+        fail("use either --against FILE or --ref GITREF, not both")
     project = _project(project_dir)
     stacks = _stacks(project, stack, all_stacks)
     if against and len(stacks) > 1:
-        _fail("--against compares one stack: pass --stack")
+        fail("--against compares one stack: pass --stack")
 
     reports = []
     for name in stacks:
@@ -184,7 +183,7 @@ def diff(
             else:
                 before = read_graph_file(against) if against else read_snapshot(project, name)
         except (FileNotFoundError, ValueError) as error:
-            _fail(str(error))
+            fail(str(error))
         reports.append(compute_diff(before, _graph_json(project, name)))
 
     if output_format == "markdown" and all_stacks:
@@ -258,9 +257,9 @@ def build(
     from alerts.render import write_all as write_alerts
     from alerts.validate import AlertRuleError
     from dashboards.render import write_dashboards
-    from statuspage.build import render_status_page
     from offline.graph import dumps
     from offline.preview import render_preview_text
+    from statuspage.build import render_status_page
 
     project = _project(project_dir)
     graph = _graph_json(project, stack)
@@ -274,7 +273,7 @@ def build(
     try:
         alert_files = write_alerts(target / "alerts")
     except AlertRuleError as error:
-        _fail(str(error))
+        fail(str(error))
     out.print(text, markup=False, end="")
     out.print(f"\nwrote {target / 'preview.txt'} and {target / 'graph.json'}", markup=False)
     out.print(f"wrote {len(dashboards)} dashboards to {target / 'dashboards'}", markup=False)

@@ -11,9 +11,11 @@ import gc
 import http.server
 import tempfile
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from cli.console import fail
 
 app = typer.Typer(help="The public status page: render it (demo, Prometheus or Cloud Monitoring data) or serve it locally.", no_args_is_help=True)
 
@@ -27,24 +29,21 @@ ProjectOption = Annotated[
 TitleOption = Annotated[str, typer.Option("--title", help="The page's title.")]
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def _render(out: Path, source: str, title: str, project: str | None) -> list[Path]:
+    from google.auth.exceptions import GoogleAuthError
+
     from statuspage.build import SourceSpecError, render_status_page
     from statuspage.notices import NoticeError
     from statuspage.sources.prometheus import PrometheusError
 
-    from google.auth.exceptions import GoogleAuthError
-
     try:
         return render_status_page(out, source, title, project)
     except (SourceSpecError, NoticeError, PrometheusError) as error:
-        _fail(str(error))
+        fail(str(error))
     except GoogleAuthError as error:
-        _fail(f"--source gcp needs Google credentials (`gcloud auth application-default login`): {error}")
+        fail(f"--source gcp needs Google credentials (`gcloud auth application-default login`): {error}")
 
 
 @app.command()
@@ -75,7 +74,7 @@ def serve(
         try:
             ensure_port_free(port, "the status page")
         except PortInUseError as error:
-            _fail(str(error))
+            fail(str(error))
         handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
         with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
             typer.echo(f"serving the status page on http://127.0.0.1:{port}/ (Ctrl-C stops)")
