@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from string import Template
 
@@ -30,11 +31,13 @@ from alerts.render import (
     write_all,
 )
 from alerts.rules import all_alerts, rule_groups
-from alerts.slo import SLO, SLOS
+from alerts.slo import API_AVAILABILITY, API_LATENCY, SLO, SLOS
+from alerts.symptoms import API_ERROR_RATIO, API_SLOW_RATIO, MIN_REQUESTS_PER_SECOND
 from alerts.tools import ToolResult, amtool_check_config, promtool_test_rules, run_checks
 from alerts.unittests import expand_template, humanize, humanize_percentage, unit_test_file_name
 from alerts.validate import RUNBOOK_DIR, AlertRuleError, rule_problems
 from cli.main import app
+from observability.catalogue import LATENCY_SLO_BUCKET
 from observability.promql import selectors
 
 GROUPS = rule_groups()
@@ -200,6 +203,66 @@ def test_a_wrong_expectation_makes_promtool_test_fail(rendered: Path, tmp_path: 
     result = promtool_test_rules(tmp_path)
     assert not result.ok
     assert "FAILED" in result.output and "96% full" in result.output
+
+
+def test_symptom_pages_read_two_minutes_at_multiples_of_the_slo_budgets_with_a_traffic_guard():
+    pages = {alert.name: alert for alert in ALERTS if alert.name in ("ApiHighErrorRate", "ApiLatencyHigh")}
+    assert set(pages) == {"ApiHighErrorRate", "ApiLatencyHigh"}
+    for alert in pages.values():
+        assert alert.severity is Severity.CRITICAL and alert.for_ == "30s"
+        assert {found.range for found in selectors(alert.expr)} == {timedelta(minutes=2)}, alert.name
+        assert alert.expr.endswith(f"[2m])) > {MIN_REQUESTS_PER_SECOND}"), "the traffic guard comes last"
+    assert API_ERROR_RATIO == pytest.approx(50 * API_AVAILABILITY.error_budget) == pytest.approx(0.05)
+    assert API_SLOW_RATIO == pytest.approx(5 * API_LATENCY.error_budget) == pytest.approx(0.25)
+    assert 'code=~"5.."' in pages["ApiHighErrorRate"].expr and "> 0.05\nand" in pages["ApiHighErrorRate"].expr
+    # The latency page counts slow requests in the SLI's own bucket.
+    assert f'le="{LATENCY_SLO_BUCKET}"' in pages["ApiLatencyHigh"].expr and "> 0.25\nand" in pages["ApiLatencyHigh"].expr
+
+
+def _symptom_traffic_test(name: str, failing_per_minute: int, firing: list[str]) -> dict:
+    """A third of the requests fail and a third are slow, at 3 x `failing_per_minute` a minute."""
+    n = failing_per_minute
+    route = 'service="api",route="/v1/items",method="GET"'
+    return {
+        "name": name,
+        "interval": "1m",
+        "input_series": [
+            {"series": f'omni_http_requests_total{{{route},code="200"}}', "values": f"0+{2 * n}x30"},
+            {"series": f'omni_http_requests_total{{{route},code="500"}}', "values": f"0+{n}x30"},
+            {"series": f'omni_http_request_duration_seconds_bucket{{{route},le="0.5"}}', "values": f"0+{2 * n}x30"},
+            {"series": f"omni_http_request_duration_seconds_count{{{route}}}", "values": f"0+{3 * n}x30"},
+        ],
+        "promql_expr_test": [
+            {
+                "expr": 'ALERTS{alertstate="firing"}',
+                "eval_time": "20m",
+                "exp_samples": [
+                    {"labels": f'ALERTS{{alertname="{alert}",alertstate="firing",service="api",severity="critical"}}', "value": 1}
+                    for alert in firing
+                ],
+            }
+        ],
+    }
+
+
+def test_symptom_pages_ignore_one_failed_request_of_three_at_night_but_page_it_at_daytime_traffic(
+    rendered: Path, tmp_path: Path
+):
+    """33% errors and 33% slow requests: silent at 3 requests a minute (under the guard of one a
+    second), both pages at 300 a minute. The guard, not the ratio, keeps the night quiet."""
+    shutil.copytree(rendered / "rules", tmp_path / "rules")
+    (tmp_path / "tests").mkdir()
+    test_file = {
+        "rule_files": ["../rules/api-symptoms.rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            _symptom_traffic_test("a trickle: 1 of 3 requests a minute fails", 1, []),
+            _symptom_traffic_test("daytime: 100 of 300 a minute fail", 100, ["ApiHighErrorRate", "ApiLatencyHigh"]),
+        ],
+    }
+    (tmp_path / "tests" / "trickle.test.yml").write_text(yaml.safe_dump(test_file, sort_keys=False))
+    result = promtool_test_rules(tmp_path)
+    assert result.ok, result.output
 
 
 def test_standalone_exprs_pass_the_same_unit_tests_without_recording_rules(rendered: Path, tmp_path: Path):
@@ -456,6 +519,11 @@ def test_a_page_inhibits_its_own_warning_only_in_a_real_alertmanager(alertmanage
         alert("CeleryQueueBacklog", "warning", queue="default"),  # another alert: not inhibited
         alert("Watchdog", "info", service="alerting"),
         alert("RedisMemoryHigh", "warning", instance_id="cache"),  # the Watchdog inhibits nothing
+        # A symptom page is never inhibited (critical), and leaves the SLO's budget ticket alone:
+        # the ticket records budget spent, which outlives the page (docs/alerting.md).
+        alert("ApiLatencyHigh", "critical", service="api"),
+        alert("ApiLatencyErrorBudgetBurn", "warning", slo="api-latency", service="api"),
+        alert("ApiHighErrorRate", "critical", service="api"),
     ]
     request = urllib.request.Request(
         f"{alertmanager}/api/v2/alerts", json.dumps(alerts).encode(), {"Content-Type": "application/json"}
