@@ -3,7 +3,6 @@
 `pulumi up` runs this file, and so does the offline engine (`omni preview`), for every stack.
 """
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -31,7 +30,8 @@ from components.app_contract import METRICS_PATH, METRICS_PORT, METRICS_WORKLOAD
 from components.grafana import Grafana, GrafanaArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.tracing import CollectorConfig, Tracing, TracingArgs
-from dashboards.render import render_dashboards
+from dashboards.render import render_for
+from dashboards.stack import facts_from_config
 from components.audit import Audit, AuditArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs
@@ -245,6 +245,7 @@ worker_pools = {
             instances=config.workers.instances if workload == "worker" else 1,
             cpu=config.workers.cpu if workload == "worker" else BEAT_CPU,
             memory=config.workers.memory if workload == "worker" else BEAT_MEMORY,
+            config_section="workers" if workload == "worker" else "beat",
             deletion_protection=config.protect,
             **collection(workload),
         ),
@@ -267,11 +268,6 @@ migrations = Job(
 )
 
 # Review and guardrails: who may deploy (GitHub OIDC, no keys) and the audit trail of changes.
-deployers = DeployIdentity(
-    base,
-    DeployIdentityArgs(project=config.project, github_repository=config.deploy.github_repository),
-    opts=after_apis,
-)
 audit_trail = Audit(
     base,
     AuditArgs(
@@ -295,7 +291,7 @@ grafana_ui = (
             subnet_id=net.subnet_id,
             database_instance=db.instance.name,
             database_host=db.private_ip,
-            dashboards=render_dashboards(pulumi.get_stack(), Path(__file__).resolve().parent),
+            dashboards=render_for(facts_from_config(pulumi.get_stack(), config)),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,
             protect=config.protect,
@@ -327,6 +323,21 @@ status = (
     )
     if config.status_page.enabled
     else None
+)
+
+# Who may deploy: declared last, so it can name every account something here runs as.
+deployers = DeployIdentity(
+    base,
+    DeployIdentityArgs(
+        project=config.project,
+        github_repository=config.deploy.github_repository,
+        runtime_accounts={
+            **accounts.emails,
+            **({"grafana": grafana_ui.account.email} if grafana_ui else {}),
+            **(status.runtime_emails if status else {}),
+        },
+    ),
+    opts=after_apis,
 )
 
 pulumi.export("project", config.project)

@@ -4,7 +4,8 @@ alert, evaluated against Managed Prometheus, notifying by severity.
 The rules are those of `alerts/` (the same objects the Prometheus rule files are rendered
 from), read through `expr_without_recording_rules`: Cloud Monitoring evaluates each policy on its
 own and has no recording rules. Critical alerts page through the PagerDuty channel (or, where
-nothing pages, open tickets); warnings email the ticket queue; info alerts notify nobody.
+nothing pages, open tickets); warnings email the ticket queue; info alerts notify nobody. The
+always-firing `Watchdog` is left out: it only means something to Alertmanager's dead man's switch.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ EVALUATION_STEP_SECONDS = 30
 # For rule groups that set no interval: Cloud Monitoring's own default, and the shortest, which
 # the 2-minute paging budget of the burn-rate alerts needs.
 DEFAULT_EVALUATION_SECONDS = 30
-# Always firing, to prove the pipeline works: Alertmanager sends it to the dead man's switch;
-# Cloud Monitoring has no such receiver, so its policy notifies nobody.
+# Always firing, to prove the pipeline works: Alertmanager sends it to the dead man's switch.
+# Cloud Monitoring has no such receiver, and a policy on it would be an incident open forever
+# (hiding real ones in the incident list), so it gets no policy at all.
 WATCHDOG = WATCHDOG_ALERT
 # Policy severity in Cloud Monitoring's terms; info has none.
 POLICY_SEVERITY = {Severity.CRITICAL: "CRITICAL", Severity.WARNING: "WARNING"}
@@ -60,7 +62,7 @@ def evaluation_interval(group: RuleGroup) -> str:
 
 def notification_targets(rule: AlertRule, paging: bool) -> tuple[Channel, ...]:
     """Where an alert goes: critical pages (a ticket where nothing pages), warning opens a
-    ticket, info and the watchdog notify nobody."""
+    ticket, info notifies nobody (nor would the watchdog, which gets no policy)."""
     if rule.name == WATCHDOG or rule.severity is Severity.INFO:
         return ()
     if rule.severity is Severity.CRITICAL:
@@ -123,6 +125,11 @@ def condition(group: RuleGroup, rule: AlertRule) -> gcp.monitoring.AlertPolicyCo
     )
 
 
+def has_policy(rule: AlertRule) -> bool:
+    """Every alert rule but the watchdog becomes a Cloud Monitoring policy."""
+    return rule.name != WATCHDOG
+
+
 def policy_key(rule: AlertRule) -> str:
     """`ApiAvailabilityErrorBudgetBurn-critical`: unique, where the alert name alone is not."""
     return f"{rule.name}-{rule.severity.value}"
@@ -140,7 +147,8 @@ class AlertPoliciesArgs:
 
 
 class AlertPolicies(pulumi.ComponentResource):
-    """The notification channels, and one `gcp.monitoring.AlertPolicy` per alert rule, named
+    """The notification channels, and one `gcp.monitoring.AlertPolicy` per alert rule but the
+    watchdog, named
     `<name>-<AlertName>-<severity>`: an SLO's burn-rate alert is one name at two severities."""
 
     channels: dict[Channel, gcp.monitoring.NotificationChannel]
@@ -175,7 +183,7 @@ class AlertPolicies(pulumi.ComponentResource):
             )
         self.policies = {}
         for group in args.groups:
-            for rule in group.alerts:
+            for rule in filter(has_policy, group.alerts):
                 key = policy_key(rule)
                 if key in self.policies:
                     raise ValueError(f"alert {rule.name} is defined twice at severity {rule.severity.value}")

@@ -141,7 +141,9 @@ def workload_env(
     return WorkloadEnv(env, secret_env)
 
 
-BEAT_CPU, BEAT_MEMORY = "1", "512Mi"  # one scheduler process: the smallest Cloud Run size
+# One scheduler process: the smallest Cloud Run instance, 1 vCPU in all, of which beat keeps 750m
+# beside its tracing collector; 512Mi for beat's own container.
+BEAT_CPU, BEAT_MEMORY = "1", "512Mi"
 
 
 def celery_command(workload: str, config: StackConfig) -> list[str]:

@@ -5,7 +5,10 @@ Admin Activity logs (every create, update, delete and IAM change, with the calle
 are always written, to the project's `_Required` bucket. Data Access logs are off by default:
 this turns them on for Cloud SQL, Secret Manager (who read which secret) and IAM. A sink then
 copies all audit logs into `<name>-audit`, a bucket in the stack's region whose retention, once
-`locked`, nobody (not even a project owner, not even Pulumi) can shorten or delete early.
+`locked`, nobody (not even a project owner, not even Pulumi) can shorten. Nor can they delete
+it: Cloud Logging deletes a locked bucket only when it is empty, nobody can delete log entries,
+and the sink keeps writing new ones, so a locked bucket outlives the stack (`pulumi destroy`
+fails on it). Lock prod's; a stack meant to be torn down keeps its bucket unlocked.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ class AuditArgs:
     """Days the bucket keeps each entry (1 to 3650); 400 matches `_Required`'s Admin Activity
     retention, so Data Access entries live as long."""
     locked: bool = True
-    """Lock the retention: the bucket can then be neither deleted nor its retention shortened
-    until every entry has aged out. Irreversible; off only in disposable stacks."""
+    """Lock the retention: it can then never be shortened, and the bucket is deleted only once
+    empty (never, while the sink writes to it). Irreversible; off in stacks that may be torn down
+    (stack config `audit.locked`: prod only, by default)."""
     protect: bool = True
     """Pulumi `protect` and `deletion_policy: PREVENT` on the bucket."""
     services: Sequence[str] = field(default_factory=lambda: AUDITED_SERVICES)

@@ -23,7 +23,7 @@ import pulumi_gcp as gcp
 
 from components.options import child_options
 from components.secrets import ACCESSOR_ROLE
-from stackconfig.platform import MEMORY_RANGE_MIB
+from stackconfig.platform import MEMORY_RANGE_MIB, check_cpu_memory, fractional_cpu_memory_ceiling_mib, memory_mib
 from stackconfig.platform import ApiConfig
 
 REQUIRED_APIS = ("run.googleapis.com",)
@@ -241,7 +241,7 @@ class Sidecar:
 
 def sidecar_limits(cpu: str, memory: str) -> dict[str, str]:
     """A sidecar's limits: a fraction of a vCPU and at most 1Gi, so that it stays small beside
-    the workload it serves."""
+    the workload it serves; below 500m, at most 512Mi (Cloud Run's rule below 0.5 vCPU)."""
     if not SIDECAR_CPU.fullmatch(cpu) or int(cpu[:-1]) >= 1000:
         raise ValueError(f"sidecar cpu {cpu!r}: give millicores below one vCPU, like '500m'")
     match = MEMORY.fullmatch(memory)
@@ -250,7 +250,32 @@ def sidecar_limits(cpu: str, memory: str) -> dict[str, str]:
     mib = int(match.group(1)) * (1024 if match.group(2) == "Gi" else 1)
     if not 64 <= mib <= SIDECAR_MAX_MEMORY_MIB:
         raise ValueError(f"sidecar memory {memory}: give 64Mi to {SIDECAR_MAX_MEMORY_MIB}Mi")
+    ceiling = fractional_cpu_memory_ceiling_mib(millicores(cpu))
+    if ceiling is not None and mib > ceiling:
+        raise ValueError(f"sidecar memory {memory} with cpu {cpu}: Cloud Run gives {cpu} at most {ceiling}Mi; give it more cpu or less memory")
     return {"cpu": cpu, "memory": memory}
+
+
+def millicores(cpu: str) -> int:
+    """`250m` -> 250, `2` -> 2000."""
+    return int(cpu[:-1]) if cpu.endswith("m") else int(cpu) * 1000
+
+
+def cpu_quantity(amount: int) -> str:
+    """2000 (millicores) -> `2`, 1500 -> `1500m`: whole vCPUs as Cloud Run writes them, fractions in millicores."""
+    return str(amount // 1000) if amount % 1000 == 0 else f"{amount}m"
+
+
+def instance_limits(section: str, cpu: str, memory: str, sidecars: Sequence[Sidecar]) -> dict[str, str]:
+    """The limits of a workload's own container when its instance has `cpu` vCPUs in all: the
+    total minus its sidecars' shares, and `memory`. Cloud Run takes 1, 2, 4, 6 or 8 vCPUs per
+    instance, whatever its containers' fractions add up to. Refused, naming `<section>.cpu` and
+    `<section>.memory`, when the total is not one of those, leaves the app under 500m, or the
+    memory does not fit (`stackconfig.platform.check_cpu_memory`)."""
+    if MEMORY.fullmatch(memory) is None:
+        raise ValueError(f"{section}.memory {memory!r} is not like '512Mi' or '2Gi'")
+    shares = [(millicores(sidecar.cpu), memory_mib(sidecar.memory)) for sidecar in sidecars]
+    return {"cpu": cpu_quantity(check_cpu_memory(section, cpu, memory, shares)), "memory": memory}
 
 
 def check_sidecars(sidecars: Sequence[Sidecar], files: Sequence[SecretFile]) -> None:
@@ -267,9 +292,11 @@ def check_sidecars(sidecars: Sequence[Sidecar], files: Sequence[SecretFile]) -> 
                 raise ValueError(f"sidecar {sidecar.name} mounts volume {volume!r}, which no secret file declares")
 
 
-def sidecar_container(sidecar: Sidecar, cpu_idle: bool | None = None) -> Any:
+def sidecar_container(sidecar: Sidecar, *, app_probed: bool, cpu_idle: bool | None = None) -> Any:
     """The sidecar's container block (services and worker pools take the same keys; `cpu_idle`
-    only applies to services, and must match the workload container's)."""
+    only applies to services, and must match the workload container's). Cloud Run refuses a
+    dependency on a container without a startup probe: a sidecar waits for the app
+    (`after_app`) only where the app has one (`app_probed`), and starts beside it elsewhere."""
     resources: dict[str, Any] = {"limits": sidecar_limits(sidecar.cpu, sidecar.memory)}
     if cpu_idle is not None:
         resources["cpu_idle"] = cpu_idle
@@ -278,7 +305,7 @@ def sidecar_container(sidecar: Sidecar, cpu_idle: bool | None = None) -> Any:
         container["args"] = list(sidecar.args)
     if sidecar.mounts:
         container["volume_mounts"] = [{"name": volume, "mount_path": path} for volume, path in sorted(sidecar.mounts.items())]
-    if sidecar.after_app:
+    if sidecar.after_app and app_probed:
         container["depends_ons"] = [APP_CONTAINER]
     if sidecar.startup_probe is not None:
         container["startup_probe"] = sidecar.startup_probe.block()
@@ -434,7 +461,7 @@ class ApiServiceArgs:
 
     def __post_init__(self) -> None:
         # Refused here, before the component declares anything.
-        resource_limits(self.settings.cpu, self.settings.memory)
+        instance_limits("api", self.settings.cpu, self.settings.memory, self.sidecars)
         ingress(self.settings.ingress)
         check_sidecars(self.sidecars, self.secret_files)
 
@@ -486,6 +513,11 @@ class ApiService(pulumi.ComponentResource):
     def _template(args: ApiServiceArgs) -> gcp.cloudrunv2.ServiceTemplateArgsDict:
         settings = args.settings
         spec = args.container
+        # Request-based billing throttles the CPU between requests, when the collectors scrape
+        # and export: with them, the whole instance keeps its CPU (instance-based billing, as
+        # Google recommends for the Managed Prometheus sidecar). Without, the API works only
+        # inside requests and pays per request; warm instances (min_instances) still avoid cold starts.
+        cpu_idle = not args.sidecars
         template: gcp.cloudrunv2.ServiceTemplateArgsDict = {
             "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
             "service_account": spec.service_account_email,
@@ -499,11 +531,8 @@ class ApiService(pulumi.ComponentResource):
                     "ports": {"container_port": PORT},
                     "envs": container_env(spec),
                     "resources": {
-                        "limits": resource_limits(settings.cpu, settings.memory),
-                        # The API works only while it serves a request: CPU outside requests
-                        # is throttled and billed per request. Warm instances (min_instances)
-                        # still avoid cold starts.
-                        "cpu_idle": True,
+                        "limits": instance_limits("api", settings.cpu, settings.memory, args.sidecars),
+                        "cpu_idle": cpu_idle,
                         "startup_cpu_boost": True,
                     },
                     # Direct VPC egress may take a minute or more to connect a new instance:
@@ -524,7 +553,7 @@ class ApiService(pulumi.ComponentResource):
                     },
                 },
                 # The same CPU allocation as the API's container: Cloud Run bills the instance.
-                *(sidecar_container(sidecar, cpu_idle=True) for sidecar in args.sidecars),
+                *(sidecar_container(sidecar, app_probed=True, cpu_idle=cpu_idle) for sidecar in args.sidecars),
             ],
         }
         if args.secret_files:
@@ -546,9 +575,13 @@ class WorkerPoolArgs:
     instances: int
     """Instances, scaled manually: exactly this many run (1 for Celery beat)."""
     cpu: str = "1"
-    """vCPUs per instance; always allocated (a worker pool has no request-based billing)."""
+    """vCPUs per instance in all, the sidecars' shares included; Celery's container gets the
+    rest. Always allocated (a worker pool has no request-based billing)."""
     memory: str = "1Gi"
-    """Memory per instance."""
+    """Memory of Celery's container; the sidecars' comes on top."""
+    config_section: str = "workers"
+    """Where `cpu` and `memory` come from, named when they do not fit: the stack config section
+    (`workers`), or the workload whose size is fixed in code (`beat`)."""
     deletion_protection: bool = True
     """The provider refuses to delete the pool while on; off only for disposable stacks."""
     sidecars: Sequence[Sidecar] = ()
@@ -562,10 +595,10 @@ class WorkerPoolArgs:
             raise ValueError("command must have no empty elements, e.g. ['celery', '-A', 'omni.tasks', 'worker']")
         if self.instances < 1:
             raise ValueError(f"instances must be at least 1, got {self.instances}")
-        resource_limits(self.cpu, self.memory)
+        instance_limits(self.config_section, self.cpu, self.memory, self.sidecars)
 
 
-def command_container(spec: ContainerSpec, command: Sequence[str], cpu: str, memory: str) -> Any:
+def command_container(spec: ContainerSpec, command: Sequence[str], limits: Mapping[str, str]) -> Any:
     """The container of a worker pool or a job: image, env, limits, and the command (none: the
     image's own entrypoint, the placeholder image's). The SDK types the same block separately
     for each resource, hence `Any`."""
@@ -573,7 +606,7 @@ def command_container(spec: ContainerSpec, command: Sequence[str], cpu: str, mem
         "name": APP_CONTAINER,
         "image": spec.image,
         "envs": container_env(spec),
-        "resources": {"limits": resource_limits(cpu, memory)},
+        "resources": {"limits": dict(limits)},
     }
     if command:
         container["commands"] = [command[0]]
@@ -592,12 +625,18 @@ class WorkerPool(pulumi.ComponentResource):
         check_workload_name(name)
         super().__init__("omni:run:WorkerPool", name, None, opts)
         spec = args.container
+        limits = instance_limits(args.config_section, args.cpu, args.memory, args.sidecars)
         template: gcp.cloudrunv2.WorkerPoolTemplateArgsDict = {
             "service_account": spec.service_account_email,
             "vpc_access": vpc_access(spec),
             "containers": [
-                command_container(spec, args.command, args.cpu, args.memory),
-                *(sidecar_container(sidecar) for sidecar in args.sidecars),
+                command_container(spec, args.command, limits),
+                # Celery gets no startup probe, so its sidecars start beside it: Celery serves
+                # nothing until its metrics server is up, and the placeholder image of a stack
+                # without a release serves no metrics port at all, so a probe there would fail
+                # the first `pulumi up` of every new stack. The metrics collector retries every
+                # scrape interval, which costs at most the first scrape of an instance.
+                *(sidecar_container(sidecar, app_probed=False) for sidecar in args.sidecars),
             ],
         }
         if args.secret_files:
@@ -661,7 +700,7 @@ class Job(pulumi.ComponentResource):
                     "vpc_access": vpc_access(spec),
                     "timeout": args.timeout,
                     "max_retries": args.max_retries,
-                    "containers": [command_container(spec, args.command, args.cpu, args.memory)],
+                    "containers": [command_container(spec, args.command, resource_limits(args.cpu, args.memory))],
                 },
             },
             opts=child_options(self, opts),

@@ -39,7 +39,7 @@ from components.cloud_run import (
     Sidecar,
     check_workload_name,
     container_env,
-    resource_limits,
+    instance_limits,
     sidecar_container,
     vpc_access,
 )
@@ -63,7 +63,9 @@ HEALTH_PATH = "/api/health"
 FRONTEND_IMAGE = "gke.gcr.io/prometheus-engine/frontend:v0.15.3-gke.0"
 FRONTEND_NAME = "prometheus-frontend"
 FRONTEND_PORT = 9090
-FRONTEND_CPU, FRONTEND_MEMORY = "500m", "256Mi"
+FRONTEND_CPU, FRONTEND_MEMORY = "250m", "256Mi"
+# The instance's vCPUs in all: Grafana's container keeps what the frontend does not take (750m).
+GRAFANA_CPU = "1"
 DATASOURCE_URL = f"http://localhost:{FRONTEND_PORT}"
 DATABASE_NAME = "grafana"
 DATABASE_USER = "grafana"
@@ -202,21 +204,24 @@ def grafana_env(
     }
 
 
-def frontend_container(project: str) -> Any:
+def frontend_sidecar(project: str) -> Sidecar:
     """The query frontend: starts first (Grafana waits for its readiness). It serves the
     Prometheus API unauthenticated, which only Grafana reaches: Cloud Run routes outside
     traffic to the ingress port alone."""
-    container = sidecar_container(
-        Sidecar(
-            name=FRONTEND_NAME,
-            image=FRONTEND_IMAGE,
-            cpu=FRONTEND_CPU,
-            memory=FRONTEND_MEMORY,
-            args=(f"--web.listen-address=:{FRONTEND_PORT}", f"--query.project-id={project}"),
-            after_app=False,
-        ),
-        cpu_idle=True,
+    return Sidecar(
+        name=FRONTEND_NAME,
+        image=FRONTEND_IMAGE,
+        cpu=FRONTEND_CPU,
+        memory=FRONTEND_MEMORY,
+        args=(f"--web.listen-address=:{FRONTEND_PORT}", f"--query.project-id={project}"),
+        after_app=False,
     )
+
+
+def frontend_container(project: str) -> Any:
+    """The frontend's container block, with the readiness probe Grafana waits for. Request-based
+    billing like Grafana's: it works only while Grafana queries it, inside a request."""
+    container = sidecar_container(frontend_sidecar(project), app_probed=True, cpu_idle=True)
     container["startup_probe"] = {
         "http_get": {"path": "/-/ready", "port": FRONTEND_PORT},
         "period_seconds": 2,
@@ -251,7 +256,7 @@ class GrafanaArgs:
 
     def __post_init__(self) -> None:
         check_dashboards(self.dashboards)
-        resource_limits("1", self.settings.memory)
+        instance_limits("grafana", GRAFANA_CPU, self.settings.memory, [frontend_sidecar(self.project)])
 
 
 class Grafana(pulumi.ComponentResource):
@@ -282,7 +287,7 @@ class Grafana(pulumi.ComponentResource):
             opts=child,
         )
         member = self.account.member
-        for role in PROJECT_ROLES:
+        project_grants = [
             gcp.projects.IAMMember(
                 f"{name}-{role.removeprefix('roles/').replace('.', '-')}",
                 project=args.project,
@@ -290,6 +295,8 @@ class Grafana(pulumi.ComponentResource):
                 member=member,
                 opts=child,
             )
+            for role in PROJECT_ROLES
+        ]
 
         # --- the image, through a Docker Hub mirror in the region ---------------------------
         mirror = gcp.artifactregistry.Repository(
@@ -373,7 +380,7 @@ class Grafana(pulumi.ComponentResource):
             # bucket takes the running Grafana's dashboards with it until the next `pulumi up`.
             opts=stateful,
         )
-        gcp.storage.BucketIAMMember(
+        bucket_reader = gcp.storage.BucketIAMMember(
             f"{name}-provisioning-reader",
             bucket=self.bucket.name,
             role=BUCKET_READER_ROLE,
@@ -439,7 +446,7 @@ class Grafana(pulumi.ComponentResource):
                         "depends_ons": [FRONTEND_NAME],
                         "volume_mounts": [{"name": PROVISIONING_VOLUME, "mount_path": MOUNT_DIR}],
                         "resources": {
-                            "limits": resource_limits("1", settings.memory),
+                            "limits": instance_limits("grafana", GRAFANA_CPU, settings.memory, [frontend_sidecar(args.project)]),
                             "cpu_idle": True,
                             "startup_cpu_boost": True,
                         },
@@ -452,8 +459,20 @@ class Grafana(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions.merge(
                 child,
-                # Grafana reads its provisioning, its database user and its secrets at start.
-                pulumi.ResourceOptions(depends_on=[user, vault, *objects.values(), *self.dashboard_objects.values()]),
+                # At start Grafana migrates its database as its user, with its secrets; reads its
+                # provisioning from the bucket, which it may read once the grant exists; and the
+                # frontend queries Cloud Monitoring with the project grant.
+                pulumi.ResourceOptions(
+                    depends_on=[
+                        database,
+                        user,
+                        vault,
+                        bucket_reader,
+                        *project_grants,
+                        *objects.values(),
+                        *self.dashboard_objects.values(),
+                    ]
+                ),
             ),
         )
 

@@ -30,8 +30,9 @@ REQUIRED_APIS = ("monitoring.googleapis.com",)
 # supports worker pools as well as services (it labels samples with `worker_pool`).
 COLLECTOR_IMAGE = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.9.2"
 COLLECTOR_NAME = "collector"
-# The collector's share of an instance: it scrapes one local target every interval.
-COLLECTOR_CPU, COLLECTOR_MEMORY = "500m", "256Mi"
+# The collector's share of an instance, which the app's container gives up (the instance's
+# total is `api.cpu` / `workers.cpu`): it scrapes one local target every interval.
+COLLECTOR_CPU, COLLECTOR_MEMORY = "250m", "256Mi"
 CONFIG_DIR = "/etc/rungmp"  # where the sidecar looks for its configuration
 CONFIG_FILE = "config.yaml"
 CONFIG_VOLUME = "rungmp-config"

@@ -9,21 +9,33 @@ import pulumi
 import pulumi_pagerduty as pagerduty
 
 from components.options import child_options
+from stackconfig.loader import providers_run
 from stackconfig.model import PagerDutyConfig
 
 SECONDS_PER_DAY = 24 * 3600
 # Events API v2: what both Cloud Monitoring's PagerDuty channel and Alertmanager's
 # `pagerduty_configs` (`routing_key`) send to.
 EVENTS_API_V2 = "events_api_v2_inbound_integration"
-# Rule 1 pages whoever is on call; rule 2, reached after the delay, pages the whole rotation;
-# the policy then starts over once more before giving up.
+# Rule 1 pages whoever is on call; rule 2, reached after the delay, pages the whole rotation.
+# PagerDuty's `num_loops` counts the repeats after the last rule: with 2, both rules run three
+# times in all, after which PagerDuty stops notifying and the incident waits, unacknowledged.
 ESCALATION_LOOPS = 2
 
 
 def pagerduty_provider(name: str, token: pulumi.Input[str] | None) -> pagerduty.Provider:
-    """An explicit provider, so the token comes from the stack's checked config (`pagerduty:token`,
-    a Pulumi secret) and never from whatever environment the operator's shell has."""
-    return pagerduty.Provider(name, token=pulumi.Output.secret(token) if token is not None else None)
+    """An explicit provider whose token is the stack's checked config (`pagerduty:token`, a
+    Pulumi secret), never whatever `PAGERDUTY_TOKEN` the operator's shell exports: a provider
+    declared without a token would fall back to it. So a missing token is refused wherever
+    providers run; only under the mock runtime (the offline engine), where none runs, may it be
+    absent."""
+    if token is None:
+        if providers_run():
+            raise ValueError(
+                "the PagerDuty provider needs the stack's `pagerduty:token` secret "
+                "(pulumi config set --secret pagerduty:token <key>); it never reads PAGERDUTY_TOKEN from the environment"
+            )
+        return pagerduty.Provider(name)
+    return pagerduty.Provider(name, token=pulumi.Output.secret(token))
 
 
 @dataclass(frozen=True)
@@ -96,8 +108,9 @@ class PagerDuty(pulumi.ComponentResource):
             name=name,
             description=f"Critical alerts of {args.description}; managed by Pulumi",
             escalation_policy=self.escalation_policy.id,
-            # Only critical alerts arrive here, and each one must wake someone.
-            incident_urgency_rule=pagerduty.ServiceIncidentUrgencyRuleArgs(type="constant", urgency="high"),
+            # Only critical alerts arrive here. High urgency wakes someone (and escalates); low
+            # urgency (staging) notifies by the responders' low-urgency rules and never escalates.
+            incident_urgency_rule=pagerduty.ServiceIncidentUrgencyRuleArgs(type="constant", urgency=settings.urgency),
             # Never close an incident on a timer: the senders resolve it when the alert clears.
             auto_resolve_timeout="null",
             opts=stateful,

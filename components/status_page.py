@@ -6,7 +6,8 @@
   Alerting is the `UptimeCheckFailing` rule of `alerts/` (a policy per rule, by
   `components/alert_policies.py`), which counts failing locations by `check_id` for every check:
   no second policy here.
-- **Site**: a public bucket (objects readable by `allUsers`, uniform access, no listing), served
+- **Site**: a public bucket (objects readable by `allUsers` by name, uniform access, not
+  listable: `roles/storage.legacyObjectReader`), served
   over HTTPS at `https://storage.googleapis.com/<bucket>/index.html`; the notices of
   `statuspage/incidents/` are uploaded to its `notices/` prefix by `pulumi up`.
 - **Publisher**: a Cloud Run job (`python -m statuspage.publish`) run by Cloud Scheduler every
@@ -34,7 +35,9 @@ REQUIRED_APIS = ("monitoring.googleapis.com", "storage.googleapis.com", "cloudsc
 PUBLISHER_PROJECT_ROLES = ("roles/monitoring.viewer",)
 # Create and overwrite (an overwrite deletes the old generation) objects of this bucket only.
 PUBLISHER_BUCKET_ROLE = "roles/storage.objectUser"
-PUBLIC_READER_ROLE = "roles/storage.objectViewer"
+# `storage.objects.get` alone: anyone may fetch a page by its name, nobody may list the bucket
+# (`objectViewer` would add `storage.objects.list`, publishing every object name).
+PUBLIC_READER_ROLE = "roles/storage.legacyObjectReader"
 JOB_INVOKER_ROLE = "roles/run.invoker"
 CHECK_PERIOD = "60s"
 CHECK_TIMEOUT = "10s"
@@ -93,6 +96,8 @@ class StatusPage(pulumi.ComponentResource):
     bucket: gcp.storage.Bucket
     url: pulumi.Output[str]
     publisher_email: pulumi.Output[str]
+    runtime_emails: dict[str, pulumi.Output[str]]
+    """The accounts the job and the schedule run as, for whoever deploys them (`actAs`)."""
 
     def __init__(self, name: str, args: StatusPageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("omni:statuspage:StatusPage", name, None, opts)
@@ -245,4 +250,5 @@ class StatusPage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[invoker])),
         )
         self.publisher_email = publisher.email
+        self.runtime_emails = {"status-publisher": publisher.email, "status-trigger": trigger.email}
         self.register_outputs({"url": self.url, "checks": sorted(self.checks), "publisher": self.publisher_email})

@@ -32,7 +32,7 @@ import pulumi_gcp as gcp
 import yaml
 
 from components.cloud_run import HttpProbe, SecretFile, Sidecar, sidecar_limits, store_sidecar_config
-from stackconfig.platform import memory_mib
+from stackconfig.platform import fractional_cpu_memory_ceiling_mib, memory_mib
 
 REQUIRED_APIS = ("cloudtrace.googleapis.com",)
 # Pinned: the contrib build, which has the `googlecloud` exporter, the `probabilistic_sampler`
@@ -41,7 +41,9 @@ REQUIRED_APIS = ("cloudtrace.googleapis.com",)
 COLLECTOR_VERSION = "0.135.0"
 COLLECTOR_IMAGE = f"docker.io/otel/opentelemetry-collector-contrib:{COLLECTOR_VERSION}"
 COLLECTOR_NAME = "otel-collector"
-COLLECTOR_CPU = "250m"  # it batches and forwards spans from one instance
+# Its share of an instance, which the app's container gives up: it batches and forwards spans
+# from one instance. Above 512Mi it takes LARGE_COLLECTOR_CPU, the least Cloud Run gives that much memory.
+COLLECTOR_CPU, LARGE_COLLECTOR_CPU = "250m", "500m"
 CONFIG_DIR = "/etc/otelcol-contrib"  # the image's own config directory, replaced by the mount
 CONFIG_FILE = "config.yaml"
 CONFIG_VOLUME = "otel-config"
@@ -78,7 +80,7 @@ class CollectorConfig:
     def __post_init__(self) -> None:
         if not 0 < self.sampling_ratio <= 1:
             raise ValueError(f"sampling ratio {self.sampling_ratio}: give a share above 0 and at most 1")
-        sidecar_limits(COLLECTOR_CPU, self.memory)
+        sidecar_limits(collector_cpu(self.memory), self.memory)
 
     @property
     def sampling_percentage(self) -> float:
@@ -141,6 +143,12 @@ class CollectorConfig:
         return yaml.safe_dump(self.document(), sort_keys=True, default_flow_style=False)
 
 
+def collector_cpu(memory: str) -> str:
+    """The collector's CPU share for its memory limit: 250m, or 500m above 512Mi."""
+    ceiling = fractional_cpu_memory_ceiling_mib(int(COLLECTOR_CPU[:-1]))
+    return COLLECTOR_CPU if ceiling is None or memory_mib(memory) <= ceiling else LARGE_COLLECTOR_CPU
+
+
 def collector_sidecar(memory: str) -> Sidecar:
     """The collector container. It starts beside the app, not after it: it receives from the
     app, and the app's exporter retries while it starts. Its startup probe is the health check,
@@ -148,7 +156,7 @@ def collector_sidecar(memory: str) -> Sidecar:
     return Sidecar(
         name=COLLECTOR_NAME,
         image=COLLECTOR_IMAGE,
-        cpu=COLLECTOR_CPU,
+        cpu=collector_cpu(memory),
         memory=memory,
         args=(f"--config={CONFIG_DIR}/{CONFIG_FILE}",),
         mounts={CONFIG_VOLUME: CONFIG_DIR},

@@ -41,6 +41,10 @@ GCP_REGIONS = (
 SUBNET_RANGES = tuple(
     ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
 )
+# Service account ids are `<namePrefix>-<environment><suffix>`, 6 to 30 characters; the longest
+# suffix a component appends (the status page's publisher, `-status-pub`) sets the room left.
+SERVICE_ACCOUNT_ID_MAX = 30
+LONGEST_ACCOUNT_SUFFIX = "-status-pub"
 # Labels the program sets itself; a stack may add others but not change these.
 BUILT_IN_LABELS = ("app", "environment", "managed-by", "team", "cost-center")
 
@@ -145,6 +149,14 @@ class PagerDutyConfig(ConfigModel):
         le=60,
         description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the whole rotation.",
     )
+    urgency: Literal["high", "low"] = Field(
+        default="high",
+        description=(
+            "Urgency of the service's incidents: `high` notifies by the responders' high-urgency rules (a call "
+            "at night) and escalates; `low` notifies quietly and never escalates, for a stack whose criticals "
+            "must not wake anyone (staging). Prod refuses `low`."
+        ),
+    )
 
     @field_validator("on_call")
     @classmethod
@@ -218,9 +230,9 @@ class AuditConfig(ConfigModel):
     locked: bool | None = Field(
         default=None,
         description=(
-            "Lock the bucket's retention: no one can delete the bucket or shorten the retention until "
-            "entries age out. Irreversible. Unset: locked everywhere but dev, which stays disposable; "
-            "prod refuses false."
+            "Lock the bucket's retention: no one can shorten it, and Cloud Logging deletes a locked bucket only "
+            "once it is empty, which a bucket the sink writes to never is. Irreversible. Unset: locked in prod only, "
+            "so dev and staging stay disposable; prod refuses false."
         ),
     )
 
@@ -278,7 +290,10 @@ class StackConfig(ConfigModel):
     name_prefix: str = Field(
         default="omni",
         pattern=r"^[a-z][a-z0-9-]{1,11}$",
-        description="Start of every resource name, before the environment: `omni-prod-vpc`.",
+        description=(
+            "Start of every resource name, before the environment: `omni-prod-vpc`. Short enough that the "
+            "longest service account id, `<prefix>-<environment>-status-pub`, fits Google's 30 characters."
+        ),
     )
     protect: bool = Field(
         default=True,
@@ -364,6 +379,21 @@ class StackConfig(ConfigModel):
             raise ValueError("prod keeps its audit logs locked: an unlocked bucket can be deleted or its retention shortened")
         return audit
 
+    @field_validator("name_prefix")
+    @classmethod
+    def _account_ids_fit(cls, name_prefix: str, info: ValidationInfo) -> str:
+        environment = info.data.get("environment")
+        if environment is None:
+            return name_prefix
+        longest = f"{name_prefix}-{environment}{LONGEST_ACCOUNT_SUFFIX}"
+        if len(longest) > SERVICE_ACCOUNT_ID_MAX:
+            room = SERVICE_ACCOUNT_ID_MAX - len(f"-{environment}{LONGEST_ACCOUNT_SUFFIX}")
+            raise ValueError(
+                f"{name_prefix!r} is too long for {environment}: the service account id {longest!r} has "
+                f"{len(longest)} characters, Google allows {SERVICE_ACCOUNT_ID_MAX}; use {room} characters or fewer"
+            )
+        return name_prefix
+
     @field_validator("region")
     @classmethod
     def _known_region(cls, region: str) -> str:
@@ -398,6 +428,8 @@ class StackConfig(ConfigModel):
     def _prod_pages(cls, alerting: AlertingConfig, info: ValidationInfo) -> AlertingConfig:
         if info.data.get("environment") == "prod" and not alerting.pagerduty.enabled:
             raise ValueError("prod must page: critical alerts in prod need the on-call engineer, not a ticket")
+        if info.data.get("environment") == "prod" and alerting.pagerduty.urgency != "high":
+            raise ValueError("prod pages at high urgency: a low-urgency page never wakes the on-call engineer nor escalates")
         return alerting
 
     @model_validator(mode="after")
@@ -418,8 +450,8 @@ class StackConfig(ConfigModel):
 
     @property
     def audit_locked(self) -> bool:
-        """Whether the audit log bucket is retention-locked: the setting, else all but dev."""
-        return self.audit.locked if self.audit.locked is not None else self.environment != "dev"
+        """Whether the audit log bucket is retention-locked: the setting, else prod only."""
+        return self.audit.locked if self.audit.locked is not None else self.environment == "prod"
 
     @property
     def base_name(self) -> str:

@@ -8,6 +8,7 @@ budget that ties the API, the workers and the database together is checked in
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -26,15 +27,61 @@ MEMORY_RANGE_MIB: dict[str, tuple[int, int]] = {
 }
 
 
-def check_cpu_memory(section: str, cpu: str, memory: str) -> None:
-    """Refuse a CPU/memory pair Cloud Run refuses, naming the keys."""
-    amount = int(memory[:-2]) * (1024 if memory.endswith("Gi") else 1)
-    low, high = MEMORY_RANGE_MIB[cpu]
-    if not low <= amount <= high:
+# What the app's own container keeps of its instance's vCPUs, at least, after its sidecars'.
+MIN_APP_MILLICORES = 500
+# Cloud Run's memory ceiling below one vCPU (MiB): 512Mi below 0.5 vCPU, 1Gi below 1 vCPU. The
+# docs state it for an instance; it is applied to each container too, to be safe.
+FRACTIONAL_CPU_MEMORY_CEILING_MIB = ((500, 512), (1000, 1024))
+
+
+def fractional_cpu_memory_ceiling_mib(millicores: int) -> int | None:
+    """The most memory Cloud Run gives `millicores` below one vCPU; None from one vCPU up."""
+    for below, ceiling in FRACTIONAL_CPU_MEMORY_CEILING_MIB:
+        if millicores < below:
+            return ceiling
+    return None
+
+
+def check_cpu_memory(section: str, cpu: str, memory: str, sidecars: Sequence[tuple[int, int]] = ()) -> int:
+    """Refuse an instance Cloud Run refuses, naming the keys; return the app container's millicores.
+
+    `cpu` is the instance's total (`<section>.cpu`, sidecars included), `memory` the app
+    container's (`<section>.memory`), `sidecars` the (millicores, MiB) of each sidecar beside it:
+    the app gets the total minus the sidecars' shares, and the instance's memory (the app's plus
+    the sidecars') must fit Cloud Run's range for the total."""
+    if cpu not in MEMORY_RANGE_MIB:
         raise ValueError(
-            f"{section}.memory {memory} with {section}.cpu {cpu}: Cloud Run takes {low}Mi to {high // 1024}Gi "
+            f"{section}.cpu {cpu!r}: an instance takes {', '.join(MEMORY_RANGE_MIB)} vCPUs in all, sidecars included; "
+            f"set {section}.cpu to one of them"
+        )
+    sidecar_millicores = sum(millicores for millicores, _ in sidecars)
+    sidecar_mib = sum(mib for _, mib in sidecars)
+    app_millicores = int(cpu) * 1000 - sidecar_millicores
+    if app_millicores < MIN_APP_MILLICORES:
+        enough = [total for total in MEMORY_RANGE_MIB if int(total) * 1000 - sidecar_millicores >= MIN_APP_MILLICORES]
+        fix = f"set {section}.cpu to {enough[0]}" if enough else "run fewer or smaller sidecars"
+        raise ValueError(
+            f"{section}.cpu {cpu} is the instance's total: its sidecars take {sidecar_millicores}m, leaving the app "
+            f"{app_millicores}m, below {MIN_APP_MILLICORES}m; {fix}"
+        )
+    app_mib = memory_mib(memory)
+    low, high = MEMORY_RANGE_MIB[cpu]
+    if not low <= app_mib + sidecar_mib <= high:
+        plus = f" plus its sidecars' {sidecar_mib}Mi" if sidecars else ""
+        raise ValueError(
+            f"{section}.memory {memory}{plus} with {section}.cpu {cpu}: Cloud Run takes {low}Mi to {high // 1024}Gi "
             f"for {cpu} vCPU; change one of the two"
         )
+    for below, ceiling in FRACTIONAL_CPU_MEMORY_CEILING_MIB:
+        if app_millicores < below and app_mib > ceiling:
+            raise ValueError(
+                f"{section}.memory {memory}: the app keeps {app_millicores}m of {section}.cpu {cpu} after its sidecars, "
+                f"and Cloud Run gives a container below {below / 1000:g} vCPU at most {ceiling}Mi; "
+                f"lower {section}.memory or raise {section}.cpu"
+            )
+    return app_millicores
+
+
 # Shared-core tiers: no SLA and no high availability.
 SHARED_CORE_TIERS = ("db-f1-micro", "db-g1-small")
 ENTERPRISE_TIER = re.compile(r"^db-(f1-micro|g1-small|custom-[0-9]+-[0-9]+)$")
@@ -57,8 +104,19 @@ class ApiConfig(ConfigModel):
         le=1000,
         description="Scale-out ceiling; every instance may hold a full database pool, so it drives the connection budget.",
     )
-    cpu: CloudRunCpu = Field(default="1", description="vCPUs per instance.")
-    memory: str = Field(default="1Gi", pattern=MEMORY_PATTERN, description="Memory per instance (`512Mi`, `2Gi`).")
+    cpu: CloudRunCpu = Field(
+        default="2",
+        description=(
+            "vCPUs per instance in all, its sidecars included: the collectors take 250m each (the tracing collector "
+            "500m above 512Mi) and the API's container the rest, at least 500m. 2 by default: the API keeps 1.5 vCPU, "
+            "no less than the 1 it was sized with (1 would leave it 500m)."
+        ),
+    )
+    memory: str = Field(
+        default="1Gi",
+        pattern=MEMORY_PATTERN,
+        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud Run's range for `cpu`.",
+    )
     concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
         default="all",
@@ -96,8 +154,18 @@ class WorkersConfig(ConfigModel):
     """Celery on a Cloud Run worker pool, and Celery beat."""
 
     instances: int = Field(default=2, ge=1, le=100, description="Worker pool instances (manual scaling).")
-    cpu: CloudRunCpu = Field(default="1", description="vCPUs per worker instance.")
-    memory: str = Field(default="1Gi", pattern=MEMORY_PATTERN, description="Memory per worker instance.")
+    cpu: CloudRunCpu = Field(
+        default="2",
+        description=(
+            "vCPUs per worker instance in all, its sidecars included (250m per collector, see `api.cpu`); the Celery "
+            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it was sized with."
+        ),
+    )
+    memory: str = Field(
+        default="1Gi",
+        pattern=MEMORY_PATTERN,
+        description="Memory of the Celery container; the sidecars' comes on top, within Cloud Run's range for `cpu`.",
+    )
     concurrency: int = Field(
         default=4, ge=1, le=64, description="Celery worker processes per instance (`celery worker --concurrency`)."
     )
@@ -106,7 +174,10 @@ class WorkersConfig(ConfigModel):
     )
     beat: bool = Field(
         default=True,
-        description="Run Celery beat, as exactly one instance (1 vCPU, 512Mi), for scheduled tasks; it uses only the broker.",
+        description=(
+            "Run Celery beat, as exactly one instance (1 vCPU in all: 750m for beat beside its 250m tracing collector; "
+            "512Mi), for scheduled tasks; it uses only the broker."
+        ),
     )
 
     @model_validator(mode="after")
@@ -311,7 +382,10 @@ class TracingConfig(ConfigModel):
     collector_memory: str = Field(
         default="256Mi",
         pattern=MEMORY_PATTERN,
-        description="Memory of the collector container (128Mi to 1Gi); its memory limiter starts refusing spans below it.",
+        description=(
+            "Memory of the collector container (128Mi to 1Gi); its memory limiter starts refusing spans below it. "
+            "Above 512Mi the collector takes 500m instead of 250m of each instance's vCPUs, out of the app's share."
+        ),
     )
 
     @field_validator("sampling_ratio")
@@ -358,11 +432,24 @@ class GrafanaConfig(ConfigModel):
     db_pool_size: int = Field(
         default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the connection budget."
     )
-    memory: str = Field(default="1Gi", pattern=MEMORY_PATTERN, description="Memory of the Grafana container (1 vCPU).")
+    memory: str = Field(
+        default="1Gi",
+        pattern=MEMORY_PATTERN,
+        description=(
+            "Memory of the Grafana container, 1Gi at most: its instance has 1 vCPU in all, 750m of it Grafana's "
+            "beside the query frontend's 250m."
+        ),
+    )
 
     @model_validator(mode="after")
     def _sizes(self) -> GrafanaConfig:
         check_cpu_memory("grafana", "1", self.memory)
+        _, below_one_vcpu = FRACTIONAL_CPU_MEMORY_CEILING_MIB[-1]
+        if memory_mib(self.memory) > below_one_vcpu:
+            raise ValueError(
+                f"grafana.memory {self.memory}: Grafana shares its instance's one vCPU with the query frontend, and "
+                f"Cloud Run gives a container below one vCPU at most {below_one_vcpu}Mi; set grafana.memory to 1Gi or less"
+            )
         if self.min_instances > self.max_instances:
             raise ValueError(
                 f"grafana.minInstances {self.min_instances} is above grafana.maxInstances {self.max_instances}"

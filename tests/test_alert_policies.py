@@ -17,6 +17,7 @@ from components.alert_policies import (
     Channel,
     cloud_monitoring_text,
     evaluation_interval,
+    has_policy,
     notification_targets,
     policy_key,
 )
@@ -30,6 +31,8 @@ CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 MONITORING_API = "monitoring.googleapis.com"
 GROUPS = rule_groups()
 RULES = [(group, rule) for group in GROUPS for rule in group.alerts]
+# Every rule but the watchdog, which Cloud Monitoring would keep as an incident open forever.
+POLICY_RULES = [(group, rule) for group, rule in RULES if has_policy(rule)]
 RECORDED_SERIES = {rule.record for group in GROUPS for rule in group.recording_rules}
 
 
@@ -58,11 +61,16 @@ def test_the_rules_hold_alerts_of_every_severity_and_the_watchdog():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_alert_rule_has_exactly_one_policy_and_nothing_else_does(graphs, stack):
-    assert sorted(policies(graphs[stack])) == sorted(policy_key(rule) for _, rule in RULES)
+def test_every_alert_rule_but_the_watchdog_has_exactly_one_policy_and_nothing_else_does(graphs, stack):
+    assert sorted(policies(graphs[stack])) == sorted(policy_key(rule) for _, rule in POLICY_RULES)
 
 
-@pytest.mark.parametrize(("group", "rule"), RULES, ids=[policy_key(rule) for _, rule in RULES])
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_always_firing_watchdog_never_becomes_a_policy(graphs, stack):
+    assert WATCHDOG not in {r["inputs"]["displayName"] for r in resources(graphs[stack], POLICY)}
+
+
+@pytest.mark.parametrize(("group", "rule"), POLICY_RULES, ids=[policy_key(rule) for _, rule in POLICY_RULES])
 def test_each_policy_has_the_rules_promql_for_labels_and_origin(graphs, group, rule):
     policy = policies(graphs["prod"])[policy_key(rule)]
     promql = condition(policy)
@@ -74,7 +82,7 @@ def test_each_policy_has_the_rules_promql_for_labels_and_origin(graphs, group, r
     assert policy["inputs"]["userLabels"] == {"severity": rule.severity.value}
 
 
-@pytest.mark.parametrize(("group", "rule"), RULES, ids=[policy_key(rule) for _, rule in RULES])
+@pytest.mark.parametrize(("group", "rule"), POLICY_RULES, ids=[policy_key(rule) for _, rule in POLICY_RULES])
 def test_no_policy_reads_a_recording_rule(graphs, group, rule):
     query = condition(policies(graphs["prod"])[policy_key(rule)])["query"]
     series = {selector.series for selector in selectors(query)}
@@ -83,7 +91,7 @@ def test_no_policy_reads_a_recording_rule(graphs, group, rule):
 
 
 def test_evaluation_intervals_are_the_groups_rounded_up_to_30_seconds(graphs):
-    for group, rule in RULES:
+    for group, rule in POLICY_RULES:
         interval = condition(policies(graphs["prod"])[policy_key(rule)])["evaluationInterval"]
         seconds = parse_duration(interval)
         assert seconds % 30 == 0 and seconds >= (parse_duration(group.interval) if group.interval else 30)
@@ -92,7 +100,7 @@ def test_evaluation_intervals_are_the_groups_rounded_up_to_30_seconds(graphs):
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_critical_alerts_page_through_pagerduty_and_nothing_else(graphs, stack):
     graph = graphs[stack]
-    criticals = [rule for _, rule in RULES if rule.severity is Severity.CRITICAL]
+    criticals = [rule for _, rule in POLICY_RULES if rule.severity is Severity.CRITICAL]
     assert criticals
     for rule in criticals:
         assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["pagerduty"], rule.name
@@ -101,14 +109,14 @@ def test_critical_alerts_page_through_pagerduty_and_nothing_else(graphs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_warnings_open_a_ticket_and_page_nobody(graphs, stack):
     graph = graphs[stack]
-    for rule in (rule for _, rule in RULES if rule.severity is Severity.WARNING):
+    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.WARNING):
         assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["email"], rule.name
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_info_alerts_and_the_watchdog_notify_nobody(graphs, stack):
+def test_info_alerts_notify_nobody(graphs, stack):
     graph = graphs[stack]
-    for rule in (rule for _, rule in RULES if rule.severity is Severity.INFO or rule.name == WATCHDOG):
+    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.INFO):
         policy = policies(graph)[policy_key(rule)]
         assert policy["inputs"].get("notificationChannels", []) == [], rule.name
         assert "severity" not in policy["inputs"]
@@ -117,7 +125,7 @@ def test_info_alerts_and_the_watchdog_notify_nobody(graphs, stack):
 def test_dev_pages_nobody_so_its_critical_alerts_open_tickets(graphs):
     graph = graphs["dev"]
     assert [r["inputs"]["type"] for r in resources(graph, CHANNEL)] == ["email"]
-    for rule in (rule for _, rule in RULES if rule.severity is Severity.CRITICAL):
+    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.CRITICAL):
         assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["email"]
 
 
@@ -128,7 +136,7 @@ def test_the_ticket_channel_emails_the_stacks_ticket_queue(project, graphs, stac
     assert ticket["inputs"]["labels"] == {"email_address": json.loads(values["omni-infra:alerting"])["ticketEmail"]}
 
 
-@pytest.mark.parametrize(("group", "rule"), RULES, ids=[policy_key(rule) for _, rule in RULES])
+@pytest.mark.parametrize(("group", "rule"), POLICY_RULES, ids=[policy_key(rule) for _, rule in POLICY_RULES])
 def test_every_policy_documents_summary_description_and_runbook(graphs, group, rule):
     docs = policies(graphs["prod"])[policy_key(rule)]["inputs"]["documentation"]
     assert docs["subject"] == cloud_monitoring_text(rule.summary)

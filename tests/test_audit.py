@@ -9,9 +9,20 @@ from typing import Any
 
 import pytest
 
-from components.deploy_identity import DEPLOYER_ROLES, PREVIEWER_ROLES, attribute_condition
+from components.deploy_identity import (
+    DEPLOYER_ROLES,
+    GRANTED_PROJECT_ROLES,
+    NOT_GOOGLE_CLOUD,
+    PREVIEWER_ROLES,
+    PROJECT_IAM_ADMIN,
+    SERVICE_ACCOUNT_USER,
+    attribute_condition,
+    grant_limit,
+    service_roles,
+)
 from offline.engine import Project, run_stack
-from stackconfig import StackConfigError
+from stackconfig import StackConfigError, load_stack_config
+from stackconfig.model import LONGEST_ACCOUNT_SUFFIX, SERVICE_ACCOUNT_ID_MAX
 
 from .conftest import edit_stack_file, one, resources
 
@@ -20,6 +31,16 @@ AUDIT_CONFIG = "gcp:projects/iAMAuditConfig:IAMAuditConfig"
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 SINK = "gcp:logging/projectSink:ProjectSink"
 PROJECT_IAM = "gcp:projects/iAMMember:IAMMember"
+ACCOUNT_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+# Where a deployed resource names the account it runs as.
+RUNS_AS: dict[str, tuple[str, ...]] = {
+    "gcp:cloudrunv2/service:Service": ("template", "serviceAccount"),
+    "gcp:cloudrunv2/workerPool:WorkerPool": ("template", "serviceAccount"),
+    "gcp:cloudrunv2/job:Job": ("template", "template", "serviceAccount"),
+    "gcp:cloudscheduler/job:Job": ("httpTarget", "oauthToken", "serviceAccountEmail"),
+}
+GRANT_LIMIT = re.compile(r"^api\.getAttribute\('iam\.googleapis\.com/modifiedGrantsByRole', \[\]\)\.hasOnly\(\[(.*)\]\)$")
 # Roles that change infrastructure or access to it (writing logs or metrics does not).
 INFRASTRUCTURE_WRITE = re.compile(r"(admin|Admin|configWriter|serviceAccountUser|editor|owner)$")
 
@@ -39,8 +60,10 @@ def test_data_access_logs_are_on_for_cloud_sql_secret_manager_and_iam(graphs: di
         assert all("exemptedMembers" not in c for c in log_configs)  # nobody is exempt
 
 
-@pytest.mark.parametrize(("stack", "locked"), [("dev", False), ("staging", True), ("prod", True)])
-def test_audit_logs_are_kept_in_a_retention_locked_bucket(graphs: dict[str, Any], stack: str, locked: bool) -> None:
+@pytest.mark.parametrize(("stack", "locked"), [("dev", False), ("staging", False), ("prod", True)])
+def test_audit_logs_are_kept_in_a_bucket_retention_locked_in_prod_only(graphs: dict[str, Any], stack: str, locked: bool) -> None:
+    # A locked bucket is deleted only once empty, which a bucket fed by the sink never is: a
+    # stack that may be torn down (dev, staging) keeps it unlocked unless it says otherwise.
     bucket = one(graphs[stack], LOG_BUCKET)
 
     assert bucket["inputs"]["retentionDays"] == 400
@@ -65,6 +88,13 @@ def test_prod_refuses_an_unlocked_audit_bucket(project_copy: Project) -> None:
     edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:audit:\n    locked: false")
     with pytest.raises(StackConfigError, match="prod keeps its audit logs locked"):
         run_stack(project_copy, "prod")
+
+
+def test_staging_may_lock_its_audit_bucket(project_copy: Project) -> None:
+    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:audit:\n    locked: true")
+    bucket = one(run_stack(project_copy, "staging").to_json(), LOG_BUCKET)
+
+    assert bucket["inputs"]["locked"] is True
 
 
 def test_audit_retention_is_a_stack_setting(project_copy: Project) -> None:
@@ -118,7 +148,142 @@ def test_the_deployer_is_the_only_identity_with_write_roles(applied: dict[str, A
     writers = {member for member, role in grants if INFRASTRUCTURE_WRITE.search(role)}
 
     assert writers == {deployer}
-    assert sorted(role for member, role in grants if member == deployer) == sorted(DEPLOYER_ROLES)
+    # Service Account User is granted on the runtime accounts, or project-wide where the
+    # program names none (the test below checks one of the two).
+    assert sorted(role for member, role in grants if member == deployer and role != SERVICE_ACCOUNT_USER) == sorted(DEPLOYER_ROLES)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_google_resource_the_program_declares_is_managed_by_a_deployer_role_and_read_by_the_previewer(
+    graphs: dict[str, Any], stack: str
+) -> None:
+    types = {r["type"] for r in graphs[stack]["resources"] if r["custom"]}
+    google = {t for t in types if not t.startswith(NOT_GOOGLE_CLOUD)}
+
+    assert all(t.startswith("gcp:") for t in google), sorted(t for t in google if not t.startswith("gcp:"))
+    for rtype in sorted(google):
+        roles = service_roles(rtype)
+        assert roles is not None, f"{rtype}: no role in SERVICE_ROLES manages it (components/deploy_identity.py)"
+        assert roles.manage in DEPLOYER_ROLES and set(roles.read) <= set(PREVIEWER_ROLES), rtype
+
+
+def test_the_deployer_holds_no_role_that_no_declared_resource_needs(graphs: dict[str, Any]) -> None:
+    types = {r["type"] for graph in graphs.values() for r in graph["resources"] if r["custom"]}
+    needed = {roles.manage for rtype in types if (roles := service_roles(rtype)) is not None}
+
+    assert needed == set(DEPLOYER_ROLES)
+
+
+@pytest.mark.parametrize(
+    ("rtype", "role"),
+    [
+        ("gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig", "roles/monitoring.editor"),
+        ("gcp:storage/bucketObject:BucketObject", "roles/storage.admin"),
+        ("gcp:cloudscheduler/job:Job", "roles/cloudscheduler.admin"),
+        ("gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember", "roles/iap.admin"),
+        ("gcp:projects/iAMAuditConfig:IAMAuditConfig", PROJECT_IAM_ADMIN),
+        ("gcp:projects/serviceIdentity:ServiceIdentity", "roles/serviceusage.serviceUsageAdmin"),
+    ],
+)
+def test_the_narrowest_prefix_of_a_type_names_its_role(rtype: str, role: str) -> None:
+    roles = service_roles(rtype)
+    assert roles is not None and roles.manage == role
+    assert service_roles("gcp:bigquery/dataset:Dataset") is None
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployer_may_grant_and_revoke_only_the_roles_the_program_grants_to_others(applied: dict[str, Any], stack: str) -> None:
+    deployer = f"serviceAccount:{applied[stack]['outputs']['deployer_service_account']}"
+    grants = resources(applied[stack], PROJECT_IAM)
+    [iam_admin] = [r["inputs"] for r in grants if r["inputs"]["member"] == deployer and r["inputs"]["role"] == PROJECT_IAM_ADMIN]
+    limit = GRANT_LIMIT.match(iam_admin["condition"]["expression"])
+    assert limit, iam_admin["condition"]["expression"]
+    grantable = set(re.findall(r"'([^']+)'", limit.group(1)))
+
+    granted_to_others = {r["inputs"]["role"] for r in grants if r["inputs"]["member"] != deployer}
+    assert granted_to_others == grantable == set(GRANTED_PROJECT_ROLES)
+    assert not grantable & {"roles/owner", "roles/editor", PROJECT_IAM_ADMIN, SERVICE_ACCOUNT_USER, *DEPLOYER_ROLES}
+    # Only that grant is conditional: a condition elsewhere would silently narrow a workload.
+    assert [r["name"] for r in grants if r["inputs"].get("condition")] == [f"omni-{stack}-deployer-resourcemanager-projectIamAdmin"]
+
+
+def test_the_grant_limit_is_the_documented_modified_grants_by_role_expression() -> None:
+    assert grant_limit(["roles/run.viewer", "roles/cloudsql.client"]) == (
+        "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/cloudsql.client', 'roles/run.viewer'])"
+    )
+
+
+def runtime_accounts(graph: dict[str, Any]) -> set[str]:
+    """Every account a Cloud Run service, job, worker pool or Cloud Scheduler job runs as."""
+    found = set()
+    for rtype, path in RUNS_AS.items():
+        for resource in resources(graph, rtype):
+            value: Any = resource["inputs"]
+            for key in path:
+                value = value[key]
+            found.add(value)
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_deployer_may_act_as_every_account_it_deploys_something_as_one_way_only(applied: dict[str, Any], stack: str) -> None:
+    graph = applied[stack]
+    deployer = f"serviceAccount:{graph['outputs']['deployer_service_account']}"
+    project_wide = any(
+        r["inputs"]["member"] == deployer and r["inputs"]["role"] == SERVICE_ACCOUNT_USER for r in resources(graph, PROJECT_IAM)
+    )
+    per_account = {
+        r["inputs"]["serviceAccountId"].rsplit("/", 1)[1]
+        for r in resources(graph, ACCOUNT_IAM)
+        if r["inputs"]["member"] == deployer and r["inputs"]["role"] == SERVICE_ACCOUNT_USER
+    }
+    used = runtime_accounts(graph)
+
+    assert len(used) >= 6  # api, worker, beat, migrate, the status page's two (and Grafana)
+    assert project_wide != bool(per_account), "Service Account User both project-wide and per account"
+    assert project_wide or used <= per_account, sorted(used - per_account)
+
+
+def test_named_runtime_accounts_replace_the_project_wide_service_account_user(make_project) -> None:
+    program = """
+        from components.deploy_identity import DeployIdentity, DeployIdentityArgs
+        DeployIdentity(
+            "omni-probe",
+            DeployIdentityArgs(
+                project="probe-project",
+                github_repository="omni-platform/omni-infra",
+                runtime_accounts={"api": "omni-probe-api@probe-project.iam.gserviceaccount.com"},
+            ),
+        )
+    """
+    graph = run_stack(make_project(program, "config: {}\n"), "test").to_json()
+    deployer_roles = [r["inputs"]["role"] for r in resources(graph, PROJECT_IAM) if r["name"].startswith("omni-probe-deployer-")]
+    [acts_as] = [r["inputs"] for r in resources(graph, ACCOUNT_IAM) if r["name"] == "omni-probe-deployer-acts-as-api"]
+
+    assert SERVICE_ACCOUNT_USER not in deployer_roles
+    assert sorted(deployer_roles) == sorted(DEPLOYER_ROLES)
+    assert acts_as["role"] == SERVICE_ACCOUNT_USER
+    assert acts_as["serviceAccountId"] == "projects/probe-project/serviceAccounts/omni-probe-api@probe-project.iam.gserviceaccount.com"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_service_account_id_is_longer_than_the_name_prefix_check_allows_for(graphs: dict[str, Any], stack: str) -> None:
+    ids = [r["inputs"]["accountId"] for r in resources(graphs[stack], ACCOUNT)]
+
+    assert ids and all(i.startswith(f"omni-{stack}-") for i in ids)
+    assert max(len(i.removeprefix(f"omni-{stack}")) for i in ids) <= len(LONGEST_ACCOUNT_SUFFIX)
+
+
+def test_a_name_prefix_too_long_for_a_service_account_id_is_refused_naming_the_key() -> None:
+    values = {"gcp:project": "omni-api-staging", "omni-infra:environment": "staging", "omni-infra:namePrefix": "omniplatform"}
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("staging", values, set())
+
+    message = str(caught.value)
+    assert "omni-infra:namePrefix" in message
+    assert f"'omniplatform-staging{LONGEST_ACCOUNT_SUFFIX}' has 31 characters, Google allows {SERVICE_ACCOUNT_ID_MAX}" in message
+    # The same prefix fits prod's shorter environment name.
+    load_stack_config("prod", {**values, "gcp:project": "omni-api-prod", "omni-infra:environment": "prod"}, set())
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -9,22 +9,26 @@ import pytest
 from components.cloud_run import (
     ApiServiceArgs,
     ContainerSpec,
+    Sidecar,
     WorkerPoolArgs,
     check_env_names,
     check_workload_name,
     ingress,
+    instance_limits,
+    millicores,
     resource_limits,
 )
 from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN
 from offline.outputs import project_number
 from stackconfig.loader import SECRET_PLACEHOLDER
-from stackconfig.platform import ApiConfig
+from stackconfig.platform import MEMORY_RANGE_MIB, ApiConfig, fractional_cpu_memory_ceiling_mib, memory_mib
 
-from .conftest import one, resources
+from .conftest import STACKS, one, resources
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
+JOB = "gcp:cloudrunv2/job:Job"
 INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 API_EMAIL = "omni-test-api@probe-project.iam.gserviceaccount.com"
 WORKER_EMAIL = "omni-test-worker@probe-project.iam.gserviceaccount.com"
@@ -45,8 +49,11 @@ config:
 PROGRAM = """
 import pulumi
 import pulumi_gcp as gcp
-from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, WorkerPool, WorkerPoolArgs
+from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Sidecar, WorkerPool, WorkerPoolArgs
 from stackconfig.platform import ApiConfig
+
+# Two collectors, as the API and the workers run them (Managed Prometheus waits for the app).
+collectors = [Sidecar(name="collector", image="collector:1.0.0", cpu="250m"), Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m", after_app=False)]
 
 api_key = pulumi.Config("omni-infra").require_secret("apiKey")
 vpc = gcp.compute.Network("vpc", name="vpc", auto_create_subnetworks=False)
@@ -280,7 +287,7 @@ def test_scaling_concurrency_and_size_come_from_the_settings(make_project):
     resources_ = service["template"]["containers"][0]["resources"]
     assert resources_["limits"] == {"cpu": "2", "memory": "2Gi"}
     assert resources_["startupCpuBoost"] is True
-    # Request-based CPU: the API does its work inside requests.
+    # Request-based CPU: without sidecars, the API does its work inside requests.
     assert resources_["cpuIdle"] is True
 
 
@@ -408,7 +415,7 @@ def test_cpu_and_memory_are_refused_when_cloud_run_would_refuse_them(cpu, memory
 
 def test_a_size_cloud_run_would_refuse_is_refused_in_the_args():
     spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
-    with pytest.raises(ValueError, match="2Gi to 16Gi"):
+    with pytest.raises(ValueError, match="workers.memory 1Gi with workers.cpu 4: Cloud Run takes 2048Mi to 16Gi"):
         WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=["celery"], instances=1, cpu="4", memory="1Gi")
     with pytest.raises(ValueError, match="512Mi to 4Gi"):
         ApiServiceArgs(region="europe-west1", container=spec, settings=ApiConfig(cpu="1", memory="8Gi"))
@@ -423,3 +430,87 @@ def test_cpu_and_memory_within_cloud_run_limits_pass():
 def test_cloud_run_names_are_checked(name):
     with pytest.raises(ValueError, match="Cloud Run name"):
         check_workload_name(name)
+
+
+# --- instances with sidecars: the CPU total, billing and start order ----------------------------
+
+
+def test_the_app_container_gets_the_instance_total_minus_the_sidecars_shares(make_project):
+    graph = run(make_project, api_args=", sidecars=collectors", worker_args=', cpu="2", sidecars=collectors')
+    for workload in (one(graph, SERVICE), by_name(graph, "omni-test-worker-pool")):
+        limits = {c["name"]: c["resources"]["limits"]["cpu"] for c in containers(workload)}
+        assert limits == {"app": "1500m", "collector": "250m", "tracer": "250m"}, workload["name"]
+    assert instance_limits("workers", "1", "512Mi", [Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m")]) == {"cpu": "750m", "memory": "512Mi"}
+    assert instance_limits("workers", "4", "2Gi", []) == {"cpu": "4", "memory": "2Gi"}
+
+
+def test_an_api_running_collectors_keeps_its_cpu_between_requests(make_project):
+    # With request-based billing the CPU is throttled between requests, when the collectors
+    # scrape and export; the whole instance is billed alike, so every container says so.
+    service = one(run(make_project, api_args=", sidecars=collectors"), SERVICE)
+    assert {c["name"]: c["resources"]["cpuIdle"] for c in containers(service)} == {"app": False, "collector": False, "tracer": False}
+    assert containers(one(run(make_project), SERVICE))[0]["resources"]["cpuIdle"] is True
+
+
+def test_sidecars_wait_for_the_probed_api_and_start_beside_celery(make_project):
+    graph = run(make_project, api_args=", sidecars=collectors", worker_args=', cpu="2", sidecars=collectors')
+    api = {c["name"]: c for c in containers(one(graph, SERVICE))}
+    assert api["collector"]["dependsOns"] == ["app"] and "startupProbe" in api["app"]
+    # Cloud Run refuses a dependency on a container without a startup probe, and Celery has none.
+    pool = {c["name"]: c for c in containers(by_name(graph, "omni-test-worker-pool"))}
+    assert "startupProbe" not in pool["app"]
+    assert not any("dependsOns" in container for container in pool.values())
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")]},
+         "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set workers.cpu to 2"),
+        ({"cpu": "1", "memory": "2Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m")]},
+         "workers.memory 2Gi: the app keeps 750m of workers.cpu 1 after its sidecars"),
+        ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")], "config_section": "beat"},
+         "beat.cpu 1 is the instance's total"),
+    ],
+)
+def test_an_instance_cloud_run_would_refuse_is_refused_in_the_args_naming_the_keys(args, problem):
+    spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
+    with pytest.raises(ValueError, match=problem):
+        WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=["celery"], instances=1, **args)
+    if "config_section" not in args:
+        with pytest.raises(ValueError, match=problem.replace("workers", "api")):
+            ApiServiceArgs(
+                region="europe-west1", container=spec, settings=ApiConfig(cpu=args["cpu"], memory=args["memory"]), sidecars=args["sidecars"]
+            )
+
+
+# --- every workload of every stack -----------------------------------------------------------
+
+
+def cloud_run_workloads(graph: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(name, containers) of every service, worker pool and job."""
+    found = [(w["name"], containers(w)) for w in resources(graph, SERVICE) + resources(graph, POOL)]
+    return found + [(job["name"], job["inputs"]["template"]["template"]["containers"]) for job in resources(graph, JOB)]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_instance_totals_a_vcpu_count_and_memory_cloud_run_takes(graphs, stack):
+    for name, blocks in cloud_run_workloads(graphs[stack]):
+        limits = [block["resources"]["limits"] for block in blocks]
+        total = sum(millicores(limit["cpu"]) for limit in limits)
+        assert total in {int(cpu) * 1000 for cpu in MEMORY_RANGE_MIB}, (name, limits)
+        low, high = MEMORY_RANGE_MIB[str(total // 1000)]
+        assert low <= sum(memory_mib(limit["memory"]) for limit in limits) <= high, (name, limits)
+        for limit in limits:
+            ceiling = fractional_cpu_memory_ceiling_mib(millicores(limit["cpu"]))
+            assert ceiling is None or memory_mib(limit["memory"]) <= ceiling, (name, limit)
+        # The workload's own container keeps at least half a vCPU.
+        assert millicores(limits[0]["cpu"]) >= 500, (name, limits)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_container_another_waits_for_has_a_startup_probe(graphs, stack):
+    for name, blocks in cloud_run_workloads(graphs[stack]):
+        probed = {block["name"] for block in blocks if "startupProbe" in block}
+        for block in blocks:
+            assert set(block.get("dependsOns", [])) <= probed, (name, block["name"])

@@ -15,6 +15,7 @@ from components.grafana import (
     DATASOURCE_URL,
     FRONTEND_IMAGE,
     FRONTEND_PORT,
+    GrafanaArgs,
     IAP_JWKS_URL,
     MOUNT_DIR,
     PROVISIONING_DIR,
@@ -166,6 +167,37 @@ def test_the_frontend_serves_the_datasource_url_for_the_stack_project(graphs, st
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_the_service_waits_for_everything_grafana_reads_at_start(graphs, stack):
+    graph = graphs[stack]
+    waits_for = {r["name"] for r in graph["resources"] if r["urn"] in grafana_service(graph, stack)["dependencies"]}
+    # Its database (migrated at the first start) and user, its secrets, the grant to read the
+    # provisioning bucket and every file in it, and the project grant the frontend queries with.
+    expected = {f"omni-{stack}-grafana-{suffix}" for suffix in (
+        "db", "db-user", "secret-db-password-version", "secret-db-password-grafana", "secret-key-version", "secret-key-grafana",
+        "provisioning-reader", "monitoring-viewer",
+    )}
+    expected |= {r["name"] for r in resources(graph, OBJECT)}
+    assert expected <= waits_for, expected - waits_for
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_grafana_and_its_frontend_share_one_vcpu_billed_per_request(graphs, stack):
+    blocks = containers(grafana_service(graphs[stack], stack))
+    assert {name: block["resources"]["limits"]["cpu"] for name, block in blocks.items()} == {"grafana": "750m", "prometheus-frontend": "250m"}
+    # Grafana has no collector: it works inside requests, and scales to zero.
+    assert {block["resources"]["cpuIdle"] for block in blocks.values()} == {True}
+
+
+def test_grafana_memory_beyond_what_its_share_of_a_vcpu_gets_is_refused_in_the_args_too():
+    # Past the config's check (a settings object built without validation), the component refuses it.
+    with pytest.raises(ValueError, match="grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
+        GrafanaArgs(
+            project="omni-api-dev", region="europe-west1", network_id="n", subnet_id="s", database_instance="i",
+            database_host="10.0.0.3", dashboards={}, settings=GrafanaConfig.model_construct(memory="2Gi"),
+        )
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_provisioned_datasource_follows_the_scrape_interval(graphs, stack):
     provisioned = objects(graphs[stack])["provisioning/datasources/managed-prometheus.yaml"]
     assert provisioned["metadata"][CONTENT_DIGEST_KEY] == content_digest(datasource_provisioning("30s"))
@@ -306,6 +338,8 @@ def test_grafana_defaults():
         ({"access_group": "not-an-email"}, "should match pattern"),
         ({"min_instances": 3, "max_instances": 2}, "above grafana.maxInstances"),
         ({"memory": "8Gi"}, "grafana.memory 8Gi"),
+        # Grafana keeps 750m of its instance's vCPU: below one vCPU, Cloud Run gives at most 1Gi.
+        ({"memory": "2Gi"}, "grafana.memory 2Gi: Grafana shares its instance's one vCPU with the query frontend"),
     ],
 )
 def test_bad_grafana_settings_are_refused(settings, problem):
@@ -333,14 +367,17 @@ def test_a_changed_dashboard_shows_in_the_diff_as_that_one_file(graphs, project,
     rendered = render_dashboards("prod", ROOT)
     changed = sorted(rendered)[0]
 
-    def with_one_dashboard_edited(stack, project_dir):
-        edited = render_dashboards(stack, project_dir)
+    render_for = dashboards.render.render_for
+
+    def with_one_dashboard_edited(facts):
+        edited = render_for(facts)
         board = json.loads(edited[changed])
         board["title"] = f"{board['title']} (edited)"
         edited[changed] = json.dumps(board, sort_keys=True, indent=2) + "\n"
         return edited
 
-    monkeypatch.setattr(dashboards.render, "render_dashboards", with_one_dashboard_edited)
+    # The program renders from the config it already holds (render_for), not the stack file.
+    monkeypatch.setattr(dashboards.render, "render_for", with_one_dashboard_edited)
     report = compute_diff(graphs["prod"], run_stack(project, "prod").to_json())
     touched = [d for d in report.resources if d.kind is not ChangeKind.SAME]
     assert [(d.name, d.kind) for d in touched] == [(f"omni-prod-grafana-dashboards-{changed.removesuffix('.json')}", ChangeKind.UPDATE)]

@@ -168,7 +168,6 @@ def test_the_collector_runs_beside_the_api_and_the_worker_with_its_config_mounte
     for workload in collected_workloads(graph, stack):
         collector = containers_by_name(workload)["collector"]
         assert collector["image"] == COLLECTOR_IMAGE
-        assert collector["dependsOns"] == ["app"], "the collector starts after the app"
         assert collector["volumeMounts"] == [{"name": "rungmp-config", "mountPath": CONFIG_DIR}]
         assert "ports" not in collector
         volume = config_volume(workload)
@@ -178,6 +177,15 @@ def test_the_collector_runs_beside_the_api_and_the_worker_with_its_config_mounte
         # A version number (unknown until the version exists), never `latest`.
         assert item == {"path": CONFIG_FILE, "version": UNKNOWN}
     assert by_name(graph, config_secret)["inputs"]["secretId"] == config_secret
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_collector_starts_after_the_api_and_beside_celery(graphs, stack):
+    api, worker = (containers_by_name(w) for w in collected_workloads(graphs[stack], stack))
+    # After the API's startup probe passes, so that its first scrape finds the app up.
+    assert api["collector"]["dependsOns"] == ["app"] and "startupProbe" in api["app"]
+    # Celery has no startup probe, and Cloud Run refuses a dependency on a container without one.
+    assert "dependsOns" not in worker["collector"] and "startupProbe" not in worker["app"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -210,11 +218,17 @@ def test_beat_runs_no_collector(graphs, stack):
 def test_the_collector_is_small(graphs, stack):
     for workload in collected_workloads(graphs[stack], stack):
         limits = containers_by_name(workload)["collector"]["resources"]["limits"]
-        assert limits == {"cpu": "500m", "memory": "256Mi"}
-    # The API's CPU allocation applies to the whole instance: the collector matches it.
-    api = collected_workloads(graphs[stack], stack)[0]
-    resources_ = containers_by_name(api)
-    assert resources_["collector"]["resources"]["cpuIdle"] == resources_["app"]["resources"]["cpuIdle"]
+        assert limits == {"cpu": "250m", "memory": "256Mi"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_api_keeps_its_cpu_between_requests_so_that_scrapes_succeed(graphs, stack):
+    # Instance-based billing, as Google recommends with the collector; the CPU allocation applies
+    # to the whole instance, so every container says the same.
+    api = containers_by_name(collected_workloads(graphs[stack], stack)[0])
+    assert {name: container["resources"]["cpuIdle"] for name, container in api.items()} == {
+        "app": False, "collector": False, "otel-collector": False
+    }
 
 
 # --- least privilege ---------------------------------------------------------------------------
@@ -259,6 +273,9 @@ def test_turning_the_collector_off_removes_the_sidecars_and_their_config(project
         assert "collector" not in containers_by_name(workload), workload["name"]
         assert not [v for v in workload["inputs"]["template"].get("volumes", []) if v["name"] == "rungmp-config"]
         assert "METRICS_PORT" not in app_env(workload)
+    # The app takes back the collector's share of the instance (2 vCPU, beside the trace collector's 250m).
+    for name in ("omni-prod-api-service", "omni-prod-worker-pool"):
+        assert containers_by_name(by_name(graph, name))["app"]["resources"]["limits"]["cpu"] == "1750m"
     assert resources(graph, "omni:metrics:ManagedPrometheus") == []
     assert not [s for s in resources(graph, SECRET) if "rungmp" in s["name"]]
 
@@ -281,7 +298,9 @@ def test_a_scrape_interval_out_of_range_is_refused(interval, problem):
 
 @pytest.mark.parametrize(
     ("cpu", "memory", "problem"),
-    [("1", "256Mi", "millicores below one vCPU"), ("1000m", "256Mi", "millicores below one vCPU"), ("500m", "2Gi", "64Mi to 1024Mi")],
+    [("1", "256Mi", "millicores below one vCPU"), ("1000m", "256Mi", "millicores below one vCPU"), ("500m", "2Gi", "64Mi to 1024Mi"),
+     # Cloud Run gives a container below half a vCPU at most 512Mi.
+     ("250m", "1Gi", "sidecar memory 1Gi with cpu 250m: Cloud Run gives 250m at most 512Mi")],
 )
 def test_a_sidecar_stays_small(cpu, memory, problem):
     with pytest.raises(ValueError, match=problem):

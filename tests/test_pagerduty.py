@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from components.pagerduty import pagerduty_provider
 from offline.engine import new_monitor, run_stack
 from offline.graph import SECRET, STACK_TYPE
 from offline.outputs import ComputedOutputs
@@ -70,6 +71,23 @@ def test_the_service_pages_at_high_urgency_and_never_resolves_on_a_timer(graphs)
     assert service["inputs"]["autoResolveTimeout"] == "null"
     assert service["protect"] is True
     assert one(graphs["prod"], POLICY)["urn"] in service["propertyDependencies"]["escalationPolicy"]
+
+
+def test_staging_pages_the_rotation_at_low_urgency_so_it_never_wakes_anyone_nor_escalates(graphs):
+    assert one(graphs["staging"], SERVICE)["inputs"]["incidentUrgencyRule"] == {"type": "constant", "urgency": "low"}
+
+
+def test_prod_refuses_low_urgency():
+    alerting = json.dumps({"ticketEmail": "t@omni.example", "pagerduty": {"onCall": ROTATION, "urgency": "low"}})
+    with pytest.raises(StackConfigError, match="prod pages at high urgency"):
+        load_stack_config("prod", {**PROD, "omni-infra:alerting": alerting}, set())
+
+
+def test_a_provider_without_the_stacks_token_is_refused_where_providers_run():
+    # The provider plugin would otherwise read PAGERDUTY_TOKEN from the operator's environment.
+    assert providers_run() is True
+    with pytest.raises(ValueError, match="never reads PAGERDUTY_TOKEN from the environment"):
+        pagerduty_provider("omni-prod-pagerduty", None)
 
 
 def test_every_pagerduty_resource_uses_the_stacks_explicit_provider(graphs):

@@ -209,7 +209,8 @@ def test_beat_is_a_single_small_instance_and_workers_scale_per_stack(graphs):
         pools = {r["name"]: r["inputs"] for r in resources(graphs[stack], POOL)}
         beat = pools[f"omni-{stack}-beat-pool"]
         assert beat["scaling"] == {"manualInstanceCount": 1, "scalingMode": "MANUAL"}
-        assert beat["template"]["containers"][0]["resources"]["limits"] == {"cpu": "1", "memory": "512Mi"}
+        # One vCPU per instance: 750m for beat, 250m for its trace collector.
+        assert beat["template"]["containers"][0]["resources"]["limits"] == {"cpu": "750m", "memory": "512Mi"}
         assert pools[f"omni-{stack}-worker-pool"]["scaling"]["manualInstanceCount"] == workers
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from stackconfig import StackConfig, StackConfigError, load_stack_config
 from stackconfig.connections import connection_budget, default_max_connections
+from stackconfig.platform import ApiConfig, WorkersConfig, check_cpu_memory
 
 BASE = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod"}
 
@@ -65,7 +66,7 @@ def test_an_explicit_max_connections_counts_in_the_budget():
         ({"api": {"cpu": "3"}}, "omni-infra:api.cpu", "'1', '2', '4', '6' or '8'"),
         ({"api": {"memory": "1GB"}}, "omni-infra:api.memory", "should match pattern"),
         ({"api": {"cpu": "4", "memory": "1Gi"}}, "omni-infra:api", "api.memory 1Gi with api.cpu 4: Cloud Run takes 2048Mi to 16Gi"),
-        ({"workers": {"memory": "8Gi"}}, "omni-infra:workers", "workers.memory 8Gi with workers.cpu 1"),
+        ({"workers": {"memory": "16Gi"}}, "omni-infra:workers", "workers.memory 16Gi with workers.cpu 2"),
         ({"workers": {"instances": 0}}, "omni-infra:workers.instances", "greater than or equal to 1"),
         ({"database": {"tier": "db-g1-small"}}, "omni-infra:database", "high availability (availability REGIONAL) is not offered on shared-core tier"),
         ({"database": {"tier": "db-perf-optimized-N-4"}}, "omni-infra:database", "is not a ENTERPRISE tier"),
@@ -114,3 +115,44 @@ def test_each_stack_fits_its_connection_budget_as_the_readme_says(stack, needed,
     config = load_stack_config(stack, values, secret_keys)
     budget = connection_budget(config.api, config.workers, config.database)
     assert (budget.needed, budget.max_connections) == (needed, limit)
+
+
+# --- an instance's vCPUs: the total of its containers, sidecars included -----------------------
+
+TWO_COLLECTORS = [(250, 256), (250, 256)]  # Managed Prometheus and OpenTelemetry, as the API runs them
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "sidecars", "app_millicores"),
+    [("2", "1Gi", TWO_COLLECTORS, 1500), ("1", "1Gi", TWO_COLLECTORS, 500), ("1", "512Mi", [(250, 256)], 750),
+     ("1", "4Gi", [], 1000), ("4", "8Gi", [(250, 256), (500, 1024)], 3250)],
+)
+def test_the_app_gets_the_instance_total_minus_its_sidecars_shares(cpu, memory, sidecars, app_millicores):
+    assert check_cpu_memory("api", cpu, memory, sidecars) == app_millicores
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "sidecars", "words"),
+    [
+        # Cloud Run takes whole vCPUs per instance, whatever its containers' fractions add up to.
+        ("3", "1Gi", TWO_COLLECTORS, "api.cpu '3': an instance takes 1, 2, 4, 6, 8 vCPUs in all, sidecars included"),
+        ("1.75", "1Gi", [], "set api.cpu to one of them"),
+        # The app keeps at least half a vCPU; the fix names the next total that leaves it that.
+        ("1", "1Gi", [(250, 256), (500, 1024)], "api.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set api.cpu to 2"),
+        # The instance's memory is the app's plus the sidecars'.
+        ("1", "4Gi", TWO_COLLECTORS, "api.memory 4Gi plus its sidecars' 512Mi with api.cpu 1: Cloud Run takes 512Mi to 4Gi"),
+        ("4", "1Gi", TWO_COLLECTORS, "api.memory 1Gi plus its sidecars' 512Mi with api.cpu 4: Cloud Run takes 2048Mi to 16Gi"),
+        # A container below one vCPU gets at most 1Gi, below half a vCPU at most 512Mi.
+        ("1", "2Gi", TWO_COLLECTORS, "the app keeps 500m of api.cpu 1 after its sidecars, and Cloud Run gives a container below 1 vCPU at most 1024Mi; lower api.memory or raise api.cpu"),
+    ],
+)
+def test_an_instance_cloud_run_would_refuse_names_the_keys_and_the_fix(cpu, memory, sidecars, words):
+    with pytest.raises(ValueError) as refused:
+        check_cpu_memory("api", cpu, memory, sidecars)
+    assert words in str(refused.value)
+
+
+def test_the_default_totals_leave_the_app_more_than_the_one_vcpu_it_was_sized_with():
+    for section, settings in (("api", ApiConfig()), ("workers", WorkersConfig())):
+        assert settings.cpu == "2"
+        assert check_cpu_memory(section, settings.cpu, settings.memory, TWO_COLLECTORS) == 1500

@@ -49,10 +49,11 @@ def test_uptime_failures_alert_through_the_existing_rule_and_no_second_policy(gr
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_only_the_site_bucket_is_public_and_only_for_reading_objects(graphs, stack):
+def test_only_the_site_bucket_is_public_and_only_for_reading_objects_by_name(graphs, stack):
     graph = graphs[stack]
     public = [r for r in resources(graph, BUCKET_IAM) if r["inputs"]["member"] in ("allUsers", "allAuthenticatedUsers")]
-    assert [(r["name"], r["inputs"]["role"]) for r in public] == [(f"omni-{stack}-status-site-public", "roles/storage.objectViewer")]
+    # `storage.objects.get` only: `objectViewer` would also let anyone list every object name.
+    assert [(r["name"], r["inputs"]["role"]) for r in public] == [(f"omni-{stack}-status-site-public", "roles/storage.legacyObjectReader")]
     (bucket,) = under_status_page(graph, BUCKET)
     assert bucket["inputs"]["uniformBucketLevelAccess"] is True
     assert bucket["protect"] is (stack != "dev")

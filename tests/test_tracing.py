@@ -21,6 +21,7 @@ from components.tracing import (
     OTLP_GRPC_PORT,
     OTLP_HTTP_PORT,
     CollectorConfig,
+    collector_cpu,
 )
 from offline.engine import Project, run_stack
 from offline.graph import UNKNOWN
@@ -263,6 +264,34 @@ def test_each_workload_mounts_the_version_the_program_wrote(applied, stack):
     assert version["inputs"]["deletionPolicy"] == "ABANDON"
 
 
+def app_cpus(graph: dict[str, Any], stack: str) -> dict[str, str]:
+    """Workload -> the CPU limit of its app container."""
+    return {
+        workload: containers_by_name(by_name(graph, f"omni-{stack}-{workload}-{kind}"))["app"]["resources"]["limits"]["cpu"]
+        for workload, kind in (("api", "service"), ("worker", "pool"), ("beat", "pool"))
+    }
+
+
+def test_the_collector_takes_a_quarter_vcpu_or_half_above_512mi():
+    # Cloud Run gives a container below half a vCPU at most 512Mi.
+    assert [collector_cpu(memory) for memory in ("128Mi", "512Mi", "768Mi", "1Gi")] == ["250m", "250m", "500m", "500m"]
+
+
+def test_a_larger_collector_takes_its_share_from_the_apps(project_copy):
+    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:tracing:\n    collectorMemory: 1Gi")
+    graph = run_stack(project_copy, "prod").to_json()
+    assert app_cpus(graph, "prod") == {"api": "1250m", "worker": "1250m", "beat": "500m"}
+    for workload in app_workloads(graph):
+        assert containers_by_name(workload)["otel-collector"]["resources"]["limits"] == {"cpu": "500m", "memory": "1Gi"}
+
+
+def test_a_collector_that_leaves_the_app_too_little_cpu_stops_the_run_naming_the_key(project_copy):
+    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:tracing:\n    collectorMemory: 1Gi")
+    edit_stack_file(project_copy, "dev", "omni-infra:workers:\n", "omni-infra:workers:\n    cpu: '1'\n")
+    with pytest.raises(Exception, match="workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set workers.cpu to 2"):
+        run_stack(project_copy, "dev")
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_collector_shares_the_apis_cpu_allocation_and_stays_small(graphs, stack):
     api = containers_by_name(by_name(graphs[stack], f"omni-{stack}-api-service"))
@@ -361,6 +390,8 @@ def test_turning_tracing_off_removes_the_collectors_and_turns_the_sdk_off(projec
         assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in env
     # Metrics do not depend on tracing.
     assert "collector" in containers_by_name(by_name(graph, "omni-prod-api-service"))
+    # The apps take back the collector's share of their instances.
+    assert app_cpus(graph, "prod") == {"api": "1750m", "worker": "1750m", "beat": "1"}
     assert resources(graph, "omni:tracing:OpenTelemetry") == []
     assert not [s for s in resources(graph, SECRET) if "otel" in s["name"]]
 
