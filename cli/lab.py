@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import gc
-import json
-import signal
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from cli.console import err, fail, interrupt_on_sigterm, out
+from cli.console import err, fail, finish, out, run_long
 
 if TYPE_CHECKING:
     from lab.alerts_lab import LabResult
@@ -59,25 +56,16 @@ def alerts(
     if unknown:
         fail(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(by_name)}")
     chosen = tuple(by_name[name] for name in scenario) if scenario else SCENARIOS
-    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
-    try:
-        result = run_alerts_lab(
+    result = run_long(
+        lambda: run_alerts_lab(
             chosen, baseline_seconds=baseline_seconds, healthy_seconds=healthy_seconds,
             timeout_per_scenario=timeout_per_scenario, history_seconds=round(history_hours * 3600),
             on_progress=lambda line: err.print(line, markup=False),
-        )
-    except (PortInUseError, ServerStartError, ValueError) as error:
-        fail(str(error))
-    except KeyboardInterrupt:
-        err.print("interrupted: every server the lab started is stopped", markup=False)
-        raise typer.Exit(code=130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
-    if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
-    else:
-        _print_result(result)
-    raise typer.Exit(code=0 if result.passed else 1)
+        ),
+        expected=(PortInUseError, ServerStartError, ValueError),
+        interrupted="every server the lab started is stopped",
+    )
+    finish(result, _print_result, as_json)
 
 
 def _seconds(value: float | None) -> str:
@@ -163,21 +151,12 @@ def pooling(
         users=users, duration_seconds=duration, warmup_seconds=warmup, pool_size=pool_size,
         item_query_ms=item_query_ms, ports=LabPorts(postgres=postgres_port, pgbouncer=pgbouncer_port, redis=redis_port, api=api_port),
     )
-    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
-    try:
-        result = run_pooling_lab(settings, on_progress=lambda line: err.print(line, markup=False))
-    except (PoolingLabInputError, PortInUseError, ServerStartError, LoadTestInputError, LoadTestRunError) as error:
-        fail(str(error))
-    except KeyboardInterrupt:
-        err.print("interrupted: every server the lab started is stopped", markup=False)
-        raise typer.Exit(code=130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
-    if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
-    else:
-        _print_pooling_result(result)
-    raise typer.Exit(code=0 if result.passed else 1)
+    result = run_long(
+        lambda: run_pooling_lab(settings, on_progress=lambda line: err.print(line, markup=False)),
+        expected=(PoolingLabInputError, PortInUseError, ServerStartError, LoadTestInputError, LoadTestRunError),
+        interrupted="every server the lab started is stopped",
+    )
+    finish(result, _print_pooling_result, as_json)
 
 
 def _print_pooling_result(result: PoolingLabResult) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime
 import gc
-import json
-import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from cli.console import err, fail, interrupt_on_sigterm, out
+from cli.console import err, fail, finish, out, run_long
 
 if TYPE_CHECKING:
     from loadtest.runner import LoadTestResult, Progress
@@ -69,21 +66,12 @@ def run(
         host=host, users=users, spawn_rate=spawn_rate, duration_seconds=seconds, report_dir=out_dir / stamp,
         shape=shape, web_port=web_port, suite=SuiteSettings(api_key=api_key),
     )
-    previous_handler = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
-    try:
-        result = run_load_test(settings, on_progress=_ProgressLines())
-    except (LoadTestInputError, LoadTestRunError) as error:
-        fail(str(error))
-    except KeyboardInterrupt:
-        err.print("interrupted: Locust was stopped", markup=False)
-        raise typer.Exit(code=130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
-    if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
-    else:
-        _print_result(result)
-    raise typer.Exit(code=0 if result.passed else 1)
+    result = run_long(
+        lambda: run_load_test(settings, on_progress=_ProgressLines()),
+        expected=(LoadTestInputError, LoadTestRunError),
+        interrupted="Locust was stopped",
+    )
+    finish(result, _print_result, as_json)
 
 
 class _ProgressLines:
