@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import http.server
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -75,6 +74,8 @@ def serve(
             ensure_port_free(port, "the status page")
         except PortInUseError as error:
             fail(str(error))
+        import http.server  # only `serve` needs it: kept off every other command's start-up
+
         handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
         with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
             typer.echo(f"serving the status page on http://127.0.0.1:{port}/ (Ctrl-C stops)")

@@ -38,6 +38,24 @@ BACKUP_WINDOW_HOURS = 4
 # goes into a `postgresql://` URL, a libpq keyword string or a shell without quoting.
 PASSWORD_LENGTH = 40
 PASSWORD_SPECIAL = "-_"
+
+
+def database_password(name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    """A generated password for a built-in PostgreSQL user, as a secret Output."""
+    password = random.RandomPassword(
+        name,
+        length=PASSWORD_LENGTH,
+        special=True,
+        override_special=PASSWORD_SPECIAL,
+        min_lower=2,
+        min_upper=2,
+        min_numeric=2,
+        opts=opts,
+    )
+    # The Pulumi engine marks RandomPassword's `result` secret from the resource's additional
+    # secret outputs; marking it here as well keeps it secret wherever it flows even where no
+    # engine applies them (the offline engine's mock runtime).
+    return pulumi.Output.secret(password.result)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -294,20 +312,7 @@ class Database(pulumi.ComponentResource):
             opts=stateful,
         )
 
-        password = random.RandomPassword(
-            f"{name}-admin-password",
-            length=PASSWORD_LENGTH,
-            special=True,
-            override_special=PASSWORD_SPECIAL,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            opts=child,
-        )
-        # The Pulumi engine marks RandomPassword's `result` secret from the resource's
-        # additional secret outputs; marking it here as well keeps it secret wherever it flows
-        # even where no engine applies them (the offline engine's mock runtime).
-        self.admin_password = pulumi.Output.secret(password.result)
+        self.admin_password = database_password(f"{name}-admin-password", child)
         self.admin_user = ADMIN_USER
         self.admin = gcp.sql.User(
             f"{name}-admin",

@@ -30,7 +30,6 @@ from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
-import pulumi_random as random
 import yaml
 
 from components.cloud_run import (
@@ -43,7 +42,7 @@ from components.cloud_run import (
     sidecar_container,
     vpc_access,
 )
-from components.database import PASSWORD_LENGTH, PASSWORD_SPECIAL
+from components.database import database_password
 from components.options import child_options
 from components.secrets import Secrets, SecretsArgs, SecretSpec
 from dashboards.style import DATASOURCE_UID
@@ -330,17 +329,7 @@ class Grafana(pulumi.ComponentResource):
             deletion_policy=deletion_policy,
             opts=stateful,
         )
-        password = random.RandomPassword(
-            f"{name}-db-password",
-            length=PASSWORD_LENGTH,
-            special=True,
-            override_special=PASSWORD_SPECIAL,
-            min_lower=2,
-            min_upper=2,
-            min_numeric=2,
-            opts=stateful,
-        )
-        db_password = pulumi.Output.secret(password.result)
+        db_password = database_password(f"{name}-db-password", stateful)
         user = gcp.sql.User(
             f"{name}-db-user",
             name=DATABASE_USER,

@@ -166,13 +166,8 @@ class ManagedServer:
     def stop(self) -> None:
         """Terminate the process group, kill it after a grace period, remove the directory."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            _signal_group(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                _signal_group(process.pid, signal.SIGKILL)
-                process.wait()
+        if process is not None:
+            stop_process_group(process, STOP_GRACE_SECONDS)
         if self.directory != Path() and self.directory.exists():
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -197,6 +192,19 @@ def _as_user(identity: tuple[int, int] | None) -> _UserArguments:
     if identity is None:
         return {"user": None, "group": None, "extra_groups": None}
     return {"user": identity[0], "group": identity[1], "extra_groups": []}
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace_seconds: float) -> None:
+    """Stop a process started with `start_new_session` and everything it started: SIGTERM to the
+    group (so it can clean up and write what it owes), SIGKILL if it lingers past the grace."""
+    if process.poll() is not None:
+        return
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _signal_group(pid: int, signal_number: signal.Signals) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.ports import LOOPBACK, PortInUseError, ensure_port_free
+from lab.processes import stop_process_group
 from loadtest import config
 from loadtest.config import SuiteSettings
 from loadtest.results import RouteStats, Sample, latest_sample, read_stats
@@ -205,7 +205,7 @@ def run_load_test(settings: RunSettings, on_progress: Callable[[Progress], None]
                 raise LoadTestRunError(f"Locust was still running {OVERRUN_SECONDS:.0f} s after the run time:\n" + _tail(log_path))
             time.sleep(0.5)
     finally:
-        stop_process_group(process)
+        stop_locust(process)
 
     exit_code = process.returncode
     try:
@@ -223,23 +223,9 @@ def run_load_test(settings: RunSettings, on_progress: Callable[[Progress], None]
     )
 
 
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
-    """Stop Locust and anything it started: SIGTERM (Locust then writes its reports), SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    _signal_group(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=TERMINATE_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _signal_group(pid: int, signal_number: signal.Signals) -> None:
-    try:
-        os.killpg(pid, signal_number)  # the group's id is Locust's pid (start_new_session)
-    except ProcessLookupError:
-        pass
+def stop_locust(process: subprocess.Popen[bytes]) -> None:
+    """Stop Locust and anything it started: on SIGTERM Locust writes its reports first."""
+    stop_process_group(process, TERMINATE_GRACE_SECONDS)
 
 
 def _tail(path: Path, lines: int = 20) -> str:

@@ -22,7 +22,7 @@ from lab.ports import free_port
 from loadtest import SUITE_FILES
 from loadtest.manifests import KUBERNETES_VERSION, manifests_from_graph, render_yaml, validation_errors
 from loadtest.results import read_stats
-from loadtest.runner import stop_process_group
+from loadtest.runner import stop_locust
 from loadtest.stack_config import load_loadtest_config
 from offline import replacements
 from offline.engine import Project, run_stack
@@ -254,8 +254,8 @@ def test_the_master_and_worker_commands_run_the_suite_distributed(graph, tmp_pat
     try:
         output, _ = master.communicate(timeout=60)
     finally:
-        stop_process_group(master)
-        stop_process_group(worker)
+        stop_locust(master)
+        stop_locust(worker)
         api.server.shutdown()
         api.server.server_close()
     assert master.returncode == 0, output.decode(errors="replace")[-2000:]
