@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alerts.durations import parse_duration
 from alerts.model import AlertRule, AlertScenario, InputSeries, RecordingRule, RuleGroup, Severity
 from alerts.slo import BURN_RATE_WINDOWS, ERROR_RATIO_WINDOWS, SLO, SLOS, BurnRateWindow
 from observability import catalogue as m
+from observability.durations import parse_duration
 
 # How long a burn must last before it notifies. The short window already requires the burn to be
 # happening now, so `for` only rides out a one-evaluation glitch (a missed scrape, a counter

@@ -14,10 +14,10 @@ own bucket (`le="0.5"`), so these pages and the SLOs measure the same thing.
 
 from __future__ import annotations
 
-from alerts.durations import parse_duration
 from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity
 from alerts.slo import API_AVAILABILITY, API_LATENCY
 from observability import catalogue as m
+from observability.durations import parse_duration
 
 # Four scrapes at production's 30 s interval: the fewest rate() stays sound on (one missed
 # scrape still leaves three samples). A 20% error rate fills it past 5% in 30 s, a 90% latency

@@ -13,9 +13,9 @@ import math
 import re
 from typing import Any
 
-from alerts.durations import format_duration, parse_duration
 from alerts.model import AlertRule, AlertScenario, RuleGroup
 from alerts.rules import rule_file_name
+from observability.durations import format_duration, parse_duration
 
 # Test files sit in tests/ next to rules/ under the output directory.
 RULES_FROM_TESTS = "../rules"

@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from alerts.durations import is_duration
 from alerts.model import AlertRule, RecordingRule, RuleGroup, Severity
 from observability import catalogue
+from observability.durations import is_duration
 from observability.promql import PromQLError, selectors
 
 # docs/runbooks/ of this checkout: AlertRule.runbook_url points at its published copy.

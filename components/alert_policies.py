@@ -20,9 +20,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from alerts.alertmanager import WATCHDOG_ALERT
-from alerts.durations import parse_duration
 from alerts.model import AlertRule, RuleGroup, Severity
 from components.options import child_options
+from observability.durations import parse_duration
 
 REQUIRED_APIS = ("monitoring.googleapis.com",)
 # Cloud Monitoring evaluates PromQL conditions on a 30-second grid.

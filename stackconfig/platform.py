@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from observability.durations import parse_duration
+
 from .model_base import ConfigModel
 
 CloudRunCpu = Literal["1", "2", "4", "6", "8"]
@@ -318,7 +320,7 @@ def duration_seconds(duration: str) -> int:
     """`30s` -> 30, `2m` -> 120: a Prometheus duration in the only units a scrape takes here."""
     if not re.fullmatch(SCRAPE_INTERVAL_PATTERN, duration):
         raise ValueError(f"duration {duration!r} is not like '30s' or '1m'")
-    return int(duration[:-1]) * (60 if duration.endswith("m") else 1)
+    return parse_duration(duration)
 
 
 class MetricsConfig(ConfigModel):

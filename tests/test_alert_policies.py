@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from alerts.durations import parse_duration
 from alerts.model import AlertRule, RuleGroup, Severity
 from alerts.rules import rule_groups
 from components.alert_policies import (
@@ -21,6 +20,7 @@ from components.alert_policies import (
     notification_targets,
     policy_key,
 )
+from observability.durations import parse_duration
 from observability.promql import selectors
 from stackconfig.stackfile import read_stack_file
 

@@ -20,7 +20,6 @@ import yaml
 from typer.testing import CliRunner
 
 from alerts.alertmanager import IDENTITY_LABELS, NOBODY, PAGERDUTY, TICKET, WATCHDOG, alertmanager_config
-from alerts.durations import format_duration, parse_duration
 from alerts.model import AlertRule, RuleGroup, Severity
 from alerts.render import (
     ALERTMANAGER_FILE,
@@ -38,6 +37,7 @@ from alerts.unittests import expand_template, humanize, humanize_percentage, uni
 from alerts.validate import RUNBOOK_DIR, AlertRuleError, rule_problems
 from cli.main import app
 from observability.catalogue import LATENCY_SLO_BUCKET
+from observability.durations import format_duration, parse_duration
 from observability.promql import selectors
 
 GROUPS = rule_groups()

@@ -20,7 +20,6 @@ import pytest
 from typer.testing import CliRunner
 
 from alerts.alertmanager import PAGERDUTY, TICKET, alertmanager_config
-from alerts.durations import parse_duration
 from alerts.resources import CACHE_HIT_FOR, CACHE_HIT_RATIO, CACHE_HIT_WINDOW
 from alerts.rules import all_alerts
 from alerts.symptoms import API_ERROR_RATIO, API_SLOW_RATIO, SYMPTOM_FOR, SYMPTOM_WINDOW
@@ -55,6 +54,7 @@ from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
 from lab.ports import PortInUseError, port_is_listening
 from lab.processes import ServerStartError, alertmanager, prometheus
 from observability import catalogue as c
+from observability.durations import parse_duration
 
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 TRIGGER = {
