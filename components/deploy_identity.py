@@ -29,7 +29,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
-from components.identity import WORKLOAD_ROLES
+from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
 from components.status_page import PUBLISHER_PROJECT_ROLES
 from stackconfig.model import GITHUB_REPOSITORY
@@ -255,19 +255,10 @@ class DeployIdentity(pulumi.ComponentResource):
             description=f"{description}; managed by Pulumi",
             opts=child,
         )
-        for role in roles:
-            gcp.projects.IAMMember(
-                f"{name}-{role_name}-{role.removeprefix('roles/').replace('.', '-')}",
-                project=project,
-                role=role,
-                member=account.member,
-                condition=gcp.projects.IAMMemberConditionArgs(
-                    title="Grants only the program's roles",
-                    description="May add or remove bindings of the roles the program grants, no other; managed by Pulumi",
-                    expression=grant_limit(granted_roles),
-                )
-                if role == PROJECT_IAM_ADMIN
-                else None,
-                opts=child,
-            )
+        limit = gcp.projects.IAMMemberConditionArgs(
+            title="Grants only the program's roles",
+            description="May add or remove bindings of the roles the program grants, no other; managed by Pulumi",
+            expression=grant_limit(granted_roles),
+        )
+        grant_project_roles(f"{name}-{role_name}", project, account.member, roles, child, {PROJECT_IAM_ADMIN: limit})
         return account

@@ -43,6 +43,7 @@ from components.cloud_run import (
     vpc_access,
 )
 from components.database import database_password
+from components.identity import grant_project_roles
 from components.options import child_options
 from components.secrets import Secrets, SecretsArgs, SecretSpec
 from dashboards.style import DATASOURCE_UID
@@ -286,16 +287,7 @@ class Grafana(pulumi.ComponentResource):
             opts=child,
         )
         member = self.account.member
-        project_grants = [
-            gcp.projects.IAMMember(
-                f"{name}-{role.removeprefix('roles/').replace('.', '-')}",
-                project=args.project,
-                role=role,
-                member=member,
-                opts=child,
-            )
-            for role in PROJECT_ROLES
-        ]
+        project_grants = grant_project_roles(name, args.project, member, PROJECT_ROLES, child)
 
         # --- the image, through a Docker Hub mirror in the region ---------------------------
         mirror = gcp.artifactregistry.Repository(

@@ -27,6 +27,29 @@ WORKLOAD_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+def grant_project_roles(
+    prefix: str,
+    project: pulumi.Input[str],
+    member: pulumi.Input[str],
+    roles: Sequence[str],
+    opts: pulumi.ResourceOptions,
+    conditions: Mapping[str, gcp.projects.IAMMemberConditionArgs] | None = None,
+) -> list[gcp.projects.IAMMember]:
+    """One project IAM grant per role, named `<prefix>-<role>` (`roles/cloudsql.client` ->
+    `cloudsql-client`); `conditions` limits the grants of the roles it names."""
+    return [
+        gcp.projects.IAMMember(
+            f"{prefix}-{role.removeprefix('roles/').replace('.', '-')}",
+            project=project,
+            role=role,
+            member=member,
+            condition=(conditions or {}).get(role),
+            opts=opts,
+        )
+        for role in roles
+    ]
+
+
 @dataclass(frozen=True)
 class IdentitiesArgs:
     project: str
@@ -59,14 +82,7 @@ class Identities(pulumi.ComponentResource):
                 opts=child,
             )
             self.accounts[workload] = account
-            for role in roles:
-                gcp.projects.IAMMember(
-                    f"{name}-{workload}-{role.removeprefix('roles/').replace('.', '-')}",
-                    project=args.project,
-                    role=role,
-                    member=account.member,
-                    opts=child,
-                )
+            grant_project_roles(f"{name}-{workload}", args.project, account.member, roles, child)
         self.emails = {workload: account.email for workload, account in self.accounts.items()}
         self.members = {workload: account.member for workload, account in self.accounts.items()}
         self.register_outputs({"emails": self.emails})

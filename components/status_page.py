@@ -26,6 +26,7 @@ import pulumi_gcp as gcp
 
 from components.app_contract import PLACEHOLDER_JOB_IMAGE
 from components.cloud_run import ContainerSpec, Job, JobArgs
+from components.identity import grant_project_roles
 from components.options import child_options
 from statuspage.model import PUBLIC_COMPONENTS, PublicComponent
 from statuspage.notices import parse_notice_text
@@ -173,14 +174,7 @@ class StatusPage(pulumi.ComponentResource):
             description="Reads Cloud Monitoring and writes the status page's bucket; managed by Pulumi",
             opts=child,
         )
-        for role in PUBLISHER_PROJECT_ROLES:
-            gcp.projects.IAMMember(
-                f"{name}-publisher-{role.removeprefix('roles/').replace('.', '-')}",
-                project=args.project,
-                role=role,
-                member=publisher.member,
-                opts=child,
-            )
+        grant_project_roles(f"{name}-publisher", args.project, publisher.member, PUBLISHER_PROJECT_ROLES, child)
         writer = gcp.storage.BucketIAMMember(
             f"{name}-publisher-writer",
             bucket=self.bucket.name,
