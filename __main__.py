@@ -31,7 +31,7 @@ from components.grafana import Grafana, GrafanaArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.tracing import CollectorConfig, Tracing, TracingArgs
 from dashboards.render import render_for
-from dashboards.stack import facts_from_config
+from observability.monitoring import monitoring_config
 from components.audit import Audit, AuditArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs
@@ -47,6 +47,8 @@ from stackconfig import load_from_runtime
 
 config = load_from_runtime(pulumi.get_stack())
 base = config.base_name
+# What alerts and dashboards read of this stack: thresholds, selectors, producers of series.
+monitoring = monitoring_config(pulumi.get_stack(), config)
 
 provider = google_provider(config)
 apis = ProjectServices(
@@ -132,7 +134,7 @@ pager = (
 policies = AlertPolicies(
     f"{base}-alerts",
     AlertPoliciesArgs(
-        groups=rule_groups(),
+        groups=rule_groups(monitoring),
         ticket_email=config.alerting.ticket_email,
         pagerduty_routing_key=pager.routing_key if pager else None,
     ),
@@ -291,7 +293,7 @@ grafana_ui = (
             subnet_id=net.subnet_id,
             database_instance=db.instance.name,
             database_host=db.private_ip,
-            dashboards=render_for(facts_from_config(pulumi.get_stack(), config)),
+            dashboards=render_for(monitoring),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,
             protect=config.protect,

@@ -11,10 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alerts.model import AlertRule, AlertScenario, InputSeries, RecordingRule, RuleGroup, Severity
-from alerts.slo import BURN_RATE_WINDOWS, ERROR_RATIO_WINDOWS, SLO, SLOS, BurnRateWindow
+from alerts.model import AlertRule, AlertScenario, InputSeries, RecordingRule, RuleGroup, Severity, SignalProbe, WindowProbe
+from alerts.slo import (
+    BUDGET_REMAINING_RECORD,
+    BURN_RATE_WINDOWS,
+    CURRENT_BURN_RATE_RECORD,
+    ERROR_BUDGET_RECORD,
+    ERROR_EVENTS_RECORD,
+    ERROR_RATIO_WINDOWS,
+    EVENTS_RECORD,
+    OBJECTIVE_RECORD,
+    PERIOD_BURN_RATE_RECORD,
+    PERIOD_DAYS_RECORD,
+    PERIOD_SOURCE_WINDOW,
+    SLO,
+    SLO_PERIOD,
+    SLOS,
+    BurnRateWindow,
+)
 from observability import catalogue as m
 from observability.durations import parse_duration
+from observability.monitoring import API_WORKLOAD, WORKER_WORKLOAD
 
 # How long a burn must last before it notifies. The short window already requires the burn to be
 # happening now, so `for` only rides out a one-evaluation glitch (a missed scrape, a counter
@@ -24,10 +41,9 @@ from observability.durations import parse_duration
 # a slow burn that stops within minutes from opening one.
 FOR_BY_SEVERITY = {Severity.CRITICAL: "30s", Severity.WARNING: "15m"}
 
-# Step of the promtool scenarios, equal to `for`: the alert is checked pending at its onset and
-# firing one `for` + step later. Coarse enough that the history filling the long windows (6 h,
-# 3 d) stays a few hundred evaluations: the 30-day recording rule makes each one cost its
-# history, so the run grows with the square of the steps (15 s steps took 4 s per SLO).
+# Step of the promtool scenarios, equal to `for`: the alert is checked pending one step before
+# `onset + for` and firing at it. Coarse enough that the history filling the long windows (6 h,
+# 3 d) stays a few hundred evaluations: the run grows with the square of the steps.
 TEST_STEP_BY_SEVERITY = {Severity.CRITICAL: 30, Severity.WARNING: 900}
 
 
@@ -40,22 +56,65 @@ class CounterTraffic:
     failing_increment: int
 
 
-# The SLI's input series for the promtool scenarios: 10 events per step, all good while healthy
-# and all bad while failing (so the error ratio over a window is the failing share of that window).
-SLI_TEST_TRAFFIC: dict[str, tuple[CounterTraffic, ...]] = {
-    "api-availability": (
-        CounterTraffic(f'{m.HTTP_REQUESTS.name}{{service="api",code="200"}}', 10, 0),
-        CounterTraffic(f'{m.HTTP_REQUESTS.name}{{service="api",code="503"}}', 0, 10),
+@dataclass(frozen=True)
+class SliCounters:
+    """The SLI's input counters in a test: each series and whether it counts bad, good or all events."""
+
+    bad: str | None  # None: the bad events are all minus good (a latency histogram)
+    good: str
+    total: str | None  # None: the total is bad plus good
+
+    def per_step(self, bad: float, total: float) -> tuple[tuple[str, float], ...]:
+        """Each series with its increase per step, for `bad` of `total` events per step."""
+        if self.total is None:
+            assert self.bad is not None
+            return ((self.bad, bad), (self.good, total - bad))
+        return ((self.good, total - bad), (self.total, total))
+
+
+_API = f'service="{API_WORKLOAD}"'
+_WORKER = f'service="{WORKER_WORKLOAD}"'
+SLI_TEST_COUNTERS: dict[str, SliCounters] = {
+    "api-availability": SliCounters(
+        bad=f'{m.HTTP_REQUESTS.name}{{{_API},code="503"}}', good=f'{m.HTTP_REQUESTS.name}{{{_API},code="200"}}', total=None
     ),
-    "api-latency": (
-        CounterTraffic(f'{m.HTTP_REQUEST_DURATION.bucket}{{service="api",le="{m.LATENCY_SLO_BUCKET}"}}', 10, 0),
-        CounterTraffic(f'{m.HTTP_REQUEST_DURATION.count}{{service="api"}}', 10, 10),
+    "api-latency": SliCounters(
+        bad=None,
+        good=f'{m.HTTP_REQUEST_DURATION.bucket}{{{_API},le="{m.LATENCY_SLO_BUCKET}"}}',
+        total=f"{m.HTTP_REQUEST_DURATION.count}{{{_API}}}",
     ),
-    "celery-task-success": (
-        CounterTraffic(f'{m.CELERY_TASKS.name}{{service="worker",state="succeeded"}}', 10, 0),
-        CounterTraffic(f'{m.CELERY_TASKS.name}{{service="worker",state="failed"}}', 0, 10),
+    "celery-task-success": SliCounters(
+        bad=f'{m.CELERY_TASKS.name}{{{_WORKER},state="failed"}}',
+        good=f'{m.CELERY_TASKS.name}{{{_WORKER},state="succeeded"}}',
+        total=None,
     ),
 }
+
+
+def _scenario_traffic(slo: SLO) -> tuple[CounterTraffic, ...]:
+    """10 events per step, all good while healthy and all bad while failing (so the error ratio
+    over a window is the failing share of that window)."""
+    healthy = dict(SLI_TEST_COUNTERS[slo.name].per_step(0, 10))
+    failing = dict(SLI_TEST_COUNTERS[slo.name].per_step(10, 10))
+    return tuple(CounterTraffic(series, int(healthy[series]), int(failing[series])) for series in healthy)
+
+
+# Events per second in the threshold probes: enough that a ratio 5% off a threshold of 0.1% is
+# whole events per step.
+PROBE_EVENTS_PER_SECOND = 1000
+
+
+def sli_probe_series(slo: SLO, step_seconds: int, steps: int):
+    """The probe's input: the SLI's counters with the error ratio held at `level` from the start."""
+
+    def series(level: float, traffic: float) -> tuple[InputSeries, ...]:
+        total = traffic * step_seconds
+        return tuple(
+            InputSeries(name, f"0+{increase:g}x{steps}")
+            for name, increase in SLI_TEST_COUNTERS[slo.name].per_step(level * total, total)
+        )
+
+    return series
 
 
 def camel_case(kebab: str) -> str:
@@ -95,11 +154,38 @@ def _standalone_condition(slo: SLO, severity: Severity) -> str:
 
 
 def recording_rules(slo: SLO) -> tuple[RecordingRule, ...]:
+    """Sloth's shape: metadata, the error ratio per window, the period's ratio from recorded
+    5-minute event rates, and the burn rates and budget left that the SLO dashboard reads."""
     labels = {"slo": slo.name, "service": slo.service}
-    return tuple(
-        RecordingRule(record=slo.error_ratio_record(window), expr=slo.error_ratio_query(window), labels=labels)
-        for window in ERROR_RATIO_WINDOWS
+    selector = f'{{slo="{slo.name}"}}'
+    short = PERIOD_SOURCE_WINDOW
+    metadata = (
+        RecordingRule(OBJECTIVE_RECORD, f"vector({slo.objective!r})", labels),
+        RecordingRule(ERROR_BUDGET_RECORD, f"vector({slo.error_budget!r})", labels),
+        RecordingRule(PERIOD_DAYS_RECORD, f"vector({parse_duration(SLO_PERIOD) // 86400})", labels),
     )
+    events = (
+        RecordingRule(ERROR_EVENTS_RECORD, f"({slo.errors.substitute(window=short)}) or vector(0)", labels),
+        RecordingRule(EVENTS_RECORD, slo.total.substitute(window=short), labels),
+    )
+    ratios = tuple(
+        RecordingRule(slo.error_ratio_record(window), slo.error_ratio_query(window), labels)
+        for window in ERROR_RATIO_WINDOWS
+        if window != SLO_PERIOD
+    )
+    period = RecordingRule(
+        slo.error_ratio_record(SLO_PERIOD),
+        f"sum_over_time({ERROR_EVENTS_RECORD}{selector}[{SLO_PERIOD}])\n/\n"
+        f"sum_over_time({EVENTS_RECORD}{selector}[{SLO_PERIOD}])",
+        labels,
+    )
+    budget = f"{ERROR_BUDGET_RECORD}{selector}"
+    burn = (
+        RecordingRule(CURRENT_BURN_RATE_RECORD, f"{slo.error_ratio_series(short)}\n/\n{budget}", labels),
+        RecordingRule(PERIOD_BURN_RATE_RECORD, f"{slo.error_ratio_series(SLO_PERIOD)}\n/\n{budget}", labels),
+        RecordingRule(BUDGET_REMAINING_RECORD, f"1 - {PERIOD_BURN_RATE_RECORD}{selector}", labels),
+    )
+    return metadata + events + ratios + (period,) + burn
 
 
 def burn_rate_alert(slo: SLO, severity: Severity) -> AlertRule:
@@ -121,6 +207,8 @@ def burn_rate_alert(slo: SLO, severity: Severity) -> AlertRule:
         labels={"slo": slo.name, "service": slo.service},
         standalone_expr=_standalone_condition(slo, severity),
         scenario=burn_scenario(slo, severity),
+        probe=burn_probe(slo, severity),
+        window_probes=window_probes(slo, severity),
     )
 
 
@@ -192,7 +280,7 @@ def burn_scenario(slo: SLO, severity: Severity) -> AlertScenario:
             siblings[other] = (history_steps + other_onset) * step
 
     series = []
-    for counter in SLI_TEST_TRAFFIC[slo.name]:
+    for counter in _scenario_traffic(slo):
         healthy_end = counter.healthy_increment * history_steps
         first_failing = healthy_end + counter.failing_increment
         values = (
@@ -208,3 +296,68 @@ def burn_scenario(slo: SLO, severity: Severity) -> AlertScenario:
         sibling_onsets=siblings,
     )
 
+
+
+def burn_probe(slo: SLO, severity: Severity) -> SignalProbe:
+    """The error ratio held at a level over every window: the severity's lowest burn threshold
+    decides (just below it no pair fires, just above the pair with the lowest factor does)."""
+    step = TEST_STEP_BY_SEVERITY[severity]
+    windows = _windows(severity)
+    # Every counter starts at 0 with the test, so each window's ratio is the level from the second
+    # sample on (rate() extrapolates bad and total alike).
+    settle = 2 * step
+    steps = (settle + parse_duration(FOR_BY_SEVERITY[severity])) // step + 4
+    return SignalProbe(
+        series=sli_probe_series(slo, step, steps),
+        healthy=round(slo.error_budget / 10, 12),  # a tenth of the budget: errors, but a healthy month
+        threshold=min(burn_threshold(slo, window) for window in windows),
+        traffic=PROBE_EVENTS_PER_SECOND,
+        step_seconds=step,
+        settle_seconds=settle,
+        labels={"slo": slo.name, "service": slo.service},
+    )
+
+
+# The window probes: coarse steps (the short windows still hold two samples or more), healthy
+# history four times busier than the failing stretch, so the long windows of the pairs with a
+# lower factor stay under their thresholds while the pair under test fills with the level.
+WINDOW_PROBE_STEP_BY_SEVERITY = {Severity.CRITICAL: 150, Severity.WARNING: 1800}
+WINDOW_PROBE_HEALTHY_TRAFFIC_FACTOR = 4
+
+
+def window_probes(slo: SLO, severity: Severity) -> tuple[WindowProbe, ...]:
+    step = WINDOW_PROBE_STEP_BY_SEVERITY[severity]
+    windows = _windows(severity)
+    history_steps = max(parse_duration(window.long_window) for window in windows) // step
+    counters = SLI_TEST_COUNTERS[slo.name]
+    healthy_ratio = slo.error_budget / 10
+    total = PROBE_EVENTS_PER_SECOND * step
+    busy = total * WINDOW_PROBE_HEALTHY_TRAFFIC_FACTOR
+    found = []
+    for window in windows:
+        failing_steps = (parse_duration(window.long_window) + parse_duration(FOR_BY_SEVERITY[severity])) // step + 2
+
+        def series(level: float, failing_steps: int = failing_steps) -> tuple[InputSeries, ...]:
+            history = dict(counters.per_step(healthy_ratio * busy, busy))
+            failing = dict(counters.per_step(level * total, total))
+            return tuple(
+                InputSeries(
+                    name,
+                    f"0+{history[name]:g}x{history_steps} "
+                    f"{history[name] * history_steps + failing[name]:g}+{failing[name]:g}x{failing_steps - 1}",
+                )
+                for name in history
+            )
+
+        found.append(
+            WindowProbe(
+                long_window=window.long_window,
+                short_window=window.short_window,
+                threshold=burn_threshold(slo, window),
+                series=series,
+                step_seconds=step,
+                eval_seconds=(history_steps + failing_steps) * step,
+                labels={"slo": slo.name, "service": slo.service},
+            )
+        )
+    return tuple(found)

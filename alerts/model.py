@@ -6,6 +6,7 @@ Monitoring alert policies all read these objects; none of them is written twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -46,6 +47,58 @@ class AlertScenario:
 
 
 @dataclass(frozen=True)
+class TrafficGuard:
+    """The part of a condition that holds only under enough traffic (`and rate(requests) > 1`)."""
+
+    threshold: float  # the traffic the guard compares against, in the signal's traffic unit
+    faulty_level: float  # a level of the signal far past the threshold, to show the guard alone decides
+
+
+@dataclass(frozen=True)
+class SignalProbe:
+    """How to hold an alert's signal at a chosen level: the input of its threshold tests.
+
+    `series(level, traffic)` gives input series under which the signal the alert compares (an
+    error ratio, a gauge, a quantile) stays at `level` from the start, with `traffic` events per
+    second where the signal is a ratio of events. The probe only drives the signal; what the
+    alert should then do is decided by the caller: the rule's own threshold for the generated
+    tests, the reviewed literals of tests/alert_spec.py for the specification tests.
+    """
+
+    series: Callable[[float, float], tuple[InputSeries, ...]]
+    healthy: float  # a normal, non-zero level: the alert stays silent
+    threshold: float  # the rule's own threshold on this signal
+    above: bool = True  # fires above the threshold (`>`), or below it (`<`)
+    inclusive: bool = False  # `>=` / `<=`
+    integer: bool = False  # the signal counts things: probed at whole numbers next to the threshold
+    traffic: float = 100.0  # events per second when a guard does not matter
+    step_seconds: int = 30
+    settle_seconds: int = 0  # until every window the rule reads holds the level exactly
+    labels: dict[str, str] = field(default_factory=dict)  # the alert's labels from its series
+    guard: TrafficGuard | None = None
+
+
+@dataclass(frozen=True)
+class WindowProbe:
+    """One window pair of a multi-window alert, tested alone: healthy history, then the error ratio
+    held at a level long enough to fill the pair's long window, while the pairs with a lower
+    factor stay below theirs (their long windows still hold mostly healthy, busier history).
+
+    `series(level)` gives the input series; the alert fires at `eval_seconds` iff `level` is past
+    the pair's threshold. So a pair removed, or its threshold moved, fails one of these tests even
+    where a uniform outage would trip another pair at the same moment.
+    """
+
+    long_window: str
+    short_window: str
+    threshold: float  # the rule's own threshold on this pair
+    series: Callable[[float], tuple[InputSeries, ...]]
+    step_seconds: int
+    eval_seconds: int
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AlertRule:
     name: str  # CamelCase; unique per severity: "ApiAvailabilityErrorBudgetBurn" (critical and warning)
     expr: str  # PromQL; may read this project's recording rules
@@ -59,6 +112,10 @@ class AlertRule:
     standalone_expr: str | None = None
     # Input series under which `expr` holds: the promtool unit test of this alert is made from it.
     scenario: AlertScenario | None = None
+    # How to hold its signal at a level: the healthy, just-below and just-above threshold tests.
+    probe: SignalProbe | None = None
+    # Multi-window alerts: each window pair tested alone (their own test file, at a coarser step).
+    window_probes: tuple[WindowProbe, ...] = ()
 
     @property
     def runbook_url(self) -> str:

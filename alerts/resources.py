@@ -1,31 +1,27 @@
 """Resource and symptom alerts: Cloud Run, Cloud SQL, Memorystore, Celery, uptime checks, the
 scrape pipeline itself, and the always-firing Watchdog.
 
-Thresholds sit at the top (the one place to tune them, as kubernetes-mixin's config object);
-each alert carries the promtool scenario that makes it fire, so its unit test is derived data.
+Fixed thresholds sit at the top (the one place to tune them, as kubernetes-mixin's config
+object); those that follow what the stack deploys (the database's connection limit, the API's
+instance ceiling and concurrency) and every workload name and selector come from the stack's
+MonitoringConfig (observability/monitoring.py), so each group is a function of it. Each alert
+carries the promtool scenario that makes it fire and the probe that holds its signal at a level,
+so its unit tests are derived data.
 """
 
 from __future__ import annotations
 
-from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity
+from alerts import probes
+from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
 from observability import catalogue as m
-from stackconfig.connections import default_max_connections
-from stackconfig.platform import ApiConfig, DatabaseConfig
+from observability.durations import parse_duration
+from observability.monitoring import MonitoringConfig
 
-# --- thresholds -----------------------------------------------------------------------------
-# Cloud Run: a tenth of the front end's answers are 5xx (includes requests the app never saw).
+# --- thresholds that are the same in every stack -----------------------------------------------
+# Cloud Run: a twentieth of the front end's answers are 5xx (includes requests the app never saw).
 RUN_5XX_RATIO = 0.05
 RUN_CPU_SATURATION = 0.9  # p95 instance CPU utilisation
-# p95 of per-instance peak concurrency above 80% of the configured ceiling: scale-out is lagging.
-RUN_CONCURRENCY_SATURATION = 0.8 * ApiConfig().concurrency
-
-# Cloud SQL: what the application may open is max_connections minus the operators' reserve
-# (stackconfig/connections.py, production defaults). Warning at 80% of it; critical at 95%,
-# where the next burst of pool overflow fails with "too many connections".
-_DATABASE = DatabaseConfig()
-APP_CONNECTION_LIMIT = (_DATABASE.max_connections or default_max_connections(_DATABASE.tier)) - _DATABASE.reserved_connections
-SQL_CONNECTIONS_WARNING = int(APP_CONNECTION_LIMIT * 0.8)
-SQL_CONNECTIONS_CRITICAL = int(APP_CONNECTION_LIMIT * 0.95)
+# The connection limit, its shares and the concurrency ceiling are per stack: MonitoringConfig.
 SQL_CPU = 0.9
 SQL_DISK_WARNING = 0.85  # days to act: the disk grows automatically, but only up to its limit
 SQL_DISK_CRITICAL = 0.95
@@ -49,6 +45,8 @@ DB_POOL_WAIT_P95_SECONDS = 0.1
 
 TARGETS_DOWN_RATIO = 0.1  # of one job's scrape targets
 UPTIME_FAILING_LOCATIONS = 2  # one location failing alone is usually that location's network
+# The uptime checks' checker locations (Cloud Monitoring's regions): the probe fails some of them.
+UPTIME_LOCATIONS = ("usa-oregon", "usa-virginia", "usa-iowa", "europe-belgium", "asia-singapore", "south-america-brazil")
 
 # Scenario length: 120 one-minute samples outlast every `for` below with room to spare.
 _STEADY_STEPS = 120
@@ -56,7 +54,7 @@ _STEP = 60
 
 
 def _steady(series: str, start: float, increment: float = 0) -> InputSeries:
-    """A gauge at `start` (increment 0) or a counter growing by `increment` every minute."""
+    """A gauge at `start` (increment 0) or a counter growing by `increment` every step."""
     return InputSeries(series, f"{start:g}+{increment:g}x{_STEADY_STEPS}")
 
 
@@ -81,6 +79,17 @@ def _scenario(
 _RATE_ONSET = _STEP
 
 
+def _probe_steps(for_: str, settle: int) -> int:
+    """Samples a probe needs: its windows filled, its `for` held, and a few steps to spare."""
+    return (settle + parse_duration(for_)) // _STEP + 4
+
+
+def _window_settle(window: str) -> int:
+    """Until a rate window lies inside the test (rate() of a counter that starts in the test
+    under-reads until then)."""
+    return parse_duration(window) + _STEP
+
+
 def _ratio_of_rates(metric: str, bad: str, by: str, window: str) -> str:
     return (
         f"sum by ({by}) (rate({metric}{{{bad}}}[{window}]))\n/\n"
@@ -88,10 +97,24 @@ def _ratio_of_rates(metric: str, bad: str, by: str, window: str) -> str:
     )
 
 
-def cloud_run_alerts() -> RuleGroup:
+def _gauge_probe(series: str, for_: str, healthy: float, threshold: float, labels: dict[str, str], **options) -> SignalProbe:
+    return SignalProbe(
+        series=probes.gauge(series, _probe_steps(for_, 0)),
+        healthy=healthy,
+        threshold=threshold,
+        step_seconds=_STEP,
+        labels=labels,
+        **options,
+    )
+
+
+def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     requests = m.RUN_REQUESTS.name
-    api = 'service_name="omni-prod-api"'
+    api_name = monitoring.api.cloud_run_name
+    api = f'service_name="{api_name}"'
+    api_labels = {"service_name": api_name}
     five_xx = 'response_code_class="5xx"'
+    saturation = monitoring.concurrency_saturation
     return RuleGroup(
         name="cloud-run",
         rules=(
@@ -109,9 +132,22 @@ def cloud_run_alerts() -> RuleGroup:
                 scenario=_scenario(
                     _steady(f'{requests}{{{api},response_code_class="2xx"}}', 0, 54),
                     _steady(f'{requests}{{{api},response_code_class="5xx"}}', 0, 6),
-                    labels={"service_name": "omni-prod-api"},
+                    labels=api_labels,
                     value=0.1,
                     onset=_RATE_ONSET,
+                ),
+                probe=SignalProbe(
+                    series=probes.share(
+                        f'{requests}{{{api},response_code_class="5xx"}}',
+                        f'{requests}{{{api},response_code_class="2xx"}}',
+                        _STEP,
+                        _probe_steps("5m", _window_settle("5m")),
+                    ),
+                    healthy=0.002,
+                    threshold=RUN_5XX_RATIO,
+                    step_seconds=_STEP,
+                    settle_seconds=_window_settle("5m"),
+                    labels=api_labels,
                 ),
             ),
             AlertRule(
@@ -131,44 +167,94 @@ def cloud_run_alerts() -> RuleGroup:
                     _steady(f'{m.RUN_CPU.bucket}{{{api},le="0.9"}}', 0, 0),
                     _steady(f'{m.RUN_CPU.bucket}{{{api},le="1"}}', 0, 10),
                     _steady(f'{m.RUN_CPU.bucket}{{{api},le="+Inf"}}', 0, 10),
-                    labels={"service_name": "omni-prod-api"},
+                    labels=api_labels,
                     value=0.995,
                     onset=_RATE_ONSET,
+                ),
+                probe=SignalProbe(
+                    series=probes.quantile(m.RUN_CPU.bucket, api_labels, 0.95, _STEP, _probe_steps("15m", _window_settle("5m"))),
+                    healthy=0.4,
+                    threshold=RUN_CPU_SATURATION,
+                    traffic=1,
+                    step_seconds=_STEP,
+                    settle_seconds=_window_settle("5m"),
+                    labels=api_labels,
                 ),
             ),
             AlertRule(
                 name="CloudRunConcurrencySaturated",
+                # The API's ceiling (api.concurrency): other Cloud Run services have their own.
                 expr=(
-                    f"histogram_quantile(0.95, sum by (service_name, le) (rate({m.RUN_CONCURRENCY.bucket}[5m])))\n"
-                    f"> {RUN_CONCURRENCY_SATURATION:g}"
+                    f"histogram_quantile(0.95, sum by (service_name, le) (rate({m.RUN_CONCURRENCY.bucket}{{{api}}}[5m])))\n"
+                    f"> {saturation:g}"
                 ),
                 for_="15m",
                 severity=Severity.WARNING,
                 summary="Cloud Run service {{ $labels.service_name }} runs near its concurrency ceiling.",
                 description=(
                     "The p95 peak of concurrent requests per instance of {{ $labels.service_name }} is "
-                    f"{{{{ $value | humanize }}}}, above {RUN_CONCURRENCY_SATURATION:g} (80% of api.concurrency "
-                    f"{ApiConfig().concurrency}): instances are full and new ones are not arriving fast enough."
+                    f"{{{{ $value | humanize }}}}, above {saturation:g} (80% of api.concurrency "
+                    f"{monitoring.api_concurrency}): instances are full and new ones are not arriving fast enough."
                 ),
                 scenario=_scenario(
-                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="50"}}', 0, 0),
-                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="100"}}', 0, 10),
+                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="{monitoring.api_concurrency * 0.5:g}"}}', 0, 0),
+                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="{monitoring.api_concurrency:g}"}}', 0, 10),
                     _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="+Inf"}}', 0, 10),
-                    labels={"service_name": "omni-prod-api"},
-                    value=97.5,
+                    labels=api_labels,
+                    # 95% of the way through the bucket from half the ceiling to the ceiling.
+                    value=monitoring.api_concurrency * (0.5 + 0.5 * 0.95),
                     onset=_RATE_ONSET,
                 ),
+                probe=SignalProbe(
+                    series=probes.quantile(
+                        m.RUN_CONCURRENCY.bucket, api_labels, 0.95, _STEP, _probe_steps("15m", _window_settle("5m"))
+                    ),
+                    healthy=monitoring.api_concurrency * 0.25,
+                    threshold=saturation,
+                    traffic=1,
+                    step_seconds=_STEP,
+                    settle_seconds=_window_settle("5m"),
+                    labels=api_labels,
+                ),
             ),
+            _instances_at_ceiling(monitoring),
         ),
     )
 
 
-def cloud_sql_alerts() -> RuleGroup:
-    database = 'database_id="omni-api-prod:omni-prod-pg"'
-    db_labels = {"database_id": "omni-api-prod:omni-prod-pg"}
-    backends = f"sum by (database_id) ({m.SQL_BACKENDS.name})"
+def _instances_at_ceiling(monitoring: MonitoringConfig) -> AlertRule:
+    ceiling = monitoring.api_max_instances
+    name = monitoring.api.cloud_run_name
+    active = f'{m.RUN_INSTANCES.name}{{service_name="{name}",state="active"}}'
+    labels = {"service_name": name}
+    return AlertRule(
+        name="CloudRunInstancesAtCeiling",
+        expr=f"sum by (service_name) ({active}) >= {ceiling}",
+        for_="15m",
+        severity=Severity.WARNING,
+        summary="Cloud Run service {{ $labels.service_name }} runs at its instance ceiling.",
+        description=(
+            "{{ $labels.service_name }} has run {{ $value | humanize }} active instances for 15 minutes, its ceiling "
+            f"(api.maxInstances {ceiling} in {monitoring.stack}): it cannot scale out further, so more traffic "
+            "queues and fails. Raise the ceiling within the connection budget, or find what holds requests."
+        ),
+        scenario=_scenario(_steady(active, ceiling), labels=labels, value=ceiling),
+        probe=_gauge_probe(active, "15m", healthy=max(1, monitoring.api_min_instances), threshold=ceiling,
+                           labels=labels, integer=True, inclusive=True),
+    )
 
-    def connections(severity: Severity, threshold: int, for_: str, app: float, siblings: dict[Severity, int]) -> AlertRule:
+
+def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
+    database_id = monitoring.database_id
+    database = f'database_id="{database_id}"'
+    db_labels = {"database_id": database_id}
+    backends = f"sum by (database_id) ({m.SQL_BACKENDS.name})"
+    app_series = f'{m.SQL_BACKENDS.name}{{{database},database="omni"}}'
+    # Cloud SQL's own agents and the operators' sessions, always there beside the application's.
+    system_series, system_connections = f'{m.SQL_BACKENDS.name}{{{database},database="postgres"}}', 10
+    limit = monitoring.app_connection_limit
+
+    def connections(severity: Severity, threshold: int, for_: str, total: int, siblings: dict[Severity, int]) -> AlertRule:
         return AlertRule(
             name="CloudSqlConnectionsNearLimit",
             expr=f"{backends} > {threshold}",
@@ -177,19 +263,32 @@ def cloud_sql_alerts() -> RuleGroup:
             summary="Cloud SQL {{ $labels.database_id }} is running out of connections.",
             description=(
                 "{{ $labels.database_id }} holds {{ $value | humanize }} connections; the application may open "
-                f"{APP_CONNECTION_LIMIT} (max_connections minus the reserve) and this alert fires above {threshold}. "
+                f"{limit} (max_connections {monitoring.max_connections} minus the reserve of "
+                f"{monitoring.reserved_connections}) and this alert fires above {threshold}. "
                 "Past the limit, new connections fail with `too many connections`."
             ),
             scenario=_scenario(
-                _steady(f'{m.SQL_BACKENDS.name}{{{database},database="omni"}}', app),
-                _steady(f'{m.SQL_BACKENDS.name}{{{database},database="postgres"}}', 10),
+                _steady(app_series, total - system_connections),
+                _steady(system_series, system_connections),
                 labels=db_labels,
-                value=app + 10,
+                value=total,
                 siblings=siblings,
+            ),
+            probe=SignalProbe(
+                series=probes.gauge(
+                    app_series, _probe_steps(for_, 0), offset=system_connections,
+                    fixed=((system_series, system_connections),),
+                ),
+                healthy=limit // 3,
+                threshold=threshold,
+                integer=True,
+                step_seconds=_STEP,
+                labels=db_labels,
             ),
         )
 
     def disk(severity: Severity, threshold: float, for_: str, used: float, siblings: dict[Severity, int]) -> AlertRule:
+        series = f"{m.SQL_DISK.name}{{{database}}}"
         return AlertRule(
             name="CloudSqlDiskNearlyFull",
             expr=f"max by (database_id) ({m.SQL_DISK.name}) > {threshold:g}",
@@ -200,29 +299,36 @@ def cloud_sql_alerts() -> RuleGroup:
                 "The disk of {{ $labels.database_id }} is {{ $value | humanizePercentage }} full "
                 f"(threshold {threshold:.0%}). A full disk stops writes; automatic growth has a ceiling and a rate limit."
             ),
-            scenario=_scenario(_steady(f"{m.SQL_DISK.name}{{{database}}}", used), labels=db_labels, value=used, siblings=siblings),
+            scenario=_scenario(_steady(series, used), labels=db_labels, value=used, siblings=siblings),
+            probe=_gauge_probe(series, for_, healthy=0.4, threshold=threshold, labels=db_labels),
         )
 
-    return RuleGroup(
-        name="cloud-sql",
-        rules=(
-            # The critical scenario also crosses the warning threshold (from 0 s on, firing after 10m).
-            connections(Severity.WARNING, SQL_CONNECTIONS_WARNING, "10m", 390, {}),
-            connections(Severity.CRITICAL, SQL_CONNECTIONS_CRITICAL, "5m", 460, {Severity.WARNING: 0}),
-            AlertRule(
-                name="CloudSqlHighCpu",
-                expr=f"max by (database_id) ({m.SQL_CPU.name}) > {SQL_CPU:g}",
-                for_="15m",
-                severity=Severity.WARNING,
-                summary="Cloud SQL {{ $labels.database_id }} CPU is at {{ $value | humanizePercentage }}.",
-                description=(
-                    "{{ $labels.database_id }} has used {{ $value | humanizePercentage }} of its CPU for 15 minutes: "
-                    "queries slow down and the API's latency SLO follows."
-                ),
-                scenario=_scenario(_steady(f"{m.SQL_CPU.name}{{{database}}}", 0.95), labels=db_labels, value=0.95),
+    warning, critical = monitoring.connections_warning, monitoring.connections_critical
+    cpu_series = f"{m.SQL_CPU.name}{{{database}}}"
+    rules: list[AlertRule] = [
+        # The critical scenario also crosses the warning threshold (from 0 s on, firing after 10m).
+        connections(Severity.WARNING, warning, "10m", warning + 1, {}),
+        connections(Severity.CRITICAL, critical, "5m", critical + 1, {Severity.WARNING: 0}),
+        AlertRule(
+            name="CloudSqlHighCpu",
+            expr=f"max by (database_id) ({m.SQL_CPU.name}) > {SQL_CPU:g}",
+            for_="15m",
+            severity=Severity.WARNING,
+            summary="Cloud SQL {{ $labels.database_id }} CPU is at {{ $value | humanizePercentage }}.",
+            description=(
+                "{{ $labels.database_id }} has used {{ $value | humanizePercentage }} of its CPU for 15 minutes: "
+                "queries slow down and the API's latency SLO follows."
             ),
-            disk(Severity.WARNING, SQL_DISK_WARNING, "30m", 0.9, {}),
-            disk(Severity.CRITICAL, SQL_DISK_CRITICAL, "5m", 0.97, {Severity.WARNING: 0}),
+            scenario=_scenario(_steady(cpu_series, 0.95), labels=db_labels, value=0.95),
+            probe=_gauge_probe(cpu_series, "15m", healthy=0.35, threshold=SQL_CPU, labels=db_labels),
+        ),
+        disk(Severity.WARNING, SQL_DISK_WARNING, "30m", 0.9, {}),
+        disk(Severity.CRITICAL, SQL_DISK_CRITICAL, "5m", 0.97, {Severity.WARNING: 0}),
+    ]
+    if monitoring.producers.read_replica:
+        replica = {"database_id": monitoring.replica_database_id}
+        lag_series = probes.with_labels(m.SQL_REPLICA_LAG.name, replica)
+        rules.append(
             AlertRule(
                 name="CloudSqlReplicationLagHigh",
                 expr=f"max by (database_id) ({m.SQL_REPLICA_LAG.name}) > {SQL_REPLICA_LAG_SECONDS}",
@@ -233,21 +339,23 @@ def cloud_sql_alerts() -> RuleGroup:
                     "The read replica {{ $labels.database_id }} is {{ $value | humanize }}s behind its primary "
                     f"(threshold {SQL_REPLICA_LAG_SECONDS}s): reads from it return stale data."
                 ),
-                scenario=_scenario(
-                    _steady(f'{m.SQL_REPLICA_LAG.name}{{database_id="omni-api-prod:omni-prod-pg-replica"}}', 120),
-                    labels={"database_id": "omni-api-prod:omni-prod-pg-replica"},
-                    value=120,
-                ),
-            ),
-        ),
-    )
+                scenario=_scenario(_steady(lag_series, 120), labels=replica, value=120),
+                probe=_gauge_probe(lag_series, "10m", healthy=0.5, threshold=SQL_REPLICA_LAG_SECONDS, labels=replica),
+            )
+        )
+    return RuleGroup(name="cloud-sql", rules=tuple(rules))
 
 
-def redis_alerts() -> RuleGroup:
-    cache = 'instance_id="projects/omni-api-prod/locations/europe-west1/instances/omni-prod-cache"'
-    cache_labels = {"instance_id": "projects/omni-api-prod/locations/europe-west1/instances/omni-prod-cache"}
+def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
+    cache_labels = {"instance_id": monitoring.cache_instance_id}
+    memory_series = probes.with_labels(m.REDIS_MEMORY_RATIO.name, cache_labels)
+    evicted_series = probes.with_labels(m.REDIS_EVICTED_KEYS.name, cache_labels)
     cache_requests = m.CACHE_REQUESTS.name
     hit = 'result="hit"'
+    lookups = {"service": monitoring.api_service, "cache": "tenant"}
+    hits_series = probes.with_labels(cache_requests, {**lookups, "result": "hit"})
+    misses_series = probes.with_labels(cache_requests, {**lookups, "result": "miss"})
+    hit_settle = _window_settle(CACHE_HIT_WINDOW)
     return RuleGroup(
         name="redis",
         rules=(
@@ -261,7 +369,8 @@ def redis_alerts() -> RuleGroup:
                     "Memorystore instance {{ $labels.instance_id }} is at {{ $value | humanizePercentage }} of its "
                     "maximum memory: it is about to evict keys (the cache) or refuse writes (the Celery broker)."
                 ),
-                scenario=_scenario(_steady(f"{m.REDIS_MEMORY_RATIO.name}{{{cache}}}", 0.95), labels=cache_labels, value=0.95),
+                scenario=_scenario(_steady(memory_series, 0.95), labels=cache_labels, value=0.95),
+                probe=_gauge_probe(memory_series, "15m", healthy=0.5, threshold=REDIS_MEMORY, labels=cache_labels),
             ),
             AlertRule(
                 name="RedisEvictingKeys",
@@ -273,8 +382,15 @@ def redis_alerts() -> RuleGroup:
                     "Memorystore instance {{ $labels.instance_id }} evicts {{ $value | humanize }} keys per second "
                     "because its memory is full: the cache loses entries early, the broker would lose messages."
                 ),
-                scenario=_scenario(
-                    _steady(f"{m.REDIS_EVICTED_KEYS.name}{{{cache}}}", 0, 120), labels=cache_labels, value=2, onset=_RATE_ONSET
+                scenario=_scenario(_steady(evicted_series, 0, 120), labels=cache_labels, value=2, onset=_RATE_ONSET),
+                # Healthy is no eviction at all: any rate above zero is the signal.
+                probe=SignalProbe(
+                    series=probes.counter_rate(evicted_series, _STEP, _probe_steps("15m", _window_settle("5m"))),
+                    healthy=0,
+                    threshold=0,
+                    step_seconds=_STEP,
+                    settle_seconds=_window_settle("5m"),
+                    labels=cache_labels,
                 ),
             ),
             AlertRule(
@@ -295,20 +411,40 @@ def redis_alerts() -> RuleGroup:
                 # 1,000 lookups a minute, a fifth of them hits: over the lookup guard from the first
                 # rate() on (a counter that starts in the test shows a third of its rate there).
                 scenario=_scenario(
-                    _steady(f'{cache_requests}{{service="api",cache="tenant",result="hit"}}', 0, 200),
-                    _steady(f'{cache_requests}{{service="api",cache="tenant",result="miss"}}', 0, 800),
-                    labels={"service": "api", "cache": "tenant"},
+                    _steady(hits_series, 0, 200),
+                    _steady(misses_series, 0, 800),
+                    labels=lookups,
                     value=0.2,
                     onset=_RATE_ONSET,
+                ),
+                probe=SignalProbe(
+                    series=probes.share(hits_series, misses_series, _STEP, _probe_steps(CACHE_HIT_FOR, hit_settle)),
+                    healthy=0.92,
+                    threshold=CACHE_HIT_RATIO,
+                    above=False,
+                    traffic=50,
+                    step_seconds=_STEP,
+                    settle_seconds=hit_settle,
+                    labels=lookups,
+                    guard=TrafficGuard(threshold=CACHE_MIN_LOOKUPS_PER_SECOND, faulty_level=0.02),
                 ),
             ),
         ),
     )
 
 
-def celery_alerts() -> RuleGroup:
+def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     tasks = m.CELERY_TASKS.name
-    task = 'service="worker",task="omni.tasks.send_report"'
+    worker = monitoring.worker_service
+    task = {"service": worker, "task": "omni.tasks.send_report"}
+    queue_series = probes.with_labels(m.CELERY_QUEUE_LENGTH.name, {"service": worker, "queue": "default"})
+    workers = f'{m.CELERY_WORKERS.name}{{service="{worker}"}}'
+    workers_series = probes.with_labels(m.CELERY_WORKERS.name, {"service": worker, "instance": "worker-0"})
+    # The API's request counter: while it arrives, the metrics pipeline works, so a worker gauge
+    # that vanished means the workers did (a pipeline outage is the dead man's switch's page).
+    api_requests = f'{m.HTTP_REQUESTS.name}{{service="{monitoring.api_service}"}}'
+    api_series = probes.with_labels(m.HTTP_REQUESTS.name, {"service": monitoring.api_service, "code": "200"})
+    failures_settle = _window_settle("10m")
     return RuleGroup(
         name="celery",
         rules=(
@@ -322,11 +458,9 @@ def celery_alerts() -> RuleGroup:
                     "{{ $value | humanize }} messages wait in Celery queue {{ $labels.queue }} "
                     f"(threshold {CELERY_BACKLOG}) and have for 15 minutes: workers cannot keep up or are stuck."
                 ),
-                scenario=_scenario(
-                    _steady(f'{m.CELERY_QUEUE_LENGTH.name}{{service="worker",queue="default"}}', 500),
-                    labels={"queue": "default"},
-                    value=500,
-                ),
+                scenario=_scenario(_steady(queue_series, 500), labels={"queue": "default"}, value=500),
+                probe=_gauge_probe(queue_series, "15m", healthy=5, threshold=CELERY_BACKLOG, labels={"queue": "default"},
+                                   integer=True),
             ),
             AlertRule(
                 name="CeleryTaskFailures",
@@ -343,40 +477,69 @@ def celery_alerts() -> RuleGroup:
                     "this one points at the task."
                 ),
                 scenario=_scenario(
-                    _steady(f'{tasks}{{{task},state="succeeded"}}', 0, 30),
-                    _steady(f'{tasks}{{{task},state="failed"}}', 0, 30),
-                    labels={"task": "omni.tasks.send_report"},
+                    _steady(probes.with_labels(tasks, {**task, "state": "succeeded"}), 0, 15),
+                    _steady(probes.with_labels(tasks, {**task, "state": "failed"}), 0, 15),
+                    labels={"task": task["task"]},
                     value=0.5,
                     onset=_RATE_ONSET,
+                ),
+                probe=SignalProbe(
+                    series=probes.share(
+                        probes.with_labels(tasks, {**task, "state": "failed"}),
+                        probes.with_labels(tasks, {**task, "state": "succeeded"}),
+                        _STEP,
+                        _probe_steps("10m", failures_settle),
+                    ),
+                    healthy=0.01,
+                    threshold=CELERY_TASK_FAILURE_RATIO,
+                    traffic=5,
+                    step_seconds=_STEP,
+                    settle_seconds=failures_settle,
+                    labels={"task": task["task"]},
                 ),
             ),
             AlertRule(
                 name="CeleryNoLiveWorkers",
-                expr=f'sum by (service) ({m.CELERY_WORKERS.name}{{service="worker"}}) < 1',
+                # Fewer than one worker answering, or none reporting at all while the API's
+                # metrics still arrive: a stale or vanished gauge is the workers gone, not zero
+                # news. `* 0` makes the absent branch's value the workers counted: none.
+                expr=(
+                    f"sum by (service) ({workers}) < 1\nor\n"
+                    f"(absent({workers}) * 0 and on () count({api_requests}))"
+                ),
                 # 1m pages in about 75 s (docs/lab.md). Safe because nothing routine takes every
                 # worker away: prod runs 4 pool instances (`workers.instances`; dev runs 1, and
                 # nothing pages there), and a rollout moves them between revisions gradually,
-                # in-process tasks finishing first. A scrape gap does not page either: without
-                # the series the sum is empty, which WorkerMetricsAbsent reports.
+                # in-process tasks finishing first.
                 for_="1m",
                 severity=Severity.CRITICAL,
                 summary="No Celery worker of {{ $labels.service }} answers.",
                 description=(
-                    "{{ $value | humanize }} Celery workers of {{ $labels.service }} answered the last ping for a minute: "
-                    "no background task runs and the queues only grow."
+                    "{{ $value | humanize }} Celery workers of {{ $labels.service }} answered the last ping for a minute "
+                    "(or none reported at all while the API's metrics arrive): no background task runs and the "
+                    "queues only grow."
                 ),
-                scenario=_scenario(
-                    _steady(f'{m.CELERY_WORKERS.name}{{service="worker",instance="worker-0"}}', 0),
-                    labels={"service": "worker"},
-                    value=0,
+                scenario=_scenario(_steady(workers_series, 0), labels={"service": worker}, value=0),
+                probe=SignalProbe(
+                    series=probes.gauge(
+                        workers_series, _probe_steps("1m", 0), fixed=((api_series, 1000),)
+                    ),
+                    healthy=monitoring.worker_instances,
+                    threshold=1,
+                    above=False,
+                    integer=True,
+                    step_seconds=_STEP,
+                    labels={"service": worker},
                 ),
             ),
         ),
     )
 
 
-def api_alerts() -> RuleGroup:
+def api_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     wait = m.DB_POOL_WAIT.bucket
+    api = {"service": monitoring.api_service}
+    settle = _window_settle("5m")
     return RuleGroup(
         name="api",
         rules=(
@@ -391,25 +554,35 @@ def api_alerts() -> RuleGroup:
                     "pools are exhausted. Look here when latency rises; raise the pool only within the connection budget."
                 ),
                 scenario=_scenario(
-                    _steady(f'{wait}{{service="api",le="0.1"}}', 0, 0),
-                    _steady(f'{wait}{{service="api",le="0.25"}}', 0, 10),
-                    _steady(f'{wait}{{service="api",le="+Inf"}}', 0, 10),
-                    labels={"service": "api"},
+                    _steady(probes.with_labels(wait, {**api, "le": "0.1"}), 0, 0),
+                    _steady(probes.with_labels(wait, {**api, "le": "0.25"}), 0, 10),
+                    _steady(probes.with_labels(wait, {**api, "le": "+Inf"}), 0, 10),
+                    labels=api,
                     value=0.2425,
                     onset=_RATE_ONSET,
+                ),
+                probe=SignalProbe(
+                    series=probes.quantile(wait, api, 0.95, _STEP, _probe_steps("10m", settle)),
+                    healthy=0.005,
+                    threshold=DB_POOL_WAIT_P95_SECONDS,
+                    traffic=20,
+                    step_seconds=_STEP,
+                    settle_seconds=settle,
+                    labels=api,
                 ),
             ),
         ),
     )
 
 
-def availability_alerts() -> RuleGroup:
+def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     """Is the service reachable, and can we see it: uptime checks, scrape targets, key metrics."""
     passed = m.UPTIME_CHECK_PASSED.name
-    check = 'check_id="omni-api-healthz"'
-    return RuleGroup(
-        name="availability",
-        rules=(
+    check_labels = {"check_id": f"{monitoring.base_name}-status-api"}
+    up_labels = {"job": monitoring.api_service}
+    rules: list[AlertRule] = []
+    if monitoring.producers.uptime_checks:
+        rules.append(
             AlertRule(
                 name="UptimeCheckFailing",
                 expr=f"count by (check_id) ({passed} == 0) >= {UPTIME_FAILING_LOCATIONS}",
@@ -421,34 +594,50 @@ def availability_alerts() -> RuleGroup:
                     "2 minutes: users cannot reach the API from the internet."
                 ),
                 scenario=_scenario(
-                    _steady(f'{passed}{{{check},checker_location="usa-oregon"}}', 0),
-                    _steady(f'{passed}{{{check},checker_location="europe-belgium"}}', 0),
-                    _steady(f'{passed}{{{check},checker_location="asia-singapore"}}', 1),
-                    labels={"check_id": "omni-api-healthz"},
+                    *probes.count_of(passed, check_labels, "checker_location", UPTIME_LOCATIONS[:3], 0, 1, _STEADY_STEPS)(2, 0),
+                    labels=check_labels,
                     value=2,
                 ),
-            ),
-            AlertRule(
-                name="ScrapeTargetsDown",
-                expr=f"count by (job) ({m.UP.name} == 0)\n/\ncount by (job) ({m.UP.name})\n> {TARGETS_DOWN_RATIO:g}",
-                for_="10m",
-                severity=Severity.WARNING,
-                summary="{{ $value | humanizePercentage }} of the {{ $labels.job }} scrape targets are down.",
-                description=(
-                    "Prometheus cannot scrape {{ $value | humanizePercentage }} of the targets of job {{ $labels.job }}: "
-                    "their metrics, and the alerts reading them, are missing."
+                probe=SignalProbe(
+                    series=probes.count_of(passed, check_labels, "checker_location", UPTIME_LOCATIONS, 0, 1, _probe_steps("2m", 0)),
+                    healthy=0,
+                    threshold=UPTIME_FAILING_LOCATIONS,
+                    inclusive=True,
+                    integer=True,
+                    step_seconds=_STEP,
+                    labels=check_labels,
                 ),
-                scenario=_scenario(
-                    _steady(f'{m.UP.name}{{job="api",instance="api-0"}}', 0),
-                    _steady(f'{m.UP.name}{{job="api",instance="api-1"}}', 1),
-                    labels={"job": "api"},
-                    value=0.5,
-                ),
+            )
+        )
+    rules += [
+        AlertRule(
+            name="ScrapeTargetsDown",
+            expr=f"count by (job) ({m.UP.name} == 0)\n/\ncount by (job) ({m.UP.name})\n> {TARGETS_DOWN_RATIO:g}",
+            for_="10m",
+            severity=Severity.WARNING,
+            summary="{{ $value | humanizePercentage }} of the {{ $labels.job }} scrape targets are down.",
+            description=(
+                "Prometheus cannot scrape {{ $value | humanizePercentage }} of the targets of job {{ $labels.job }}: "
+                "their metrics, and the alerts reading them, are missing."
             ),
-            _absent_alert("ApiMetricsAbsent", m.HTTP_REQUESTS, "api", "the API's SLO alerts are blind"),
-            _absent_alert("WorkerMetricsAbsent", m.CELERY_WORKERS, "worker", "the Celery alerts are blind"),
+            scenario=_scenario(
+                *probes.count_of(m.UP.name, up_labels, "instance", ("api-0", "api-1"), 0, 1, _STEADY_STEPS)(1, 0),
+                labels=up_labels,
+                value=0.5,
+            ),
+            # 200 targets: 5% off the threshold is a whole number of them.
+            probe=SignalProbe(
+                series=probes.fraction_of(m.UP.name, up_labels, "instance", 200, 0, 1, _probe_steps("10m", 0)),
+                healthy=0.01,
+                threshold=TARGETS_DOWN_RATIO,
+                step_seconds=_STEP,
+                labels=up_labels,
+            ),
         ),
-    )
+        _absent_alert("ApiMetricsAbsent", m.HTTP_REQUESTS, monitoring.api_service, "the API's SLO alerts are blind"),
+        _absent_alert("WorkerMetricsAbsent", m.CELERY_WORKERS, monitoring.worker_service, "the Celery alerts are blind"),
+    ]
+    return RuleGroup(name="availability", rules=tuple(rules))
 
 
 def _absent_alert(name: str, metric: m.Metric, service: str, impact: str) -> AlertRule:
@@ -490,13 +679,13 @@ def watchdog_alerts() -> RuleGroup:
     )
 
 
-def resource_rule_groups() -> tuple[RuleGroup, ...]:
+def resource_rule_groups(monitoring: MonitoringConfig) -> tuple[RuleGroup, ...]:
     return (
-        cloud_run_alerts(),
-        cloud_sql_alerts(),
-        redis_alerts(),
-        celery_alerts(),
-        api_alerts(),
-        availability_alerts(),
+        cloud_run_alerts(monitoring),
+        cloud_sql_alerts(monitoring),
+        redis_alerts(monitoring),
+        celery_alerts(monitoring),
+        api_alerts(monitoring),
+        availability_alerts(monitoring),
         watchdog_alerts(),
     )

@@ -1,6 +1,7 @@
 """Every rule group Prometheus loads: the SLOs' recording rules and burn-rate alerts, the fast
 symptom pages beside them, then the resource alerts. Rendering, validation, the promtool tests,
-the Alertmanager route tests and the Cloud Monitoring policies all start here."""
+the Alertmanager route tests and the Cloud Monitoring policies all start here, from one stack's
+MonitoringConfig (observability/monitoring.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from alerts.burnrate import slo_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
+from observability.monitoring import MonitoringConfig, load_monitoring_config
+
+# The stack whose rules are meant when none is named: production's, which the lab measures.
+DEFAULT_STACK = "prod"
 
 
-def rule_groups() -> tuple[RuleGroup, ...]:
-    return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups()
+def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, ...]:
+    """Every group for a stack's monitoring config (default: the prod stack's, read from its file)."""
+    monitoring = monitoring or load_monitoring_config(DEFAULT_STACK)
+    return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups(monitoring)
 
 
 def all_alerts(groups: tuple[RuleGroup, ...] | None = None) -> tuple[AlertRule, ...]:

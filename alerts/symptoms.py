@@ -14,7 +14,8 @@ own bucket (`le="0.5"`), so these pages and the SLOs measure the same thing.
 
 from __future__ import annotations
 
-from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity
+from alerts import probes
+from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
 from alerts.slo import API_AVAILABILITY, API_LATENCY
 from observability import catalogue as m
 from observability.durations import parse_duration
@@ -52,6 +53,9 @@ _TIMED_REQUESTS = f"{m.HTTP_REQUEST_DURATION.count}{{{_API}}}"
 # the first evaluation that holds, firing one `for` later.
 _TEST_STEP = parse_duration(SYMPTOM_FOR)
 _TEST_STEPS = 20
+# The threshold probes: the window inside the test, the `for` held, a few steps to spare.
+_PROBE_SETTLE = parse_duration(SYMPTOM_WINDOW) + _TEST_STEP
+_PROBE_STEPS = (_PROBE_SETTLE + parse_duration(SYMPTOM_FOR)) // _TEST_STEP + 4
 
 
 def _rate(selector: str) -> str:
@@ -78,6 +82,20 @@ def _scenario(*series: InputSeries, value: float) -> AlertScenario:
     )
 
 
+def _probe(series, healthy: float, threshold: float) -> SignalProbe:
+    """10 requests a second by default, well over the guard; the guard's tests fail half of them."""
+    return SignalProbe(
+        series=series,
+        healthy=healthy,
+        threshold=threshold,
+        traffic=10,
+        step_seconds=_TEST_STEP,
+        settle_seconds=_PROBE_SETTLE,
+        labels={"service": API_AVAILABILITY.service},
+        guard=TrafficGuard(threshold=MIN_REQUESTS_PER_SECOND, faulty_level=0.5),
+    )
+
+
 def api_high_error_rate() -> AlertRule:
     ratio = f"{_rate(_FAILED_REQUESTS)}\n/\n{_rate(_REQUESTS)}"
     route = f'{_API},route="/v1/items",method="GET"'
@@ -93,12 +111,23 @@ def api_high_error_rate() -> AlertRule:
             "SLO's error budget; at least one request a second). Users are failing now; the burn-rate page "
             "follows only if it lasts."
         ),
-        # 60 of 600 requests per 30 s fail: 10%. Traffic well over the guard, which rate() over a
+        # 30 of 300 requests per 30 s fail: 10%. Traffic well over the guard, which rate() over a
         # counter that starts in the test sees at a quarter of its rate after the first step.
         scenario=_scenario(
-            _counter(f'{m.HTTP_REQUESTS.name}{{{route},code="200"}}', 540),
-            _counter(f'{m.HTTP_REQUESTS.name}{{{route},code="503"}}', 60),
+            _counter(f'{m.HTTP_REQUESTS.name}{{{route},code="200"}}', 270),
+            _counter(f'{m.HTTP_REQUESTS.name}{{{route},code="503"}}', 30),
             value=0.1,
+        ),
+        # Healthy: 0.02% of requests fail, the rate behind the threshold's comment.
+        probe=_probe(
+            probes.share(
+                f'{m.HTTP_REQUESTS.name}{{{route},code="503"}}',
+                f'{m.HTTP_REQUESTS.name}{{{route},code="200"}}',
+                _TEST_STEP,
+                _PROBE_STEPS,
+            ),
+            healthy=0.0002,
+            threshold=API_ERROR_RATIO,
         ),
     )
 
@@ -117,11 +146,17 @@ def api_latency_high() -> AlertRule:
             f"5x the latency SLO's {API_LATENCY.error_budget:.0%} budget; at least one request a second). "
             "Users are waiting now."
         ),
-        # 300 of 600 requests per 30 s are slower than 500 ms: 50%.
+        # 150 of 300 requests per 30 s are slower than 500 ms: 50%.
         scenario=_scenario(
-            _counter(f'{m.HTTP_REQUEST_DURATION.bucket}{{{_API},le="{m.LATENCY_SLO_BUCKET}"}}', 300),
-            _counter(f"{m.HTTP_REQUEST_DURATION.count}{{{_API}}}", 600),
+            _counter(f'{m.HTTP_REQUEST_DURATION.bucket}{{{_API},le="{m.LATENCY_SLO_BUCKET}"}}', 150),
+            _counter(f"{m.HTTP_REQUEST_DURATION.count}{{{_API}}}", 300),
             value=0.5,
+        ),
+        # Healthy: 1% of requests slower than 500 ms.
+        probe=_probe(
+            probes.bucket_share(_FAST_REQUESTS, _TIMED_REQUESTS, _TEST_STEP, _PROBE_STEPS),
+            healthy=0.01,
+            threshold=API_SLOW_RATIO,
         ),
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from alerts.alertmanager import RouteCase, route_cases
 from alerts.render import ALERTMANAGER_FILE, RULES_DIR, TESTS_DIR
+from alerts.model import RuleGroup
 from alerts.rules import all_alerts
 
 
@@ -80,8 +81,8 @@ def amtool_route(out_dir: Path, case: RouteCase) -> ToolResult:
     return _run(f"route {name} ({severity}) -> {','.join(case.receivers)}", command, out_dir)
 
 
-def run_checks(out_dir: Path) -> list[ToolResult]:
+def run_checks(out_dir: Path, groups: tuple[RuleGroup, ...] | None = None) -> list[ToolResult]:
     """Every tool check of a rendered output directory, in order: rules, unit tests, config, routes."""
     results = [promtool_check_rules(out_dir), promtool_test_rules(out_dir), amtool_check_config(out_dir)]
-    results += [amtool_route(out_dir, case) for case in route_cases(all_alerts())]
+    results += [amtool_route(out_dir, case) for case in route_cases(all_alerts(groups))]
     return results

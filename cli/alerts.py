@@ -15,32 +15,53 @@ app = typer.Typer(help="Alert rules as code: render and test with promtool and a
 
 
 OutOption = Annotated[Path, typer.Option("--out", help="Directory for rules/, tests/ and alertmanager.yml.")]
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", help="Stack whose config sets the thresholds and selectors (dev, staging, prod).")
+]
+ProjectDir = Annotated[
+    Path, typer.Option("--project-dir", "-C", help="Root of the Pulumi project (where Pulumi.yaml is).")
+]
+DEFAULT_STACK = "prod"  # what pages; the lab measures it too
 
 
-def _render(out_dir: Path) -> list[Path]:
+def _groups(stack: str, project_dir: Path):
+    """The stack's rule groups, or exit 2 naming the stack file's problem."""
+    from alerts.rules import rule_groups
+    from observability.monitoring import load_monitoring_config
+    from stackconfig import StackConfigError
+
+    try:
+        return rule_groups(load_monitoring_config(stack, project_dir))
+    except StackConfigError as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
+        raise typer.Exit(code=2) from None
+
+
+def _render(out_dir: Path, stack: str, project_dir: Path) -> list[Path]:
     from alerts.render import write_all
     from alerts.validate import AlertRuleError
 
+    groups = _groups(stack, project_dir)
     try:
-        return write_all(out_dir)
+        return write_all(out_dir, groups)
     except AlertRuleError as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
         raise typer.Exit(code=2) from None
 
 
 @app.command()
-def render(out_dir: OutOption = Path("out/alerts")) -> None:
-    """Validate the rules, then write the rule files, alertmanager.yml and the promtool tests."""
-    for path in _render(out_dir):
+def render(
+    out_dir: OutOption = Path("out/alerts"), stack: StackOption = DEFAULT_STACK, project_dir: ProjectDir = Path(".")
+) -> None:
+    """Validate the stack's rules, then write the rule files, alertmanager.yml and the promtool tests."""
+    for path in _render(out_dir, stack, project_dir):
         out.print(f"wrote {path}", markup=False)
 
 
 @app.command("list")
-def list_alerts() -> None:
-    """Every alert: name, severity, `for`, group."""
-    from alerts.rules import rule_groups
-
-    for group in rule_groups():
+def list_alerts(stack: StackOption = DEFAULT_STACK, project_dir: ProjectDir = Path(".")) -> None:
+    """Every alert of the stack: name, severity, `for`, group."""
+    for group in _groups(stack, project_dir):
         for alert in group.alerts:
             out.print(f"{alert.name:<36} {alert.severity.value:<8} for {alert.for_:<4} {group.name}", markup=False)
 
@@ -50,6 +71,8 @@ def test(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Render here and keep the files (default: a temporary directory).")
     ] = None,
+    stack: StackOption = DEFAULT_STACK,
+    project_dir: ProjectDir = Path("."),
 ) -> None:
     """Lint the rules, render them, then run promtool check/test rules and amtool check-config and route tests.
 
@@ -59,10 +82,10 @@ def test(
 
     with tempfile.TemporaryDirectory(prefix="omni-alerts-") as scratch:
         target = out_dir or Path(scratch)
-        _render(target)
+        _render(target, stack, project_dir)
         out.print("[green]✓[/] lint: names, severities, templated annotations, runbooks, PromQL, metrics", markup=True)
         try:
-            results = run_checks(target)
+            results = run_checks(target, _groups(stack, project_dir))
         except ToolMissing as error:
             err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
             raise typer.Exit(code=2) from None

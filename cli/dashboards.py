@@ -30,13 +30,15 @@ def render(
     stack: StackOption = None,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Write every dashboard as deterministic JSON (sorted keys), one file per dashboard."""
+    """Write every dashboard as deterministic JSON (sorted keys), one file per dashboard; exit 2
+    without writing when a panel reads a series the stack does not produce."""
     from dashboards.render import write_dashboards
+    from observability.producers import UnproducedSeriesError
     from stackconfig import StackConfigError
 
     try:
         paths = write_dashboards(out, stack, project_dir)
-    except StackConfigError as error:
+    except (StackConfigError, UnproducedSeriesError) as error:
         fail(str(error))
     for path in paths:
         typer.echo(str(path))

@@ -255,23 +255,38 @@ def build(
     the preview and graph, the dashboards, the alert rules with their tests, Alertmanager's
     configuration and the status page (demo data)."""
     from alerts.render import write_all as write_alerts
+    from alerts.rules import rule_groups
     from alerts.validate import AlertRuleError
     from dashboards.render import write_dashboards
+    from observability.monitoring import load_monitoring_config
+    from observability.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
     from offline.graph import dumps
     from offline.preview import render_preview_text
     from statuspage.build import render_status_page
 
     project = _project(project_dir)
     graph = _graph_json(project, stack)
+    # The graph says who produces series: every panel and rule must read only what is produced.
+    monitoring = load_monitoring_config(stack, project.root)
+    producers = producers_in_graph(graph, monitoring)
+    groups = rule_groups(monitoring)
+    recorded = {rule.record for group in groups for rule in group.recording_rules}
+    try:
+        check_produced(stack, rule_queries(groups), producers, recorded)
+    except UnproducedSeriesError as error:
+        fail(str(error))
     target = out_dir / stack
     target.mkdir(parents=True, exist_ok=True)
     text = render_preview_text(graph)
     (target / "preview.txt").write_text(text, encoding="utf-8")
     (target / "graph.json").write_text(dumps(graph), encoding="utf-8")
-    dashboards = write_dashboards(target / "dashboards", stack, project.root)
+    try:
+        dashboards = write_dashboards(target / "dashboards", stack, project.root, producers)
+    except UnproducedSeriesError as error:
+        fail(str(error))
     status_page = render_status_page(target / "statuspage")
     try:
-        alert_files = write_alerts(target / "alerts")
+        alert_files = write_alerts(target / "alerts", groups)
     except AlertRuleError as error:
         fail(str(error))
     out.print(text, markup=False, end="")

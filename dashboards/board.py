@@ -14,7 +14,7 @@ from grafanalib.core import GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR
 from . import style
 from .builders import Dashboard, DashboardLink, Templating, Time
 from .panels import layout
-from .stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 # Grafana migrates older schemas on load; this one matches the panels' fieldConfig layout.
 SCHEMA_VERSION = 39
@@ -42,11 +42,11 @@ class DashboardSpec:
     uid: str  # stable: links and bookmarks use it; a golden list in the tests pins it
     title: str
     question: str  # what the dashboard answers, for its description and docs/dashboards.md
-    build: Callable[[StackFacts], BoardContent]
+    build: Callable[[MonitoringConfig], BoardContent]
     tags: tuple[str, ...] = field(default=())
 
 
-def assemble(spec: DashboardSpec, facts: StackFacts) -> core.Dashboard:
+def assemble(spec: DashboardSpec, facts: MonitoringConfig) -> core.Dashboard:
     content = spec.build(facts)
     variables = [
         style.datasource_variable(),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from alerts.slo import ERROR_RATIO_WINDOWS, SLO
+from alerts.slo import SLO_RECORDS
 from observability import catalogue as m
 from observability.promql import (
     RATE_INTERVAL_SENTINEL,
@@ -64,7 +64,6 @@ VALID_UNITS = frozenset({
 })
 RATE_FUNCTIONS = frozenset({"rate", "irate", "increase"})
 REQUIRED_VARIABLES = (style.ENVIRONMENT_VARIABLE, style.SERVICE_VARIABLE)
-SLO_RECORDS = frozenset(SLO.error_ratio_record(window) for window in ERROR_RATIO_WINDOWS)
 # What `$__rate_interval` becomes once expanded, as the parser reports a range.
 _RATE_INTERVAL_RANGE = selectors(f"rate(x[{RATE_INTERVAL_SENTINEL}])")[0].range
 _VARIABLE_MARK = "grafana-variable-"

@@ -12,17 +12,17 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterable
 
-from alerts.slo import ERROR_RATIO_WINDOWS, SLO
+from alerts.slo import SLO_RECORDS
 from observability.promql import VARIABLE_PLACEHOLDER, Selector, expand_grafana_variables, selectors
 
 Pins = tuple[tuple[str, str], ...]  # (label, value) of a selector's equality matchers
-# An SLO's error ratio over any window is about the same SLO: one family for linking.
+# Every series an SLO records (its error ratio over any window, its objective, budget, burn
+# rates) is about the same SLO: one family for linking.
 SLO_ERROR_RATIO_FAMILY = "slo:sli_error"
-_SLO_RECORDS = frozenset(SLO.error_ratio_record(window) for window in ERROR_RATIO_WINDOWS)
 
 
 def _family(series: str) -> str:
-    return SLO_ERROR_RATIO_FAMILY if series in _SLO_RECORDS else series
+    return SLO_ERROR_RATIO_FAMILY if series in SLO_RECORDS else series
 
 
 def _pins(selector: Selector) -> Pins:

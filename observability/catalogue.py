@@ -10,7 +10,10 @@ Three families of metrics:
 - Google Cloud system metrics, which Managed Prometheus serves to PromQL under
   `<service>_googleapis_com:<metric path with _>` (DELTA and CUMULATIVE ones are counters,
   DISTRIBUTIONs are histograms with `_bucket`, `_sum` and `_count`);
-- Prometheus's own series (`up`, `ALERTS`) and the Locust exporter's, for load-test results.
+- Prometheus's own series: `up` from the collectors, `ALERTS` from the rule evaluator.
+
+No Locust series: Locust runs in the load-test project, which deploys no exporter, so nothing in
+a stack produces them (the load-test dashboard shows the server's side).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ class Source(str, Enum):
     MEMORYSTORE = "memorystore"
     UPTIME = "uptime-checks"
     PROMETHEUS = "prometheus"
-    LOCUST = "locust"
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ UPTIME_CHECK_PASSED = Metric(
     ("check_id", "checker_location"),
 )
 
-# --- Prometheus itself and the Locust exporter ------------------------------------------------
+# --- Prometheus itself: the collectors' scrape results and the rule evaluator's alerts ---------
 UP = Metric(
     "up", Kind.GAUGE, Source.PROMETHEUS,
     "1 when the last scrape of a target succeeded.", "bool", ("job", "instance"),
@@ -221,26 +223,6 @@ ALERTS = Metric(
     "ALERTS", Kind.GAUGE, Source.PROMETHEUS,
     "Alerts pending or firing, by alert name and severity.", "short", ("alertname", "alertstate", "severity"),
 )
-LOCUST_USERS = Metric(
-    "locust_users", Kind.GAUGE, Source.LOCUST, "Simulated users of the running load test.", "short",
-)
-LOCUST_REQUESTS = Metric(
-    "locust_requests_num_requests", Kind.GAUGE, Source.LOCUST,
-    "Requests sent by the load test so far, by endpoint.", "short", ("name", "method"),
-)
-LOCUST_FAILURES = Metric(
-    "locust_requests_num_failures", Kind.GAUGE, Source.LOCUST,
-    "Failed requests of the load test so far, by endpoint.", "short", ("name", "method"),
-)
-LOCUST_P95 = Metric(
-    "locust_requests_current_response_time_percentile_95", Kind.GAUGE, Source.LOCUST,
-    "95th percentile response time of the load test's recent requests.", "ms",
-)
-LOCUST_RPS = Metric(
-    "locust_requests_current_rps", Kind.GAUGE, Source.LOCUST,
-    "Requests per second the load test is sending, by endpoint.", "reqps", ("name", "method"),
-)
-
 ALL_METRICS: tuple[Metric, ...] = tuple(value for value in globals().values() if isinstance(value, Metric))
 
 BY_SERIES: dict[str, Metric] = {series: metric for metric in ALL_METRICS for series in metric.series}

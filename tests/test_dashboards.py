@@ -22,7 +22,7 @@ from dashboards.lint import RULES, Finding, lint_dashboard, lint_dashboards, lin
 from dashboards.panels import Query, timeseries
 from dashboards.registry import DASHBOARDS
 from dashboards.render import render_dashboards, write_dashboards
-from dashboards.stack import load_stack_facts
+from observability.monitoring import load_monitoring_config
 from observability import catalogue as m
 from observability.promql import expand_grafana_variables, selectors
 from stackconfig.connections import connection_budget
@@ -100,7 +100,7 @@ def test_render_is_byte_identical_twice_with_sorted_keys(rendered):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_dashboard_has_the_datasource_environment_and_service_variables(rendered, stack):
-    project = load_stack_facts(stack, ROOT).project
+    project = load_monitoring_config(stack, ROOT).project
     for uid, dashboard in boards(rendered, stack).items():
         variables = {v["name"]: v for v in dashboard["templating"]["list"]}
         assert list(variables)[:3] == ["datasource", "environment", "service"], uid
@@ -180,7 +180,7 @@ def test_connection_panels_show_the_stack_connection_budget(rendered, stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_instance_panels_mark_the_stack_max_instances(rendered, stack):
-    facts = load_stack_facts(stack, ROOT)
+    facts = load_monitoring_config(stack, ROOT)
     cloud_run = boards(rendered, stack)["omni-cloud-run"]
     assert threshold_values(panel(cloud_run, "Instances by state")) == [
         0.8 * facts.api_max_instances, facts.api_max_instances
@@ -259,7 +259,7 @@ def test_slo_dashboard_shows_each_slo_budget_and_burn_rate_from_alerts_slo(rende
 
 def test_cost_per_request_prices_the_api_size_of_each_stack(rendered):
     for stack in STACKS:
-        facts = load_stack_facts(stack, ROOT)
+        facts = load_monitoring_config(stack, ROOT)
         price = facts.api_vcpus * 0.000024 + facts.api_memory_gib * 0.0000025
         cost = panel(boards(rendered, stack)["omni-cost"], "Cost per 1,000 requests")
         assert f"* {price:.6g} " in exprs(cost)[0]

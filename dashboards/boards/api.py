@@ -9,12 +9,12 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 P95_LATENCY = q.quantile(0.95, m.HTTP_REQUEST_DURATION)
 
 
-def api_scope(facts: StackFacts) -> ServiceScope:
+def api_scope(facts: MonitoringConfig) -> ServiceScope:
     return ServiceScope(m.HTTP_REQUESTS.name, "service", facts.api_service)
 
 
@@ -23,7 +23,7 @@ def within_target_thresholds() -> list:
     return style.thresholds(style.BAD, (API_LATENCY.objective, style.GOOD))
 
 
-def overview(facts: StackFacts) -> BoardContent:
+def overview(facts: MonitoringConfig) -> BoardContent:
     panels = [
         stat("Requests per second", "Requests the API finished per second, all routes and codes.",
              [Query(q.sum_rate(m.HTTP_REQUESTS.name))], style.REQUESTS_PER_SECOND),
@@ -53,7 +53,7 @@ def overview(facts: StackFacts) -> BoardContent:
     return BoardContent(panels, api_scope(facts))
 
 
-def latency(facts: StackFacts) -> BoardContent:
+def latency(facts: MonitoringConfig) -> BoardContent:
     traces = [style.trace_link()]
     panels = [
         timeseries("p50, p95, p99 against the 500 ms target", "Request duration percentiles over all routes; "
@@ -84,7 +84,7 @@ def latency(facts: StackFacts) -> BoardContent:
     return BoardContent(panels, api_scope(facts))
 
 
-def errors(facts: StackFacts) -> BoardContent:
+def errors(facts: MonitoringConfig) -> BoardContent:
     panels = [
         stat("Server error ratio", "Share of requests answered with a 5xx over the last interval.",
              [Query(q.api_error_ratio())], style.RATIO, thresholds=style.error_ratio_thresholds(), decimals=3,

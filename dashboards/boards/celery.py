@@ -9,7 +9,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 QUEUE_DEPTH_WARNING = 100.0  # a few minutes of work at the workers' usual pace
 QUEUE_DEPTH_CRITICAL = 1000.0
@@ -26,7 +26,7 @@ def failure_thresholds() -> list:
     return style.thresholds(style.GOOD, (CELERY_TASK_SUCCESS.error_budget, style.BAD))
 
 
-def build(facts: StackFacts) -> BoardContent:
+def build(facts: MonitoringConfig) -> BoardContent:
     queue_thresholds = style.thresholds(style.GOOD, (QUEUE_DEPTH_WARNING, style.WARNING), (QUEUE_DEPTH_CRITICAL, style.BAD))
     panels = [
         stat("Messages waiting", "Messages in all queues on the broker.",

@@ -8,16 +8,16 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 
-def instance_thresholds(facts: StackFacts) -> list:
+def instance_thresholds(facts: MonitoringConfig) -> list:
     """Orange at 80% of the API's max instances, red at the ceiling (requests queue, then 429)."""
     ceiling = facts.api_max_instances
     return style.thresholds(style.GOOD, (0.8 * ceiling, style.WARNING), (float(ceiling), style.BAD))
 
 
-def build(facts: StackFacts) -> BoardContent:
+def build(facts: MonitoringConfig) -> BoardContent:
     ceiling = (f"The API may scale from {facts.api_min_instances} to {facts.api_max_instances} instances "
                f"in {facts.stack}")
     panels = [

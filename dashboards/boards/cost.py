@@ -9,13 +9,13 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 SECONDS_PER_HOUR = 3600
 SECONDS_PER_30_DAYS = 30 * 24 * 3600
 
 
-def spend_per_second(facts: StackFacts) -> str:
+def spend_per_second(facts: MonitoringConfig) -> str:
     """USD per second: billable instance-seconds per second x the price of one, plus request fees."""
     price = style.instance_second_price(facts.api_vcpus, facts.api_memory_gib)
     billable = q.sum_rate(m.RUN_BILLABLE_TIME.name)
@@ -23,11 +23,11 @@ def spend_per_second(facts: StackFacts) -> str:
     return f"({billable} * {price:.6g} + {requests} * {style.CLOUD_RUN_USD_PER_REQUEST:.6g})"
 
 
-def cost_per_thousand_requests(facts: StackFacts) -> str:
+def cost_per_thousand_requests(facts: MonitoringConfig) -> str:
     return f"1000 * {q.ratio(spend_per_second(facts), q.sum_rate(m.RUN_REQUESTS.name))}"
 
 
-def build(facts: StackFacts) -> BoardContent:
+def build(facts: MonitoringConfig) -> BoardContent:
     price = style.instance_second_price(facts.api_vcpus, facts.api_memory_gib)
     basis = (f"Priced for the API's size in {facts.stack}: {facts.api_vcpus:g} vCPU and {facts.api_memory_gib:g} GiB "
              f"at ${style.CLOUD_RUN_USD_PER_VCPU_SECOND:.8f} per vCPU-second and ${style.CLOUD_RUN_USD_PER_GIB_SECOND:.8f} per "

@@ -8,7 +8,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 INSTANCE_VARIABLE = "instance"
 IN_INSTANCE = f'instance_id=~"${INSTANCE_VARIABLE}"'
@@ -33,7 +33,7 @@ def per_instance(metric: m.Metric) -> str:
     return f"max by (instance_id) ({q.selector(metric.name, IN_INSTANCE)})"
 
 
-def build(facts: StackFacts) -> BoardContent:
+def build(facts: MonitoringConfig) -> BoardContent:
     panels = [
         stat("Cache hit rate", "Share of the app's cache-aside lookups that found the key; the target is "
              f"{style.CACHE_HIT_RATIO_TARGET:.0%}.", [Query(app_hit_ratio())], style.RATIO,

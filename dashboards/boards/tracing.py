@@ -8,7 +8,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 from .api import within_target_thresholds
 
 TARGET = m.LATENCY_SLO_BUCKET
@@ -21,7 +21,7 @@ def slow_requests(by: tuple[str, ...] = ()) -> str:
     return f"{all_requests} - {within}"
 
 
-def build(facts: StackFacts) -> BoardContent:
+def build(facts: MonitoringConfig) -> BoardContent:
     traces = [style.trace_link()]
     p95_by_route = q.quantile(0.95, m.HTTP_REQUEST_DURATION, by=("route",))
     panels = [

@@ -8,14 +8,14 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from ..stack import StackFacts
+from observability.monitoring import MonitoringConfig
 
 
 def per_tenant(*matchers: str) -> str:
     return q.sum_rate(m.TENANT_REQUESTS.name, *matchers, by=("tenant",))
 
 
-def build(facts: StackFacts) -> BoardContent:
+def build(facts: MonitoringConfig) -> BoardContent:
     panels = [
         stat("Active tenants", "Tenants that sent at least one request in the last interval.",
              [Query(f"count ({per_tenant()} > 0)")], style.COUNT, width=8),

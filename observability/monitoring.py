@@ -1,0 +1,217 @@
+"""The monitoring config: everything alerts and dashboards need to know about one stack, as one
+object derived from the stack's typed config by one function (kubernetes-mixin's `_config`).
+
+Thresholds that depend on what the stack deploys (the database's connection limit, the API's
+instance ceiling and concurrency), the workloads' label values and Cloud Run names, the scrape
+and evaluation intervals, and which producers of series the stack runs (collectors, the rule
+evaluator, a read replica, uptime checks) all live here. Query-building code reads them from
+this object; none spells a workload name or a per-stack number itself.
+
+Rendering never runs the Pulumi program: `load_monitoring_config` reads the stack file through
+the same loader `pulumi up` uses; the program passes its already validated config to
+`monitoring_config`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from stackconfig.connections import ConnectionBudget, connection_budget, default_max_connections
+from stackconfig.loader import load_stack_config
+from stackconfig.model import StackConfig
+from stackconfig.stackfile import read_stack_file
+
+from .durations import parse_duration
+
+DEFAULT_STACK = "dev"
+# The repository's root: where `stacks/` is when no project directory is given.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The `service` label of the workloads' metrics: the workload's name in the app contract
+# (components/app_contract.py METRICS_WORKLOADS, which sets METRICS_SERVICE_LABEL to it), the
+# same in every stack. The only place queries get it from; a test keeps it in step.
+API_WORKLOAD = "api"
+WORKER_WORKLOAD = "worker"
+METRICS_WORKLOADS = (API_WORKLOAD, WORKER_WORKLOAD)
+
+# The standalone rule evaluator's Cloud Run service is `<base>-rule-evaluator` (the alerting
+# path, docs/alerting.md): the producer check finds it in the graph by that name.
+RULE_EVALUATOR_SUFFIX = "-rule-evaluator"
+
+# Shares of the application's connection limit where CloudSqlConnectionsNearLimit opens a ticket
+# and where it pages: past 95% the next burst of pool overflow fails with "too many connections".
+CONNECTIONS_WARNING_SHARE = 0.8
+CONNECTIONS_CRITICAL_SHARE = 0.95
+# Share of api.concurrency above which CloudRunConcurrencySaturated warns: scale-out lags.
+CONCURRENCY_SATURATION_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One workload as its series name it."""
+
+    service: str  # the `service` label of its app metrics: "api"
+    cloud_run_name: str  # the Cloud Run service or worker pool: the `service_name` of its system metrics
+
+
+@dataclass(frozen=True)
+class Producers:
+    """Who produces series in this stack: what a query may read (observability/producers.py)."""
+
+    collectors: tuple[str, ...]  # workloads whose Managed Prometheus sidecar scrapes their app metrics
+    rule_evaluator: bool  # recording rules are evaluated (and ALERTS written)
+    database: bool  # Cloud SQL system metrics
+    read_replica: bool  # the replica-lag metric exists only with a replica
+    redis: bool  # Memorystore system metrics
+    uptime_checks: bool  # uptime check results (the status page's checks)
+    locust_exporter: bool  # Locust's Prometheus exporter (the load-test project's)
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    stack: str
+    project: str  # the GCP project: the `project_id` label and the `environment` variable's default
+    region: str
+    base_name: str  # `omni-prod`
+    api: Workload
+    worker: Workload
+    api_min_instances: int
+    api_max_instances: int  # the instance ceiling
+    api_concurrency: int
+    api_vcpus: float
+    api_memory_gib: float
+    api_connections_per_instance: int  # pool + overflow
+    worker_instances: int
+    worker_processes: int  # instances x concurrency
+    budget: ConnectionBudget
+    max_connections: int  # PostgreSQL's max_connections: set, or the tier's default
+    reserved_connections: int  # kept for operators and migrations
+    scrape_interval: str  # how often the collectors scrape /metrics
+    evaluation_interval: str  # how often rules are evaluated: the scrape interval (no point evaluating faster)
+    producers: Producers
+
+    @property
+    def api_service(self) -> str:
+        return self.api.service
+
+    @property
+    def worker_service(self) -> str:
+        return self.worker.service
+
+    @property
+    def app_connection_limit(self) -> int:
+        """Connections the application may open: max_connections minus the reserve."""
+        return self.max_connections - self.reserved_connections
+
+    @property
+    def connections_warning(self) -> int:
+        return int(self.app_connection_limit * CONNECTIONS_WARNING_SHARE)
+
+    @property
+    def connections_critical(self) -> int:
+        return int(self.app_connection_limit * CONNECTIONS_CRITICAL_SHARE)
+
+    @property
+    def concurrency_saturation(self) -> float:
+        return CONCURRENCY_SATURATION_SHARE * self.api_concurrency
+
+    @property
+    def database_id(self) -> str:
+        """The `database_id` label of the primary's Cloud SQL metrics: `<project>:<instance>`."""
+        return f"{self.project}:{self.base_name}-pg"
+
+    @property
+    def replica_database_id(self) -> str:
+        return f"{self.database_id}-replica"
+
+    @property
+    def cache_instance_id(self) -> str:
+        """The `instance_id` label of the cache's Memorystore metrics."""
+        return f"projects/{self.project}/locations/{self.region}/instances/{self.base_name}-cache-redis"
+
+    @property
+    def rule_evaluator_name(self) -> str:
+        return f"{self.base_name}{RULE_EVALUATOR_SUFFIX}"
+
+    @property
+    def evaluation_seconds(self) -> int:
+        return parse_duration(self.evaluation_interval)
+
+
+def memory_gib(memory: str) -> float:
+    """`512Mi` -> 0.5, `2Gi` -> 2.0 (the config model only admits these two suffixes)."""
+    amount = int(memory[:-2])
+    return amount / 1024 if memory.endswith("Mi") else float(amount)
+
+
+def deploys_rule_evaluator(config: StackConfig) -> bool:
+    """Whether the stack runs the standalone rule evaluator.
+
+    The evaluator comes with the alerting path (docs/alerting.md); its stack setting, once it
+    exists, is `alerting.ruleEvaluator.enabled`. Until then every stack is taken to run it, which
+    is what production needs for the recording rules the SLO dashboard and burn-rate alerts read;
+    the producer test holds this against the recorded graph (RULE_EVALUATOR_IN_GRAPH).
+    """
+    settings = getattr(config.alerting, "rule_evaluator", None)
+    return bool(getattr(settings, "enabled", True))
+
+
+# Whether the recorded graph already holds the rule evaluator (`<base>-rule-evaluator`). While it
+# does not, the producer check takes the flag above on trust; tests/test_producers.py fails as
+# soon as a graph holds the evaluator and this still says False, so the switch cannot be forgotten.
+RULE_EVALUATOR_IN_GRAPH = False
+
+
+def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
+    """The one function from a validated stack config to what alerts and dashboards read."""
+    database = config.database
+    base = config.base_name
+    return MonitoringConfig(
+        stack=stack,
+        project=config.project,
+        region=config.region,
+        base_name=base,
+        api=Workload(API_WORKLOAD, f"{base}-{API_WORKLOAD}"),
+        worker=Workload(WORKER_WORKLOAD, f"{base}-{WORKER_WORKLOAD}"),
+        api_min_instances=config.api.min_instances,
+        api_max_instances=config.api.max_instances,
+        api_concurrency=config.api.concurrency,
+        api_vcpus=float(config.api.cpu),
+        api_memory_gib=memory_gib(config.api.memory),
+        api_connections_per_instance=config.api.db_pool_size + config.api.db_max_overflow,
+        worker_instances=config.workers.instances,
+        worker_processes=config.workers.instances * config.workers.concurrency,
+        budget=connection_budget(config.api, config.workers, database),
+        max_connections=database.max_connections or default_max_connections(database.tier),
+        reserved_connections=database.reserved_connections,
+        scrape_interval=config.metrics.scrape_interval,
+        evaluation_interval=config.metrics.scrape_interval,
+        producers=Producers(
+            collectors=METRICS_WORKLOADS if config.metrics.collector else (),
+            rule_evaluator=deploys_rule_evaluator(config),
+            database=True,
+            read_replica=database.read_replica,
+            redis=True,
+            uptime_checks=config.status_page.enabled,
+            locust_exporter=False,
+        ),
+    )
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    """`stacks/Pulumi.<stack>.yaml`, honouring Pulumi.yaml's `stackConfigDir`."""
+    project_file = project_dir / "Pulumi.yaml"
+    config_dir = "."
+    if project_file.is_file():
+        config_dir = str((yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get("stackConfigDir") or ".")
+    return project_dir / config_dir / f"Pulumi.{stack}.yaml"
+
+
+def load_monitoring_config(stack: str | None = None, project_dir: Path | None = None) -> MonitoringConfig:
+    """Read and validate the stack's file (raising `StackConfigError` as `omni preview` would)."""
+    name = stack or DEFAULT_STACK
+    values, secret_keys = read_stack_file(stack_file(project_dir or PROJECT_ROOT, name))
+    return monitoring_config(name, load_stack_config(name, values, secret_keys))
