@@ -33,7 +33,7 @@ from alerts.rules import all_alerts, rule_groups
 from alerts.slo import API_AVAILABILITY, API_LATENCY, SLO, SLOS
 from alerts.symptoms import API_ERROR_RATIO, API_SLOW_RATIO, MIN_REQUESTS_PER_SECOND
 from alerts.tools import ToolResult, amtool_check_config, promtool_test_rules, run_checks
-from alerts.unittests import expand_template, humanize, humanize_percentage, unit_test_file_name
+from alerts.unittests import expand_template, humanize, humanize_percentage, unit_test_file_name, window_test_file_name
 from alerts.validate import RUNBOOK_DIR, AlertRuleError, rule_problems
 from cli.main import app
 from observability.catalogue import LATENCY_SLO_BUCKET
@@ -113,7 +113,12 @@ def test_every_runbook_belongs_to_an_alert():
 def test_each_slo_records_its_error_ratio_per_window_and_alerts_at_the_workbook_burn_rates():
     group = next(group for group in GROUPS if group.name == "slo-api-availability")
     records = [rule.record for rule in group.recording_rules]
-    assert records == [f"slo:sli_error:ratio_rate{window}" for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")]
+    assert records == [
+        "slo:objective:ratio", "slo:error_budget:ratio", "slo:time_period:days",
+        "slo:sli_error_events:rate5m", "slo:sli_events:rate5m",
+        *(f"slo:sli_error:ratio_rate{window}" for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")),
+        "slo:current_burn_rate:ratio", "slo:period_burn_rate:ratio", "slo:period_error_budget_remaining:ratio",
+    ]
     page, ticket = sorted(group.alerts, key=lambda alert: alert.severity.value)
     assert page.severity is Severity.CRITICAL and page.for_ == "30s"
     assert 'slo:sli_error:ratio_rate1h{slo="api-availability"} > 0.0144' in page.expr
@@ -165,13 +170,14 @@ def test_promtool_unit_tests_pass(checks: dict[str, ToolResult]):
 
 
 @pytest.mark.parametrize("alert", ALERTS, ids=ALERT_IDS)
-def test_every_alert_has_a_unit_test_silent_before_its_for_boundary_and_firing_after(alert: AlertRule, rendered: Path):
+def test_every_alert_has_a_unit_test_silent_before_its_for_boundary_and_firing_at_it(alert: AlertRule, rendered: Path):
     test = yaml.safe_load((rendered / "tests" / unit_test_file_name(alert)).read_text())["tests"][0]
     assert alert.scenario is not None
     boundary = alert.scenario.onset_seconds + parse_duration(alert.for_)
     step = alert.scenario.step_seconds
+    assert step <= parse_duration(alert.for_), "a coarser step would blur the boundary"
     before, after = test["alert_rule_test"]
-    assert (before["eval_time"], after["eval_time"]) == (format_duration(boundary - step), format_duration(boundary + step))
+    assert (before["eval_time"], after["eval_time"]) == (format_duration(boundary - step), format_duration(boundary))
     own_severity = alert.severity.value
     assert own_severity not in [entry["exp_labels"]["severity"] for entry in before["exp_alerts"]]
     mine = [entry for entry in after["exp_alerts"] if entry["exp_labels"]["severity"] == own_severity]
@@ -189,6 +195,63 @@ def test_slo_unit_tests_fill_the_long_windows_with_healthy_history_first():
         longest = 6 * 3600 if alert.severity is Severity.CRITICAL else 3 * 86400
         assert alert.scenario.onset_seconds > longest, alert.name
         assert all(f"x{longest // alert.scenario.step_seconds} " in series.values for series in alert.scenario.input_series)
+
+
+@pytest.mark.parametrize("alert", [alert for alert in ALERTS if alert.probe], ids=lambda alert: f"{alert.name}-{alert.severity.value}")
+def test_every_thresholded_alert_is_tested_silent_when_healthy_and_below_and_firing_above(alert: AlertRule, rendered: Path):
+    tests = yaml.safe_load((rendered / "tests" / unit_test_file_name(alert)).read_text())["tests"][1:]
+    verdicts = [bool(test["promql_expr_test"][0]["exp_samples"]) for test in tests]
+    names = [test["name"] for test in tests]
+    assert verdicts[:3] == [False, False, True], names
+    assert "healthy" in names[0] and "just short of" in names[1] and "just past" in names[2]
+    if alert.probe.guard is not None:
+        assert verdicts[3:] == [False, True], "under the traffic guard silent, over it firing"
+    # Healthy traffic is traffic: the probe's input series are not all flat zero (except where the
+    # healthy state is "none at all", as for evicted keys).
+    healthy_values = [series["values"] for series in tests[0]["input_series"]]
+    assert alert.probe.threshold == 0 or any(not value.startswith("0+0x") for value in healthy_values), healthy_values
+
+
+def test_every_alert_without_a_threshold_probe_reads_no_threshold():
+    """Only the absent() alerts and the Watchdog go without a probe: they compare nothing."""
+    unprobed = sorted({alert.name for alert in ALERTS if alert.probe is None})
+    assert unprobed == ["ApiMetricsAbsent", "Watchdog", "WorkerMetricsAbsent"]
+
+
+def test_each_window_pair_of_a_burn_alert_is_tested_alone(rendered: Path):
+    for alert in ALERTS:
+        if "slo" not in alert.labels:
+            continue
+        test_file = yaml.safe_load((rendered / "tests" / window_test_file_name(alert)).read_text())
+        pairs = {(probe.long_window, probe.short_window) for probe in alert.window_probes}
+        expected = {Severity.CRITICAL: {("1h", "5m"), ("6h", "30m")}, Severity.WARNING: {("1d", "2h"), ("3d", "6h")}}
+        assert pairs == expected[alert.severity], alert.name
+        assert [bool(test["promql_expr_test"][0]["exp_samples"]) for test in test_file["tests"]] == [False, True] * 2
+
+
+@pytest.mark.parametrize(
+    ("stack", "warning", "critical", "ceiling"), [("dev", 72, 85, 2), ("staging", 312, 370, 4), ("prod", 392, 465, 10)]
+)
+def test_alerts_render_for_a_stack_takes_its_connection_limit_and_instance_ceiling(
+    stack: str, warning: int, critical: int, ceiling: int, tmp_path: Path
+):
+    """dev's db-custom-1-3840 allows 100 connections, staging's 8 GB tier 400, prod's 16 GB tier 500;
+    10 are reserved. The thresholds sit at 80% and 95% of what is left; the ceiling is api.maxInstances."""
+    result = runner.invoke(app, ["alerts", "render", "--stack", stack, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    sql = yaml.safe_load((tmp_path / "rules" / "cloud-sql.rules.yml").read_text())["groups"][0]["rules"]
+    connections = {rule["labels"]["severity"]: rule["expr"] for rule in sql if rule["alert"] == "CloudSqlConnectionsNearLimit"}
+    assert connections["warning"].endswith(f") > {warning}") and connections["critical"].endswith(f") > {critical}")
+    run = yaml.safe_load((tmp_path / "rules" / "cloud-run.rules.yml").read_text())["groups"][0]["rules"]
+    at_ceiling = next(rule for rule in run if rule["alert"] == "CloudRunInstancesAtCeiling")
+    assert at_ceiling["expr"].endswith(f">= {ceiling}") and f'service_name="omni-{stack}-api"' in at_ceiling["expr"]
+    assert any(alert["alert"] == "CloudSqlReplicationLagHigh" for alert in sql) == (stack != "dev"), "dev has no replica"
+
+
+def test_alerts_render_names_a_stack_whose_file_is_missing(tmp_path: Path):
+    result = runner.invoke(app, ["alerts", "render", "--stack", "qa", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Pulumi.qa.yaml" in result.output
 
 
 def test_a_wrong_expectation_makes_promtool_test_fail(rendered: Path, tmp_path: Path):
@@ -410,7 +473,7 @@ def test_an_slo_objective_outside_zero_and_one_is_refused_with_the_slo_name():
             service="api",
             objective=1.5,
             description="",
-            good=Template("sum(rate(omni_http_requests_total[$window]))"),
+            errors=Template('sum(rate(omni_http_requests_total{code=~"5.."}[$window]))'),
             total=Template("sum(rate(omni_http_requests_total[$window]))"),
         )
 
@@ -436,12 +499,14 @@ def test_alerts_render_writes_rules_tests_and_alertmanager_config(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert (tmp_path / "alertmanager.yml").is_file()
     assert len(list((tmp_path / "rules").glob("*.rules.yml"))) == len(GROUPS)
-    assert len(list((tmp_path / "tests").glob("*.test.yml"))) == len(ALERTS)
+    multi_window = [alert for alert in ALERTS if alert.window_probes]
+    assert len(multi_window) == 2 * len(SLOS)
+    assert len(list((tmp_path / "tests").glob("*.test.yml"))) == len(ALERTS) + len(multi_window)
     assert f"wrote {tmp_path / 'alertmanager.yml'}" in result.output
 
 
 def test_alerts_render_stops_on_a_bad_rule_and_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("alerts.render.rule_groups", lambda: _with("CeleryQueueBacklog", name="celery_backlog"))
+    monkeypatch.setattr("alerts.rules.rule_groups", lambda monitoring=None: _with("CeleryQueueBacklog", name="celery_backlog"))
     result = runner.invoke(app, ["alerts", "render", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "celery_backlog" in result.output and "CamelCase" in result.output
