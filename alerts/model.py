@@ -74,6 +74,9 @@ class SignalProbe:
     traffic: float = 100.0  # events per second when a guard does not matter
     step_seconds: int = 30
     settle_seconds: int = 0  # until every window the rule reads holds the level exactly
+    # When the condition first holds at a level past the threshold: 0 for gauges, one step for
+    # rates (rate() needs two samples). The test checks the `for` boundary from there.
+    onset_seconds: int = 0
     labels: dict[str, str] = field(default_factory=dict)  # the alert's labels from its series
     guard: TrafficGuard | None = None
 

@@ -48,9 +48,10 @@ UPTIME_FAILING_LOCATIONS = 2  # one location failing alone is usually that locat
 # The uptime checks' checker locations (Cloud Monitoring's regions): the probe fails some of them.
 UPTIME_LOCATIONS = ("usa-oregon", "usa-virginia", "usa-iowa", "europe-belgium", "asia-singapore", "south-america-brazil")
 
-# Scenario length: 120 one-minute samples outlast every `for` below with room to spare.
-_STEADY_STEPS = 120
-_STEP = 60
+# Scenario length: 240 samples 30 s apart outlast every `for` below with room to spare. The step
+# is at most half of every `for` (1m and longer), so a `for` halved or doubled fails a test.
+_STEADY_STEPS = 240
+_STEP = 30
 
 
 def _steady(series: str, start: float, increment: float = 0) -> InputSeries:
@@ -130,8 +131,8 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     f"requests the app never saw: cold-start timeouts, crashes, overload). Threshold {RUN_5XX_RATIO:.0%}."
                 ),
                 scenario=_scenario(
-                    _steady(f'{requests}{{{api},response_code_class="2xx"}}', 0, 54),
-                    _steady(f'{requests}{{{api},response_code_class="5xx"}}', 0, 6),
+                    _steady(f'{requests}{{{api},response_code_class="2xx"}}', 0, 27),
+                    _steady(f'{requests}{{{api},response_code_class="5xx"}}', 0, 3),
                     labels=api_labels,
                     value=0.1,
                     onset=_RATE_ONSET,
@@ -147,6 +148,7 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     threshold=RUN_5XX_RATIO,
                     step_seconds=_STEP,
                     settle_seconds=_window_settle("5m"),
+                    onset_seconds=_RATE_ONSET,
                     labels=api_labels,
                 ),
             ),
@@ -178,6 +180,7 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     traffic=1,
                     step_seconds=_STEP,
                     settle_seconds=_window_settle("5m"),
+                    onset_seconds=_RATE_ONSET,
                     labels=api_labels,
                 ),
             ),
@@ -214,6 +217,7 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     traffic=1,
                     step_seconds=_STEP,
                     settle_seconds=_window_settle("5m"),
+                    onset_seconds=_RATE_ONSET,
                     labels=api_labels,
                 ),
             ),
@@ -382,7 +386,7 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "Memorystore instance {{ $labels.instance_id }} evicts {{ $value | humanize }} keys per second "
                     "because its memory is full: the cache loses entries early, the broker would lose messages."
                 ),
-                scenario=_scenario(_steady(evicted_series, 0, 120), labels=cache_labels, value=2, onset=_RATE_ONSET),
+                scenario=_scenario(_steady(evicted_series, 0, 60), labels=cache_labels, value=2, onset=_RATE_ONSET),
                 # Healthy is no eviction at all: any rate above zero is the signal.
                 probe=SignalProbe(
                     series=probes.counter_rate(evicted_series, _STEP, _probe_steps("15m", _window_settle("5m"))),
@@ -390,6 +394,7 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     threshold=0,
                     step_seconds=_STEP,
                     settle_seconds=_window_settle("5m"),
+                    onset_seconds=_RATE_ONSET,
                     labels=cache_labels,
                 ),
             ),
@@ -408,11 +413,11 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     f"{CACHE_MIN_LOOKUPS_PER_SECOND:g} lookup a second): the database serves what the cache should, "
                     "and latency rises."
                 ),
-                # 1,000 lookups a minute, a fifth of them hits: over the lookup guard from the first
+                # 500 lookups every 30 s, a fifth of them hits: over the lookup guard from the first
                 # rate() on (a counter that starts in the test shows a third of its rate there).
                 scenario=_scenario(
-                    _steady(hits_series, 0, 200),
-                    _steady(misses_series, 0, 800),
+                    _steady(hits_series, 0, 100),
+                    _steady(misses_series, 0, 400),
                     labels=lookups,
                     value=0.2,
                     onset=_RATE_ONSET,
@@ -425,6 +430,7 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     traffic=50,
                     step_seconds=_STEP,
                     settle_seconds=hit_settle,
+                    onset_seconds=_RATE_ONSET,
                     labels=lookups,
                     guard=TrafficGuard(threshold=CACHE_MIN_LOOKUPS_PER_SECOND, faulty_level=0.02),
                 ),
@@ -495,6 +501,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     traffic=5,
                     step_seconds=_STEP,
                     settle_seconds=failures_settle,
+                    onset_seconds=_RATE_ONSET,
                     labels={"task": task["task"]},
                 ),
             ),
@@ -568,6 +575,7 @@ def api_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     traffic=20,
                     step_seconds=_STEP,
                     settle_seconds=settle,
+                    onset_seconds=_RATE_ONSET,
                     labels=api,
                 ),
             ),

@@ -91,6 +91,7 @@ def _probe(series, healthy: float, threshold: float) -> SignalProbe:
         traffic=10,
         step_seconds=_TEST_STEP,
         settle_seconds=_PROBE_SETTLE,
+        onset_seconds=_TEST_STEP,
         labels={"service": API_AVAILABILITY.service},
         guard=TrafficGuard(threshold=MIN_REQUESTS_PER_SECOND, faulty_level=0.5),
     )

@@ -125,17 +125,20 @@ def _firing_at(alert: AlertRule, siblings: tuple[AlertRule, ...], time: int) -> 
 THRESHOLD_MARGIN = 0.05
 
 
-def probe_levels(probe: SignalProbe, threshold: float) -> tuple[float, float]:
-    """(a level just on the silent side of `threshold`, a level just past it)."""
+def probe_levels(probe: SignalProbe, threshold: float, op: str | None = None) -> tuple[float, float]:
+    """(a level just on the silent side of `threshold`, a level just past it). `op` is the
+    comparison (">", ">=", "<", "<="), by default the probe's own."""
+    above = probe.above if op is None else op.startswith(">")
+    inclusive = probe.inclusive if op is None else op.endswith("=")
     if probe.integer:
-        past = threshold if probe.inclusive else threshold + (1 if probe.above else -1)
-        silent = past - 1 if probe.above else past + 1
+        past = threshold if inclusive else threshold + (1 if above else -1)
+        silent = past - 1 if above else past + 1
         return silent, past
     if threshold == 0:
         # A rate above zero: the smallest positive level worth an alert, in the signal's unit.
         return 0.0, THRESHOLD_MARGIN
     low, high = threshold * (1 - THRESHOLD_MARGIN), threshold * (1 + THRESHOLD_MARGIN)
-    return (low, high) if probe.above else (high, low)
+    return (low, high) if above else (high, low)
 
 
 def _alerts_query(alert: AlertRule) -> str:
@@ -149,17 +152,29 @@ def _firing_sample(alert: AlertRule, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def threshold_tests(
-    alert: AlertRule, threshold: float | None = None, for_: str | None = None, guard_threshold: float | None = None
+    alert: AlertRule,
+    threshold: float | None = None,
+    for_: str | None = None,
+    guard_threshold: float | None = None,
+    op: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The probe's tests, at `threshold` (default: the rule's own) after `for_` (default: the rule's)."""
+    """The probe's tests, at `threshold` (default: the rule's own, compared with `op`) after `for_`
+    (default: the rule's). Past the threshold, the alert is also checked pending one step before
+    `onset + for` and firing at it."""
     probe = alert.probe
     if probe is None:
         return []
     threshold = probe.threshold if threshold is None else threshold
     step = probe.step_seconds
-    eval_time = format_duration(probe.settle_seconds + parse_duration(for_ or alert.for_) + 2 * step)
-    silent_level, past_level = probe_levels(probe, threshold)
+    hold = parse_duration(for_ or alert.for_)
+    eval_time = format_duration(probe.settle_seconds + hold + 2 * step)
+    silent_level, past_level = probe_levels(probe, threshold, op)
     firing = [_firing_sample(alert, probe.labels)]
+    boundary = probe.onset_seconds + hold
+    boundary_checks = [
+        {"expr": _alerts_query(alert), "eval_time": format_duration(boundary - step), "exp_samples": []},
+        {"expr": _alerts_query(alert), "eval_time": format_duration(boundary), "exp_samples": firing},
+    ]
     cases: list[tuple[str, float, float, list[dict[str, Any]]]] = [
         (f"healthy: {probe.healthy:g}", probe.healthy, probe.traffic, []),
         (f"just short of the threshold {threshold:g}: {silent_level:g}", silent_level, probe.traffic, []),
@@ -177,7 +192,10 @@ def threshold_tests(
             "name": f"{alert.name} ({alert.severity.value}), {name}",
             "interval": format_duration(step),
             "input_series": [{"series": series.series, "values": series.values} for series in probe.series(level, traffic)],
-            "promql_expr_test": [{"expr": _alerts_query(alert), "eval_time": eval_time, "exp_samples": expected}],
+            "promql_expr_test": [
+                *(boundary_checks if level == past_level and traffic == probe.traffic else []),
+                {"expr": _alerts_query(alert), "eval_time": eval_time, "exp_samples": expected},
+            ],
         }
         for name, level, traffic, expected in cases
     ]

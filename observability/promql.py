@@ -86,3 +86,41 @@ def selectors(query: str) -> list[Selector]:
 
 
 _OPERATORS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
+
+
+_COMPARISONS = frozenset({">", "<", ">=", "<="})
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A comparison of a query against a number: `<left side> > 0.05`."""
+
+    op: str  # ">", "<", ">=", "<="
+    value: float
+    series: frozenset[str]  # the series its left side reads
+
+
+def thresholds(query: str) -> list[Threshold]:
+    """Every `expr <op> number` of `query`, in order (filters such as `== 0` are not thresholds)."""
+    found: list[Threshold] = []
+
+    def series_of(node) -> frozenset[str]:
+        names: set[str] = set()
+
+        def visit(inner) -> None:
+            if isinstance(inner, promql_parser.VectorSelector) and inner.name:
+                names.add(inner.name)
+
+        promql_parser.walk(node, visit, lambda inner: None)
+        return frozenset(names)
+
+    def pre_visit(node) -> None:
+        if (
+            isinstance(node, promql_parser.BinaryExpr)
+            and str(node.op) in _COMPARISONS
+            and isinstance(node.rhs, promql_parser.NumberLiteral)
+        ):
+            found.append(Threshold(str(node.op), float(node.rhs.val), series_of(node.lhs)))
+
+    promql_parser.walk(parse(query), pre_visit, lambda node: None)
+    return found

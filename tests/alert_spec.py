@@ -1,0 +1,90 @@
+"""The alerts as specified: every alert's severity, `for`, threshold, traffic guard and window
+pairs, written out by hand and reviewed, never computed from the objects that produce the rules.
+
+Where a value follows the stack, it is given per stack with where it comes from. Sources:
+- SLO burn rates: Google SRE workbook, "Alerting on SLOs", table 5-8 (page at 14.4x over 1h/5m
+  and 6x over 6h/30m, ticket at 3x over 1d/2h and 1x over 3d/6h), times each SLO's error budget
+  (availability 99.9% -> 0.1%, latency 95% -> 5%, Celery task success 99% -> 1%).
+- Symptom pages (docs/alerting.md): 5xx above 5% (50x the availability budget) and more than a
+  quarter of requests slower than 500 ms (5x the latency budget), each above 1 request a second.
+- Connection limits: Cloud SQL's default max_connections by memory (dev db-custom-1-3840, 3.75 GB:
+  100; staging db-custom-2-8192, 8 GB: 400; prod db-custom-4-16384, 16 GB: 500), minus the 10
+  reserved; ticket at 80% of the rest, page at 95% (rounded down).
+- Instance ceilings: api.maxInstances (dev 2, staging 4, prod 10). Concurrency: 80% of
+  api.concurrency 80 = 64 in every stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STACKS = ("dev", "staging", "prod")
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    for_: str
+    # The main threshold: (operator, value), or per stack {stack: (operator, value)}; None for
+    # alerts that compare nothing (absent(), the Watchdog) or whose thresholds are window pairs.
+    threshold: tuple[str, float] | dict[str, tuple[str, float]] | None = None
+    guard: float | None = None  # minimum events per second (`> guard`)
+    windows: dict[tuple[str, str], float] = field(default_factory=dict)  # (long, short) -> error ratio
+    stacks: tuple[str, ...] = STACKS  # where the alert exists
+
+    def threshold_in(self, stack: str) -> tuple[str, float] | None:
+        if isinstance(self.threshold, dict):
+            return self.threshold[stack]
+        return self.threshold
+
+
+SPEC: dict[tuple[str, str], AlertSpec] = {
+    # --- SLO burn rates: 14.4x/6x pages, 3x/1x tickets, times the budget ------------------------
+    ("ApiAvailabilityErrorBudgetBurn", "critical"): AlertSpec("30s", windows={("1h", "5m"): 0.0144, ("6h", "30m"): 0.006}),
+    ("ApiAvailabilityErrorBudgetBurn", "warning"): AlertSpec("15m", windows={("1d", "2h"): 0.003, ("3d", "6h"): 0.001}),
+    ("ApiLatencyErrorBudgetBurn", "critical"): AlertSpec("30s", windows={("1h", "5m"): 0.72, ("6h", "30m"): 0.3}),
+    ("ApiLatencyErrorBudgetBurn", "warning"): AlertSpec("15m", windows={("1d", "2h"): 0.15, ("3d", "6h"): 0.05}),
+    ("CeleryTaskSuccessErrorBudgetBurn", "critical"): AlertSpec("30s", windows={("1h", "5m"): 0.144, ("6h", "30m"): 0.06}),
+    ("CeleryTaskSuccessErrorBudgetBurn", "warning"): AlertSpec("15m", windows={("1d", "2h"): 0.03, ("3d", "6h"): 0.01}),
+    # --- symptom pages --------------------------------------------------------------------------
+    ("ApiHighErrorRate", "critical"): AlertSpec("30s", (">", 0.05), guard=1),
+    ("ApiLatencyHigh", "critical"): AlertSpec("30s", (">", 0.25), guard=1),
+    # --- Cloud Run ------------------------------------------------------------------------------
+    ("CloudRunHigh5xxRate", "warning"): AlertSpec("5m", (">", 0.05)),
+    ("CloudRunCpuSaturated", "warning"): AlertSpec("15m", (">", 0.9)),
+    ("CloudRunConcurrencySaturated", "warning"): AlertSpec("15m", (">", 64)),
+    ("CloudRunInstancesAtCeiling", "warning"): AlertSpec(
+        "15m", {"dev": (">=", 2), "staging": (">=", 4), "prod": (">=", 10)}
+    ),
+    # --- Cloud SQL ------------------------------------------------------------------------------
+    ("CloudSqlConnectionsNearLimit", "warning"): AlertSpec(
+        "10m", {"dev": (">", 72), "staging": (">", 312), "prod": (">", 392)}
+    ),
+    ("CloudSqlConnectionsNearLimit", "critical"): AlertSpec(
+        "5m", {"dev": (">", 85), "staging": (">", 370), "prod": (">", 465)}
+    ),
+    ("CloudSqlHighCpu", "warning"): AlertSpec("15m", (">", 0.9)),
+    ("CloudSqlDiskNearlyFull", "warning"): AlertSpec("30m", (">", 0.85)),
+    ("CloudSqlDiskNearlyFull", "critical"): AlertSpec("5m", (">", 0.95)),
+    # Only where a read replica exists (database.readReplica: staging and prod).
+    ("CloudSqlReplicationLagHigh", "warning"): AlertSpec("10m", (">", 30), stacks=("staging", "prod")),
+    # --- Memorystore and the cache --------------------------------------------------------------
+    ("RedisMemoryHigh", "warning"): AlertSpec("15m", (">", 0.9)),
+    ("RedisEvictingKeys", "warning"): AlertSpec("15m", (">", 0)),
+    ("CacheHitRateLow", "warning"): AlertSpec("1m", ("<", 0.5), guard=1),
+    # --- Celery ---------------------------------------------------------------------------------
+    ("CeleryQueueBacklog", "warning"): AlertSpec("15m", (">", 100)),
+    ("CeleryTaskFailures", "warning"): AlertSpec("10m", (">", 0.1)),
+    ("CeleryNoLiveWorkers", "critical"): AlertSpec("1m", ("<", 1)),
+    # --- the API's pools, reachability, the pipeline --------------------------------------------
+    ("ApiDbPoolWaitHigh", "info"): AlertSpec("10m", (">", 0.1)),
+    ("UptimeCheckFailing", "critical"): AlertSpec("2m", (">=", 2)),
+    ("ScrapeTargetsDown", "warning"): AlertSpec("10m", (">", 0.1)),
+    ("ApiMetricsAbsent", "warning"): AlertSpec("10m"),
+    ("WorkerMetricsAbsent", "warning"): AlertSpec("10m"),
+    ("Watchdog", "info"): AlertSpec("1m"),
+}
+
+
+def spec_in(stack: str) -> dict[tuple[str, str], AlertSpec]:
+    """The alerts a stack must have."""
+    return {key: spec for key, spec in SPEC.items() if stack in spec.stacks}
