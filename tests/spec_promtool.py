@@ -31,6 +31,10 @@ def spec_test_files(stack: str, alert: AlertRule, group: RuleGroup) -> dict[str,
     files: dict[str, tuple[str, dict[str, Any]]] = {}
     base = f"spec-{alert.name}-{alert.severity.value}"
     threshold = spec.threshold_in(stack)
+    if spec.windows:
+        # A burn alert's level probe: the error ratio at every window alike, so the pair with the
+        # lowest ratio decides.
+        threshold = (">", min(spec.windows.values()))
     if alert.probe is not None and threshold is not None:
         op, value = threshold
         tests = threshold_tests(alert, threshold=value, for_=spec.for_, guard_threshold=spec.guard, op=op)

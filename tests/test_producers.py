@@ -1,0 +1,109 @@
+"""Every series has a producer in every stack: each dashboard panel's and each rule's query reads
+only series that something the stack's recorded graph deploys produces (a collector sidecar, the
+rule evaluator, the resource a Cloud Monitoring metric describes), and `omni build` and
+`omni dashboards render` refuse a panel or a rule that reads anything else, naming both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alerts.rules import rule_groups
+from cli.main import app
+from dashboards.render import render_for
+from observability import monitoring as monitoring_module
+from observability.monitoring import METRICS_WORKLOADS, Producers, load_monitoring_config
+from observability.producers import (
+    dashboard_queries,
+    graph_has_rule_evaluator,
+    producers_in_graph,
+    rule_queries,
+    unproduced_series,
+)
+
+from .conftest import ROOT, STACKS, edit_stack_file
+
+runner = CliRunner()
+
+
+def _recorded(groups) -> set[str]:
+    return {rule.record for group in groups for rule in group.recording_rules}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_monitoring_config_names_the_producers_the_graph_deploys(stack: str, graphs):
+    monitoring = load_monitoring_config(stack, ROOT)
+    from_graph = producers_in_graph(graphs[stack], monitoring)
+    assert from_graph == monitoring.producers
+    assert from_graph.collectors == ("api", "worker"), "both workloads run the Managed Prometheus sidecar"
+    assert from_graph.read_replica == (stack != "dev")
+    assert from_graph.uptime_checks and from_graph.redis and from_graph.database
+    assert not from_graph.locust_exporter
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_panel_and_every_rule_of_the_stack_reads_only_produced_series(stack: str, graphs):
+    monitoring = load_monitoring_config(stack, ROOT)
+    producers = producers_in_graph(graphs[stack], monitoring)
+    groups = rule_groups(monitoring)
+    queries = dashboard_queries(render_for(monitoring)) + rule_queries(groups)
+    assert len(queries) > 150
+    assert unproduced_series(queries, producers, _recorded(groups)) == []
+
+
+def test_the_rule_evaluator_switch_follows_the_graph(graphs):
+    """Recording rules (and ALERTS) count as produced on the config's word only until the rule
+    evaluator `<base>-rule-evaluator` is part of the program; then the graph decides. A graph that
+    holds it while the switch still says otherwise fails here, so the switch is not forgotten."""
+    for stack in STACKS:
+        monitoring = load_monitoring_config(stack, ROOT)
+        if graph_has_rule_evaluator(graphs[stack], monitoring):
+            assert monitoring_module.RULE_EVALUATOR_IN_GRAPH, f"{stack}'s graph runs the evaluator: set RULE_EVALUATOR_IN_GRAPH"
+        else:
+            assert not monitoring_module.RULE_EVALUATOR_IN_GRAPH, f"{stack}'s graph has no {monitoring.rule_evaluator_name}"
+
+
+def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
+    monitoring = load_monitoring_config("prod", ROOT)
+    groups = rule_groups(monitoring)
+    no_evaluator = Producers(
+        collectors=METRICS_WORKLOADS, rule_evaluator=False, database=True, read_replica=True, redis=True,
+        uptime_checks=True, locust_exporter=False,
+    )
+    problems = unproduced_series(dashboard_queries(render_for(monitoring)) + rule_queries(groups), no_evaluator, _recorded(groups))
+    readers = {problem.reader for problem in problems}
+    assert 'dashboard omni-slo, panel "api-availability: error budget left"' in readers
+    assert "alert ApiAvailabilityErrorBudgetBurn (critical)" in readers
+    assert all(problem.series.startswith("slo:") for problem in problems)
+    assert "no rule evaluator runs in this stack" in str(problems[0])
+
+
+def test_the_workloads_queries_select_are_the_app_contracts():
+    from components.app_contract import METRICS_WORKLOADS as CONTRACT_WORKLOADS
+
+    assert METRICS_WORKLOADS == CONTRACT_WORKLOADS
+
+
+def test_no_dashboard_reads_locust_series_nobody_exports():
+    for text in render_for(load_monitoring_config("prod", ROOT)).values():
+        assert "locust_" not in text
+
+
+def test_dashboards_render_refuses_panels_reading_series_the_stack_does_not_produce(project_copy, tmp_path: Path):
+    """With the collector off, the app's metrics have no producer: render names panel and series."""
+    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false")
+    out = tmp_path / "dashboards"
+    result = runner.invoke(app, ["dashboards", "render", "--stack", "prod", "-C", str(project_copy.root), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert 'dashboard omni-api-overview, panel "Requests per second" reads omni_http_requests_total' in result.output
+    assert "no collector scrapes the 'api' workload" in result.output or "no workload runs a metrics collector" in result.output
+    assert not out.exists()
+
+
+def test_build_refuses_rules_reading_series_the_stack_does_not_produce(project_copy, tmp_path: Path):
+    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false")
+    result = runner.invoke(app, ["build", "--stack", "prod", "-C", str(project_copy.root), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "alert ApiHighErrorRate (critical) reads omni_http_requests_total" in result.output
