@@ -43,7 +43,7 @@ def spec_test_files(stack: str, alert: AlertRule, group: RuleGroup) -> dict[str,
         tests = window_tests(alert, thresholds=spec.windows)
         files[f"{base}.windows.test.yml"] = (EXPENSIVE, window_test_file(alert, group, tests))
     for name, (cost, alerts, data) in STALE_SERIES_TESTS.items():
-        if alert.name in alerts and rule_file_name(group) == data["rule_files"][0].rsplit("/", 1)[1]:
+        if f"{alert.name}-{alert.severity.value}" in alerts and rule_file_name(group) == data["rule_files"][0].rsplit("/", 1)[1]:
             files[name] = (cost, data)
     return files
 
@@ -65,13 +65,13 @@ _NO_WORKERS_FIRING = [
 ]
 
 # Series that go stale (the cases), written out by hand: file name -> (cost, the alerts
-# they are about, promtool test file).
+# they are about as `<name>-<severity>`, promtool test file).
 STALE_SERIES_TESTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
     # Six healthy hours, then only 503s: the 200 series stops, so a `1 - good/total` SLI vanishes
     # with it. Errors over total keeps the page firing for the whole outage.
     "spec-stale-good-series.test.yml": (
         EXPENSIVE,
-        (_BURN_PAGE,),
+        (f"{_BURN_PAGE}-critical",),
         {
             "rule_files": [f"{RULES_FROM_TESTS}/slo-api-availability.rules.yml"],
             "evaluation_interval": "30s",
@@ -98,7 +98,7 @@ STALE_SERIES_TESTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
     # down: that is the dead man's switch's page, not this one.
     "spec-workers-gauge-vanishes.test.yml": (
         CHEAP,
-        (_NO_WORKERS,),
+        (f"{_NO_WORKERS}-critical",),
         {
             "rule_files": [f"{RULES_FROM_TESTS}/celery.rules.yml"],
             "evaluation_interval": "30s",

@@ -37,6 +37,11 @@ POLICY_RULES = [(group, rule) for group, rule in RULES if has_policy(rule)]
 RECORDED_SERIES = {rule.record for group in GROUPS for rule in group.recording_rules}
 
 
+def stack_policy_rules(stack: str) -> list[AlertRule]:
+    """The stack's own rules with a policy (dev has no read replica, so no replica-lag alert)."""
+    return [rule for group in rule_groups(load_monitoring_config(stack, ROOT)) for rule in group.alerts if has_policy(rule)]
+
+
 def policies(graph) -> dict[str, dict]:
     """Each policy by its alert rule's key (`ApiLatencyErrorBudgetBurn-critical`)."""
     prefix = f"omni-{graph['stack']}-alerts-"
@@ -63,9 +68,7 @@ def test_the_rules_hold_alerts_of_every_severity_and_the_watchdog():
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_alert_rule_but_the_watchdog_has_exactly_one_policy_and_nothing_else_does(graphs, stack):
-    """The stack's own rules (dev has no read replica, so no replica-lag alert)."""
-    stack_rules = [rule for group in rule_groups(load_monitoring_config(stack, ROOT)) for rule in group.alerts]
-    assert sorted(policies(graphs[stack])) == sorted(policy_key(rule) for rule in stack_rules if has_policy(rule))
+    assert sorted(policies(graphs[stack])) == sorted(policy_key(rule) for rule in stack_policy_rules(stack))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -103,7 +106,7 @@ def test_evaluation_intervals_are_the_groups_rounded_up_to_30_seconds(graphs):
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_critical_alerts_page_through_pagerduty_and_nothing_else(graphs, stack):
     graph = graphs[stack]
-    criticals = [rule for _, rule in POLICY_RULES if rule.severity is Severity.CRITICAL]
+    criticals = [rule for rule in stack_policy_rules(stack) if rule.severity is Severity.CRITICAL]
     assert criticals
     for rule in criticals:
         assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["pagerduty"], rule.name
@@ -112,14 +115,14 @@ def test_critical_alerts_page_through_pagerduty_and_nothing_else(graphs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_warnings_open_a_ticket_and_page_nobody(graphs, stack):
     graph = graphs[stack]
-    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.WARNING):
+    for rule in (rule for rule in stack_policy_rules(stack) if rule.severity is Severity.WARNING):
         assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["email"], rule.name
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_info_alerts_notify_nobody(graphs, stack):
     graph = graphs[stack]
-    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.INFO):
+    for rule in (rule for rule in stack_policy_rules(stack) if rule.severity is Severity.INFO):
         policy = policies(graph)[policy_key(rule)]
         assert policy["inputs"].get("notificationChannels", []) == [], rule.name
         assert "severity" not in policy["inputs"]
@@ -128,7 +131,7 @@ def test_info_alerts_notify_nobody(graphs, stack):
 def test_dev_pages_nobody_so_its_critical_alerts_open_tickets(graphs):
     graph = graphs["dev"]
     assert [r["inputs"]["type"] for r in resources(graph, CHANNEL)] == ["email"]
-    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.CRITICAL):
+    for rule in (rule for rule in stack_policy_rules("dev") if rule.severity is Severity.CRITICAL):
         assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["email"]
 
 
