@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .connections import check_connection_budget, connection_budget
+from .deploy import DeployConfig
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 
@@ -198,23 +199,6 @@ class AlertingConfig(ConfigModel):
     )
     pagerduty: PagerDutyConfig = Field(
         default_factory=PagerDutyConfig, description="Paging through PagerDuty (see PagerDutyConfig)."
-    )
-
-
-GITHUB_REPOSITORY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
-
-
-class DeployConfig(ConfigModel):
-    """Who deploys the stack: GitHub Actions through Workload Identity Federation."""
-
-    github_repository: str = Field(
-        default="omni-platform/omni-infra",
-        pattern=GITHUB_REPOSITORY,
-        description=(
-            "`owner/name` of the GitHub repository whose workflows deploy this stack: the identity "
-            "pool's attribute condition accepts tokens of this repository only. Change it when the "
-            "repository moves (a fork deploys its own projects with its own name)."
-        ),
     )
 
 
