@@ -291,6 +291,7 @@ grafana_ui = (
             subnet_id=net.subnet_id,
             database_instance=db.instance.name,
             database_host=db.private_ip,
+            database_ca_cert=db.server_ca_cert,
             dashboards=render_for(facts_from_config(pulumi.get_stack(), config)),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,

@@ -112,6 +112,14 @@ def _sql_instance(c: Context) -> dict[str, Any]:
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{c.resource_project}/instances/{name}",
         "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
         "dnsName": f"{c.digest()[:12]}.{c.resource_region}.sql.goog.",
+        # The instance's own CA (a stand-in PEM, different per instance).
+        "serverCaCerts": [
+            {
+                "cert": f"-----BEGIN CERTIFICATE-----\n{c.digest('ca')}\n-----END CERTIFICATE-----",
+                "commonName": f"C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA,dnQualifier={c.digest('dn')[:16]}",
+                "sha1Fingerprint": c.digest("ca-sha1")[:40],
+            }
+        ],
     }
 
 
