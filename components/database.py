@@ -359,9 +359,12 @@ class Database(pulumi.ComponentResource):
         self.replica_private_ip = self.replica.private_ip_address if self.replica is not None else None
         self.database_name = self.database.name
         # Clients verify the server against these (the replica has a CA of its own).
-        self.server_ca_cert = self.instance.server_ca_certs.apply(pem_bundle)
+        # The provider returns the instance's outputs as secret; a CA certificate is public, and
+        # plain text lets a review see a CA rotation.
+        self.server_ca_cert = pulumi.Output.unsecret(self.instance.server_ca_certs.apply(pem_bundle))
         self.server_ca_certs = pulumi.Output.all(
-            self.server_ca_cert, *([self.replica.server_ca_certs.apply(pem_bundle)] if self.replica is not None else [])
+            self.server_ca_cert,
+            *([pulumi.Output.unsecret(self.replica.server_ca_certs.apply(pem_bundle))] if self.replica is not None else []),
         ).apply("".join)
         self.register_outputs(
             {
