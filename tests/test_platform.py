@@ -324,7 +324,9 @@ def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
             env = {e["name"]: e.get("value") for e in container["envs"]}
             assert env["DATABASE_READ_HOST"].startswith("10."), name
             assert env["DATABASE_READ_HOST"] != env["DATABASE_HOST"]
-            assert env["DATABASE_IP_TYPE"] == "PRIVATE" and env["DATABASE_SSLMODE"] == "require"
+            # TLS verified against the instances' own CAs: the primary's and the replica's.
+            assert env["DATABASE_IP_TYPE"] == "PRIVATE" and env["DATABASE_SSLMODE"] == "verify-ca"
+            assert env["DATABASE_CA_CERTS"].count("-----BEGIN CERTIFICATE-----") == 2
 
 
 def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, project_copy):
