@@ -437,16 +437,18 @@ class DeployIdentity(pulumi.ComponentResource):
             description="The project, and the secrets whose id starts with the stack's name; managed by Pulumi",
             expression=scope,
         )
-        for key, role in sorted(custom_roles.items()):
+        for spec in sorted(args.custom_roles, key=lambda role: role.key):
+            key, role = spec.key, custom_roles[spec.key]
             gcp.projects.IAMMember(
                 f"{name}-deployer-{key.replace('_', '-')}",
                 project=args.project,
-                role=role.name,
+                # Spelled out (not the role's output) so a preview shows which role is granted.
+                role=f"projects/{args.project}/roles/{custom_role_id(name, spec)}",
                 member=self.deployer.member,
                 # Secrets stay inside the stack; service accounts are the project's (the role holds
                 # nothing that escalates, and an account's name has no stack prefix to test).
                 condition=own_secrets if key == SECRETS_ROLE.key else None,
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[role])),
             )
         # A refresh reads each secret version the program wrote back (the provider keeps its
         # data); both accounts can decrypt the stack's state, which holds them anyway.

@@ -356,6 +356,16 @@ class StackConfig(ConfigModel):
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
 
+    @field_validator("deploy")
+    @classmethod
+    def _prod_previews_from_main_only(cls, deploy: DeployConfig, info: ValidationInfo) -> DeployConfig:
+        if info.data.get("environment") == "prod" and deploy.preview_pull_requests:
+            raise ValueError(
+                "prod's previewer refuses pull requests: whoever can push a branch could decrypt prod's secrets "
+                "through it (docs/deploying.md); prod is previewed by the drift check on main"
+            )
+        return deploy
+
     @field_validator("audit")
     @classmethod
     def _prod_audit_locked(cls, audit: AuditConfig, info: ValidationInfo) -> AuditConfig:

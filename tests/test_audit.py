@@ -381,3 +381,9 @@ def test_the_apis_federation_needs_are_enabled(graphs: dict[str, Any]) -> None:
     services = {r["inputs"]["service"] for r in resources(graphs["prod"], "gcp:projects/service:Service")}
 
     assert {"iamcredentials.googleapis.com", "sts.googleapis.com", "logging.googleapis.com"} <= services
+
+
+def test_prod_refuses_pull_request_previews(project_copy: Project) -> None:
+    edit_stack_file(project_copy, "prod", DEPLOY_BLOCK, f"{DEPLOY_BLOCK}    previewPullRequests: true\n")
+    with pytest.raises(StackConfigError, match="prod's previewer refuses pull requests"):
+        run_stack(project_copy, "prod")

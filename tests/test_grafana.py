@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 from typing import Any
 
@@ -297,9 +299,12 @@ def test_grafana_keeps_its_state_in_its_own_database_on_the_stack_instance(appli
     assert env["GF_DATABASE_SSL_MODE"] == "verify-ca"
     ca = by_name(graph, f"omni-{stack}-grafana-database-server-ca")["inputs"]
     assert env["GF_DATABASE_CA_CERT_PATH"] == f"/etc/grafana/omni/{ca['name']}"
-    assert ca["content"].startswith("-----BEGIN CERTIFICATE-----")
+    # The provider keeps an object's content secret; its digest is the primary's CA, as the app gets it.
+    app_env = {e["name"]: e.get("value") for e in by_name(graph, f"omni-{stack}-api-service")["inputs"]["template"]["containers"][0]["envs"]}
+    primary_ca = app_env["DATABASE_CA_CERTS"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    assert ca["metadata"]["sha256"] == hashlib.sha256(primary_ca.encode()).hexdigest()
     instance = next(r for r in graph["resources"] if r["type"] == "gcp:sql/databaseInstance:DatabaseInstance" and not r["inputs"].get("masterInstanceName"))
-    assert ca["metadata"]["sha256"] and instance["inputs"]["settings"]["ipConfiguration"]["serverCaMode"] == "GOOGLE_MANAGED_INTERNAL_CA"
+    assert instance["inputs"]["settings"]["ipConfiguration"]["serverCaMode"] == "GOOGLE_MANAGED_INTERNAL_CA"
     assert env["GF_DATABASE_PASSWORD"] == {"secretKeyRef": {"secret": f"omni-{stack}-grafana-secret-db-password", "version": "latest"}}
     assert env["GF_DATABASE_MAX_OPEN_CONN"] == str(GrafanaConfig().db_pool_size)
 
