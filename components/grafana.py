@@ -255,7 +255,7 @@ class GrafanaArgs:
     """PEM of the instance's server CA (`Database.server_ca_cert`): Grafana verifies the server
     against it, from the provisioning bucket."""
     dashboards: Mapping[str, str]
-    """File name (`api.json`) to dashboard JSON: `dashboards.render.render_dashboards`."""
+    """File name (`api.json`) to dashboard JSON: `offline.dashboards.render_dashboards`."""
     settings: GrafanaConfig = field(default_factory=GrafanaConfig)
     scrape_interval: str = "30s"
     """The collectors' scrape interval: the datasource's minimum step."""
