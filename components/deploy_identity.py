@@ -487,6 +487,8 @@ class DeployIdentity(pulumi.ComponentResource):
             parent=deny_policy_parent(args.project),
             name=f"{name}-guardrails",
             display_name="Automation cannot escalate or stop the audit trail",
+            # Protected stacks: a `pulumi destroy` or a dropped resource fails instead of deleting it.
+            deletion_policy="PREVENT" if args.protect else "DELETE",
             rules=[
                 gcp.iam.DenyPolicyRuleArgs(
                     description=(

@@ -186,6 +186,7 @@ def test_the_deny_policy_refuses_the_deploy_accounts_escalation_whatever_they_ho
     assert {"logging.sinks.delete", "logging.sinks.update", "logging.buckets.delete", "logging.buckets.update"} <= denied
     assert {"iam.workloadIdentityPools.update", "iam.workloadIdentityPoolProviders.update", "iam.roles.update"} <= denied
     assert policy["protect"] is (stack != "dev")
+    assert policy["inputs"]["deletionPolicy"] == ("DELETE" if stack == "dev" else "PREVENT")
 
 
 def test_deny_permissions_are_in_the_v2_form_deny_policies_take() -> None:
