@@ -80,7 +80,10 @@ SERVICE_ACCOUNTS_ROLE = CustomRole(
     tuple(
         sorted(
             {
-                *(f"iam.serviceAccounts.{verb}" for verb in ("create", "delete", "disable", "enable", "get", "list", "undelete", "update")),
+                *(
+                    f"iam.serviceAccounts.{verb}"
+                    for verb in ("create", "delete", "disable", "enable", "get", "list", "undelete", "update")
+                ),
                 "iam.serviceAccounts.getIamPolicy",
                 "resourcemanager.projects.get",
             }
@@ -95,7 +98,10 @@ SECRETS_ROLE = CustomRole(
     tuple(
         sorted(
             {
-                *(f"secretmanager.secrets.{verb}" for verb in ("create", "delete", "get", "getIamPolicy", "list", "setIamPolicy", "update")),
+                *(
+                    f"secretmanager.secrets.{verb}"
+                    for verb in ("create", "delete", "get", "getIamPolicy", "list", "setIamPolicy", "update")
+                ),
                 *(f"secretmanager.versions.{verb}" for verb in ("add", "destroy", "disable", "enable", "get", "list")),
                 "secretmanager.locations.get",
                 "secretmanager.locations.list",
@@ -127,7 +133,9 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     # A custom role's permissions are the deployer's own: a person's.
     "gcp:projects/iAMCustomRole": ServiceRoles(None, ("roles/iam.roleViewer",)),
     # Enabled APIs and service agents (`serviceIdentity`).
-    "gcp:projects/service": ServiceRoles("roles/serviceusage.serviceUsageAdmin", ("roles/serviceusage.serviceUsageViewer",)),
+    "gcp:projects/service": ServiceRoles(
+        "roles/serviceusage.serviceUsageAdmin", ("roles/serviceusage.serviceUsageViewer",)
+    ),
     "gcp:redis/": ServiceRoles("roles/redis.admin", ("roles/redis.viewer",)),
     "gcp:secretmanager/": ServiceRoles(SECRETS_ROLE, ("roles/secretmanager.viewer",)),
     "gcp:serviceaccount/": ServiceRoles(SERVICE_ACCOUNTS_ROLE, ("roles/iam.serviceAccountViewer",)),
@@ -416,7 +424,7 @@ class DeployIdentity(pulumi.ComponentResource):
                 project=args.project,
                 role_id=custom_role_id(name, role),
                 title=role.title,
-                description=f"Only what the program's {role.key.removeprefix('deployer_').replace('_', ' ')} need; managed by Pulumi",
+                description=f"Only what the program's {role.title.rsplit(': ', 1)[-1]} need; managed by Pulumi",
                 permissions=list(role.permissions),
                 stage="GA",
                 opts=guarded,
@@ -424,13 +432,22 @@ class DeployIdentity(pulumi.ComponentResource):
             for role in args.custom_roles
         }
         self.deployer = self._account(name, "deployer", "Deploys the stack from GitHub Actions", args.project, child)
-        self.previewer = self._account(name, "previewer", "Previews the stack (read-only) and checks drift", args.project, child)
+        self.previewer = self._account(
+            name, "previewer", "Previews the stack (read-only) and checks drift", args.project, child
+        )
         limit = gcp.projects.IAMMemberConditionArgs(
             title="Grants only the program's roles",
             description="May add or remove bindings of the roles the program grants, no other; managed by Pulumi",
             expression=grant_limit(args.granted_roles),
         )
-        grant_project_roles(f"{name}-deployer", args.project, self.deployer.member, args.deployer_roles, child, {PROJECT_IAM_ADMIN: limit})
+        grant_project_roles(
+            f"{name}-deployer",
+            args.project,
+            self.deployer.member,
+            args.deployer_roles,
+            child,
+            {PROJECT_IAM_ADMIN: limit},
+        )
         grant_project_roles(f"{name}-previewer", args.project, self.previewer.member, args.previewer_roles, child)
         own_secrets = gcp.projects.IAMMemberConditionArgs(
             title="The stack's secrets only",
@@ -518,7 +535,9 @@ class DeployIdentity(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _account(name: str, role_name: str, description: str, project: str, child: pulumi.ResourceOptions) -> gcp.serviceaccount.Account:
+    def _account(
+        name: str, role_name: str, description: str, project: str, child: pulumi.ResourceOptions
+    ) -> gcp.serviceaccount.Account:
         return gcp.serviceaccount.Account(
             f"{name}-{role_name}",
             project=project,

@@ -187,6 +187,9 @@ def reach(model: IamModel, principal: str) -> list[Reached]:
                 elif item.permission in IMPERSONATION or item.permission == ACT_AS:
                     for target in _targets(item.scope, model):
                         if target != identity:
-                            become(target, (*item.path, f"{'acts as' if item.permission == ACT_AS else 'impersonates'} {target}"))
+                            become(
+                                target,
+                                (*item.path, f"{'acts as' if item.permission == ACT_AS else 'impersonates'} {target}"),
+                            )
                 changed = changed or (len(found), len(became)) != before
     return sorted(found.values(), key=lambda r: (r.permission, r.scope, r.identity))

@@ -372,7 +372,10 @@ def public_grants_allowlisted(resource: PolicyResource) -> Iterator[str]:
                 for rtype, allowed_role, suffix in PUBLIC_GRANTS_ALLOWED
             )
             if not allowed:
-                yield f"grants {role} to {member}: a public grant outside the allowlist (PUBLIC_GRANTS_ALLOWED in policy/rules.py)"
+                yield (
+                    f"grants {role} to {member}: a public grant outside the allowlist "
+                    "(PUBLIC_GRANTS_ALLOWED in policy/rules.py)"
+                )
 
 
 BUCKET = "gcp:storage/bucket:Bucket"
@@ -385,7 +388,10 @@ def bucket_access_locked_down(resource: PolicyResource) -> Iterator[str]:
         return
     uniform = resource.inputs.get("uniformBucketLevelAccess")
     if uniform is not True and not _is_unknown(uniform):
-        yield "bucket without uniform bucket-level access: object ACLs would bypass IAM; set uniformBucketLevelAccess true"
+        yield (
+            "bucket without uniform bucket-level access: object ACLs would bypass IAM; "
+            "set uniformBucketLevelAccess true"
+        )
     prevention = resource.inputs.get("publicAccessPrevention")
     if prevention != "enforced" and not _is_unknown(prevention) and not resource.name.endswith(PUBLIC_BUCKETS_ALLOWED):
         yield (
@@ -410,7 +416,10 @@ def workload_identity_pinned(resource: PolicyResource) -> Iterator[str]:
     elif _at(resource.inputs, "oidc.issuerUri") == GITHUB_ISSUER:
         for claim in ("repository_id", "repository_owner_id"):
             if f"assertion.{claim} ==" not in text:
-                yield f"GitHub provider's condition does not pin assertion.{claim}: a repository name can be registered again"
+                yield (
+                    f"GitHub provider's condition does not pin assertion.{claim}: "
+                    "a repository name can be registered again"
+                )
 
 
 def prod_data_store_floor(resource: PolicyResource) -> Iterator[str]:
@@ -421,7 +430,11 @@ def prod_data_store_floor(resource: PolicyResource) -> Iterator[str]:
         checks = (
             ("availabilityType", "REGIONAL", "a standby in another zone (settings.availabilityType REGIONAL)"),
             ("backupConfiguration.enabled", True, "automated backups (settings.backupConfiguration.enabled)"),
-            ("backupConfiguration.pointInTimeRecoveryEnabled", True, "point-in-time recovery (backupConfiguration.pointInTimeRecoveryEnabled)"),
+            (
+                "backupConfiguration.pointInTimeRecoveryEnabled",
+                True,
+                "point-in-time recovery (settings.backupConfiguration.pointInTimeRecoveryEnabled)",
+            ),
         )
         for path, wanted, what in checks:
             value = _at(settings, path)
@@ -430,7 +443,10 @@ def prod_data_store_floor(resource: PolicyResource) -> Iterator[str]:
     elif resource.type == REDIS_INSTANCE:
         tier = resource.inputs.get("tier")
         if tier != "STANDARD_HA" and not _is_unknown(tier):
-            yield f"prod Redis on tier {tier or 'BASIC (unset)'}: STANDARD_HA keeps a replica in another zone and fails over"
+            yield (
+                f"prod Redis on tier {tier or 'BASIC (unset)'}: "
+                "STANDARD_HA keeps a replica in another zone and fails over"
+            )
 
 
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
@@ -446,7 +462,8 @@ def prod_audit_bucket_locked(resource: PolicyResource) -> Iterator[str]:
         yield "prod audit log bucket is not locked: its retention could be shortened and the bucket deleted"
     days = resource.inputs.get("retentionDays")
     if not _is_unknown(days) and (not isinstance(days, int) or days < AUDIT_MIN_RETENTION_DAYS):
-        yield f"prod audit log bucket keeps entries {days if days is not None else 30} days: keep at least {AUDIT_MIN_RETENTION_DAYS}"
+        kept = days if days is not None else 30  # Cloud Logging's default
+        yield f"prod audit log bucket keeps entries {kept} days: keep at least {AUDIT_MIN_RETENTION_DAYS}"
 
 
 MAX_LABELS = 64

@@ -11,7 +11,14 @@ from typing import Any
 import celpy
 import pytest
 
-from components.deploy_identity import DENIED_TO_AUTOMATION, DEPLOYER, NOBODY, PREVIEWER, GitHubTrust, deny_policy_parent
+from components.deploy_identity import (
+    DENIED_TO_AUTOMATION,
+    DEPLOYER,
+    NOBODY,
+    PREVIEWER,
+    GitHubTrust,
+    deny_policy_parent,
+)
 from policy.escalation import Grant, Reached, model_from_graph, reach, v1_permission
 from policy.iam_roles import ESCALATION_PERMISSIONS, IMPERSONATION, REFERENCE, ROLES
 
@@ -82,7 +89,9 @@ def models(applied: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_automation_identity_reaches_a_permission_it_is_not_meant_to_have(models: dict[str, Any], stack: str) -> None:
+def test_no_automation_identity_reaches_a_permission_it_is_not_meant_to_have(
+    models: dict[str, Any], stack: str
+) -> None:
     model = models[stack]
     runtime = {a for a in model.accounts if identity_kind(a) == "workload"}
     unexpected = []
@@ -97,7 +106,9 @@ def test_no_automation_identity_reaches_a_permission_it_is_not_meant_to_have(mod
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_deployer_reaches_the_workloads_through_act_as_and_nothing_that_escalates(models: dict[str, Any], stack: str) -> None:
+def test_the_deployer_reaches_the_workloads_through_act_as_and_nothing_that_escalates(
+    models: dict[str, Any], stack: str
+) -> None:
     model = models[stack]
     deployer = next(a for a in model.accounts if identity_kind(a) == "deployer")
     reached = reach(model, deployer)
@@ -122,7 +133,9 @@ def test_every_role_the_program_grants_is_in_the_table_with_its_source(models: d
         assert ROLES[role].permissions <= ESCALATION_PERMISSIONS
 
 
-def test_a_token_creator_grant_to_the_deployer_would_be_reached_and_the_deny_policy_refuses_it(models: dict[str, Any]) -> None:
+def test_a_token_creator_grant_to_the_deployer_would_be_reached_and_the_deny_policy_refuses_it(
+    models: dict[str, Any],
+) -> None:
     model = copy.deepcopy(models["prod"])
     deployer = next(a for a in model.accounts if identity_kind(a) == "deployer")
     api = next(a for a in model.accounts if "-api@" in a)
@@ -137,9 +150,14 @@ def test_a_token_creator_grant_to_the_deployer_would_be_reached_and_the_deny_pol
 def test_an_unconditional_project_iam_admin_reaches_everything() -> None:
     from policy.escalation import IamModel
 
-    model = IamModel([Grant("serviceAccount:a@p.iam.gserviceaccount.com", "roles/resourcemanager.projectIamAdmin", PROJECT)], {"serviceAccount:a@p.iam.gserviceaccount.com"})
+    model = IamModel(
+        [Grant("serviceAccount:a@p.iam.gserviceaccount.com", "roles/resourcemanager.projectIamAdmin", PROJECT)],
+        {"serviceAccount:a@p.iam.gserviceaccount.com"},
+    )
 
-    assert {r.permission for r in reach(model, "serviceAccount:a@p.iam.gserviceaccount.com")} == set(ESCALATION_PERMISSIONS)
+    assert {r.permission for r in reach(model, "serviceAccount:a@p.iam.gserviceaccount.com")} == set(
+        ESCALATION_PERMISSIONS
+    )
 
 
 def test_setting_iam_on_an_account_is_impersonating_it_and_then_acting_with_its_roles() -> None:
@@ -164,7 +182,7 @@ def test_an_unknown_role_stops_the_check_naming_it() -> None:
     from policy.escalation import IamModel
 
     model = IamModel([Grant("user:x", "roles/made.up", PROJECT)], set())
-    with pytest.raises(KeyError, match="roles/made.up"):
+    with pytest.raises(KeyError, match=r"roles/made\.up"):
         reach(model, "user:x")
 
 
@@ -172,7 +190,9 @@ def test_an_unknown_role_stops_the_check_naming_it() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_deny_policy_refuses_the_deploy_accounts_escalation_whatever_they_hold(applied: dict[str, Any], stack: str) -> None:
+def test_the_deny_policy_refuses_the_deploy_accounts_escalation_whatever_they_hold(
+    applied: dict[str, Any], stack: str
+) -> None:
     policy = one(applied[stack], "gcp:iam/denyPolicy:DenyPolicy")
     [rule] = policy["inputs"]["rules"]
     denied = {v1_permission(p) for p in rule["denyRule"]["deniedPermissions"]}
@@ -183,30 +203,54 @@ def test_the_deny_policy_refuses_the_deploy_accounts_escalation_whatever_they_ho
         for name in ("deployer", "previewer")
     ]
     assert IMPERSONATION | {"iam.serviceAccounts.setIamPolicy"} <= denied
-    assert {"logging.sinks.delete", "logging.sinks.update", "logging.buckets.delete", "logging.buckets.update"} <= denied
-    assert {"iam.workloadIdentityPools.update", "iam.workloadIdentityPoolProviders.update", "iam.roles.update"} <= denied
+    assert {
+        "logging.sinks.delete",
+        "logging.sinks.update",
+        "logging.buckets.delete",
+        "logging.buckets.update",
+    } <= denied
+    assert {
+        "iam.workloadIdentityPools.update",
+        "iam.workloadIdentityPoolProviders.update",
+        "iam.roles.update",
+    } <= denied
     assert policy["protect"] is (stack != "dev")
     assert policy["inputs"]["deletionPolicy"] == ("DELETE" if stack == "dev" else "PREVENT")
 
 
 def test_deny_permissions_are_in_the_v2_form_deny_policies_take() -> None:
-    assert all(p.split("/", 1)[0].endswith(".googleapis.com") and "." in p.split("/", 1)[1] for p in DENIED_TO_AUTOMATION)
+    assert all(
+        p.split("/", 1)[0].endswith(".googleapis.com") and "." in p.split("/", 1)[1] for p in DENIED_TO_AUTOMATION
+    )
     assert deny_policy_parent("omni-api-prod") == "cloudresourcemanager.googleapis.com%2Fprojects%2Fomni-api-prod"
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_deploy_accounts_hold_no_role_that_edits_deny_policies_or_custom_roles(models: dict[str, Any], stack: str) -> None:
+def test_the_deploy_accounts_hold_no_role_that_edits_deny_policies_or_custom_roles(
+    models: dict[str, Any], stack: str
+) -> None:
     model = models[stack]
     for account in (a for a in model.accounts if identity_kind(a) != "workload"):
         reached = {r.permission for r in reach(model, account)}
-        assert not reached & {"iam.denypolicies.update", "iam.denypolicies.delete", "iam.roles.update", "iam.roles.create"}
+        assert not reached & {
+            "iam.denypolicies.update",
+            "iam.denypolicies.delete",
+            "iam.roles.update",
+            "iam.roles.create",
+        }
 
 
 # --- who may become which account ----------------------------------------------------------------
 
 REPOSITORY = "omni-platform/omni-infra"
 TRUST = GitHubTrust(repository=REPOSITORY, repository_id="812345678", owner_id="91234567", environment="prod")
-PREVIEWING = GitHubTrust(repository=REPOSITORY, repository_id="812345678", owner_id="91234567", environment="staging", preview_pull_requests=True)
+PREVIEWING = GitHubTrust(
+    repository=REPOSITORY,
+    repository_id="812345678",
+    owner_id="91234567",
+    environment="staging",
+    preview_pull_requests=True,
+)
 
 
 def token(**claims: str) -> dict[str, str]:
@@ -240,7 +284,11 @@ def account_of(trust: GitHubTrust, claims: dict[str, str]) -> str | None:
 
 
 DEPLOY = token(environment="prod")
-DRIFT = token(event_name="schedule", workflow_ref=f"{REPOSITORY}/.github/workflows/drift.yml@refs/heads/main", job_workflow_ref=f"{REPOSITORY}/.github/workflows/drift.yml@refs/heads/main")
+DRIFT = token(
+    event_name="schedule",
+    workflow_ref=f"{REPOSITORY}/.github/workflows/drift.yml@refs/heads/main",
+    job_workflow_ref=f"{REPOSITORY}/.github/workflows/drift.yml@refs/heads/main",
+)
 PULL_REQUEST = token(
     event_name="pull_request",
     ref="refs/pull/7/merge",
@@ -257,7 +305,11 @@ PULL_REQUEST = token(
         ("the deploy workflow without the environment", token(), None),
         ("the deploy job in another environment", token(environment="staging"), None),
         ("the deploy job from a branch", token(environment="prod", ref="refs/heads/feature"), None),
-        ("another workflow in prod's environment", token(environment="prod", job_workflow_ref=f"{REPOSITORY}/.github/workflows/evil.yml@refs/heads/main"), None),
+        (
+            "another workflow in prod's environment",
+            token(environment="prod", job_workflow_ref=f"{REPOSITORY}/.github/workflows/evil.yml@refs/heads/main"),
+            None,
+        ),
         ("a repository that took the name", token(environment="prod", repository_id="999"), None),
         ("an owner that took the name", token(environment="prod", repository_owner_id="999"), None),
         ("a pull request where the stack does not preview them", PULL_REQUEST, None),
@@ -277,7 +329,9 @@ def test_which_github_run_may_become_which_account(case: str, claims: dict[str, 
         ("the staging deploy job", token(environment="staging"), DEPLOYER),
     ],
 )
-def test_a_stack_that_previews_pull_requests_lets_them_use_the_previewer_only(case: str, claims: dict[str, str], account: str | None) -> None:
+def test_a_stack_that_previews_pull_requests_lets_them_use_the_previewer_only(
+    case: str, claims: dict[str, str], account: str | None
+) -> None:
     assert account_of(PREVIEWING, claims) == account, case
 
 
@@ -287,14 +341,21 @@ def test_a_token_the_condition_admits_always_maps_to_an_account() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_provider_pins_the_repository_ids_and_the_accounts_bind_one_role_each(applied: dict[str, Any], stack: str) -> None:
+def test_the_provider_pins_the_repository_ids_and_the_accounts_bind_one_role_each(
+    applied: dict[str, Any], stack: str
+) -> None:
     provider = one(applied[stack], "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
     bindings = {r["name"]: r["inputs"] for r in resources(applied[stack], "gcp:serviceaccount/iAMMember:IAMMember")}
     pool = applied[stack]["outputs"]["workload_identity_provider"].rsplit("/providers/", 1)[0]
 
-    assert provider["inputs"]["attributeCondition"].startswith("assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567' && ")
+    assert provider["inputs"]["attributeCondition"].startswith(
+        "assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567' && "
+    )
     assert len(provider["inputs"]["attributeMapping"]["attribute.role"]) <= 2048  # Google's limit per mapping
     for name in ("deployer", "previewer"):
-        assert bindings[f"omni-{stack}-{name}-wif"]["member"] == f"principalSet://iam.googleapis.com/{pool}/attribute.role/{name}"
+        assert (
+            bindings[f"omni-{stack}-{name}-wif"]["member"]
+            == f"principalSet://iam.googleapis.com/{pool}/attribute.role/{name}"
+        )
     mapped = GitHubTrust(REPOSITORY, "812345678", "91234567", stack, preview_pull_requests=stack != "prod")
     assert provider["inputs"]["attributeMapping"]["attribute.role"] == mapped.role_mapping

@@ -24,20 +24,28 @@ def test_every_branch_of_the_policy_rules_is_exercised(tmp_path, capsys: pytest.
     measure = [sys.executable, "-m", "coverage", "run", "--branch", f"--include={RULES_FILE}", "-m", "pytest"]
     run = subprocess.run(
         [*measure, "-q", "-p", "no:cacheprovider", "tests/test_policy.py", "-k", POLICY_TESTS],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     report = tmp_path / "coverage.json"
     subprocess.run(
         [sys.executable, "-m", "coverage", "json", "-q", "-o", str(report), f"--include={RULES_FILE}"],
-        cwd=ROOT, env=environment, check=True, timeout=120,
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        timeout=120,
     )
     [measured] = json.loads(report.read_text())["files"].values()
     totals = measured["summary"]
     with capsys.disabled():
         print(
-            f"\n{RULES_FILE}: {totals['percent_covered']:.1f}% covered, branches "
-            f"{totals['covered_branches']}/{totals['num_branches']}, lines {totals['covered_lines']}/{totals['num_statements']}"
+            f"\n{RULES_FILE}: {totals['percent_covered']:.1f}% covered, "
+            f"branches {totals['covered_branches']}/{totals['num_branches']}, "
+            f"lines {totals['covered_lines']}/{totals['num_statements']}"
         )
 
     assert totals["percent_covered"] >= TARGET_PERCENT, (
