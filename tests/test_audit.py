@@ -387,3 +387,34 @@ def test_prod_refuses_pull_request_previews(project_copy: Project) -> None:
     edit_stack_file(project_copy, "prod", DEPLOY_BLOCK, f"{DEPLOY_BLOCK}    previewPullRequests: true\n")
     with pytest.raises(StackConfigError, match="prod's previewer refuses pull requests"):
         run_stack(project_copy, "prod")
+
+
+# What a change to the program must not remove in a protected stack: the trail, the trust, the
+# guardrails and the generated credentials (dev, disposable, protects none of them).
+PROTECTED_WITH_THE_STACK = (
+    AUDIT_CONFIG,
+    SINK,
+    LOG_BUCKET,
+    "gcp:secretmanager/secretVersion:SecretVersion",
+    "random:index/randomPassword:RandomPassword",
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
+    "gcp:iam/denyPolicy:DenyPolicy",
+    "gcp:projects/iAMCustomRole:IAMCustomRole",
+)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_audit_trail_the_trust_and_the_credentials_are_protected_with_the_stack(graphs: dict[str, Any], stack: str) -> None:
+    # Sidecar configuration versions are not credentials: they change with every collector setting.
+    found = [
+        r
+        for rtype in PROTECTED_WITH_THE_STACK
+        for r in resources(graphs[stack], rtype)
+        if not r["name"].endswith(("-rungmp-config-version", "-otel-config-version"))
+    ]
+
+    assert {r["type"] for r in found} == set(PROTECTED_WITH_THE_STACK)
+    assert {r["name"]: r["protect"] for r in found} == {r["name"]: stack != "dev" for r in found}
+    admin_password = [r for r in found if r["name"] == f"omni-{stack}-admin-password"]
+    assert len(admin_password) == 1
