@@ -90,9 +90,10 @@ def http_probe(
     timeout_seconds: int,
     failure_threshold: int,
     initial_delay_seconds: int | None = None,
-) -> dict[str, Any]:
+) -> Any:
     """A startup or liveness probe by HTTP GET: the instance fails once `failure_threshold`
-    probes in a row, `period_seconds` apart, got no answer within `timeout_seconds`."""
+    probes in a row, `period_seconds` apart, got no answer within `timeout_seconds`. (The SDK
+    types the same block separately for each resource, hence `Any`.)"""
     probe: dict[str, Any] = {"http_get": {"path": path, "port": port}}
     if initial_delay_seconds is not None:
         probe["initial_delay_seconds"] = initial_delay_seconds
@@ -100,7 +101,7 @@ def http_probe(
     return probe
 
 
-def serving_resources(limits: Mapping[str, str], *, cpu_idle: bool) -> dict[str, Any]:
+def serving_resources(limits: Mapping[str, str], *, cpu_idle: bool) -> Any:
     """A serving container's resources: its limits, whether the CPU idles between requests
     (request-based billing), and a CPU boost while it starts."""
     return {"limits": dict(limits), "cpu_idle": cpu_idle, "startup_cpu_boost": True}
