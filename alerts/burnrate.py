@@ -31,7 +31,7 @@ from alerts.slo import (
 )
 from observability import catalogue as m
 from observability.durations import parse_duration
-from observability.monitoring import API_WORKLOAD, WORKER_WORKLOAD
+from observability.catalogue import API_WORKLOAD, WORKER_WORKLOAD
 
 # How long a burn must last before it notifies. The short window already requires the burn to be
 # happening now, so `for` only rides out a one-evaluation glitch (a missed scrape, a counter

@@ -11,11 +11,16 @@ so its unit tests are derived data.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alerts import probes
 from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
 from observability import catalogue as m
 from observability.durations import parse_duration
-from observability.monitoring import MonitoringConfig
+from observability.uptime import UPTIME_FAILING_LOCATIONS
+
+if TYPE_CHECKING:
+    from observability.monitoring import MonitoringConfig
 
 # --- thresholds that are the same in every stack -----------------------------------------------
 # Cloud Run: a twentieth of the front end's answers are 5xx (includes requests the app never saw).
@@ -44,7 +49,6 @@ CELERY_TASK_FAILURE_RATIO = 0.1  # of one task's runs
 DB_POOL_WAIT_P95_SECONDS = 0.1
 
 TARGETS_DOWN_RATIO = 0.1  # of one job's scrape targets
-UPTIME_FAILING_LOCATIONS = 2  # one location failing alone is usually that location's network
 # The uptime checks' checker locations (Cloud Monitoring's regions): the probe fails some of them.
 UPTIME_LOCATIONS = ("usa-oregon", "usa-virginia", "usa-iowa", "europe-belgium", "asia-singapore", "south-america-brazil")
 

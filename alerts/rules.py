@@ -9,7 +9,7 @@ from alerts.burnrate import slo_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
-from observability.monitoring import MonitoringConfig, load_monitoring_config
+from observability.monitoring import MonitoringConfig
 
 # The stack whose rules are meant when none is named: production's, which the lab measures.
 DEFAULT_STACK = "prod"
@@ -17,7 +17,10 @@ DEFAULT_STACK = "prod"
 
 def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, ...]:
     """Every group for a stack's monitoring config (default: the prod stack's, read from its file)."""
-    monitoring = monitoring or load_monitoring_config(DEFAULT_STACK)
+    if monitoring is None:
+        from offline.monitoring import load_monitoring_config  # reads the stack file: only when asked
+
+        monitoring = load_monitoring_config(DEFAULT_STACK)
     return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups(monitoring)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from string import Template
 
 from observability import catalogue as m
-from observability.monitoring import API_WORKLOAD, WORKER_WORKLOAD
+from observability.catalogue import API_WORKLOAD, WORKER_WORKLOAD
 
 # The compliance period the burn rates are relative to.
 SLO_PERIOD = "30d"

@@ -27,7 +27,7 @@ DEFAULT_STACK = "prod"  # what pages; the lab measures it too
 def _groups(stack: str, project_dir: Path):
     """The stack's rule groups, or exit 2 naming the stack file's problem."""
     from alerts.rules import rule_groups
-    from observability.monitoring import load_monitoring_config
+    from offline.monitoring import load_monitoring_config
     from stackconfig import StackConfigError
 
     try:

@@ -32,8 +32,8 @@ def render(
 ) -> None:
     """Write every dashboard as deterministic JSON (sorted keys), one file per dashboard; exit 2
     without writing when a panel reads a series the stack does not produce."""
-    from dashboards.render import write_dashboards
     from observability.producers import UnproducedSeriesError
+    from offline.dashboards import write_dashboards
     from stackconfig import StackConfigError
 
     try:
@@ -65,7 +65,8 @@ def lint(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Check every panel and query against the dashboard-linter rule set (see docs/dashboards.md)."""
-    from dashboards.lint import lint_directory, lint_rendered
+    from dashboards.lint import lint_directory
+    from offline.dashboards import lint_rendered
     from stackconfig import StackConfigError
 
     try:

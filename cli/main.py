@@ -29,6 +29,7 @@ app = typer.Typer(
 # Sub-apps: each imports its heavy modules inside its commands, so `omni preview` stays fast.
 from cli import alerts as alerts_cli  # noqa: E402
 from cli import dashboards as dashboards_cli  # noqa: E402
+from cli import docs as docs_cli  # noqa: E402
 from cli import lab as lab_cli  # noqa: E402
 from cli import loadtest as loadtest_cli  # noqa: E402
 from cli import statuspage as statuspage_cli  # noqa: E402
@@ -38,6 +39,7 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(statuspage_cli.app, name="statuspage")
 app.add_typer(loadtest_cli.app, name="loadtest")
+app.add_typer(docs_cli.app, name="docs")
 
 
 ProjectDir = Annotated[
@@ -257,9 +259,9 @@ def build(
     from alerts.render import write_all as write_alerts
     from alerts.rules import rule_groups
     from alerts.validate import AlertRuleError
-    from dashboards.render import write_dashboards
-    from observability.monitoring import load_monitoring_config
     from observability.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
+    from offline.dashboards import write_dashboards
+    from offline.monitoring import load_monitoring_config
     from offline.graph import dumps
     from offline.preview import render_preview_text
     from statuspage.build import render_status_page

@@ -6,7 +6,7 @@ each selector in every rendered query names a metric listed here.
 
 Three families of metrics:
 - the Omni application's own, exposed on `/metrics` and scraped by the Managed Prometheus
-  sidecar of each Cloud Run workload (the README's "What the application exposes" section);
+  sidecar of each Cloud Run workload (docs/app-contract.md, "What the application exposes");
 - Google Cloud system metrics, which Managed Prometheus serves to PromQL under
   `<service>_googleapis_com:<metric path with _>` (DELTA and CUMULATIVE ones are counters,
   DISTRIBUTIONs are histograms with `_bucket`, `_sum` and `_count`);
@@ -75,6 +75,13 @@ class Metric:
 # counts requests "under 500 ms" as the `le="0.5"` bucket.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATENCY_SLO_BUCKET = "0.5"
+
+# The `service` label of the application's metrics: the workload's name in the app contract
+# (components/app_contract.py METRICS_WORKLOADS, which sets METRICS_SERVICE_LABEL to it), the
+# same in every stack. The only place queries take it from; a test keeps it in step.
+API_WORKLOAD = "api"
+WORKER_WORKLOAD = "worker"
+METRICS_WORKLOADS = (API_WORKLOAD, WORKER_WORKLOAD)
 
 # --- the Omni application (prometheus_client conventions) -----------------------------------
 HTTP_REQUESTS = Metric(

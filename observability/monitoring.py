@@ -7,35 +7,24 @@ and evaluation intervals, and which producers of series the stack runs (collecto
 evaluator, a read replica, uptime checks) all live here. Query-building code reads them from
 this object; none spells a workload name or a per-stack number itself.
 
-Rendering never runs the Pulumi program: `load_monitoring_config` reads the stack file through
-the same loader `pulumi up` uses; the program passes its already validated config to
-`monitoring_config`.
+Rendering never runs the Pulumi program: `offline.monitoring.load_monitoring_config` reads the
+stack file through the same loader `pulumi up` uses; the program passes its already validated
+config to `monitoring_config`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import yaml
-
-from stackconfig.connections import ConnectionBudget, connection_budget, default_max_connections
-from stackconfig.loader import load_stack_config
-from stackconfig.model import StackConfig
-from stackconfig.stackfile import read_stack_file
-
+from .catalogue import API_WORKLOAD, METRICS_WORKLOADS, WORKER_WORKLOAD
 from .durations import parse_duration
 
-DEFAULT_STACK = "dev"
-# The repository's root: where `stacks/` is when no project directory is given.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from stackconfig.connections import ConnectionBudget
+    from stackconfig.model import StackConfig
 
-# The `service` label of the workloads' metrics: the workload's name in the app contract
-# (components/app_contract.py METRICS_WORKLOADS, which sets METRICS_SERVICE_LABEL to it), the
-# same in every stack. The only place queries get it from; a test keeps it in step.
-API_WORKLOAD = "api"
-WORKER_WORKLOAD = "worker"
-METRICS_WORKLOADS = (API_WORKLOAD, WORKER_WORKLOAD)
+__all__ = ["API_WORKLOAD", "METRICS_WORKLOADS", "WORKER_WORKLOAD", "MonitoringConfig", "Producers", "monitoring_config"]
 
 # The standalone rule evaluator's Cloud Run service is `<base>-rule-evaluator` (the alerting
 # path, docs/alerting.md): the producer check finds it in the graph by that name.
@@ -141,12 +130,6 @@ class MonitoringConfig:
         return parse_duration(self.evaluation_interval)
 
 
-def memory_gib(memory: str) -> float:
-    """`512Mi` -> 0.5, `2Gi` -> 2.0 (the config model only admits these two suffixes)."""
-    amount = int(memory[:-2])
-    return amount / 1024 if memory.endswith("Mi") else float(amount)
-
-
 def deploys_rule_evaluator(config: StackConfig) -> bool:
     """Whether the stack runs the standalone rule evaluator.
 
@@ -167,6 +150,9 @@ RULE_EVALUATOR_IN_GRAPH = False
 
 def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
     """The one function from a validated stack config to what alerts and dashboards read."""
+    from stackconfig.cloud_run_sizing import memory_mib
+    from stackconfig.connections import connection_budget, default_max_connections
+
     database = config.database
     base = config.base_name
     return MonitoringConfig(
@@ -180,7 +166,7 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
         api_max_instances=config.api.max_instances,
         api_concurrency=config.api.concurrency,
         api_vcpus=float(config.api.cpu),
-        api_memory_gib=memory_gib(config.api.memory),
+        api_memory_gib=memory_mib(config.api.memory) / 1024,
         api_connections_per_instance=config.api.db_pool_size + config.api.db_max_overflow,
         worker_instances=config.workers.instances,
         worker_processes=config.workers.instances * config.workers.concurrency,
@@ -199,19 +185,3 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             locust_exporter=False,
         ),
     )
-
-
-def stack_file(project_dir: Path, stack: str) -> Path:
-    """`stacks/Pulumi.<stack>.yaml`, honouring Pulumi.yaml's `stackConfigDir`."""
-    project_file = project_dir / "Pulumi.yaml"
-    config_dir = "."
-    if project_file.is_file():
-        config_dir = str((yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get("stackConfigDir") or ".")
-    return project_dir / config_dir / f"Pulumi.{stack}.yaml"
-
-
-def load_monitoring_config(stack: str | None = None, project_dir: Path | None = None) -> MonitoringConfig:
-    """Read and validate the stack's file (raising `StackConfigError` as `omni preview` would)."""
-    name = stack or DEFAULT_STACK
-    values, secret_keys = read_stack_file(stack_file(project_dir or PROJECT_ROOT, name))
-    return monitoring_config(name, load_stack_config(name, values, secret_keys))

@@ -27,7 +27,7 @@ from alerts.rules import rule_file_name, rule_groups
 from alerts.tools import ToolMissing
 from alerts.unittests import unit_test
 from observability.durations import format_duration, parse_duration
-from observability.monitoring import load_monitoring_config
+from offline.monitoring import load_monitoring_config
 
 from .conftest import ROOT
 from .spec_promtool import CHEAP, EXPENSIVE, spec_test_files

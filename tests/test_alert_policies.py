@@ -21,9 +21,9 @@ from components.alert_policies import (
     policy_key,
 )
 from observability.durations import parse_duration
-from observability.monitoring import load_monitoring_config
+from offline.monitoring import load_monitoring_config
 from observability.promql import selectors
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import read_stack_file
 
 from .conftest import ROOT, STACKS, resources
 

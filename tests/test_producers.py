@@ -14,7 +14,8 @@ from alerts.rules import rule_groups
 from cli.main import app
 from dashboards.render import render_for
 from observability import monitoring as monitoring_module
-from observability.monitoring import METRICS_WORKLOADS, Producers, load_monitoring_config
+from observability.monitoring import METRICS_WORKLOADS, Producers
+from offline.monitoring import load_monitoring_config
 from observability.producers import (
     dashboard_queries,
     graph_has_rule_evaluator,
