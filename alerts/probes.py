@@ -84,7 +84,9 @@ def quantile(bucket_metric: str, labels: dict[str, str], q: float, step_seconds:
     return make
 
 
-def count_of(metric: str, labels: dict[str, str], key: str, members: tuple[str, ...], bad: float, good: float, steps: int) -> Series:
+def count_of(
+    metric: str, labels: dict[str, str], key: str, members: tuple[str, ...], bad: float, good: float, steps: int
+) -> Series:
     """`len(members)` gauges told apart by label `key`: `level` of them (a whole number) at `bad`,
     the rest at `good` (failing uptime check locations)."""
 
@@ -98,7 +100,9 @@ def count_of(metric: str, labels: dict[str, str], key: str, members: tuple[str, 
     return make
 
 
-def fraction_of(metric: str, labels: dict[str, str], key: str, size: int, bad: float, good: float, steps: int) -> Series:
+def fraction_of(
+    metric: str, labels: dict[str, str], key: str, size: int, bad: float, good: float, steps: int
+) -> Series:
     """`size` gauges, the share `level` of them at `bad` (rounded to a whole target), the rest at `good`."""
     members = tuple(f"target-{index}" for index in range(size))
 

@@ -95,7 +95,9 @@ def _why_unproduced(selector: Selector, producers: Producers, recorded: frozense
         if service is not None:
             if service in producers.collectors:
                 return None
-            return f"no collector scrapes the {service!r} workload (metrics.collector, components/managed_prometheus.py)"
+            return (
+                f"no collector scrapes the {service!r} workload (metrics.collector, components/managed_prometheus.py)"
+            )
         return None if producers.collectors else "no workload runs a metrics collector (metrics.collector)"
     if metric is m.UP:
         return None if producers.collectors else "no collector scrapes anything, so no `up` series"
@@ -169,9 +171,7 @@ def graph_has_rule_evaluator(graph: Mapping[str, Any], monitoring: MonitoringCon
     )
 
 
-def check_produced(
-    stack: str, queries: Iterable[Query], producers: Producers, recorded: Iterable[str]
-) -> None:
+def check_produced(stack: str, queries: Iterable[Query], producers: Producers, recorded: Iterable[str]) -> None:
     """Raise UnproducedSeriesError naming every reader of an unproduced series."""
     problems = unproduced_series(queries, producers, recorded)
     if problems:

@@ -39,11 +39,15 @@ class AlertSpec:
 
 SPEC: dict[tuple[str, str], AlertSpec] = {
     # --- SLO burn rates: 14.4x/6x pages, 3x/1x tickets, times the budget ------------------------
-    ("ApiAvailabilityErrorBudgetBurn", "critical"): AlertSpec("30s", windows={("1h", "5m"): 0.0144, ("6h", "30m"): 0.006}),
+    ("ApiAvailabilityErrorBudgetBurn", "critical"): AlertSpec(
+        "30s", windows={("1h", "5m"): 0.0144, ("6h", "30m"): 0.006}
+    ),
     ("ApiAvailabilityErrorBudgetBurn", "warning"): AlertSpec("15m", windows={("1d", "2h"): 0.003, ("3d", "6h"): 0.001}),
     ("ApiLatencyErrorBudgetBurn", "critical"): AlertSpec("30s", windows={("1h", "5m"): 0.72, ("6h", "30m"): 0.3}),
     ("ApiLatencyErrorBudgetBurn", "warning"): AlertSpec("15m", windows={("1d", "2h"): 0.15, ("3d", "6h"): 0.05}),
-    ("CeleryTaskSuccessErrorBudgetBurn", "critical"): AlertSpec("30s", windows={("1h", "5m"): 0.144, ("6h", "30m"): 0.06}),
+    ("CeleryTaskSuccessErrorBudgetBurn", "critical"): AlertSpec(
+        "30s", windows={("1h", "5m"): 0.144, ("6h", "30m"): 0.06}
+    ),
     ("CeleryTaskSuccessErrorBudgetBurn", "warning"): AlertSpec("15m", windows={("1d", "2h"): 0.03, ("3d", "6h"): 0.01}),
     # --- symptom pages --------------------------------------------------------------------------
     ("ApiHighErrorRate", "critical"): AlertSpec("30s", (">", 0.05), guard=1),

@@ -43,7 +43,10 @@ def spec_test_files(stack: str, alert: AlertRule, group: RuleGroup) -> dict[str,
         tests = window_tests(alert, thresholds=spec.windows)
         files[f"{base}.windows.test.yml"] = (EXPENSIVE, window_test_file(alert, group, tests))
     for name, (cost, alerts, data) in STALE_SERIES_TESTS.items():
-        if f"{alert.name}-{alert.severity.value}" in alerts and rule_file_name(group) == data["rule_files"][0].rsplit("/", 1)[1]:
+        if (
+            f"{alert.name}-{alert.severity.value}" in alerts
+            and rule_file_name(group) == data["rule_files"][0].rsplit("/", 1)[1]
+        ):
             files[name] = (cost, data)
     return files
 
@@ -55,13 +58,19 @@ def _alerts(name: str, severity: str) -> str:
 _BURN_PAGE = "ApiAvailabilityErrorBudgetBurn"
 _BURN_PAGE_FIRING = [
     {
-        "labels": f'ALERTS{{alertname="{_BURN_PAGE}",alertstate="firing",service="api",severity="critical",slo="api-availability"}}',
+        "labels": (
+            f'ALERTS{{alertname="{_BURN_PAGE}",alertstate="firing",'
+            'service="api",severity="critical",slo="api-availability"}'
+        ),
         "value": 1,
     }
 ]
 _NO_WORKERS = "CeleryNoLiveWorkers"
 _NO_WORKERS_FIRING = [
-    {"labels": f'ALERTS{{alertname="{_NO_WORKERS}",alertstate="firing",service="worker",severity="critical"}}', "value": 1}
+    {
+        "labels": f'ALERTS{{alertname="{_NO_WORKERS}",alertstate="firing",service="worker",severity="critical"}}',
+        "value": 1,
+    }
 ]
 
 # Series that go stale (the issue's cases), written out by hand: file name -> (cost, the alerts
@@ -81,13 +90,28 @@ STALE_SERIES_TESTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
                     "interval": "30s",
                     "input_series": [
                         {"series": 'omni_http_requests_total{service="api",code="200"}', "values": "0+100x720"},
-                        {"series": 'omni_http_requests_total{service="api",code="503"}', "values": "0+0x720 100+100x240"},
+                        {
+                            "series": 'omni_http_requests_total{service="api",code="503"}',
+                            "values": "0+0x720 100+100x240",
+                        },
                     ],
                     "promql_expr_test": [
                         {"expr": _alerts(_BURN_PAGE, "critical"), "eval_time": "5h59m30s", "exp_samples": []},
-                        {"expr": _alerts(_BURN_PAGE, "critical"), "eval_time": "6h20m", "exp_samples": _BURN_PAGE_FIRING},
-                        {"expr": _alerts(_BURN_PAGE, "critical"), "eval_time": "6h40m", "exp_samples": _BURN_PAGE_FIRING},
-                        {"expr": _alerts(_BURN_PAGE, "critical"), "eval_time": "7h30m", "exp_samples": _BURN_PAGE_FIRING},
+                        {
+                            "expr": _alerts(_BURN_PAGE, "critical"),
+                            "eval_time": "6h20m",
+                            "exp_samples": _BURN_PAGE_FIRING,
+                        },
+                        {
+                            "expr": _alerts(_BURN_PAGE, "critical"),
+                            "eval_time": "6h40m",
+                            "exp_samples": _BURN_PAGE_FIRING,
+                        },
+                        {
+                            "expr": _alerts(_BURN_PAGE, "critical"),
+                            "eval_time": "7h30m",
+                            "exp_samples": _BURN_PAGE_FIRING,
+                        },
                     ],
                 }
             ],
@@ -112,8 +136,16 @@ STALE_SERIES_TESTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
                     ],
                     "promql_expr_test": [
                         {"expr": _alerts(_NO_WORKERS, "critical"), "eval_time": "12m", "exp_samples": []},
-                        {"expr": _alerts(_NO_WORKERS, "critical"), "eval_time": "18m", "exp_samples": _NO_WORKERS_FIRING},
-                        {"expr": _alerts(_NO_WORKERS, "critical"), "eval_time": "35m", "exp_samples": _NO_WORKERS_FIRING},
+                        {
+                            "expr": _alerts(_NO_WORKERS, "critical"),
+                            "eval_time": "18m",
+                            "exp_samples": _NO_WORKERS_FIRING,
+                        },
+                        {
+                            "expr": _alerts(_NO_WORKERS, "critical"),
+                            "eval_time": "35m",
+                            "exp_samples": _NO_WORKERS_FIRING,
+                        },
                     ],
                 },
                 {

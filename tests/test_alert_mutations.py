@@ -98,15 +98,23 @@ def mutants_of(alert: AlertRule, group: RuleGroup) -> list[Mutant]:
             mutated = pattern.sub(f"{new_op} {_number(new_value)}", expr)
             direction = "more" if more_sensitive else "less"
             found.append(
-                Mutant(alert, group, f"threshold {op} {match['number']} -> {new_op} {_number(new_value)} ({direction} sensitive)",
-                       mutated, alert.for_, pairs.get(value))
+                Mutant(
+                    alert,
+                    group,
+                    f"threshold {op} {match['number']} -> {new_op} {_number(new_value)} ({direction} sensitive)",
+                    mutated,
+                    alert.for_,
+                    pairs.get(value),
+                )
             )
     branches = expr.split("\nor\n")
     if len(branches) > 1:
         for index, branch in enumerate(branches):
             kept = "\nor\n".join(part for number, part in enumerate(branches) if number != index)
             pair = next((pairs[t] for t in pairs if _number(t) in branch), None)
-            what = f"window pair {pair[0]}/{pair[1]} removed" if pair else f"branch {index + 1} of {len(branches)} removed"
+            what = (
+                f"window pair {pair[0]}/{pair[1]} removed" if pair else f"branch {index + 1} of {len(branches)} removed"
+            )
             found.append(Mutant(alert, group, what, kept, alert.for_, pair))
     if alert.probe is not None and alert.probe.guard is not None:
         found.append(Mutant(alert, group, "traffic guard dropped", expr.rsplit("\nand\n", 1)[0], alert.for_))
@@ -184,7 +192,12 @@ def _run_pass(work: Path, staged: dict[int, list[str]]) -> set[int]:
     if promtool is None:
         raise ToolMissing("promtool is not installed: `apt-get install prometheus` (scripts/apt-test-packages.txt)")
     done = subprocess.run(
-        [promtool, "test", "rules", *paths], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800
+        [promtool, "test", "rules", *paths],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=1800,
     )
     failed = _failed_dirs(done.stdout)
     if done.returncode != 0:
@@ -211,9 +224,12 @@ def test_every_mutant_of_every_alert_fails_a_promtool_test(groups, tmp_path: Pat
                 mutants[len(controls) + len(mutants)] = mutant
     everything = {**controls, **mutants}
     texts = {
-        index: _mutated_rule_file(rule_files[rule_file_name(mutant.group)], mutant) for index, mutant in everything.items()
+        index: _mutated_rule_file(rule_files[rule_file_name(mutant.group)], mutant)
+        for index, mutant in everything.items()
     }
-    killed_cheap = _run_pass(work, {index: _stage(work, index, m, texts[index], CHEAP) for index, m in everything.items()})
+    killed_cheap = _run_pass(
+        work, {index: _stage(work, index, m, texts[index], CHEAP) for index, m in everything.items()}
+    )
     # The long tests run on the surviving mutants, and on the unmutated rules of their alerts.
     surviving_alerts = {(m.alert.name, m.alert.severity) for index, m in mutants.items() if index not in killed_cheap}
     survivors = {
@@ -222,15 +238,19 @@ def test_every_mutant_of_every_alert_fails_a_promtool_test(groups, tmp_path: Pat
         if index not in killed_cheap and (index in mutants or (m.alert.name, m.alert.severity) in surviving_alerts)
     }
     shutil.rmtree(work)
-    killed_long = _run_pass(work, {index: _stage(work, index, m, texts[index], EXPENSIVE) for index, m in survivors.items()})
+    killed_long = _run_pass(
+        work, {index: _stage(work, index, m, texts[index], EXPENSIVE) for index, m in survivors.items()}
+    )
     killed = (killed_cheap | killed_long) & set(mutants)
     broken_controls = sorted(controls[index].label for index in (killed_cheap | killed_long) if index in controls)
     assert broken_controls == [], f"the unmutated rules fail their own tests: {broken_controls}"
 
     total = len(mutants)
     with capsys.disabled():
-        print(f"\nalert mutation score: {len(killed)}/{total} ({len(killed) / total:.0%}); "
-              f"{len(killed_cheap & set(mutants))} killed by the short tests, {len(killed_long)} by the long ones")
+        print(
+            f"\nalert mutation score: {len(killed)}/{total} ({len(killed) / total:.0%}); "
+            f"{len(killed_cheap & set(mutants))} killed by the short tests, {len(killed_long)} by the long ones"
+        )
     surviving = sorted(mutants[index].label for index in set(mutants) - killed)
     assert surviving == [], "mutants no test catches:\n" + "\n".join(surviving)
     assert total >= 150, "fewer mutants than the alerts' thresholds, pairs, guards and `for`s make"

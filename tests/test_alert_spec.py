@@ -13,8 +13,8 @@ import yaml
 from alerts.render import write_all
 from alerts.rules import rule_groups
 from alerts.tools import promtool_test_rules
-from offline.monitoring import load_monitoring_config
 from observability.promql import thresholds
+from offline.monitoring import load_monitoring_config
 
 from .alert_spec import SPEC, STACKS, spec_in
 from .conftest import ROOT

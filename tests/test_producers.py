@@ -15,7 +15,6 @@ from cli.main import app
 from dashboards.render import render_for
 from observability import monitoring as monitoring_module
 from observability.monitoring import METRICS_WORKLOADS, Producers
-from offline.monitoring import load_monitoring_config
 from observability.producers import (
     dashboard_queries,
     graph_has_rule_evaluator,
@@ -23,6 +22,7 @@ from observability.producers import (
     rule_queries,
     unproduced_series,
 )
+from offline.monitoring import load_monitoring_config
 
 from .conftest import ROOT, STACKS, edit_stack_file
 
@@ -40,7 +40,9 @@ def test_the_monitoring_config_names_the_producers_the_graph_deploys(stack: str,
     assert from_graph == monitoring.producers
     assert from_graph.collectors == ("api", "worker"), "both workloads run the Managed Prometheus sidecar"
     assert from_graph.read_replica == (stack != "dev")
-    assert from_graph.uptime_checks and from_graph.redis and from_graph.database
+    assert from_graph.uptime_checks
+    assert from_graph.redis
+    assert from_graph.database
     assert not from_graph.locust_exporter
 
 
@@ -61,19 +63,30 @@ def test_the_rule_evaluator_switch_follows_the_graph(graphs):
     for stack in STACKS:
         monitoring = load_monitoring_config(stack, ROOT)
         if graph_has_rule_evaluator(graphs[stack], monitoring):
-            assert monitoring_module.RULE_EVALUATOR_IN_GRAPH, f"{stack}'s graph runs the evaluator: set RULE_EVALUATOR_IN_GRAPH"
+            assert monitoring_module.RULE_EVALUATOR_IN_GRAPH, (
+                f"{stack}'s graph runs the evaluator: set RULE_EVALUATOR_IN_GRAPH"
+            )
         else:
-            assert not monitoring_module.RULE_EVALUATOR_IN_GRAPH, f"{stack}'s graph has no {monitoring.rule_evaluator_name}"
+            assert not monitoring_module.RULE_EVALUATOR_IN_GRAPH, (
+                f"{stack}'s graph has no {monitoring.rule_evaluator_name}"
+            )
 
 
 def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
     monitoring = load_monitoring_config("prod", ROOT)
     groups = rule_groups(monitoring)
     no_evaluator = Producers(
-        collectors=METRICS_WORKLOADS, rule_evaluator=False, database=True, read_replica=True, redis=True,
-        uptime_checks=True, locust_exporter=False,
+        collectors=METRICS_WORKLOADS,
+        rule_evaluator=False,
+        database=True,
+        read_replica=True,
+        redis=True,
+        uptime_checks=True,
+        locust_exporter=False,
     )
-    problems = unproduced_series(dashboard_queries(render_for(monitoring)) + rule_queries(groups), no_evaluator, _recorded(groups))
+    problems = unproduced_series(
+        dashboard_queries(render_for(monitoring)) + rule_queries(groups), no_evaluator, _recorded(groups)
+    )
     readers = {problem.reader for problem in problems}
     assert 'dashboard omni-slo, panel "api-availability: error budget left"' in readers
     assert "alert ApiAvailabilityErrorBudgetBurn (critical)" in readers
@@ -94,17 +107,34 @@ def test_no_dashboard_reads_locust_series_nobody_exports():
 
 def test_dashboards_render_refuses_panels_reading_series_the_stack_does_not_produce(project_copy, tmp_path: Path):
     """With the collector off, the app's metrics have no producer: render names panel and series."""
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false",
+    )
     out = tmp_path / "dashboards"
-    result = runner.invoke(app, ["dashboards", "render", "--stack", "prod", "-C", str(project_copy.root), "--out", str(out)])
+    result = runner.invoke(
+        app, ["dashboards", "render", "--stack", "prod", "-C", str(project_copy.root), "--out", str(out)]
+    )
     assert result.exit_code == 2, result.output
     assert 'dashboard omni-api-overview, panel "Requests per second" reads omni_http_requests_total' in result.output
-    assert "no collector scrapes the 'api' workload" in result.output or "no workload runs a metrics collector" in result.output
+    assert (
+        "no collector scrapes the 'api' workload" in result.output
+        or "no workload runs a metrics collector" in result.output
+    )
     assert not out.exists()
 
 
 def test_build_refuses_rules_reading_series_the_stack_does_not_produce(project_copy, tmp_path: Path):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false")
-    result = runner.invoke(app, ["build", "--stack", "prod", "-C", str(project_copy.root), "--out", str(tmp_path / "out")])
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false",
+    )
+    result = runner.invoke(
+        app, ["build", "--stack", "prod", "-C", str(project_copy.root), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2, result.output
     assert "alert ApiHighErrorRate (critical) reads omni_http_requests_total" in result.output

@@ -49,18 +49,32 @@ def burn_rate_thresholds() -> list:
 
 def slo_panels(slo: SLO) -> list:
     return [
-        stat(f"{slo.name}: SLI over {SLO_PERIOD}", f"{slo.description} Good events over all events in the "
-             f"last {SLO_PERIOD}, beside the objective the rules record; red below the objective.",
-             [Query(f"1 - {error_ratio(slo, SLO_PERIOD)}", "SLI"), Query(recorded(slo, OBJECTIVE_RECORD), "objective")],
-             style.RATIO, thresholds=style.thresholds(style.BAD, (slo.objective, style.GOOD)), decimals=3),
-        stat(f"{slo.name}: error budget left", f"Share of the {SLO_PERIOD} error budget not yet spent, as the "
-             "rules record it; below zero the SLO is missed.",
-             [Query(recorded(slo, BUDGET_REMAINING_RECORD))], style.RATIO,
-             thresholds=style.thresholds(style.BAD, (0.25, style.WARNING), (0.5, style.GOOD)), decimals=1),
-        timeseries(f"{slo.name}: burn rate", "How fast the error budget burns (1 spends it exactly over "
-                   f"{SLO_PERIOD}), over each alert's long window; lines at the alerts' burn factors.",
-                   [Query(burn_rate(slo, window), window) for window in BURN_WINDOWS], style.BURN_RATE,
-                   thresholds=burn_rate_thresholds()),
+        stat(
+            f"{slo.name}: SLI over {SLO_PERIOD}",
+            f"{slo.description} Good events over all events in the "
+            f"last {SLO_PERIOD}, beside the objective the rules record; red below the objective.",
+            [Query(f"1 - {error_ratio(slo, SLO_PERIOD)}", "SLI"), Query(recorded(slo, OBJECTIVE_RECORD), "objective")],
+            style.RATIO,
+            thresholds=style.thresholds(style.BAD, (slo.objective, style.GOOD)),
+            decimals=3,
+        ),
+        stat(
+            f"{slo.name}: error budget left",
+            f"Share of the {SLO_PERIOD} error budget not yet spent, as the "
+            "rules record it; below zero the SLO is missed.",
+            [Query(recorded(slo, BUDGET_REMAINING_RECORD))],
+            style.RATIO,
+            thresholds=style.thresholds(style.BAD, (0.25, style.WARNING), (0.5, style.GOOD)),
+            decimals=1,
+        ),
+        timeseries(
+            f"{slo.name}: burn rate",
+            "How fast the error budget burns (1 spends it exactly over "
+            f"{SLO_PERIOD}), over each alert's long window; lines at the alerts' burn factors.",
+            [Query(burn_rate(slo, window), window) for window in BURN_WINDOWS],
+            style.BURN_RATE,
+            thresholds=burn_rate_thresholds(),
+        ),
     ]
 
 
