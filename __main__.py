@@ -31,7 +31,7 @@ from components.grafana import Grafana, GrafanaArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.tracing import CollectorConfig, Tracing, TracingArgs
 from dashboards.render import render_for
-from observability.monitoring import monitoring_config
+from stackconfig.monitoring import monitoring_config
 from components.audit import Audit, AuditArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust

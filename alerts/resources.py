@@ -4,7 +4,7 @@ scrape pipeline itself, and the always-firing Watchdog.
 Fixed thresholds sit at the top (the one place to tune them, as kubernetes-mixin's config
 object); those that follow what the stack deploys (the database's connection limit, the API's
 instance ceiling and concurrency) and every workload name and selector come from the stack's
-MonitoringConfig (observability/monitoring.py), so each group is a function of it. Each alert
+MonitoringConfig (stackconfig/monitoring.py), so each group is a function of it. Each alert
 carries the promtool scenario that makes it fire and the probe that holds its signal at a level,
 so its unit tests are derived data.
 """
@@ -20,7 +20,7 @@ from observability.durations import parse_duration
 from observability.uptime import UPTIME_FAILING_LOCATIONS
 
 if TYPE_CHECKING:
-    from observability.monitoring import MonitoringConfig
+    from stackconfig.monitoring import MonitoringConfig
 
 # --- thresholds that are the same in every stack -----------------------------------------------
 # Cloud Run: a twentieth of the front end's answers are 5xx (includes requests the app never saw).

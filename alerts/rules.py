@@ -1,7 +1,7 @@
 """Every rule group Prometheus loads: the SLOs' recording rules and burn-rate alerts, the fast
 symptom pages beside them, then the resource alerts. Rendering, validation, the promtool tests,
 the Alertmanager route tests and the Cloud Monitoring policies all start here, from one stack's
-MonitoringConfig (observability/monitoring.py)."""
+MonitoringConfig (stackconfig/monitoring.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,13 @@ from alerts.burnrate import slo_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
-from observability.monitoring import MonitoringConfig
-
-# The stack whose rules are meant when none is named: production's, which the lab measures.
-DEFAULT_STACK = "prod"
-
+from stackconfig.monitoring import MonitoringConfig, production_defaults
 
 def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, ...]:
-    """Every group for a stack's monitoring config (default: the prod stack's, read from its file)."""
-    if monitoring is None:
-        from offline.monitoring import load_monitoring_config  # reads the stack file: only when asked
-
-        monitoring = load_monitoring_config(DEFAULT_STACK)
+    """Every group for a stack's monitoring config. Without one, the config model's
+    production-safe defaults (`production_defaults()`): what the lab runs, which reads no stack
+    file. A stack's rules always come from its config (`omni alerts render --stack`, the program)."""
+    monitoring = monitoring or production_defaults()
     return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups(monitoring)
 
 

@@ -45,7 +45,7 @@ BURN_RATE_WINDOWS = (
 @dataclass(frozen=True)
 class SLO:
     name: str  # kebab-case, the `slo` label of its series: "api-availability"
-    service: str  # the workload it is about (observability.monitoring's API_WORKLOAD, WORKER_WORKLOAD)
+    service: str  # the workload it is about (stackconfig.monitoring's API_WORKLOAD, WORKER_WORKLOAD)
     objective: float  # fraction of events that must be good over SLO_PERIOD, in (0, 1)
     description: str
     # PromQL of bad events per second over `$window`. Errors over total, as Sloth has it: the

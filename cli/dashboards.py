@@ -32,7 +32,7 @@ def render(
 ) -> None:
     """Write every dashboard as deterministic JSON (sorted keys), one file per dashboard; exit 2
     without writing when a panel reads a series the stack does not produce."""
-    from observability.producers import UnproducedSeriesError
+    from offline.producers import UnproducedSeriesError
     from offline.dashboards import write_dashboards
     from stackconfig import StackConfigError
 

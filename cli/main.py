@@ -259,7 +259,7 @@ def build(
     from alerts.render import write_all as write_alerts
     from alerts.rules import rule_groups
     from alerts.validate import AlertRuleError
-    from observability.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
+    from offline.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
     from offline.dashboards import write_dashboards
     from offline.monitoring import load_monitoring_config
     from offline.graph import dumps

@@ -14,7 +14,7 @@ from grafanalib.core import GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR
 from . import style
 from .builders import Dashboard, DashboardLink, Templating, Time
 from .panels import layout
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 # Grafana migrates older schemas on load; this one matches the panels' fieldConfig layout.
 SCHEMA_VERSION = 39

@@ -10,7 +10,7 @@ from .board import assemble
 from .registry import DASHBOARDS
 
 if TYPE_CHECKING:
-    from observability.monitoring import MonitoringConfig
+    from stackconfig.monitoring import MonitoringConfig
 
 
 class _GrafanalibEncoder(json.JSONEncoder):

@@ -2,7 +2,7 @@
 
 The stack file goes through the same loader `pulumi up` uses (`load_stack_config`), so a bad
 value fails here as it would in a preview (`StackConfigError`). Nothing is written when a panel
-reads a series nothing in the stack produces (observability/producers.py).
+reads a series nothing in the stack produces (offline/producers.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from dashboards.lint import Finding, lint_dashboards
 from dashboards.render import render_for
-from observability.monitoring import MonitoringConfig, Producers
-from observability.producers import check_produced, dashboard_queries
+from offline.producers import check_produced, dashboard_queries
+from stackconfig.monitoring import MonitoringConfig, Producers
 
 from .monitoring import load_monitoring_config
 
@@ -26,7 +26,7 @@ def render_dashboards(stack: str | None = None, project_dir: Path = Path(".")) -
 def check_dashboard_producers(
     monitoring: MonitoringConfig, rendered: dict[str, str], producers: Producers | None = None
 ) -> None:
-    """Raise observability.producers.UnproducedSeriesError when a panel reads a series nothing in
+    """Raise offline.producers.UnproducedSeriesError when a panel reads a series nothing in
     the stack produces (by default as its config says; `omni build` passes the graph's producers)."""
     from alerts.rules import rule_groups
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from observability.monitoring import MonitoringConfig, monitoring_config
 from stackconfig.loader import load_stack_config
 from stackconfig.location import stack_file
+from stackconfig.monitoring import MonitoringConfig, monitoring_config
 
 from .stackfile import read_stack_file
 

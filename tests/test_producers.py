@@ -13,16 +13,16 @@ from typer.testing import CliRunner
 from alerts.rules import rule_groups
 from cli.main import app
 from dashboards.render import render_for
-from observability import monitoring as monitoring_module
-from observability.monitoring import METRICS_WORKLOADS, Producers
-from observability.producers import (
+from offline.monitoring import load_monitoring_config
+from offline.producers import (
     dashboard_queries,
     graph_has_rule_evaluator,
     producers_in_graph,
     rule_queries,
     unproduced_series,
 )
-from offline.monitoring import load_monitoring_config
+from stackconfig import monitoring as monitoring_module
+from stackconfig.monitoring import METRICS_WORKLOADS, Producers
 
 from .conftest import ROOT, STACKS, edit_stack_file
 

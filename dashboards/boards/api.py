@@ -9,7 +9,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 P95_LATENCY = q.quantile(0.95, m.HTTP_REQUEST_DURATION)
 

@@ -9,7 +9,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 QUEUE_DEPTH_WARNING = 100.0  # a few minutes of work at the workers' usual pace
 QUEUE_DEPTH_CRITICAL = 1000.0

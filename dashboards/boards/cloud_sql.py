@@ -8,7 +8,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, timeseries
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 DATABASE_VARIABLE = "database"
 IN_DATABASE = f'database_id=~"${DATABASE_VARIABLE}"'

@@ -9,7 +9,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, timeseries
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 SECONDS_PER_HOUR = 3600
 SECONDS_PER_30_DAYS = 30 * 24 * 3600

@@ -9,7 +9,7 @@ measured (its p95, its failures) is in the run's report (`omni loadtest run`, do
 from __future__ import annotations
 
 from observability import catalogue as m
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 from .. import queries as q
 from .. import style

@@ -8,7 +8,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, timeseries
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 INSTANCE_VARIABLE = "instance"
 IN_INSTANCE = f'instance_id=~"${INSTANCE_VARIABLE}"'

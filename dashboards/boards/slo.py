@@ -16,7 +16,7 @@ from alerts.slo import (
     SLOS,
 )
 from observability import catalogue as m
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 from .. import queries as q
 from .. import style

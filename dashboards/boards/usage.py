@@ -8,7 +8,7 @@ from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
 from ..panels import Query, stat, table, timeseries
-from observability.monitoring import MonitoringConfig
+from stackconfig.monitoring import MonitoringConfig
 
 
 def per_tenant(*matchers: str) -> str:

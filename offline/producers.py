@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import catalogue as m
-from .monitoring import METRICS_WORKLOADS, RULE_EVALUATOR_IN_GRAPH, MonitoringConfig, Producers
-from .promql import Selector, expand_grafana_variables, selectors
+from observability import catalogue as m
+from observability.promql import Selector, expand_grafana_variables, selectors
+from stackconfig import monitoring as monitoring_module
+from stackconfig.monitoring import METRICS_WORKLOADS, MonitoringConfig, Producers
 
 CLOUD_RUN_TYPES = ("gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/workerPool:WorkerPool")
 DATABASE_TYPE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -155,7 +156,7 @@ def producers_in_graph(graph: Mapping[str, Any], monitoring: MonitoringConfig) -
     return Producers(
         collectors=tuple(dict.fromkeys(collectors)),
         # Until the evaluator is part of the program (RULE_EVALUATOR_IN_GRAPH), the config's word.
-        rule_evaluator=evaluator if RULE_EVALUATOR_IN_GRAPH else monitoring.producers.rule_evaluator,
+        rule_evaluator=evaluator if monitoring_module.RULE_EVALUATOR_IN_GRAPH else monitoring.producers.rule_evaluator,
         database=any(not (resource.get("inputs") or {}).get("masterInstanceName") for resource in databases),
         read_replica=any((resource.get("inputs") or {}).get("masterInstanceName") for resource in databases),
         redis=bool(by_type.get(REDIS_TYPE)),

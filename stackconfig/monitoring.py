@@ -17,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .catalogue import API_WORKLOAD, METRICS_WORKLOADS, WORKER_WORKLOAD
-from .durations import parse_duration
+from observability.catalogue import API_WORKLOAD, METRICS_WORKLOADS, WORKER_WORKLOAD
+from observability.durations import parse_duration
+
+from .cloud_run_sizing import memory_mib
+from .connections import ConnectionBudget, connection_budget, default_max_connections
 
 if TYPE_CHECKING:
-    from stackconfig.connections import ConnectionBudget
-    from stackconfig.model import StackConfig
+    from .model import StackConfig
 
 __all__ = ["API_WORKLOAD", "METRICS_WORKLOADS", "WORKER_WORKLOAD", "MonitoringConfig", "Producers", "monitoring_config"]
 
@@ -48,7 +50,7 @@ class Workload:
 
 @dataclass(frozen=True)
 class Producers:
-    """Who produces series in this stack: what a query may read (observability/producers.py)."""
+    """Who produces series in this stack: what a query may read (offline/producers.py)."""
 
     collectors: tuple[str, ...]  # workloads whose Managed Prometheus sidecar scrapes their app metrics
     rule_evaluator: bool  # recording rules are evaluated (and ALERTS written)
@@ -150,9 +152,6 @@ RULE_EVALUATOR_IN_GRAPH = False
 
 def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
     """The one function from a validated stack config to what alerts and dashboards read."""
-    from stackconfig.cloud_run_sizing import memory_mib
-    from stackconfig.connections import connection_budget, default_max_connections
-
     database = config.database
     base = config.base_name
     return MonitoringConfig(
@@ -185,3 +184,12 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             locust_exporter=False,
         ),
     )
+
+
+def production_defaults() -> MonitoringConfig:
+    """The monitoring config of a production stack that sets nothing but its project: every
+    setting at the model's production-safe default (for the lab, which reads no stack file)."""
+    from .model import StackConfig
+
+    config = StackConfig.model_validate({"project": "omni-api-prod", "environment": "prod"})
+    return monitoring_config("prod", config)
