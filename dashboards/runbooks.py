@@ -9,6 +9,7 @@ different things when they pin the same label to different values (`slo="api-lat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import Iterable
 
@@ -49,9 +50,15 @@ def alert_selectors() -> tuple[tuple[str, str, Pins], ...]:
         if error.name != "alerts.rules":
             raise
         return ()
+    from stackconfig.monitoring import production_defaults
+
+    # Every alert some stack has (a read replica's too): a panel links to the alerts reading its
+    # series, and a stack renders only panels whose series it produces.
+    defaults = production_defaults()
+    every = replace(defaults, producers=replace(defaults.producers, read_replica=True, uptime_checks=True))
     return tuple(
         (alert.name, _family(found.series), _pins(found))
-        for group in rule_groups()
+        for group in rule_groups(every)
         for alert in group.alerts
         for found in selectors(alert.expr)
     )
