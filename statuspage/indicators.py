@@ -15,7 +15,7 @@ from observability import catalogue as m
 
 _REQUESTS = m.HTTP_REQUESTS.name
 # A worker pool with no worker answering its ping cannot run tasks: up while at least one does.
-_WORKERS_UP = f'(sum({m.CELERY_WORKERS.name}{{service="worker"}}) > bool 0)'
+_WORKERS_UP = f'(sum({m.CELERY_WORKERS.name}{{service="{m.WORKER_WORKLOAD}"}}) > bool 0)'
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class Indicator:
 
 
 def _request_success(selector: str) -> Indicator:
-    good = f'sum(rate({_REQUESTS}{{service="api",{selector}code!~"5.."}}[$window]))'
-    total = f'sum(rate({_REQUESTS}{{service="api",{selector.rstrip(",")}}}[$window]))'
+    api = f'service="{m.API_WORKLOAD}",'
+    good = f'sum(rate({_REQUESTS}{{{api}{selector}code!~"5.."}}[$window]))'
+    total = f'sum(rate({_REQUESTS}{{{api}{selector.rstrip(",")}}}[$window]))'
     return Indicator(Template(f"({good}) / ({total})"))
 
 
