@@ -30,7 +30,7 @@ from .conftest import ROOT, STACKS, resources
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 MONITORING_API = "monitoring.googleapis.com"
-GROUPS = rule_groups()
+GROUPS = rule_groups(load_monitoring_config("prod", ROOT))
 RULES = [(group, rule) for group in GROUPS for rule in group.alerts]
 # Every rule but the watchdog, which Cloud Monitoring would keep as an incident open forever.
 POLICY_RULES = [(group, rule) for group, rule in RULES if has_policy(rule)]

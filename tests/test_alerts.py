@@ -39,8 +39,12 @@ from cli.main import app
 from observability.catalogue import LATENCY_SLO_BUCKET
 from observability.durations import format_duration, parse_duration
 from observability.promql import selectors
+from offline.monitoring import load_monitoring_config
 
-GROUPS = rule_groups()
+from .conftest import ROOT
+
+# The prod stack's rules: what pages (dev lacks the replica's alert; tests/test_alert_spec.py covers each stack).
+GROUPS = rule_groups(load_monitoring_config("prod", ROOT))
 ALERTS = all_alerts(GROUPS)
 ALERT_IDS = [f"{alert.name}-{alert.severity.value}" for alert in ALERTS]
 
@@ -48,14 +52,14 @@ ALERT_IDS = [f"{alert.name}-{alert.severity.value}" for alert in ALERTS]
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("alerts")
-    write_all(out)
+    write_all(out, GROUPS)
     return out
 
 
 @pytest.fixture(scope="module")
 def checks(rendered: Path) -> dict[str, ToolResult]:
     """Every promtool/amtool check of the rendered output, run once."""
-    return {result.check: result for result in run_checks(rendered)}
+    return {result.check: result for result in run_checks(rendered, GROUPS)}
 
 
 def _rule_file_alerts(rendered: Path) -> list[dict]:
@@ -142,14 +146,14 @@ def test_every_slo_alert_has_a_standalone_expr_that_reads_raw_series_only():
 
 def test_rule_groups_keep_prometheus_global_evaluation_interval():
     assert all(group.interval is None for group in GROUPS)
-    for text in render_rule_files().values():
+    for text in render_rule_files(GROUPS).values():
         assert "interval" not in yaml.safe_load(text)["groups"][0]
 
 
 def test_render_is_deterministic(tmp_path: Path):
-    assert render_all() == render_all()
-    write_all(tmp_path / "a")
-    write_all(tmp_path / "b")
+    assert render_all(GROUPS) == render_all(GROUPS)
+    write_all(tmp_path / "a", GROUPS)
+    write_all(tmp_path / "b", GROUPS)
     files_a = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*.yml"))
     files_b = sorted(path.relative_to(tmp_path / "b") for path in (tmp_path / "b").rglob("*.yml"))
     assert files_a == files_b
@@ -331,7 +335,7 @@ def test_symptom_pages_ignore_one_failed_request_of_three_at_night_but_page_it_a
 def test_standalone_exprs_pass_the_same_unit_tests_without_recording_rules(rendered: Path, tmp_path: Path):
     """What Cloud Monitoring evaluates (no recording rules) fires exactly when the rules do."""
     (tmp_path / "rules").mkdir()
-    for name, text in render_standalone_rule_files().items():
+    for name, text in render_standalone_rule_files(GROUPS).items():
         assert "record:" not in text
         (tmp_path / "rules" / name).write_text(text)
     shutil.copytree(rendered / "tests", tmp_path / "tests")

@@ -12,7 +12,10 @@ import pytest
 from alerts.rules import rule_groups
 from offline.dashboards import render_dashboards
 from observability import catalogue as m
+from offline.monitoring import load_monitoring_config
 from observability.promql import PromQLError, expand_grafana_variables, parse, selectors
+
+from .conftest import ROOT
 
 APP_CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "app-contract.md"
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -55,7 +58,7 @@ def test_the_app_contract_lists_every_metric_the_application_exposes():
 
 
 def _recorded() -> set[str]:
-    return {rule.record for group in rule_groups() for rule in group.recording_rules}
+    return {rule.record for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.recording_rules}
 
 
 def _queries_of_dashboards() -> list[str]:
@@ -69,7 +72,7 @@ def _queries_of_dashboards() -> list[str]:
 def test_every_dashboard_and_alert_query_reads_only_catalogued_series_or_our_recording_rules():
     known = set(m.BY_SERIES) | _recorded()
     queries = _queries_of_dashboards() + [
-        expr for group in rule_groups() for rule in group.rules for expr in (rule.expr,)
+        expr for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.rules for expr in (rule.expr,)
     ]
     assert len(queries) > 100
     unknown = {

@@ -130,7 +130,7 @@ def test_lint_passes_on_every_rendered_dashboard(rendered, stack):
 
 
 def test_every_query_parses_and_reads_only_catalogued_metrics(rendered):
-    slo_records = {rule.record for group in rule_groups() for rule in group.recording_rules}
+    slo_records = {rule.record for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.recording_rules}
     used = set()
     for dashboard in boards(rendered, "prod").values():
         for item in dashboard["panels"]:
