@@ -39,6 +39,7 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
                   "Which requests are slow, and where do I see their traces? Latency linked to Cloud Trace.",
                   tracing.build, ("api",)),
     DashboardSpec("omni-load-test", "Load test",
-                  "How did the platform cope with the load test? Locust's view next to the server's.",
+                  "How did the platform cope with the load test? The server's side: load, errors, latency, "
+                  "instances, connections.",
                   load_test.build, ("load-test",)),
 )
