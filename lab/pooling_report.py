@@ -20,11 +20,11 @@ def render_report(result: PoolingLabResult) -> str:
     runs = result.runs
     settings = result.settings
     connections = [(run.plan.name, colour, [(s.at_seconds, float(s.server_connections)) for s in run.connections])
-                   for run, colour in zip(runs, COLOURS)]
+                   for run, colour in zip(runs, COLOURS, strict=False)]
     p95 = [(run.plan.name, colour, [(s.at_seconds, s.p95_ms) for s in run.latency if s.requests_per_second > 0])
-           for run, colour in zip(runs, COLOURS)]
+           for run, colour in zip(runs, COLOURS, strict=False)]
     p50 = [(run.plan.name, colour, [(s.at_seconds, s.p50_ms) for s in run.latency if s.requests_per_second > 0])
-           for run, colour in zip(runs, COLOURS)]
+           for run, colour in zip(runs, COLOURS, strict=False)]
     # The runs' users all arrive within a second of each other: one line marks them all.
     measured_from = max((run.measured_from_seconds for run in runs), default=0.0)
     verdict = "every invariant held" if result.passed else "an invariant failed"

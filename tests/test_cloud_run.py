@@ -257,7 +257,8 @@ def test_api_is_a_gen2_service_on_port_8080_named_after_the_component(make_proje
     assert api_container(graph)["ports"] == {"containerPort": 8080}
     assert api_container(graph)["image"] == "europe-west1-docker.pkg.dev/probe-project/omni/api:2024-06-01.3"
     assert graph["outputs"]["name"] == "omni-test-api"
-    assert graph["outputs"]["uri"].startswith("https://omni-test-api-") and graph["outputs"]["uri"].endswith(".run.app")
+    assert graph["outputs"]["uri"].startswith("https://omni-test-api-")
+    assert graph["outputs"]["uri"].endswith(".run.app")
 
 
 def test_startup_and_liveness_probes_get_the_health_path_on_8080(make_project):
@@ -267,7 +268,8 @@ def test_startup_and_liveness_probes_get_the_health_path_on_8080(make_project):
     assert liveness["httpGet"] == {"path": "/internal/health", "port": 8080}
     for probe in (startup, liveness):
         assert probe["timeoutSeconds"] < probe["periodSeconds"]
-        assert probe["periodSeconds"] <= 240 and probe["failureThreshold"] >= 1
+        assert probe["periodSeconds"] <= 240
+        assert probe["failureThreshold"] >= 1
     # Direct VPC egress can take a minute or more to connect a new instance.
     assert startup.get("initialDelaySeconds", 0) + startup["periodSeconds"] * startup["failureThreshold"] >= 90
     # A live instance is not restarted on one slow answer.
@@ -456,7 +458,8 @@ def test_an_api_running_collectors_keeps_its_cpu_between_requests(make_project):
 def test_sidecars_wait_for_the_probed_api_and_start_beside_celery(make_project):
     graph = run(make_project, api_args=", sidecars=collectors", worker_args=', cpu="2", sidecars=collectors')
     api = {c["name"]: c for c in containers(one(graph, SERVICE))}
-    assert api["collector"]["dependsOns"] == ["app"] and "startupProbe" in api["app"]
+    assert api["collector"]["dependsOns"] == ["app"]
+    assert "startupProbe" in api["app"]
     # Cloud Run refuses a dependency on a container without a startup probe, and Celery has none.
     pool = {c["name"]: c for c in containers(by_name(graph, "omni-test-worker-pool"))}
     assert "startupProbe" not in pool["app"]

@@ -39,7 +39,8 @@ def test_max_connections_follow_the_tier_memory(tier, expected):
 def test_the_default_stack_fits_its_budget():
     config = load()
     budget = connection_budget(config.api, config.workers, config.database)
-    assert budget.fits and budget.needed == 10 * 30 + 2 * 4 * 2 + 10
+    assert budget.fits
+    assert budget.needed == 10 * 30 + 2 * 4 * 2 + 10
     assert budget.max_connections == 500
 
 

@@ -179,7 +179,8 @@ def test_a_collector_config_out_of_range_is_refused(kwargs: dict[str, Any], prob
 def test_the_collector_is_the_contrib_build_pinned_to_an_exact_release():
     image, tag = COLLECTOR_IMAGE.rsplit(":", 1)
     assert image == "docker.io/otel/opentelemetry-collector-contrib"
-    assert tag.count(".") == 2 and all(part.isdigit() for part in tag.split("."))
+    assert tag.count(".") == 2
+    assert all(part.isdigit() for part in tag.split("."))
 
 
 # --- sampling follows each stack's config ----------------------------------------------------------
@@ -336,7 +337,8 @@ def test_every_traced_workload_may_write_traces_and_the_api_is_on(applied, stack
 
 def test_the_collector_config_secret_is_protected_in_prod(graphs):
     secret = by_name(graphs["prod"], "omni-prod-otel-config")
-    assert secret["protect"] is True and secret["inputs"]["deletionProtection"] is True
+    assert secret["protect"] is True
+    assert secret["inputs"]["deletionProtection"] is True
     assert one(graphs["prod"], "omni:tracing:OpenTelemetry")["name"] == "omni-prod"
 
 

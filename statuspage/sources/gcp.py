@@ -105,7 +105,7 @@ class CloudMonitoring:
         midnight = datetime.datetime.combine(now.date(), datetime.time(), datetime.timezone.utc)
         first = datetime.datetime.combine(days[0], datetime.time(), datetime.timezone.utc)
         # Complete days: periods of one day ending at midnight; today so far as one period.
-        by_end = {end: value for end, value in self.fraction_passed(check_id, first, midnight, 86_400)}
+        by_end = dict(self.fraction_passed(check_id, first, midnight, 86_400))
         since_midnight = max(60, int((now - midnight).total_seconds()))
         today = self.fraction_passed(check_id, midnight, now, since_midnight)
         history = [
