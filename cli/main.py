@@ -94,9 +94,9 @@ def _graph_json(project, stack: str, preview: bool = True) -> dict:
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
     if all_stacks:
         return project.stacks()
-    if stack:
-        return [stack]
-    fail("name a stack with --stack S, or use --all")
+    if not stack:
+        fail("name a stack with --stack S, or use --all")
+    return [stack]
 
 
 @app.command()

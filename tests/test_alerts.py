@@ -77,7 +77,8 @@ def test_every_rendered_alert_has_expr_for_severity_summary_description_and_runb
     alerts = _rule_file_alerts(rendered)
     assert len(alerts) == len(ALERTS)
     for alert in alerts:
-        assert alert["expr"] and parse_duration(alert["for"]) > 0, alert["alert"]
+        assert alert["expr"], alert["alert"]
+        assert parse_duration(alert["for"]) > 0, alert["alert"]
         assert alert["labels"]["severity"] in {"critical", "warning", "info"}, alert["alert"]
         annotations = alert["annotations"]
         assert re.search(r"\{\{ \$labels\.\w+ \}\}", annotations["summary"]), alert["alert"]
@@ -103,7 +104,9 @@ def test_every_alert_has_a_runbook_that_says_what_to_check_and_what_to_do(name: 
     text = (RUNBOOK_DIR / f"{name}.md").read_text()
     assert text.startswith(f"# {name}\n")
     check = text.split("## What to check", 1)[1].split("## What to do", 1)
-    assert len(check) == 2 and check[0].strip() and check[1].strip(), "both sections need content"
+    assert len(check) == 2, "both sections need content"
+    assert check[0].strip(), "both sections need content"
+    assert check[1].strip(), "both sections need content"
 
 
 def test_every_runbook_belongs_to_an_alert():
@@ -133,7 +136,8 @@ def test_every_slo_alert_has_a_standalone_expr_that_reads_raw_series_only():
     for alert in slo_alerts:
         assert alert.standalone_expr is not None
         series = {selector.series for selector in selectors(alert.expr_without_recording_rules)}
-        assert series and not any(name.startswith("slo:") for name in series), alert.name
+        assert series, alert.name
+        assert not any(name.startswith("slo:") for name in series), alert.name
 
 
 def test_rule_groups_keep_prometheus_global_evaluation_interval():

@@ -149,7 +149,8 @@ def test_secrets_reach_every_container_only_as_secret_manager_references(make_pr
             }, workload["name"]
             for env in container["envs"]:
                 value = env.get("value", "")
-                assert value != SECRET and SECRET_PLACEHOLDER not in value, env
+                assert value != SECRET, env
+                assert SECRET_PLACEHOLDER not in value, env
     # The secret itself is in the graph, so the test would see it if it leaked.
     assert by_name(graph, "omni-test-api-key-version")["inputs"]["secretData"] == SECRET
     assert SECRET_PLACEHOLDER not in str([w["inputs"] for w in workloads(graph)])
@@ -418,7 +419,7 @@ def test_cpu_and_memory_are_refused_when_cloud_run_would_refuse_them(cpu, memory
 
 def test_a_size_cloud_run_would_refuse_is_refused_in_the_args():
     spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
-    with pytest.raises(ValueError, match="workers.memory 1Gi with workers.cpu 4: Cloud Run takes 2048Mi to 16Gi"):
+    with pytest.raises(ValueError, match=r"workers.memory 1Gi with workers.cpu 4: Cloud Run takes 2048Mi to 16Gi"):
         WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=["celery"], instances=1, cpu="4", memory="1Gi")
     with pytest.raises(ValueError, match="512Mi to 4Gi"):
         ApiServiceArgs(region="europe-west1", container=spec, settings=ApiConfig(cpu="1", memory="8Gi"))

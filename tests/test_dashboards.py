@@ -116,7 +116,8 @@ def test_every_panel_has_a_title_description_unit_and_templated_query(rendered):
     for uid, dashboard in boards(rendered).items():
         assert len(dashboard["panels"]) >= 6, uid
         for item in dashboard["panels"]:
-            assert item["title"] and item["description"], (uid, item["id"])
+            assert item["title"], (uid, item["id"])
+            assert item["description"], (uid, item["id"])
             assert item["fieldConfig"]["defaults"]["unit"], (uid, item["title"])
             assert item["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
             assert exprs(item)
@@ -242,7 +243,8 @@ def test_latency_is_drawn_against_the_500_ms_target_with_links_to_cloud_trace(re
         for item in dashboards[uid]["panels"]:
             if item["type"] == "timeseries" and item["fieldConfig"]["defaults"]["unit"] in ("s", "ms"):
                 urls = [link["url"] for link in item["fieldConfig"]["defaults"].get("links", [])]
-                assert urls and urls[0].startswith(
+                assert urls, (uid, item["title"])
+                assert urls[0].startswith(
                     "https://console.cloud.google.com/traces/list?project=${environment}"
                 ), (uid, item["title"])
 

@@ -144,7 +144,7 @@ def test_reading_an_existing_resource_fails_loudly(make_project):
 import pulumi_gcp as gcp
 gcp.compute.Network.get("existing", "projects/p/global/networks/default")
 """
-    with pytest.raises(OfflineReadError, match="gcp:compute/network:Network.get"):
+    with pytest.raises(OfflineReadError, match=r"gcp:compute/network:Network.get"):
         run_stack(make_project(program, STACK_FILE), "test")
 
 

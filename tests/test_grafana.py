@@ -194,7 +194,7 @@ def test_grafana_and_its_frontend_share_one_vcpu_billed_per_request(graphs, stac
 
 def test_grafana_memory_beyond_what_its_share_of_a_vcpu_gets_is_refused_in_the_args_too():
     # Past the config's check (a settings object built without validation), the component refuses it.
-    with pytest.raises(ValueError, match="grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
+    with pytest.raises(ValueError, match=r"grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
         GrafanaArgs(
             project="omni-api-dev", region="europe-west1", network_id="n", subnet_id="s", database_instance="i",
             database_host="10.0.0.3", database_ca_cert="-----BEGIN CERTIFICATE-----", dashboards={}, settings=GrafanaConfig.model_construct(memory="2Gi"),

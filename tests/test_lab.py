@@ -163,9 +163,11 @@ def test_pagerduty_receiver_rejects_malformed_json_and_other_paths(pagerduty):
 
 
 def test_a_receiver_on_a_taken_port_says_which_port_and_what(taken_port):
-    with pytest.raises(PortInUseError, match=rf"127\.0\.0\.1:{taken_port} is already in use.*PagerDuty receiver"):
-        with PagerDutyReceiver({ROUTING_KEY}, port=taken_port):
-            pass
+    with (
+        pytest.raises(PortInUseError, match=rf"127\.0\.0\.1:{taken_port} is already in use.*PagerDuty receiver"),
+        PagerDutyReceiver({ROUTING_KEY}, port=taken_port),
+    ):
+        pass
 
 
 def test_a_lab_http_server_accepts_200_clients_connecting_at_once_without_a_syn_retry():
@@ -217,11 +219,15 @@ def test_a_server_that_fails_to_start_is_cleaned_up_and_shows_its_log():
 
 def test_an_interrupted_lab_stops_its_servers():
     server = alertmanager(MINIMAL_ALERTMANAGER)
-    with pytest.raises(KeyboardInterrupt):
+
+    def interrupted_run() -> None:
         with server:
             assert server.pid is not None
             assert process_exists(server.pid)
             raise KeyboardInterrupt  # what Ctrl-C (or SIGTERM, in `omni lab alerts`) raises
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_run()
     assert server.pid is not None
     assert not process_exists(server.pid)
     assert not port_is_listening(server.port)

@@ -215,7 +215,7 @@ def test_a_missing_target_and_an_unknown_key_are_named():
 
 
 def test_the_component_refuses_an_unpinned_image_and_zero_workers():
-    with pytest.raises(ValueError, match="workers must be at least 1.*not pinned"):
+    with pytest.raises(ValueError, match=r"workers must be at least 1.*not pinned"):
         LocustClusterArgs(suite_files={"locustfile.py": ""}, target_host="http://api", workers=0, image="locustio/locust")
 
 

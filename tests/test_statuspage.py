@@ -11,7 +11,7 @@ import threading
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import pytest
@@ -228,7 +228,7 @@ def test_the_prometheus_source_reads_a_real_prometheus(tmp_path):
 class _FakeStorage(http.server.BaseHTTPRequestHandler):
     """The three Cloud Storage JSON API calls the publisher makes, on 127.0.0.1."""
 
-    objects: dict[str, tuple[str, dict[str, Any]]] = {}
+    objects: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 the base's name
         pass

@@ -110,7 +110,8 @@ def test_every_component_defined_is_used_by_the_service_and_every_one_used_is_de
         assert defined == used[kind], f"{kind}: defined {sorted(defined)}, used {sorted(used[kind])}"
     # Every pipeline has somewhere to read from and somewhere to write to.
     for name, pipeline in document["service"]["pipelines"].items():
-        assert pipeline["receivers"] and pipeline["exporters"], name
+        assert pipeline["receivers"], name
+        assert pipeline["exporters"], name
 
 
 def test_the_only_pipeline_takes_otlp_traces_to_cloud_trace():
@@ -289,7 +290,11 @@ def test_a_larger_collector_takes_its_share_from_the_apps(project_copy):
 def test_a_collector_that_leaves_the_app_too_little_cpu_stops_the_run_naming_the_key(project_copy):
     edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:tracing:\n    collectorMemory: 1Gi")
     edit_stack_file(project_copy, "dev", "omni-infra:workers:\n", "omni-infra:workers:\n    cpu: '1'\n")
-    with pytest.raises(Exception, match="workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set workers.cpu to 2"):
+    with pytest.raises(
+        Exception,
+        match=r"workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; "
+        r"set workers.cpu to 2",
+    ):
         run_stack(project_copy, "dev")
 
 
