@@ -107,7 +107,7 @@ def preview(
         bool,
         typer.Option(
             "--simulate-apply",
-            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving them unknown.",
+            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving " "them unknown.",
         ),
     ] = False,
     project_dir: ProjectDir = Path("."),
@@ -240,7 +240,8 @@ def check(project_dir: ProjectDir = Path(".")) -> None:
         )
         for violation in policies.violations:
             out.print(
-                f"    {violation.enforcement.value} {violation.policy}: {violation.type} {violation.name}: {violation.message}",
+                f"    {violation.enforcement.value} {violation.policy}: "
+                f"{violation.type} {violation.name}: {violation.message}",
                 markup=False,
             )
     if failures:

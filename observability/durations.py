@@ -1,4 +1,5 @@
-"""Prometheus durations ("30s", "1h", "3d", "1h30m") read and written as whole seconds: rules, scrape intervals, alert policies."""
+"""Prometheus durations ("30s", "1h", "3d", "1h30m") read and written as whole seconds: rules,
+scrape intervals, alert policies."""
 
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ class Notice(_Strict):
         for index, update in enumerate(self.updates):
             if update.status not in allowed:
                 raise ValueError(
-                    f"updates.{index}.status: {update.status!r} is not a {self.kind} status; use one of {', '.join(sorted(allowed))}"
+                    f"updates.{index}.status: {update.status!r} is not a {self.kind} status; use one " f"of {', '.join(sorted(allowed))}"
                 )
         times = [update.at for update in self.updates]
         if times != sorted(times):

@@ -246,7 +246,7 @@ def _symptom_traffic_test(name: str, failing_per_minute: int, firing: list[str])
                 "expr": 'ALERTS{alertstate="firing"}',
                 "eval_time": "20m",
                 "exp_samples": [
-                    {"labels": f'ALERTS{{alertname="{alert}",alertstate="firing",service="api",severity="critical"}}', "value": 1}
+                    {"labels": f'ALERTS{{alertname="{alert}",alertstate="firing",' 'service="api",severity="critical"}', "value": 1}
                     for alert in firing
                 ],
             }
@@ -409,7 +409,7 @@ def test_a_missing_runbook_is_reported_with_the_alert_name(tmp_path: Path):
             (runbooks / path.name).write_text(path.read_text())
     problems = rule_problems(GROUPS, runbooks)
     assert [str(problem) for problem in problems] == [
-        f"RedisEvictingKeys (warning): its runbook is missing; write {runbooks / 'RedisEvictingKeys.md'} (what to check, what to do)"
+        f"RedisEvictingKeys (warning): its runbook is missing; write {runbooks / 'RedisEvictingKeys.md'} " "(what to check, what to do)"
     ]
 
 

@@ -1,5 +1,5 @@
-"""The metric catalogue: one name per metric, the app contract's table (docs/app-contract.md) in step, and every query of
-every dashboard and alert reading only catalogued series (or recording rules of our own)."""
+"""The metric catalogue: one name per metric, the app contract's table (docs/app-contract.md) in step, and
+every query of every dashboard and alert reading only catalogued series (or recording rules of our own)."""
 
 from __future__ import annotations
 

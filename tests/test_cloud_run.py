@@ -54,11 +54,16 @@ from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Side
 from stackconfig.platform import ApiConfig
 
 # Two collectors, as the API and the workers run them (Managed Prometheus waits for the app).
-collectors = [Sidecar(name="collector", image="collector:1.0.0", cpu="250m"), Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m", after_app=False)]
+collectors = [
+    Sidecar(name="collector", image="collector:1.0.0", cpu="250m"),
+    Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m", after_app=False),
+]
 
 api_key = pulumi.Config("omni-infra").require_secret("apiKey")
 vpc = gcp.compute.Network("vpc", name="vpc", auto_create_subnetworks=False)
-subnet = gcp.compute.Subnetwork("subnet", name="subnet", network=vpc.id, ip_cidr_range="10.10.0.0/20", region="europe-west1")
+subnet = gcp.compute.Subnetwork(
+    "subnet", name="subnet", network=vpc.id, ip_cidr_range="10.10.0.0/20", region="europe-west1"
+)
 secret = gcp.secretmanager.Secret("omni-test-api-key", secret_id="omni-test-api-key", replication={{"auto": {{}}}})
 version = gcp.secretmanager.SecretVersion("omni-test-api-key-version", secret=secret.id, secret_data=api_key)
 
@@ -76,17 +81,34 @@ def container(email, **overrides):
 
 api = ApiService(
     "omni-test-api",
-    ApiServiceArgs(region="europe-west1", container=container("{api_email}", {api_container}), settings=ApiConfig({settings}){api_args}),
+    ApiServiceArgs(
+        region="europe-west1",
+        container=container("{api_email}", {api_container}),
+        settings=ApiConfig({settings}){api_args},
+    ),
     opts=pulumi.ResourceOptions(depends_on=[version]),
 )
 worker = WorkerPool(
     "omni-test-worker",
-    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), service="worker", command={worker_command}, instances=3{worker_args}),
+    WorkerPoolArgs(
+        region="europe-west1",
+        container=container("{worker_email}"),
+        service="worker",
+        command={worker_command},
+        instances=3{worker_args},
+    ),
     opts=pulumi.ResourceOptions(depends_on=[version]),
 )
 beat = WorkerPool(
     "omni-test-beat",
-    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), service="beat", command={beat_command}, instances=1, memory="512Mi"),
+    WorkerPoolArgs(
+        region="europe-west1",
+        container=container("{worker_email}"),
+        service="beat",
+        command={beat_command},
+        instances=1,
+        memory="512Mi",
+    ),
 )
 pulumi.export("uri", api.uri)
 pulumi.export("name", api.name)
@@ -471,7 +493,7 @@ def test_sidecars_wait_for_the_probed_api_and_start_beside_celery(make_project):
     ("args", "problem"),
     [
         ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")]},
-         "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set workers.cpu to 2"),
+         "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; " "set workers.cpu to 2"),
         ({"cpu": "1", "memory": "2Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m")]},
          "workers.memory 2Gi: the app keeps 750m of workers.cpu 1 after its sidecars"),
         ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")], "config_section": "beat"},

@@ -165,7 +165,7 @@ def test_invalid_secret_value_is_never_echoed():
 
 def test_secure_values_are_masked_when_the_stack_file_is_read(tmp_path):
     path = tmp_path / "Pulumi.x.yaml"
-    path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: v1:def\n  omni-infra:plain: 3\n")
+    path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: " "v1:def\n  omni-infra:plain: 3\n")
     values, secret_keys = read_stack_file(path)
     assert values == {
         "omni-infra:key": SECRET_PLACEHOLDER,

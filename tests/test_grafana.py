@@ -321,7 +321,7 @@ def test_grafana_runs_a_pinned_release_through_the_docker_hub_mirror(applied, st
     assert mirror["mode"] == "REMOTE_REPOSITORY"
     assert mirror["remoteRepositoryConfig"]["dockerRepository"]["publicRepository"] == "DOCKER_HUB"
     image = containers(grafana_service(graph, stack))["grafana"]["image"]
-    assert image == f"europe-west1-docker.pkg.dev/{PROJECTS[stack]}/omni-{stack}-grafana-dockerhub/grafana/grafana:{GrafanaConfig().version}"
+    assert image == f"europe-west1-docker.pkg.dev/{PROJECTS[stack]}/omni-{stack}-grafana-dockerhub" f"/grafana/grafana:{GrafanaConfig().version}"
 
 
 def test_grafana_is_protected_where_data_is(graphs):

@@ -141,12 +141,12 @@ def test_the_app_gets_the_instance_total_minus_its_sidecars_shares(cpu, memory, 
         ("3", "1Gi", TWO_COLLECTORS, "api.cpu '3': an instance takes 1, 2, 4, 6, 8 vCPUs in all, sidecars included"),
         ("1.75", "1Gi", [], "set api.cpu to one of them"),
         # The app keeps at least half a vCPU; the fix names the next total that leaves it that.
-        ("1", "1Gi", [(250, 256), (500, 1024)], "api.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set api.cpu to 2"),
+        ("1", "1Gi", [(250, 256), (500, 1024)], "api.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set " "api.cpu to 2"),
         # The instance's memory is the app's plus the sidecars'.
         ("1", "4Gi", TWO_COLLECTORS, "api.memory 4Gi plus its sidecars' 512Mi with api.cpu 1: Cloud Run takes 512Mi to 4Gi"),
         ("4", "1Gi", TWO_COLLECTORS, "api.memory 1Gi plus its sidecars' 512Mi with api.cpu 4: Cloud Run takes 2048Mi to 16Gi"),
         # A container below one vCPU gets at most 1Gi, below half a vCPU at most 512Mi.
-        ("1", "2Gi", TWO_COLLECTORS, "the app keeps 500m of api.cpu 1 after its sidecars, and Cloud Run gives a container below 1 vCPU at most 1024Mi; lower api.memory or raise api.cpu"),
+        ("1", "2Gi", TWO_COLLECTORS, "the app keeps 500m of api.cpu 1 after its sidecars, and Cloud Run gives a container below 1 vCPU at " "most 1024Mi; lower api.memory or raise api.cpu"),
     ],
 )
 def test_an_instance_cloud_run_would_refuse_names_the_keys_and_the_fix(cpu, memory, sidecars, words):

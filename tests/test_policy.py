@@ -190,7 +190,7 @@ CASES: tuple[Case, ...] = (
     # --- identity ---------------------------------------------------------------------------
     Case(
         "escalation-roles-conditioned",
-        node(PROJECT_IAM, {"role": "roles/resourcemanager.projectIamAdmin", "member": "serviceAccount:d", "condition": {"expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/run.viewer'])"}}, name="limited-iam-admin"),
+        node(PROJECT_IAM, {"role": "roles/resourcemanager.projectIamAdmin", "member": "serviceAccount:d", "condition": {"expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', " "[]).hasOnly(['roles/run.viewer'])"}}, name="limited-iam-admin"),
         False,
     ),
     Case("escalation-roles-conditioned", node(PROJECT_IAM, {"role": "roles/iam.serviceAccountAdmin", "member": "serviceAccount:d"}, name="sa-admin"), True),

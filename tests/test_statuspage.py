@@ -197,7 +197,7 @@ def _openmetrics(now: float, hours: int) -> str:
             at = start + step * 60
             errors_now = at > now - 3600
             total += 600 * (0.01 if errors_now else 0) if code == "500" else 600 * (0.99 if errors_now else 1)
-            lines.append(f'omni_http_requests_total{{service="api",route="/v1/items",method="GET",code="{code}"}} {total} {at:.3f}')
+            lines.append(f'omni_http_requests_total{{service="api",route="/v1/items",' f'method="GET",code="{code}"}} {total} {at:.3f}')
     lines += [f'omni_celery_workers{{service="worker"}} 1 {start + step * 60:.3f}' for step in steps]
     return "\n".join(lines) + "\n# EOF\n"
 
