@@ -13,7 +13,8 @@ from typing import Any, Mapping, get_args
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from .errors import Problem, StackConfigError
+from .combinations import ConfigConflicts
+from .errors import ConfigConflict, Problem, StackConfigError
 from .model import PROJECT_NAMESPACE, Environment, StackConfig
 
 # Config namespaces a stack file may use: ours, the providers' and Pulumi's own.
@@ -94,7 +95,7 @@ def load_stack_config(
     try:
         config = model.model_validate(document)
     except ValidationError as error:
-        problems.extend(_problem(detail, stack, model, secret_keys) for detail in error.errors())
+        problems.extend(problem for detail in error.errors() for problem in _problems(detail, stack, model, document, secret_keys))
         config = None
     if config is not None and stack in ENVIRONMENTS and config.environment != stack:
         # Otherwise a prod stack could call itself staging and drop prod's guards.
@@ -126,7 +127,17 @@ def _is_text_field(model: type[BaseModel], key: str) -> bool:
 
 
 def _shown(full_key: str, value: Any, secret_keys: set[str]) -> str:
-    return "[secret]" if full_key in secret_keys else repr(value)
+    return "[secret]" if full_key in secret_keys else _brief(value)
+
+
+# A value echoed in an error is cut to this many characters: a message names what is wrong,
+# it never reprints a section (nor a YAML alias expansion).
+SHOWN_VALUE_MAX = 80
+
+
+def _brief(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= SHOWN_VALUE_MAX else shown[: SHOWN_VALUE_MAX - 1] + "…"
 
 
 def config_key(
@@ -170,6 +181,51 @@ def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[
     return holder, None
 
 
+def _problems(
+    detail: ErrorDetails, stack: str, model: type[BaseModel], document: Mapping[str, Any], secret_keys: set[str]
+) -> list[Problem]:
+    """One pydantic error as problems: a refusal naming its keys (`ConfigConflict`) is reported
+    under those keys; a refusal of a whole section never echoes the section."""
+    error = (detail.get("ctx") or {}).get("error")
+    if isinstance(error, ConfigConflicts):
+        return [_conflict_problem(conflict, stack, document, secret_keys) for conflict in error.conflicts]
+    if isinstance(error, ConfigConflict) and error.keys:
+        return [_conflict_problem(error, stack, document, secret_keys)]
+    if not detail["loc"]:
+        message = detail["msg"].removeprefix("Value error, ")
+        return [Problem("(the stack's configuration)", "a combination of values", f"{message}; change the keys it names")]
+    return [_problem(detail, stack, model, secret_keys)]
+
+
+def _conflict_problem(conflict: ConfigConflict, stack: str, document: Mapping[str, Any], secret_keys: set[str]) -> Problem:
+    """Every key of the conflict, its value as set (or its default), and the command for each."""
+    locs = [tuple(path.split(".")) for path in conflict.keys]
+    keys = [config_key(loc) for loc in locs]
+    secret = any(_top_level_key(loc) in secret_keys for loc in locs)
+    found = []
+    for loc, key in zip(locs, keys):
+        value = _value_at(document, loc)
+        shown = "[secret]" if _top_level_key(loc) in secret_keys else "the default" if value is _UNSET else _brief(value)
+        found.append(f"{key.partition(':')[2] if key.startswith(PROJECT_NAMESPACE) else key} = {shown}")
+    reason = "rejected (the reason is withheld because a value involved is secret)" if secret else str(conflict)
+    commands = " or ".join(_set_command(stack, key, secret=_top_level_key(loc) in secret_keys) for loc, key in zip(locs, keys))
+    fix = f"change it with {commands}" if len(keys) == 1 else f"change one of them: {commands}"
+    return Problem(", ".join(keys), ", ".join(found), f"{reason}; {fix}")
+
+
+_UNSET = object()
+
+
+def _value_at(document: Mapping[str, Any], loc: tuple[str, ...]) -> Any:
+    """The value the stack file sets at `loc` (camelCase path), or `_UNSET` where it leaves the default."""
+    value: Any = document
+    for part in loc:
+        if not isinstance(value, Mapping) or part not in value:
+            return _UNSET
+        value = value[part]
+    return value
+
+
 def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel], secret_keys: set[str]) -> Problem:
     loc = detail["loc"]
     key = config_key(loc)
@@ -183,7 +239,7 @@ def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel], secret_ke
         known = sorted(f.alias or n for n, f in (holder.model_fields.items() if holder else []) if n not in provider_owned)
         return Problem(
             key,
-            "[secret]" if secret else repr(detail["input"]),
+            "[secret]" if secret else _brief(detail["input"]),
             f"unknown key; this level takes: {', '.join(known)}. Remove it with "
             f"`pulumi config rm{' --path' if len(loc) > 1 else ''} '{key.partition(':')[2]}' --stack {stack}`",
         )
@@ -196,9 +252,10 @@ def _problem(detail: ErrorDetails, stack: str, model: type[BaseModel], secret_ke
     default = ""
     if field is not None and not field.is_required() and field.default_factory is None:
         default = f" (default: {field.default!r}; remove the key to use it)"
+    section = isinstance(detail["input"], Mapping)
     return Problem(
         key,
-        "[secret]" if secret else repr(detail["input"]),
+        "[secret]" if secret else "the section as set" if section else _brief(detail["input"]),
         f"{allowed}{default}; change it with {_set_command(stack, key, secret=secret)}",
     )
 
