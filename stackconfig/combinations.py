@@ -42,34 +42,27 @@ def instance_conflicts(config: StackConfig) -> list[ConfigConflict]:
     components size it (components/cloud_run.py `instance_limits`)."""
     metrics, tracing = config.metrics.collector, config.tracing.enabled
     tracing_mib = memory_mib(config.tracing.collector_memory)
-    sidecar_keys = [
-        *(["metrics.collector"] if metrics else []),
-        *(["tracing.enabled", "tracing.collectorMemory"] if tracing else []),
-    ]
     workloads = [("api", "api", config.api.cpu, config.api.memory), ("worker", "workers", config.workers.cpu, config.workers.memory)]
     if config.workers.beat:
         workloads.append(("beat", "beat", BEAT_CPU, BEAT_MEMORY))
     conflicts = []
     for workload, section, cpu, memory in workloads:
         shares = sidecar_shares(workload, metrics=metrics, tracing=tracing, tracing_memory_mib=tracing_mib)
-        if not shares:
-            continue  # the section's own validator already checked it alone
         try:
             check_cpu_memory(section, cpu, memory, shares)
         except ConfigConflict as conflict:
             # Beat's size is fixed in code: only the sidecars' keys (or turning beat off) change it.
             own_keys = list(conflict.keys) if section != "beat" else ["workers.beat"]
-            conflicts.append(ConfigConflict(f"{conflict} (sidecars: {_sidecars(workload, metrics, tracing)})", *own_keys, *sidecar_keys))
+            sidecar_keys, names = [], []
+            if metrics and workload in METRICS_WORKLOADS:
+                sidecar_keys.append("metrics.collector")
+                names.append("the metrics collector")
+            if tracing and workload in TRACED_WORKLOADS:
+                sidecar_keys += ["tracing.enabled", "tracing.collectorMemory"]
+                names.append("the tracing collector")
+            beside = f"; beside the app run {' and '.join(names)}" if names else ""
+            conflicts.append(ConfigConflict(f"{conflict}{beside}", *own_keys, *sidecar_keys))
     return conflicts
-
-
-def _sidecars(workload: str, metrics: bool, tracing: bool) -> str:
-    names = []
-    if metrics and workload in METRICS_WORKLOADS:
-        names.append("the metrics collector")
-    if tracing and workload in TRACED_WORKLOADS:
-        names.append("the tracing collector")
-    return " and ".join(names)
 
 
 def prod_floor_conflicts(config: StackConfig) -> list[ConfigConflict]:

@@ -152,7 +152,7 @@ class ApiConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ApiConfig:
-        check_cpu_memory("api", self.cpu, self.memory)
+        # `cpu` with `memory` is checked with the sidecars the stack runs (stackconfig/combinations.py).
         if self.min_instances > self.max_instances:
             raise ConfigConflict(
                 f"minInstances {self.min_instances} is above maxInstances {self.max_instances}: "
@@ -192,11 +192,6 @@ class WorkersConfig(ConfigModel):
             "512Mi), for scheduled tasks; it uses only the broker."
         ),
     )
-
-    @model_validator(mode="after")
-    def _cloud_run_sizes(self) -> WorkersConfig:
-        check_cpu_memory("workers", self.cpu, self.memory)
-        return self
 
 
 class DatabaseConfig(ConfigModel):
