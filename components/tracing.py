@@ -32,7 +32,7 @@ import pulumi_gcp as gcp
 import yaml
 
 from components.cloud_run import HttpProbe, SecretFile, Sidecar, sidecar_limits, store_sidecar_config
-from stackconfig.platform import memory_mib
+from stackconfig.cloud_run_sizing import memory_mib
 from stackconfig.sidecars import LARGE_TRACING_COLLECTOR_MILLICORES, TRACING_COLLECTOR_MILLICORES, tracing_collector_millicores
 
 REQUIRED_APIS = ("cloudtrace.googleapis.com",)

@@ -258,7 +258,7 @@ def test_every_size_the_config_accepts_the_components_build_and_the_other_way_ro
 def test_the_sidecar_shares_are_the_components_own():
     from components import managed_prometheus, tracing
     from components.cloud_run import millicores
-    from stackconfig.platform import memory_mib
+    from stackconfig.cloud_run_sizing import memory_mib
 
     for memory in ("128Mi", "512Mi", "513Mi", "1Gi"):
         expected = [

@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cli.main import app
-from stackconfig.loader import SECRET_PLACEHOLDER
+from offline.stackfile import SECRET_PLACEHOLDER
 
 from .conftest import ROOT
 
