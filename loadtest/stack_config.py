@@ -165,10 +165,14 @@ def load_loadtest_config(stack: str, values: Mapping[str, str], secret_keys: set
             loc = detail["loc"]
             key = _key(loc)
             secret = bool(loc) and loc[0] in ("kubeconfig", "apiKey")
-            found = "(missing)" if detail["type"] == "missing" else "[secret]" if secret else repr(detail["input"])
+            # A refusal of a section or of the whole config never reprints it: it holds the secrets.
+            section = not loc or isinstance(detail["input"], dict)
+            shown = "the section as set" if section else repr(detail["input"])[:80]
+            found = "(missing)" if detail["type"] == "missing" else "[secret]" if secret else shown
             how = f"`pulumi config set{' --path' if len(loc) > 1 else ''} '{key.partition(':')[2] or key}' <value> --stack {stack}`"
             message = detail["msg"].removeprefix("Value error, ")
-            problems.append(Problem(key, found, f"{message}; set it with {how}"))
+            fix = f"set it with {how}" if loc else "change the keys it names"  # no command for several keys
+            problems.append(Problem(key, found, f"{message}; {fix}"))
     if problems or config is None:
         raise StackConfigError(source, sorted(problems, key=lambda problem: problem.key))
     return config

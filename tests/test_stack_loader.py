@@ -127,3 +127,19 @@ def test_a_fix_spanning_several_keys_names_each_key_s_command():
     assert "pulumi config set --path 'api.minInstances' <value> --stack dev" in message
     assert "pulumi config set --path 'api.maxInstances' <value> --stack dev" in message
     assert "several keys" not in message and "'api' <value>" not in message
+
+
+def test_the_load_test_stack_never_prints_its_config_nor_its_kubeconfig():
+    from loadtest.stack_config import load_loadtest_config
+
+    values = {
+        "omni-loadtest:target": "https://api.staging.example.com",
+        "omni-loadtest:kubeconfig": f"apiVersion: v1\ntoken: {PLAINTEXT}",
+        "omni-loadtest:cluster": json.dumps({}),
+    }
+    with pytest.raises(StackConfigError) as caught:
+        load_loadtest_config("staging", values, {"omni-loadtest:kubeconfig"})
+    message = str(caught.value)
+    assert "either a kubeconfig" in message
+    assert PLAINTEXT not in message and "api.staging.example.com" not in message
+    assert "pulumi config set 'omni-loadtest (several keys)'" not in message
