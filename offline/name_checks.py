@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeGuard
 
 from stackconfig import gcp_rules
 
@@ -163,6 +163,6 @@ def _at(inputs: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def _checkable(value: Any) -> bool:
+def _checkable(value: Any) -> TypeGuard[str]:
     """Only known, plain text: an unknown or secret value is checked where it is known."""
     return isinstance(value, str) and UNKNOWN not in value and SECRET not in value
