@@ -32,14 +32,14 @@ MAX_EXPANDED_NODES = 10_000
 class StackFileRefused(yaml.YAMLError):
     """A well-formed YAML document the stack file reader still refuses; carries the problem."""
 
-    def __init__(self, problem: Problem):
-        super().__init__(problem.allowed)
-        self.problem = problem
+    def __init__(self, *problems: Problem):
+        super().__init__("; ".join(problem.allowed for problem in problems))
+        self.problems = list(problems)
 
 
 class StackFileLoader(yaml.BaseLoader):
     """BaseLoader (every scalar stays text) that refuses a key written twice in one mapping,
-    with both line numbers (YAML would keep the last silently), and alias bombs."""
+    with its path and both line numbers (YAML would keep the last silently), and alias bombs."""
 
     def __init__(self, stream: str):
         super().__init__(stream)
@@ -67,23 +67,43 @@ class StackFileLoader(yaml.BaseLoader):
                         "write the values out instead of nesting aliases",
                     )
                 )
+        if node is not None and (duplicates := _duplicate_keys(node, (), set())):
+            raise StackFileRefused(*duplicates)
         return node
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+
+def _duplicate_keys(node: yaml.Node, path: tuple[str, ...], visited: set[int]) -> list[Problem]:
+    """Every key written twice in one mapping, named by its path as a config key
+    (`omni-infra:api.minInstances`), with both lines. Each node is walked once."""
+    if id(node) in visited:
+        return []
+    visited.add(id(node))
+    problems = []
+    if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                line = key_node.start_mark.line + 1
-                if key_node.value in seen:
-                    raise StackFileRefused(
-                        Problem(
-                            key_node.value,
-                            f"written twice, at lines {seen[key_node.value]} and {line}",
-                            "a key may appear once in a mapping (YAML would silently keep the last): merge the two into one",
-                        )
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    Problem(
+                        _config_path((*path, key)),
+                        f"written twice, at lines {seen[key]} and {line}",
+                        "a key may appear once (YAML would silently keep the last): merge the two into one",
                     )
-                seen[key_node.value] = line
-        return super().construct_mapping(node, deep=deep)
+                )
+            seen.setdefault(key, line)
+            problems.extend(_duplicate_keys(value_node, (*path, key), visited))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems.extend(_duplicate_keys(item, (*path, f"[{index}]"), visited))
+    return problems
+
+
+def _config_path(path: tuple[str, ...]) -> str:
+    """`('config', 'omni-infra:api', 'minInstances')` -> `omni-infra:api.minInstances`."""
+    parts = path[1:] if path[:1] == ("config",) and len(path) > 1 else path
+    return "".join(part if index == 0 or part.startswith("[") else f".{part}" for index, part in enumerate(parts))
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
@@ -131,7 +151,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
         # meaning); the loader decodes each value against its field, as `pulumi up` does.
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=StackFileLoader) or {}
     except StackFileRefused as refused:
-        raise StackConfigError(source, [refused.problem]) from None
+        raise StackConfigError(source, refused.problems) from None
     except UnicodeDecodeError as error:
         raise StackConfigError(source, [Problem("(stack file)", "not UTF-8 text", f"save it as UTF-8 ({error.reason} at byte {error.start})")]) from None
     except yaml.YAMLError as error:

@@ -122,7 +122,7 @@ CASES = [
     Case("secret-label-and-budget", "dev", ("omni-infra:labels", "not a secret", "omni-infra:grafana.maxInstances", "does not fit Grafana"), {"omni-infra:labels.owner": {"secure": PLANTED_CIPHERTEXT}, "omni-infra:grafana.maxInstances": 10, "omni-infra:grafana.dbPoolSize": 20}),
     # --- the YAML reader ----------------------------------------------------------------------------
     Case("duplicate-section", "prod", ("omni-infra:api", "written twice, at lines 9 and 23"), raw=lambda text: text + "  omni-infra:api:\n    minInstances: 0\n"),
-    Case("duplicate-nested-key", "prod", ("minInstances", "written twice, at lines 10 and 11"), raw=lambda text: text.replace("    minInstances: 2\n", "    minInstances: 2\n    minInstances: 0\n")),
+    Case("duplicate-nested-key", "prod", ("omni-infra:api.minInstances", "written twice, at lines 10 and 11"), raw=lambda text: text.replace("    minInstances: 2\n", "    minInstances: 2\n    minInstances: 0\n")),
     Case("duplicate-config", "dev", ("config", "written twice"), raw=lambda text: text + "config:\n  gcp:project: elsewhere\n"),
     Case("alias-count", "dev", ("(stack file)", "more than 16 YAML aliases"), raw=lambda text: text + "  omni-infra:labels: &l {a: b}\n" + "".join(f"  x{i}: *l\n" for i in range(17))),
     Case("alias-expansion", "dev", ("(stack file)", "expand to more than 10000 values"), raw=lambda text: text + "  a: &a [" + ", ".join(["x"] * 200) + "]\n  b: &b [" + ", ".join(["*a"] * 8) + "]\n  c: [" + ", ".join(["*b"] * 8) + "]\n"),

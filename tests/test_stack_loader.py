@@ -33,7 +33,15 @@ def test_a_section_written_twice_is_refused_with_both_lines_instead_of_keeping_t
 
 def test_a_nested_key_written_twice_is_refused(tmp_path):
     message = refusal(tmp_path, MINIMAL + "  omni-infra:api:\n    minInstances: 2\n    minInstances: 0\n")
-    assert "minInstances: found written twice, at lines 5 and 6" in message
+    assert "omni-infra:api.minInstances: found written twice, at lines 5 and 6" in message
+
+
+def test_every_key_written_twice_is_reported_at_once(tmp_path):
+    text = MINIMAL + "  omni-infra:api:\n    cpu: 2\n    cpu: 4\n  omni-infra:environment: prod\n"
+    message = refusal(tmp_path, text)
+    assert "2 invalid configuration values" in message
+    assert "omni-infra:api.cpu: found written twice, at lines 5 and 6" in message
+    assert "omni-infra:environment: found written twice, at lines 3 and 7" in message
 
 
 def test_the_same_key_in_two_sections_is_fine(tmp_path):
