@@ -46,6 +46,13 @@ FIELD_RULES: dict[str, tuple[tuple[str, Rule], ...]] = {
     ),
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": (("bucketId", gcp_rules.log_bucket_id),),
     "gcp:logging/projectSink:ProjectSink": (("name", gcp_rules.log_sink_name),),
+    "gcp:pubsub/topic:Topic": (("name", gcp_rules.pubsub_name),),
+    "gcp:pubsub/subscription:Subscription": (("name", gcp_rules.pubsub_name),),
+    "gcp:pubsub/schema:Schema": (("name", gcp_rules.pubsub_name),),
+    "gcp:bigquery/dataset:Dataset": (("datasetId", gcp_rules.bigquery_dataset_id),),
+    "gcp:kms/keyRing:KeyRing": (("name", gcp_rules.kms_id),),
+    "gcp:kms/cryptoKey:CryptoKey": (("name", gcp_rules.kms_id),),
+    "gcp:projects/iAMCustomRole:IAMCustomRole": (("roleId", gcp_rules.custom_role_id),),
 }
 # Every Compute Engine resource is named after RFC 1035, 63 characters at most.
 COMPUTE_PREFIX = "gcp:compute/"

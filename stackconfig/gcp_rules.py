@@ -67,6 +67,15 @@ LOG_BUCKET_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 LOG_SINK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs
 SCHEDULER_JOB_NAME = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
+# https://cloud.google.com/pubsub/docs/create-topic#resource_names: 3 to 255 characters, starting
+# with a letter; letters, digits, `-`, `.`, `_`, `~`, `%`, `+`; not starting with `goog`.
+PUBSUB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$")
+# https://cloud.google.com/bigquery/docs/datasets#dataset-naming
+BIGQUERY_DATASET_ID = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+# https://cloud.google.com/kms/docs/resource-hierarchy#key_rings (key rings and keys alike)
+KMS_ID = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+# https://cloud.google.com/iam/docs/reference/rest/v1/projects.roles/create
+CUSTOM_ROLE_ID = re.compile(r"^[A-Za-z0-9_.]{3,64}$")
 # https://cloud.google.com/sql/docs/postgres/instance-settings#instance-id-2ndgen: lowercase
 # letters, digits and hyphens, starting with a letter; project id and instance id together 98.
 SQL_INSTANCE_ID = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -221,6 +230,22 @@ repository_id = _pattern_rule(
 log_bucket_id = _pattern_rule(LOG_BUCKET_ID, "log bucket id", "1 to 100 letters, digits, '_', '-' or '.', starting with a letter or digit")
 log_sink_name = _pattern_rule(LOG_SINK_NAME, "log sink name", "1 to 100 letters, digits, '_', '-' or '.'")
 scheduler_job_name = _pattern_rule(SCHEDULER_JOB_NAME, "Cloud Scheduler job name", "1 to 500 letters, digits, '_' or '-'")
+
+
+bigquery_dataset_id = _pattern_rule(BIGQUERY_DATASET_ID, "BigQuery dataset id", "1 to 1024 letters, digits or '_'")
+kms_id = _pattern_rule(KMS_ID, "Cloud KMS key ring or key id", "1 to 63 letters, digits, '_' or '-'")
+custom_role_id = _pattern_rule(CUSTOM_ROLE_ID, "custom role id", "3 to 64 letters, digits, '_' or '.'")
+
+
+def pubsub_name(name: str) -> str | None:
+    if not PUBSUB_NAME.fullmatch(name):
+        return (
+            f"Pub/Sub name {name!r} ({len(name)} characters): 3 to 255 letters, digits, '-', '.', '_', '~', '%' "
+            "or '+', starting with a letter"
+        )
+    if name.lower().startswith("goog"):
+        return f"Pub/Sub name {name!r}: names cannot start with `goog`"
+    return None
 
 
 def workload_identity_id(value: str) -> str | None:

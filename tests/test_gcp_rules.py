@@ -109,6 +109,10 @@ def test_labels_count_and_syntax():
         (gcp_rules.secret_id, "omni-prod-api-secret-key", ["a" * 256, "omni.secret"]),
         (gcp_rules.workload_identity_id, "omni-prod-github", ["gcp-github", "abc", "a" * 33]),
         (gcp_rules.repository_id, "omni-prod-grafana-dockerhub", ["Omni", "a" * 64, "omni-"]),
+        (gcp_rules.pubsub_name, "omni-prod-usage.events", ["ab", "goog-usage", "1usage", "usage events", "u" * 256]),
+        (gcp_rules.bigquery_dataset_id, "omni_prod_metering", ["omni-prod", "omni.prod", ""]),
+        (gcp_rules.kms_id, "omni-prod-keys", ["k" * 64, "omni.keys", ""]),
+        (gcp_rules.custom_role_id, "omniDeployer.limited", ["ab", "omni-deployer", "r" * 65]),
     ],
 )
 def test_identifier_rules(rule, good, bad):
@@ -266,3 +270,15 @@ def test_the_sidecar_shares_are_the_components_own():
             for sidecar in (managed_prometheus.collector_sidecar(), tracing.collector_sidecar(memory))
         ]
         assert sidecar_shares("api", metrics=True, tracing=True, tracing_memory_mib=memory_mib(memory)) == expected
+
+
+def test_every_type_the_name_check_knows_is_a_real_pulumi_gcp_type():
+    """A misspelt type token would silently check nothing."""
+    from pathlib import Path
+
+    import pulumi_gcp
+
+    from offline.name_checks import FIELD_RULES
+
+    registry = (Path(pulumi_gcp.__file__).parent / "__init__.py").read_text(encoding="utf-8")
+    assert [token for token in FIELD_RULES if f'"{token}"' not in registry] == []
