@@ -33,7 +33,11 @@ import yaml
 
 from components.cloud_run import HttpProbe, SecretFile, Sidecar, sidecar_limits, store_sidecar_config
 from stackconfig.cloud_run_sizing import memory_mib
-from stackconfig.sidecars import LARGE_TRACING_COLLECTOR_MILLICORES, TRACING_COLLECTOR_MILLICORES, tracing_collector_millicores
+from stackconfig.sidecars import (
+    LARGE_TRACING_COLLECTOR_MILLICORES,
+    TRACING_COLLECTOR_MILLICORES,
+    tracing_collector_millicores,
+)
 
 REQUIRED_APIS = ("cloudtrace.googleapis.com",)
 # Pinned: the contrib build, which has the `googlecloud` exporter, the `probabilistic_sampler`

@@ -36,7 +36,10 @@ FIELD_RULES: dict[str, tuple[tuple[str, Rule], ...]] = {
     "gcp:cloudrunv2/workerPool:WorkerPool": (("name", gcp_rules.cloud_run_service_name),),
     "gcp:cloudrunv2/job:Job": (("name", cloud_run_job_name),),
     "gcp:cloudscheduler/job:Job": (("name", gcp_rules.scheduler_job_name), ("schedule", gcp_rules.cron_schedule)),
-    "gcp:sql/databaseInstance:DatabaseInstance": (("name", gcp_rules.sql_instance_id), ("settings.tier", gcp_rules.cloud_sql_tier)),
+    "gcp:sql/databaseInstance:DatabaseInstance": (
+        ("name", gcp_rules.sql_instance_id),
+        ("settings.tier", gcp_rules.cloud_sql_tier),
+    ),
     "gcp:secretmanager/secret:Secret": (("secretId", gcp_rules.secret_id),),
     "gcp:redis/instance:Instance": (("name", gcp_rules.redis_instance_id),),
     "gcp:artifactregistry/repository:Repository": (("repositoryId", gcp_rules.repository_id),),
@@ -131,11 +134,15 @@ def _field_violations(resource: Mapping[str, Any]) -> Iterator[NameViolation]:
             yield NameViolation(resource["type"], resource["name"], field, value, reason)
 
 
-def _label_violations(resource: Mapping[str, Any], default_labels: Mapping[str, dict[str, str]]) -> Iterator[NameViolation]:
+def _label_violations(
+    resource: Mapping[str, Any], default_labels: Mapping[str, dict[str, str]]
+) -> Iterator[NameViolation]:
     if resource["type"] == GCP_PROVIDER_TYPE:
         labels = default_labels.get(resource["urn"], {})
         if reason := gcp_rules.labels(labels):
-            yield NameViolation(resource["type"], resource["name"], "defaultLabels", json.dumps(labels, sort_keys=True), reason)
+            yield NameViolation(
+                resource["type"], resource["name"], "defaultLabels", json.dumps(labels, sort_keys=True), reason
+            )
         return
     for field in LABEL_FIELDS:
         if field == "labels" and resource["type"] in NOT_RESOURCE_LABELS:

@@ -51,7 +51,11 @@ class StackFileLoader(yaml.BaseLoader):
             if self.aliases > MAX_ALIASES:
                 line = self.peek_event().start_mark.line + 1
                 raise StackFileRefused(
-                    Problem("(stack file)", f"more than {MAX_ALIASES} YAML aliases (line {line})", "write the values out: a stack file is short")
+                    Problem(
+                        "(stack file)",
+                        f"more than {MAX_ALIASES} YAML aliases (line {line})",
+                        "write the values out: a stack file is short",
+                    )
                 )
         return super().compose_node(parent, index)
 
@@ -144,7 +148,13 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
     if size > STACK_FILE_MAX_BYTES:
         raise StackConfigError(
             source,
-            [Problem("(stack file)", f"{size} bytes", f"a stack file holds what differs per environment: {STACK_FILE_MAX_BYTES // 1024} KiB at most")],
+            [
+                Problem(
+                    "(stack file)",
+                    f"{size} bytes",
+                    f"a stack file holds what differs per environment: {STACK_FILE_MAX_BYTES // 1024} KiB at most",
+                )
+            ],
         )
     try:
         # Every scalar as written (YAML 1.1's `off`, `012` or dates would otherwise change
@@ -153,7 +163,9 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
     except StackFileRefused as refused:
         raise StackConfigError(source, refused.problems) from None
     except UnicodeDecodeError as error:
-        raise StackConfigError(source, [Problem("(stack file)", "not UTF-8 text", f"save it as UTF-8 ({error.reason} at byte {error.start})")]) from None
+        where = f"{error.reason} at byte {error.start}"
+        problem = Problem("(stack file)", "not UTF-8 text", f"save it as UTF-8 ({where})")
+        raise StackConfigError(source, [problem]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

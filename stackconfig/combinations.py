@@ -42,7 +42,10 @@ def instance_conflicts(config: StackConfig) -> list[ConfigConflict]:
     components size it (components/cloud_run.py `instance_limits`)."""
     metrics, tracing = config.metrics.collector, config.tracing.enabled
     tracing_mib = memory_mib(config.tracing.collector_memory)
-    workloads = [("api", "api", config.api.cpu, config.api.memory), ("worker", "workers", config.workers.cpu, config.workers.memory)]
+    workloads = [
+        ("api", "api", config.api.cpu, config.api.memory),
+        ("worker", "workers", config.workers.cpu, config.workers.memory),
+    ]
     if config.workers.beat:
         workloads.append(("beat", "beat", BEAT_CPU, BEAT_MEMORY))
     conflicts = []
@@ -99,14 +102,16 @@ def prod_floor_conflicts(config: StackConfig) -> list[ConfigConflict]:
     if config.database.retained_backups < PROD_MIN_RETAINED_BACKUPS:
         conflicts.append(
             ConfigConflict(
-                f"prod keeps at least {PROD_MIN_RETAINED_BACKUPS} daily backups, not {config.database.retained_backups}",
+                f"prod keeps at least {PROD_MIN_RETAINED_BACKUPS} daily backups, "
+                f"not {config.database.retained_backups}",
                 "database.retainedBackups",
             )
         )
     if config.audit.retention_days < PROD_MIN_AUDIT_RETENTION_DAYS:
         conflicts.append(
             ConfigConflict(
-                f"prod keeps its audit logs at least {PROD_MIN_AUDIT_RETENTION_DAYS} days, not {config.audit.retention_days}: "
+                f"prod keeps its audit logs at least {PROD_MIN_AUDIT_RETENTION_DAYS} days, "
+                f"not {config.audit.retention_days}: "
                 "a change is often questioned months later, and audits ask for a year",
                 "audit.retentionDays",
             )
@@ -126,5 +131,7 @@ def derived_name_conflicts(config: StackConfig) -> list[ConfigConflict]:
         if problem := gcp_rules.bucket_name(bucket):
             conflicts.append(ConfigConflict(f"the bucket name {bucket!r} built from the project id: {problem}", *keys))
     if problem := gcp_rules.labels(config.common_labels):
-        conflicts.append(ConfigConflict(f"the labels every resource gets (yours and the 5 built-in ones): {problem}", "labels"))
+        conflicts.append(
+            ConfigConflict(f"the labels every resource gets (yours and the 5 built-in ones): {problem}", "labels")
+        )
     return conflicts

@@ -97,7 +97,10 @@ def bucket_name(name: str) -> str | None:
     if not low <= len(name) <= limit:
         return f"a bucket name has {low} to {limit} characters, not {len(name)}"
     if not BUCKET_CHARACTERS.fullmatch(name):
-        return "a bucket name takes lowercase letters, digits, '-', '_' and '.', and starts and ends with a letter or digit"
+        return (
+            "a bucket name takes lowercase letters, digits, '-', '_' and '.', "
+            "and starts and ends with a letter or digit"
+        )
     if any(not part or len(part) > high for part in name.split(".")):
         return f"each dot-separated part of a bucket name has 1 to {high} characters"
     if name.startswith("goog"):
@@ -162,7 +165,10 @@ def cloud_sql_tier(tier: str) -> str | None:
         return None
     match = CUSTOM_TIER.fullmatch(tier)
     if match is None:
-        return f"{tier!r} is not a Cloud SQL for PostgreSQL machine type: db-custom-<vCPUs>-<MB>, db-perf-optimized-N-<vCPUs> or shared core"
+        return (
+            f"{tier!r} is not a Cloud SQL for PostgreSQL machine type: "
+            "db-custom-<vCPUs>-<MB>, db-perf-optimized-N-<vCPUs> or shared core"
+        )
     cpus, memory_mb = int(match["cpus"]), int(match["memory_mb"])
     if not (cpus == 1 or (cpus % 2 == 0 and 2 <= cpus <= CUSTOM_TIER_MAX_VCPUS)):
         return f"{tier}: a custom machine has 1 vCPU or an even number up to {CUSTOM_TIER_MAX_VCPUS}, not {cpus}"
@@ -192,7 +198,9 @@ def service_account_id(account_id: str) -> str | None:
 
 def project_id(project: str) -> str | None:
     if not PROJECT_ID.fullmatch(project):
-        return "a project id has 6 to 30 lowercase letters, digits or '-', starts with a letter and does not end with '-'"
+        return (
+            "a project id has 6 to 30 lowercase letters, digits or '-', starts with a letter and does not end with '-'"
+        )
     restricted = [word for word in RESTRICTED_PROJECT_WORDS if word in project]
     if restricted:
         return f"a project id cannot contain {restricted[0]!r} (Google restricts {', '.join(RESTRICTED_PROJECT_WORDS)})"
@@ -222,14 +230,22 @@ def _pattern_rule(pattern: re.Pattern[str], what: str, shape: str):
 
 secret_id = _pattern_rule(SECRET_ID, "secret id", "1 to 255 letters, digits, '_' or '-'")
 redis_instance_id = _pattern_rule(
-    REDIS_INSTANCE_ID, "Memorystore instance id", "1 to 40 lowercase letters, digits or '-', starting with a letter, ending with a letter or digit"
+    REDIS_INSTANCE_ID,
+    "Memorystore instance id",
+    "1 to 40 lowercase letters, digits or '-', starting with a letter, ending with a letter or digit",
 )
 repository_id = _pattern_rule(
-    REPOSITORY_ID, "Artifact Registry repository id", "1 to 63 lowercase letters, digits or '-', starting with a letter, ending with a letter or digit"
+    REPOSITORY_ID,
+    "Artifact Registry repository id",
+    "1 to 63 lowercase letters, digits or '-', starting with a letter, ending with a letter or digit",
 )
-log_bucket_id = _pattern_rule(LOG_BUCKET_ID, "log bucket id", "1 to 100 letters, digits, '_', '-' or '.', starting with a letter or digit")
+log_bucket_id = _pattern_rule(
+    LOG_BUCKET_ID, "log bucket id", "1 to 100 letters, digits, '_', '-' or '.', starting with a letter or digit"
+)
 log_sink_name = _pattern_rule(LOG_SINK_NAME, "log sink name", "1 to 100 letters, digits, '_', '-' or '.'")
-scheduler_job_name = _pattern_rule(SCHEDULER_JOB_NAME, "Cloud Scheduler job name", "1 to 500 letters, digits, '_' or '-'")
+scheduler_job_name = _pattern_rule(
+    SCHEDULER_JOB_NAME, "Cloud Scheduler job name", "1 to 500 letters, digits, '_' or '-'"
+)
 
 
 bigquery_dataset_id = _pattern_rule(BIGQUERY_DATASET_ID, "BigQuery dataset id", "1 to 1024 letters, digits or '_'")
@@ -260,7 +276,8 @@ def sql_instance_id(name: str, project: str = "") -> str | None:
     if not SQL_INSTANCE_ID.fullmatch(name):
         return f"Cloud SQL instance id {name!r}: lowercase letters, digits or '-', starting with a letter"
     if len(project) + 1 + len(name) > SQL_PROJECT_AND_INSTANCE_MAX:
-        return f"Cloud SQL instance id {name!r}: `<project>:<instance>` has {SQL_PROJECT_AND_INSTANCE_MAX} characters at most"
+        limit = SQL_PROJECT_AND_INSTANCE_MAX
+        return f"Cloud SQL instance id {name!r}: `<project>:<instance>` has {limit} characters at most"
     return None
 
 
@@ -273,12 +290,16 @@ def cron_schedule(schedule: str) -> str | None:
 
     fields = schedule.split()
     if len(fields) != len(CRON_FIELDS):
-        return f"{schedule!r}: give five unix-cron fields (minute hour day-of-month month day-of-week), like '*/5 * * * *'"
+        return (
+            f"{schedule!r}: give five unix-cron fields (minute hour day-of-month month day-of-week), like '*/5 * * * *'"
+        )
     for field_name, field in zip(CRON_FIELDS, fields):
         allowed = CRON_MONTHS if field_name == "month" else CRON_WEEKDAYS if field_name == "day of the week" else ()
         names = CRON_NAMES.findall(field)
         if "?" in field or "#" in field or any(name in ("L", "W", "LW") for name in names):
-            return f"{schedule!r}: the {field_name} field {field!r} uses L, W, ? or #, which Cloud Scheduler does not take"
+            return (
+                f"{schedule!r}: the {field_name} field {field!r} uses L, W, ? or #, which Cloud Scheduler does not take"
+            )
         for name in names:
             if name not in allowed:
                 shown = f"one of {', '.join(allowed)} (upper case)" if allowed else "not taken: numbers only"
@@ -286,5 +307,6 @@ def cron_schedule(schedule: str) -> str | None:
     try:
         CronSim(schedule, datetime.datetime(2026, 1, 1))
     except CronSimError as error:
-        return f"{schedule!r}: {str(error).lower()} (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7; steps above 0)"
+        ranges = "minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-7; steps above 0"
+        return f"{schedule!r}: {str(error).lower()} ({ranges})"
     return None

@@ -83,7 +83,8 @@ def load_stack_config(
     try:
         config = model.model_validate(document)
     except ValidationError as error:
-        problems.extend(problem for detail in error.errors() for problem in _problems(detail, stack, model, document, secret_keys))
+        for detail in error.errors():
+            problems.extend(_problems(detail, stack, model, document, secret_keys))
         config = None
     if config is not None and stack in ENVIRONMENTS and config.environment != stack:
         # Otherwise a prod stack could call itself staging and drop prod's guards.
@@ -181,11 +182,13 @@ def _problems(
         return [_conflict_problem(error, stack, document, secret_keys)]
     if not detail["loc"]:
         message = detail["msg"].removeprefix("Value error, ")
-        return [Problem("(the stack's configuration)", "a combination of values", f"{message}; change the keys it names")]
+        return [Problem("(the stack's configuration)", "a combination of values", f"{message}; change the keys named")]
     return [_problem(detail, stack, model, secret_keys)]
 
 
-def _conflict_problem(conflict: ConfigConflict, stack: str, document: Mapping[str, Any], secret_keys: set[str]) -> Problem:
+def _conflict_problem(
+    conflict: ConfigConflict, stack: str, document: Mapping[str, Any], secret_keys: set[str]
+) -> Problem:
     """Every key of the conflict, its value as set (or its default), and the command for each."""
     locs = [tuple(path.split(".")) for path in conflict.keys]
     keys = [config_key(loc) for loc in locs]
@@ -193,10 +196,15 @@ def _conflict_problem(conflict: ConfigConflict, stack: str, document: Mapping[st
     found = []
     for loc, key in zip(locs, keys):
         value = _value_at(document, loc)
-        shown = "[secret]" if _top_level_key(loc) in secret_keys else "the default" if value is _UNSET else _brief(value)
+        if _top_level_key(loc) in secret_keys:
+            shown = "[secret]"
+        else:
+            shown = "the default" if value is _UNSET else _brief(value)
         found.append(f"{key.partition(':')[2] if key.startswith(PROJECT_NAMESPACE) else key} = {shown}")
     reason = "rejected (the reason is withheld because a value involved is secret)" if secret else str(conflict)
-    commands = " or ".join(_set_command(stack, key, secret=_top_level_key(loc) in secret_keys) for loc, key in zip(locs, keys))
+    commands = " or ".join(
+        _set_command(stack, key, secret=_top_level_key(loc) in secret_keys) for loc, key in zip(locs, keys)
+    )
     fix = f"change it with {commands}" if len(keys) == 1 else f"change one of them: {commands}"
     return Problem(", ".join(keys), ", ".join(found), f"{reason}; {fix}")
 

@@ -293,7 +293,7 @@ class StatusPageConfig(ConfigModel):
     @classmethod
     def _release_names_one_image(cls, release: str | None) -> str | None:
         if release == "latest":
-            raise ValueError("`latest` moves between images (and the registry's tags are immutable): use a release tag or a digest")
+            raise ValueError("`latest` moves between images: use a release tag or a digest")
         return release
 
 
@@ -443,7 +443,10 @@ class StackConfig(ConfigModel):
                 raise ValueError(problem)
         room = gcp_rules.MAX_LABELS - len(BUILT_IN_LABELS)
         if len(labels) > room:
-            raise ValueError(f"{len(labels)} labels: Google takes {gcp_rules.MAX_LABELS} per resource, {len(BUILT_IN_LABELS)} of them built in, so {room} at most")
+            raise ValueError(
+                f"{len(labels)} labels: Google takes {gcp_rules.MAX_LABELS} per resource, "
+                f"{len(BUILT_IN_LABELS)} of them built in, so {room} at most"
+            )
         return labels
 
     @field_validator("protect")

@@ -412,7 +412,8 @@ class GrafanaConfig(ConfigModel):
         if memory_mib(self.memory) > below_one_vcpu:
             raise ConfigConflict(
                 f"grafana.memory {self.memory}: Grafana shares its instance's one vCPU with the query frontend, and "
-                f"Cloud Run gives a container below one vCPU at most {below_one_vcpu}Mi; set grafana.memory to 1Gi or less",
+                f"Cloud Run gives a container below one vCPU at most {below_one_vcpu}Mi; "
+                "set grafana.memory to 1Gi or less",
                 "grafana.memory",
             )
         if self.min_instances > self.max_instances:

@@ -19,7 +19,11 @@ BEAT_CPU, BEAT_MEMORY = "1", "512Mi"
 
 def tracing_collector_millicores(memory_mib: int) -> int:
     """The tracing collector's CPU share for its memory limit."""
-    return TRACING_COLLECTOR_MILLICORES if memory_mib <= TRACING_COLLECTOR_SMALL_MAX_MIB else LARGE_TRACING_COLLECTOR_MILLICORES
+    return (
+        TRACING_COLLECTOR_MILLICORES
+        if memory_mib <= TRACING_COLLECTOR_SMALL_MAX_MIB
+        else LARGE_TRACING_COLLECTOR_MILLICORES
+    )
 
 
 def sidecar_shares(workload: str, *, metrics: bool, tracing: bool, tracing_memory_mib: int) -> list[tuple[int, int]]:

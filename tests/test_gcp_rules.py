@@ -95,14 +95,26 @@ def test_labels_count_and_syntax():
     assert gcp_rules.labels({f"k{i}": "v" for i in range(64)}) is None
     assert "65 labels" in (gcp_rules.labels({f"k{i}": "v" for i in range(65)}) or "")
     assert gcp_rules.labels({"équipe": "données", "team": "", "a-b_c": "0-9"}) is None  # international lowercase
-    for bad in ({"Team": "x"}, {"1team": "x"}, {"-team": "x"}, {"team": "Core"}, {"team": "a b"}, {"k" * 64: "v"}, {"k": "v" * 64}):
+    for bad in (
+        {"Team": "x"},
+        {"1team": "x"},
+        {"-team": "x"},
+        {"team": "Core"},
+        {"team": "a b"},
+        {"k" * 64: "v"},
+        {"k": "v" * 64},
+    ):
         assert gcp_rules.labels(bad) is not None, bad
 
 
 @pytest.mark.parametrize(
     ("rule", "good", "bad"),
     [
-        (gcp_rules.service_account_id, "omni-prod-status-pub", ["omni-staging-status-publisher12", "short", "9omni-api", "omni-api-"]),
+        (
+            gcp_rules.service_account_id,
+            "omni-prod-status-pub",
+            ["omni-staging-status-publisher12", "short", "9omni-api", "omni-api-"],
+        ),
         (gcp_rules.project_id, "omni-api-prod", ["omni", "omni-google-api", "Omni-api", "omni-api-"]),
         (gcp_rules.cloud_run_service_name, "omni-prod-api", ["a" * 50, "omni_api", "1api"]),
         (gcp_rules.redis_instance_id, "omni-prod-cache-redis", ["a" * 41, "Omni", "omni-"]),
@@ -136,7 +148,12 @@ def test_the_longest_name_prefix_builds_names_google_accepts(project_copy):
 
     from .conftest import edit_stack_file
 
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:namePrefix: omniplatfor")
+    edit_stack_file(
+        project_copy,
+        "staging",
+        "omni-infra:environment: staging",
+        "omni-infra:environment: staging\n  omni-infra:namePrefix: omniplatfor",
+    )
     graph = run_stack(project_copy, "staging").to_json()
     assert check_names(graph) == []
     assert any(r["name"].startswith("omniplatfor-staging") for r in graph["resources"])
@@ -166,7 +183,7 @@ def test_preview_refuses_names_a_component_builds_naming_resource_field_value_an
     for line in (
         "gcp:storage/bucket:Bucket site: name = 'goog-site'",
         "a bucket name cannot start with `goog`",
-        "gcp:storage/bucket:Bucket site: labels = '{\"service\": \"site\"}'",
+        'gcp:storage/bucket:Bucket site: labels = \'{"service": "site"}\'',
         "65 labels: a resource takes 64 at most (with the provider's default labels)",
         "gcp:serviceaccount/account:Account sa: accountId = 'sa'",
         "gcp:cloudscheduler/job:Job tick: schedule = '*/0 * * * *'",
@@ -180,7 +197,14 @@ def test_an_auto_named_resource_is_checked_as_pulumi_would_name_it():
     graph = {
         "stack": "t",
         "resources": [
-            {"urn": "u", "type": "gcp:redis/instance:Instance", "name": "r" * 35, "custom": True, "inputs": {}, "provider": None},
+            {
+                "urn": "u",
+                "type": "gcp:redis/instance:Instance",
+                "name": "r" * 35,
+                "custom": True,
+                "inputs": {},
+                "provider": None,
+            },
         ],
     }
     (violation,) = check_names(graph)
@@ -191,15 +215,29 @@ def test_unknown_and_secret_values_are_checked_where_they_are_known():
     graph = {
         "stack": "t",
         "resources": [
-            {"urn": "u1", "type": "gcp:storage/bucket:Bucket", "name": "b", "custom": True, "inputs": {"name": "[unknown]"}},
-            {"urn": "u2", "type": "gcp:secretmanager/secret:Secret", "name": "s", "custom": True, "inputs": {"secretId": "[secret]"}},
+            {
+                "urn": "u1",
+                "type": "gcp:storage/bucket:Bucket",
+                "name": "b",
+                "custom": True,
+                "inputs": {"name": "[unknown]"},
+            },
+            {
+                "urn": "u2",
+                "type": "gcp:secretmanager/secret:Secret",
+                "name": "s",
+                "custom": True,
+                "inputs": {"secretId": "[secret]"},
+            },
         ],
     }
     assert check_names(graph) == []
 
 
 def test_a_notification_channels_labels_are_its_settings_not_resource_labels(graphs):
-    channel = next(r for r in graphs["dev"]["resources"] if r["type"] == "gcp:monitoring/notificationChannel:NotificationChannel")
+    channel = next(
+        r for r in graphs["dev"]["resources"] if r["type"] == "gcp:monitoring/notificationChannel:NotificationChannel"
+    )
     assert "@" in json.dumps(channel["inputs"]["labels"])  # an email address: no label syntax applies
     assert check_names({"stack": "dev", "resources": [channel]}) == []
 
@@ -207,7 +245,9 @@ def test_a_notification_channels_labels_are_its_settings_not_resource_labels(gra
 # --- the config model refuses what the components would refuse: no traceback, ever ---------------
 
 
-def _components_accept(section: str, cpu: str, memory: str, metrics: bool, tracing: bool, collector_memory: str) -> bool:
+def _components_accept(
+    section: str, cpu: str, memory: str, metrics: bool, tracing: bool, collector_memory: str
+) -> bool:
     """Whether the components build this workload: its Args run `instance_limits` with the
     real sidecar objects (components/managed_prometheus.py, components/tracing.py)."""
     from components import managed_prometheus, tracing as tracing_component

@@ -68,7 +68,16 @@ def test_an_alias_bomb_is_refused_in_one_short_line(tmp_path):
 
 
 def test_few_aliases_that_expand_to_too_much_are_refused(tmp_path):
-    text = MINIMAL + "  a: &a [" + ", ".join(["x"] * 200) + "]\n  b: &b [" + ", ".join(["*a"] * 8) + "]\n  c: [" + ", ".join(["*b"] * 8) + "]\n"
+    text = (
+        MINIMAL
+        + "  a: &a ["
+        + ", ".join(["x"] * 200)
+        + "]\n  b: &b ["
+        + ", ".join(["*a"] * 8)
+        + "]\n  c: ["
+        + ", ".join(["*b"] * 8)
+        + "]\n"
+    )
     message = refusal(tmp_path, text)
     assert f"expand to more than {MAX_EXPANDED_NODES} values" in message and len(message) < 400
 
@@ -127,8 +136,12 @@ def test_a_conflict_involving_a_secret_key_withholds_the_reason(monkeypatch):
 
 
 def test_a_fix_spanning_several_keys_names_each_key_s_command():
-    values = {"gcp:project": "omni-api-dev", "omni-infra:environment": "dev", "omni-infra:protect": "false",
-              "omni-infra:api": json.dumps({"minInstances": 3, "maxInstances": 2})}
+    values = {
+        "gcp:project": "omni-api-dev",
+        "omni-infra:environment": "dev",
+        "omni-infra:protect": "false",
+        "omni-infra:api": json.dumps({"minInstances": 3, "maxInstances": 2}),
+    }
     with pytest.raises(StackConfigError) as caught:
         load_stack_config("dev", values, set())
     message = str(caught.value)
