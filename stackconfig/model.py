@@ -401,7 +401,10 @@ class StackConfig(ConfigModel):
     @classmethod
     def _prod_audit_locked(cls, audit: AuditConfig, info: ValidationInfo) -> AuditConfig:
         if info.data.get("environment") == "prod" and audit.locked is False:
-            raise ValueError("prod keeps its audit logs locked: an unlocked bucket can be deleted or its retention shortened")
+            raise ConfigConflict(
+                "prod keeps its audit logs locked: an unlocked bucket can be deleted or its retention shortened",
+                "audit.locked",
+            )
         return audit
 
     @field_validator("project")
@@ -463,9 +466,15 @@ class StackConfig(ConfigModel):
     @classmethod
     def _prod_pages(cls, alerting: AlertingConfig, info: ValidationInfo) -> AlertingConfig:
         if info.data.get("environment") == "prod" and not alerting.pagerduty.enabled:
-            raise ValueError("prod must page: critical alerts in prod need the on-call engineer, not a ticket")
+            raise ConfigConflict(
+                "prod must page: critical alerts in prod need the on-call engineer, not a ticket",
+                "alerting.pagerduty.enabled",
+            )
         if info.data.get("environment") == "prod" and alerting.pagerduty.urgency != "high":
-            raise ValueError("prod pages at high urgency: a low-urgency page never wakes the on-call engineer nor escalates")
+            raise ConfigConflict(
+                "prod pages at high urgency: a low-urgency page never wakes the on-call engineer nor escalates",
+                "alerting.pagerduty.urgency",
+            )
         return alerting
 
     @model_validator(mode="after")

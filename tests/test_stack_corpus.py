@@ -396,14 +396,25 @@ CASES = [
         ("omni-infra:database.retainedBackups", "omni-infra:database.logRetentionDays", "daily backups"),
         {"omni-infra:database.retainedBackups": 5, "omni-infra:database.logRetentionDays": 3},
     ),
-    Case("prod-audit-unlocked", "prod", ("omni-infra:audit", "locked"), {"omni-infra:audit.locked": False}),
+    Case(
+        "prod-paging-off",
+        "prod",
+        ("omni-infra:alerting.pagerduty.enabled", "prod must page"),
+        {"omni-infra:alerting.pagerduty.enabled": False},
+    ),
+    Case(
+        "prod-audit-unlocked",
+        "prod",
+        ("omni-infra:audit.locked", "prod keeps its audit logs locked"),
+        {"omni-infra:audit.locked": False},
+    ),
     Case(
         "prod-unprotected", "prod", ("omni-infra:protect", "prod must keep protect true"), {"omni-infra:protect": False}
     ),
     Case(
         "prod-low-urgency",
         "prod",
-        ("omni-infra:alerting", "high urgency"),
+        ("omni-infra:alerting.pagerduty.urgency", "high urgency"),
         {"omni-infra:alerting.pagerduty.urgency": "low"},
     ),
     Case(
