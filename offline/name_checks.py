@@ -78,12 +78,14 @@ class NameViolation:
     field: str
     value: str
     reason: str
+    rule: str
+    """The rule's function in stackconfig/gcp_rules.py, whose comment cites Google's page."""
 
     def render(self) -> str:
         shown = repr(self.value)
         if len(shown) > SHOWN_VALUE_MAX:
             shown = shown[: SHOWN_VALUE_MAX - 1] + "…"
-        return f"  {self.type} {self.name}: {self.field} = {shown}\n      {self.reason}"
+        return f"  {self.type} {self.name}: {self.field} = {shown}\n      {self.reason} (rule: gcp_rules.{self.rule})"
 
 
 class NameCheckError(Exception):
@@ -131,7 +133,7 @@ def _field_violations(resource: Mapping[str, Any]) -> Iterator[NameViolation]:
         if not _checkable(value):
             continue
         if reason := rule(value):
-            yield NameViolation(resource["type"], resource["name"], field, value, reason)
+            yield NameViolation(resource["type"], resource["name"], field, value, reason, _rule_name(rule))
 
 
 def _label_violations(
@@ -141,7 +143,12 @@ def _label_violations(
         labels = default_labels.get(resource["urn"], {})
         if reason := gcp_rules.labels(labels):
             yield NameViolation(
-                resource["type"], resource["name"], "defaultLabels", json.dumps(labels, sort_keys=True), reason
+                resource["type"],
+                resource["name"],
+                "defaultLabels",
+                json.dumps(labels, sort_keys=True),
+                reason,
+                "labels",
             )
         return
     for field in LABEL_FIELDS:
@@ -155,7 +162,14 @@ def _label_violations(
         merged = {**(default_labels.get(provider_urn, {}) if field == "labels" else {}), **own}
         if reason := gcp_rules.labels(merged):
             shown = reason if len(merged) == len(own) else f"{reason} (with the provider's default labels)"
-            yield NameViolation(resource["type"], resource["name"], field, json.dumps(own, sort_keys=True), shown)
+            yield NameViolation(
+                resource["type"], resource["name"], field, json.dumps(own, sort_keys=True), shown, "labels"
+            )
+
+
+def _rule_name(rule: Rule) -> str:
+    function = rule.func if isinstance(rule, partial) else rule
+    return getattr(function, "__name__", "?")
 
 
 def _provider_labels(provider: Mapping[str, Any]) -> dict[str, str]:

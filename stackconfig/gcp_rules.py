@@ -220,37 +220,51 @@ def cloud_run_service_name(name: str) -> str | None:
     return rfc1035_name(name, CLOUD_RUN_SERVICE_NAME_MAX, "Cloud Run name")
 
 
-def _pattern_rule(pattern: re.Pattern[str], what: str, shape: str):
+def _pattern_rule(name: str, pattern: re.Pattern[str], what: str, shape: str):
+    """A rule that is one pattern; `name` is the module attribute it is bound to, which a graph
+    check's message cites (`gcp_rules.<name>`)."""
+
     def rule(value: str) -> str | None:
         return None if pattern.fullmatch(value) else f"{what} {value!r} ({len(value)} characters): {shape}"
 
-    rule.__name__ = what.replace(" ", "_")
+    rule.__name__ = name
     return rule
 
 
-secret_id = _pattern_rule(SECRET_ID, "secret id", "1 to 255 letters, digits, '_' or '-'")
+secret_id = _pattern_rule("secret_id", SECRET_ID, "secret id", "1 to 255 letters, digits, '_' or '-'")
 redis_instance_id = _pattern_rule(
+    "redis_instance_id",
     REDIS_INSTANCE_ID,
     "Memorystore instance id",
     "1 to 40 lowercase letters, digits or '-', starting with a letter, ending with a letter or digit",
 )
 repository_id = _pattern_rule(
+    "repository_id",
     REPOSITORY_ID,
     "Artifact Registry repository id",
     "1 to 63 lowercase letters, digits or '-', starting with a letter, ending with a letter or digit",
 )
 log_bucket_id = _pattern_rule(
-    LOG_BUCKET_ID, "log bucket id", "1 to 100 letters, digits, '_', '-' or '.', starting with a letter or digit"
+    "log_bucket_id",
+    LOG_BUCKET_ID,
+    "log bucket id",
+    "1 to 100 letters, digits, '_', '-' or '.', starting with a letter or digit",
 )
-log_sink_name = _pattern_rule(LOG_SINK_NAME, "log sink name", "1 to 100 letters, digits, '_', '-' or '.'")
+log_sink_name = _pattern_rule(
+    "log_sink_name", LOG_SINK_NAME, "log sink name", "1 to 100 letters, digits, '_', '-' or '.'"
+)
 scheduler_job_name = _pattern_rule(
-    SCHEDULER_JOB_NAME, "Cloud Scheduler job name", "1 to 500 letters, digits, '_' or '-'"
+    "scheduler_job_name", SCHEDULER_JOB_NAME, "Cloud Scheduler job name", "1 to 500 letters, digits, '_' or '-'"
 )
 
 
-bigquery_dataset_id = _pattern_rule(BIGQUERY_DATASET_ID, "BigQuery dataset id", "1 to 1024 letters, digits or '_'")
-kms_id = _pattern_rule(KMS_ID, "Cloud KMS key ring or key id", "1 to 63 letters, digits, '_' or '-'")
-custom_role_id = _pattern_rule(CUSTOM_ROLE_ID, "custom role id", "3 to 64 letters, digits, '_' or '.'")
+bigquery_dataset_id = _pattern_rule(
+    "bigquery_dataset_id", BIGQUERY_DATASET_ID, "BigQuery dataset id", "1 to 1024 letters, digits or '_'"
+)
+kms_id = _pattern_rule("kms_id", KMS_ID, "Cloud KMS key ring or key id", "1 to 63 letters, digits, '_' or '-'")
+custom_role_id = _pattern_rule(
+    "custom_role_id", CUSTOM_ROLE_ID, "custom role id", "3 to 64 letters, digits, '_' or '.'"
+)
 
 
 def pubsub_name(name: str) -> str | None:

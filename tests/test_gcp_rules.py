@@ -182,7 +182,7 @@ def test_preview_refuses_names_a_component_builds_naming_resource_field_value_an
     assert "6 names or values Google would refuse" in output
     for line in (
         "gcp:storage/bucket:Bucket site: name = 'goog-site'",
-        "a bucket name cannot start with `goog`",
+        "a bucket name cannot start with `goog` (reserved by Google) (rule: gcp_rules.bucket_name)",
         'gcp:storage/bucket:Bucket site: labels = \'{"service": "site"}\'',
         "65 labels: a resource takes 64 at most (with the provider's default labels)",
         "gcp:serviceaccount/account:Account sa: accountId = 'sa'",
@@ -322,3 +322,15 @@ def test_every_type_the_name_check_knows_is_a_real_pulumi_gcp_type():
 
     registry = (Path(pulumi_gcp.__file__).parent / "__init__.py").read_text(encoding="utf-8")
     assert [token for token in FIELD_RULES if f'"{token}"' not in registry] == []
+
+
+def test_a_violation_cites_the_rule_by_its_name_in_gcp_rules():
+    from functools import partial
+
+    from offline.name_checks import FIELD_RULES, _rule_name
+
+    for rules in FIELD_RULES.values():
+        for _, rule in rules:
+            name = _rule_name(rule)
+            function = rule.func if isinstance(rule, partial) else rule
+            assert getattr(gcp_rules, name) is function, name
