@@ -452,8 +452,11 @@ CASES = [
     Case(
         "duplicate-section",
         "prod",
-        ("omni-infra:api", "written twice, at lines 9 and 23"),
-        raw=lambda text: text + "  omni-infra:api:\n    minInstances: 0\n",
+        # A second `omni-infra:api` would silently turn prod's `minInstances: 2` into 0.
+        ("omni-infra:api", "written twice, at lines 9 and 11"),
+        raw=lambda text: text.replace(
+            "  omni-infra:workers:\n", "  omni-infra:api:\n    minInstances: 0\n  omni-infra:workers:\n"
+        ),
     ),
     Case(
         "duplicate-nested-key",
