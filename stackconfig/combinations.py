@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import gcp_rules
-from .errors import ConfigConflict
 from .cloud_run_sizing import check_cpu_memory, memory_mib
+from .errors import ConfigConflict
 from .sidecars import BEAT_CPU, BEAT_MEMORY, METRICS_WORKLOADS, TRACED_WORKLOADS, sidecar_shares
 
 if TYPE_CHECKING:

@@ -307,7 +307,7 @@ def cron_schedule(schedule: str) -> str | None:
         return (
             f"{schedule!r}: give five unix-cron fields (minute hour day-of-month month day-of-week), like '*/5 * * * *'"
         )
-    for field_name, field in zip(CRON_FIELDS, fields):
+    for field_name, field in zip(CRON_FIELDS, fields, strict=True):
         allowed = CRON_MONTHS if field_name == "month" else CRON_WEEKDAYS if field_name == "day of the week" else ()
         names = CRON_NAMES.findall(field)
         if "?" in field or "#" in field or any(name in ("L", "W", "LW") for name in names):

@@ -255,7 +255,7 @@ def _conflict_problem(
     keys = [config_key(loc, project.namespace, project.provider_fields) for loc in locs]
     secret = any(_top_level_key(loc, project) in secret_keys for loc in locs)
     found = []
-    for loc, key in zip(locs, keys):
+    for loc, key in zip(locs, keys, strict=True):
         value = _value_at(document, loc)
         if _top_level_key(loc, project) in secret_keys:
             shown = "[secret]"
@@ -265,7 +265,8 @@ def _conflict_problem(
         found.append(f"{name} = {shown}")
     reason = "rejected (the reason is withheld because a value involved is secret)" if secret else str(conflict)
     commands = " or ".join(
-        _set_command(stack, key, project, secret=_top_level_key(loc, project) in secret_keys) for loc, key in zip(locs, keys)
+        _set_command(stack, key, project, secret=_top_level_key(loc, project) in secret_keys)
+        for loc, key in zip(locs, keys, strict=True)
     )
     fix = f"change it with {commands}" if len(keys) == 1 else f"change one of them: {commands}"
     return Problem(", ".join(keys), ", ".join(found), f"{reason}; {fix}")

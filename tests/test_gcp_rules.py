@@ -208,7 +208,8 @@ def test_an_auto_named_resource_is_checked_as_pulumi_would_name_it():
         ],
     }
     (violation,) = check_names(graph)
-    assert violation.field == "name (auto-named by Pulumi)" and violation.value == "r" * 35 + "-abcdefg"
+    assert violation.field == "name (auto-named by Pulumi)"
+    assert violation.value == "r" * 35 + "-abcdefg"
 
 
 def test_unknown_and_secret_values_are_checked_where_they_are_known():
@@ -250,7 +251,8 @@ def _components_accept(
 ) -> bool:
     """Whether the components build this workload: its Args run `instance_limits` with the
     real sidecar objects (components/managed_prometheus.py, components/tracing.py)."""
-    from components import managed_prometheus, tracing as tracing_component
+    from components import managed_prometheus
+    from components import tracing as tracing_component
     from components.cloud_run import instance_limits
 
     workload = {"api": "api", "workers": "worker"}[section]

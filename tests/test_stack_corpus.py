@@ -9,9 +9,10 @@ an encrypted PagerDuty token whose ciphertext must never appear.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -559,11 +560,13 @@ def test_a_malformed_stack_file_exits_2_naming_the_key_without_traceback_or_secr
     result = runner.invoke(app, ["preview", "--stack", case.stack, "-C", str(corpus_project)])
     output = result.output
     assert result.exit_code == 2, output
-    assert "Traceback" not in output and "the program failed" not in output, output
+    assert "Traceback" not in output, output
+    assert "the program failed" not in output, output
     assert "no resource was declared" in output, output
     for words in case.expected:
         assert words in output, f"{words!r} missing from:\n{output}"
     for secret in (PLANTED_CIPHERTEXT, PLANTED_PLAINTEXT, "PLANTED", SECRET_PLACEHOLDER):
         assert secret not in output, output
     # A fix names real keys, never a placeholder for several.
-    assert "several keys" not in output and "pulumi config set 'omni-infra" not in output, output
+    assert "several keys" not in output, output
+    assert "pulumi config set 'omni-infra" not in output, output

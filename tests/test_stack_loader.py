@@ -60,7 +60,8 @@ def test_a_few_aliases_still_work(tmp_path):
 
 def test_an_alias_bomb_is_refused_in_one_short_line(tmp_path):
     layers = ["  a: &a [x, x, x, x, x, x, x, x, x]"] + [
-        f"  {name}: &{name} [{', '.join([f'*{previous}'] * 9)}]" for previous, name in zip("abcdefgh", "bcdefghi")
+        f"  {name}: &{name} [{', '.join([f'*{previous}'] * 9)}]"
+        for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
     ]
     message = refusal(tmp_path, MINIMAL + "\n".join(layers) + "\n")
     assert f"more than {MAX_ALIASES} YAML aliases" in message
@@ -79,12 +80,14 @@ def test_few_aliases_that_expand_to_too_much_are_refused(tmp_path):
         + "]\n"
     )
     message = refusal(tmp_path, text)
-    assert f"expand to more than {MAX_EXPANDED_NODES} values" in message and len(message) < 400
+    assert f"expand to more than {MAX_EXPANDED_NODES} values" in message
+    assert len(message) < 400
 
 
 def test_an_oversized_stack_file_is_refused_before_it_is_parsed(tmp_path):
     message = refusal(tmp_path, MINIMAL + "#" * STACK_FILE_MAX_BYTES)
-    assert f"{STACK_FILE_MAX_BYTES // 1024} KiB at most" in message and len(message) < 400
+    assert f"{STACK_FILE_MAX_BYTES // 1024} KiB at most" in message
+    assert len(message) < 400
 
 
 def test_a_file_that_is_not_utf8_is_refused(tmp_path):
@@ -117,9 +120,11 @@ def test_an_error_across_the_whole_config_never_prints_it_nor_a_decrypted_secret
         "omni-infra:database": json.dumps({"tier": "db-custom-1-3840", "availability": "ZONAL"}),
     }
     message = under_pulumi_up(monkeypatch, values, ["pagerduty:token", "omni-infra:labels"])
-    assert "the connection budget does not fit" in message and "omni-infra:api.maxInstances" in message
+    assert "the connection budget does not fit" in message
+    assert "omni-infra:api.maxInstances" in message
     assert "omni-infra:labels: found an encrypted value" in message
-    assert PLAINTEXT not in message and PLAINTEXT.lower() not in message
+    assert PLAINTEXT not in message
+    assert PLAINTEXT.lower() not in message
     assert "omni-api-dev" not in message  # nor any other value of the config as a whole
 
 
@@ -132,7 +137,8 @@ def test_a_conflict_involving_a_secret_key_withholds_the_reason(monkeypatch):
     }
     message = under_pulumi_up(monkeypatch, values, ["omni-infra:api"])
     assert "omni-infra:api.minInstances, omni-infra:api.maxInstances: found api.minInstances = [secret]" in message
-    assert "the reason is withheld" in message and "minInstances 3" not in message
+    assert "the reason is withheld" in message
+    assert "minInstances 3" not in message
 
 
 def test_a_fix_spanning_several_keys_names_each_key_s_command():
@@ -147,7 +153,8 @@ def test_a_fix_spanning_several_keys_names_each_key_s_command():
     message = str(caught.value)
     assert "pulumi config set --path 'api.minInstances' <value> --stack dev" in message
     assert "pulumi config set --path 'api.maxInstances' <value> --stack dev" in message
-    assert "several keys" not in message and "'api' <value>" not in message
+    assert "several keys" not in message
+    assert "'api' <value>" not in message
 
 
 def test_the_load_test_stack_never_prints_its_config_nor_its_kubeconfig():
@@ -162,5 +169,6 @@ def test_the_load_test_stack_never_prints_its_config_nor_its_kubeconfig():
         load_loadtest_config("staging", values, {"omni-loadtest:kubeconfig"})
     message = str(caught.value)
     assert "either a kubeconfig" in message
-    assert PLAINTEXT not in message and "api.staging.example.com" not in message
+    assert PLAINTEXT not in message
+    assert "api.staging.example.com" not in message
     assert "pulumi config set 'omni-loadtest (several keys)'" not in message
