@@ -68,6 +68,7 @@ class RunFailed(Exception):
 
 def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     """Run the program for one stack; every expected failure becomes a `RunFailed`."""
+    from offline.declarations import ProgramRefused
     from offline.engine import run_stack
     from stackconfig import StackConfigError
 
@@ -75,6 +76,9 @@ def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
         return run_stack(project, stack, preview=preview).to_json()
     except StackConfigError as error:
         raise RunFailed(str(error), "invalid config") from None
+    except ProgramRefused as error:
+        # What Pulumi or Google would refuse: the message names the resource and the line.
+        raise RunFailed(f"stack {stack}: {error}", "refused as Pulumi or Google would") from None
     except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
         trace = "".join(traceback.format_exception(error))
         message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"
