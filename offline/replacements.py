@@ -158,10 +158,9 @@ def turned_off(old: Any, new: Any) -> bool:
 
 def emptied(old: Any, new: Any) -> bool:
     """``ForceNewResourcePoliciesWorkloadPolicyIfNewIsEmpty``/``privateNetworkCustomizeDiff``:
-    a value removed (set before, empty now) needs a new resource."""
-    if new == UNKNOWN:
-        return True
-    return old not in (None, "") and new in (None, "")
+    a value removed (set before, empty now) needs a new resource. A value known only after
+    apply is a value being set, not a removal."""
+    return old not in (None, "", UNKNOWN) and new in (None, "")
 
 
 def _decided_by_provider(old: Any, new: Any) -> bool:

@@ -357,14 +357,14 @@ def test_ignored_force_new_change_is_not_a_replacement() -> None:
 
 def test_replacing_a_stateful_resource_is_flagged_as_data_loss() -> None:
     before = resource("db", SQL_INSTANCE, sql_instance())
-    after = resource("db", SQL_INSTANCE, sql_instance(diskType="PD_HDD"))
+    after = resource("db", SQL_INSTANCE, sql_instance(collation="en_US.UTF8"))  # settings.collation: ForceNew
 
     report = diff([before], [after])
 
     assert [d.kind for d in report.dangers] == [DangerKind.REPLACE_STATEFUL]
     danger = report.dangers[0]
     assert danger.severity is Severity.HIGH
-    assert "settings.diskType" in danger.reason and "data" in danger.reason
+    assert "settings.collation" in danger.reason and "data" in danger.reason
 
 
 def test_replacing_a_stateless_resource_is_not_a_danger() -> None:
@@ -642,10 +642,11 @@ BUCKET_OBJECT = "gcp:storage/bucketObject:BucketObject"
 @pytest.mark.parametrize(
     ("old_version", "new_version", "kind"),
     [
-        ("REDIS_7_2", "REDIS_6_X", ChangeKind.REPLACE),  # a downgrade: a new instance
-        ("REDIS_7_0", "REDIS_6_X", ChangeKind.REPLACE),
-        ("REDIS_6_X", "REDIS_7_2", ChangeKind.UPDATE),  # an upgrade runs in place
-        ("REDIS_7_0", "REDIS_7_2", ChangeKind.UPDATE),
+        ("REDIS_7_2", "REDIS_7_0", ChangeKind.REPLACE),  # a downgrade: a new instance
+        ("REDIS_7_0", "REDIS_5_0", ChangeKind.REPLACE),
+        ("REDIS_7_0", "REDIS_7_2", ChangeKind.UPDATE),  # an upgrade runs in place
+        # The provider compares REDIS_<major>_<minor> only: REDIS_6_X is not judged (the API decides).
+        ("REDIS_7_2", "REDIS_6_X", ChangeKind.UPDATE),
     ],
 )
 def test_a_redis_version_downgrade_replaces_the_instance(old_version: str, new_version: str, kind: ChangeKind) -> None:
