@@ -68,12 +68,20 @@ class RunFailed(Exception):
 
 def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     """Run the program for one stack; every expected failure becomes a `RunFailed`."""
+    from offline import graph_cache
+
+    cached = graph_cache.load(project.root, stack, preview)
+    if cached is not None:
+        return cached
+
     from offline.declarations import ProgramRefused
     from offline.engine import run_stack
     from stackconfig import StackConfigError
 
     try:
-        return run_stack(project, stack, preview=preview).to_json()
+        graph = run_stack(project, stack, preview=preview).to_json()
+        graph_cache.store(project.root, stack, preview, graph)
+        return graph
     except StackConfigError as error:
         raise RunFailed(str(error), "invalid config") from None
     except ProgramRefused as error:

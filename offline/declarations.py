@@ -5,17 +5,17 @@ and `pulumi up` fails at the cloud API when an Output was formatted into a strin
 only warns, unless `PULUMI_ERROR_OUTPUT_STRING=1`, which the offline engine sets). Both are
 refused here with the resource and the line of the program that declared or formatted it.
 
-Declarations are recorded by a stack transformation: the SDK runs it synchronously inside
-each resource's constructor, so the program's own frame is still on the stack.
+A duplicate's declarations are located by the source position the SDK sends with each
+registration. An Output formatted into a string is traced to its resource only when that
+happens (a search of the live resources), so a run that succeeds pays nothing for it.
 """
 
 from __future__ import annotations
 
-import sys
+import gc
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 
@@ -31,70 +31,46 @@ class OutputFormattedError(ProgramRefused):
     """An Output was formatted into a string (`f"{output}"`, `str(output)`)."""
 
 
-@dataclass(frozen=True)
-class Declaration:
-    type: str
-    name: str
-    parent: str  # "<type> <name>" of the parent resource, or "the stack"
-    source: str  # "components/identity.py:42", or "" when no program frame was found
-    resource: Any
-
-
 class Declarations:
-    """Every resource the program constructed, in order, with the line that declared it."""
+    """Turns what the run saw into refusals that name the program's own files and lines."""
 
     def __init__(self, root: Path):
         self.root = str(root.resolve())
-        self.items: list[Declaration] = []
+        self._program_files: dict[str, str | None] = {}  # filename -> its path in the project, or None
 
-    def transformation(self, args: Any) -> None:
-        """A `pulumi.runtime.register_stack_transformation` callback that changes nothing."""
-        parent = args.opts.parent if args.opts is not None else None
-        self.items.append(
-            Declaration(
-                type=args.type_,
-                name=args.name,
-                parent=_describe(parent),
-                source=self.program_line(sys._getframe(1)),
-                resource=args.resource,
-            )
-        )
-        return None
+    def relative(self, source: str) -> str:
+        """`components/x.py:12` for a `/abs/path/components/x.py:12` inside the project."""
+        path, _, line = source.rpartition(":")
+        relative = self._relative(path) if path else None
+        return f"{relative}:{line}" if relative else source
 
-    def program_line(self, frame: FrameType | None) -> str:
-        """`path:line` of the innermost frame in the project's own files (not the SDKs)."""
-        while frame is not None:
-            filename = frame.f_code.co_filename
-            if self._is_program_file(filename):
-                return f"{Path(filename).resolve().relative_to(self.root)}:{frame.f_lineno}"
-            frame = frame.f_back
-        return ""
+    def _relative(self, filename: str) -> str | None:
+        """The program file's path relative to the project, or None for the SDKs' files."""
+        if filename not in self._program_files:
+            path = Path(filename).resolve()
+            inside = str(path).startswith(self.root + "/")
+            if inside:
+                parts = path.relative_to(self.root).parts
+                inside = not ("site-packages" in parts or ".venv" in parts or parts[0] == "offline")
+            self._program_files[filename] = str(path.relative_to(self.root)) if inside else None
+        return self._program_files[filename]
 
     def _is_program_file(self, filename: str) -> bool:
-        return (
-            filename.startswith(self.root)
-            and "site-packages" not in filename
-            and "/offline/" not in filename
-            and not filename.startswith(str(Path(self.root) / ".venv"))
-        )
-
-    def named(self, type_: str, name: str) -> list[Declaration]:
-        return [d for d in self.items if d.type == type_ and d.name == name]
+        return self._relative(filename) is not None
 
     # --- refusals ---------------------------------------------------------------------------
 
-    def duplicate_urn_error(self, urn: str, type_: str, name: str, parents: list[str]) -> DuplicateUrnError:
-        declarations = self.named(type_, name)
+    def duplicate_urn_error(self, urn: str, registrations: list[tuple[str, str]]) -> DuplicateUrnError:
+        """`registrations`: (parent URN, source path:line) of each registration of `urn`."""
+        _, _, qualified_type, name = urn.split("::", 3)
+        type_ = qualified_type.rsplit("$", 1)[-1]
         lines = [
-            f"duplicate resource URN {urn}: the program registers it {len(parents)} times, "
+            f"duplicate resource URN {urn}: the program registers it {len(registrations)} times, "
             "and the Pulumi engine refuses the run (\"Duplicate resource URN\")."
         ]
-        if declarations:
-            for number, declaration in enumerate(declarations, 1):
-                where = f" at {declaration.source}" if declaration.source else ""
-                lines.append(f"  {number}. {type_} {name!r} under {declaration.parent}{where}")
-        else:
-            lines += [f"  {number}. {type_} {name!r} under {parent}" for number, parent in enumerate(parents, 1)]
+        for number, (parent, source) in enumerate(registrations, 1):
+            where = f" at {self.relative(source)}" if source else ""
+            lines.append(f"  {number}. {type_} {name!r} under {_describe_urn(parent)}{where}")
         lines.append("Give each resource its own name (names are derived from the component name: pass distinct names).")
         return DuplicateUrnError("\n".join(lines))
 
@@ -104,7 +80,7 @@ class Declarations:
         where = ""
         if program:
             last = program[-1]
-            where = f" at {Path(last.filename).resolve().relative_to(self.root)}:{last.lineno} (`{(last.line or '').strip()}`)"
+            where = f" at {self._relative(last.filename)}:{last.lineno} (`{(last.line or '').strip()}`)"
         output = _output_of(error.__traceback__)
         origin = self._origin(output) if output is not None else ""
         return OutputFormattedError(
@@ -114,19 +90,22 @@ class Declarations:
         )
 
     def _origin(self, output: Any) -> str:
-        for declaration in reversed(self.items):
-            for attribute, value in vars(declaration.resource).items():
-                if value is output:
-                    return f" of {declaration.type} {declaration.name!r} (its `{attribute}`)"
+        """` of <type> '<name>' (its `<attribute>`)` for the resource holding `output`."""
+        from pulumi import Resource
+
+        for candidate in gc.get_objects():
+            if isinstance(candidate, Resource):
+                for attribute, value in vars(candidate).items():
+                    if value is output:
+                        return f" of {getattr(candidate, '_type', '')} {getattr(candidate, '_name', '')!r} (its `{attribute}`)"
         return ""
 
 
-def _describe(resource: Any) -> str:
-    if resource is None:
+def _describe_urn(urn: str) -> str:
+    if not urn or urn.split("::")[2] == "pulumi:pulumi:Stack":
         return "the stack"
-    type_ = getattr(resource, "_type", None) or getattr(resource, "pulumi_type", None) or type(resource).__name__
-    name = getattr(resource, "_name", None)
-    return f"{type_} {name!r}" if name else str(type_)
+    _, _, qualified_type, name = urn.split("::", 3)
+    return f"{qualified_type.rsplit('$', 1)[-1]} {name!r}"
 
 
 def _output_of(tb: TracebackType | None) -> Any:

@@ -76,7 +76,7 @@ def run_stack(project: Project, stack: str, *, preview: bool = True, monitor: Re
     declarations = Declarations(project.root)
     context = contextvars.copy_context()
     try:
-        context.run(_run_program, project, stack, monitor, values, secret_keys, preview, declarations)
+        context.run(_run_program, project, stack, monitor, values, secret_keys, preview)
     except Exception as error:
         formatted = find_output_to_string(error)
         if formatted is not None:
@@ -102,9 +102,8 @@ def run_stack(project: Project, stack: str, *, preview: bool = True, monitor: Re
 
 
 def _duplicate_urn(monitor: RecordingMonitor, declarations: Declarations) -> DuplicateUrnError | None:
-    for urn, parents in monitor.duplicates.items():
-        _, _, qualified_type, name = urn.split("::", 3)
-        return declarations.duplicate_urn_error(urn, qualified_type.rsplit("$", 1)[-1], name, parents)
+    for urn, registrations in monitor.duplicates.items():
+        return declarations.duplicate_urn_error(urn, registrations)
     return None
 
 
@@ -123,11 +122,10 @@ def _run_program(
     values: dict[str, str],
     secret_keys: set[str],
     preview: bool,
-    declarations: Declarations,
 ) -> None:
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.stack import register_stack_transformation, run_in_stack
+    from pulumi.runtime.stack import run_in_stack
 
     settings.ROOT.set(None)
     # A whole new settings object, as the language host makes for each run: the SDK's mock
@@ -150,7 +148,6 @@ def _run_program(
         sys.path.insert(0, root)
 
     async def program() -> None:
-        register_stack_transformation(declarations.transformation)
         runpy.run_path(str(project.main), run_name="__main__")
         await _settle_outputs()
 

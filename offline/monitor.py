@@ -12,6 +12,7 @@ request is converted to plain data once, and the response is built straight from
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
@@ -89,9 +90,9 @@ class RecordingMonitor(mocks.MockMonitor):
         self.stack_urn = ""
         self.stack_outputs: dict[str, Any] = {}
         self._ids: dict[str, str] = {}
-        self._registered: dict[str, Resource] = {}
-        # URN -> the parent URN of each registration, for URNs registered more than once.
-        self.duplicates: dict[str, list[str]] = {}
+        self._registered: dict[str, tuple[str, str]] = {}  # URN -> (parent URN, source file:line)
+        # URN -> (parent URN, source) of each registration, for URNs registered more than once.
+        self.duplicates: dict[str, list[tuple[str, str]]] = {}
         # Invoke tokens answered with stand-ins (simulated apply only).
         self.stand_ins: set[str] = set()
 
@@ -100,10 +101,12 @@ class RecordingMonitor(mocks.MockMonitor):
         inputs = _plain_struct(request.object)
         resource = self._record(urn, request, inputs)
         check_no_plain_secret(resource.inputs, f"{request.type} {request.name} input")
-        first = self._registered.setdefault(urn, resource)
-        if first is not resource:
+        # Where the program declared it, as the SDK tells the engine (the first frame outside it).
+        registration = (request.parent, _source_path(request.sourcePosition))
+        first = self._registered.setdefault(urn, registration)
+        if first is not registration:
             # The engine refuses this registration; the run reports it once the program ends.
-            self.duplicates.setdefault(urn, [first.parent or ""]).append(request.parent)
+            self.duplicates.setdefault(urn, [first]).append(registration)
         self.recorded.append(resource)
         if request.type == STACK_TYPE:
             self.stack_urn = urn
@@ -204,6 +207,14 @@ def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> st
     if parent_type and parent_type != STACK_TYPE:
         type_ = parent_type + "$" + type_
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+def _source_path(position: Any) -> str:
+    """`/abs/path.py:12` from the SDK's source position (a file URI and a line), or ""."""
+    uri = position.uri
+    if not uri.startswith("file://"):
+        return ""
+    return f"{urllib.parse.unquote(uri.removeprefix('file://'))}:{position.line}"
 
 
 def _called_in_plain_form() -> bool:
