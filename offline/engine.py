@@ -28,6 +28,7 @@ from .declarations import Declarations, DuplicateUrnError, find_output_to_string
 from .graph import Graph
 from .monitor import RecordingMonitor
 from .outputs import ComputedOutputs
+from .sdk_stack_trace import first_frame_only
 from .stackfile import read_stack_file
 
 T = TypeVar("T")
@@ -161,7 +162,8 @@ def _run_program(
     previous = os.environ.get(OUTPUT_STRING_FLAG)
     os.environ[OUTPUT_STRING_FLAG] = "1"
     try:
-        loop.run_until_complete(run_in_stack(program))
+        with first_frame_only():
+            loop.run_until_complete(run_in_stack(program))
     finally:
         if previous is None:
             os.environ.pop(OUTPUT_STRING_FLAG, None)

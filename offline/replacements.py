@@ -227,10 +227,8 @@ class _ConditionalTable(Mapping[str, tuple[ConditionalForceNew, ...]]):
     """Type -> conditional rules, for every type that has one."""
 
     def _types(self) -> list[str]:
-        return sorted(
-            {t for t in facts.all_types() if facts.for_type(t) and facts.for_type(t).force_new_if}  # type: ignore[union-attr]
-            | set(GCP_CUSTOM_DIFF_OVERLAY)
-        )
+        with_rules = {t for t in facts.all_types() if (found := facts.for_type(t)) is not None and found.force_new_if}
+        return sorted(with_rules | set(GCP_CUSTOM_DIFF_OVERLAY))
 
     def __getitem__(self, resource_type: str) -> tuple[ConditionalForceNew, ...]:
         rules = _conditional(resource_type)

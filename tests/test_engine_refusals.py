@@ -203,3 +203,15 @@ def test_the_preview_prints_the_coverage(graphs):
 
     last = render_preview_text(graphs["prod"]).rstrip("\n").splitlines()[-1]
     assert last.startswith("Provider facts: ") and "resource types covered (100%)" in last
+
+
+def test_the_cli_reports_a_refusal_with_exit_2_and_no_traceback(make_project):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    project = make_project(TWO_GRANTS_ONE_NAME, STACK_FILE)
+    result = CliRunner().invoke(app, ["preview", "--stack", "test", "-C", str(project.root)], env={"OMNI_GRAPH_CACHE": "off"})
+    assert result.exit_code == 2
+    assert "duplicate resource URN" in result.output
+    assert "Traceback" not in result.output
