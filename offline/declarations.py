@@ -66,12 +66,14 @@ class Declarations:
         type_ = qualified_type.rsplit("$", 1)[-1]
         lines = [
             f"duplicate resource URN {urn}: the program registers it {len(registrations)} times, "
-            "and the Pulumi engine refuses the run (\"Duplicate resource URN\")."
+            'and the Pulumi engine refuses the run ("Duplicate resource URN").'
         ]
         for number, (parent, source) in enumerate(registrations, 1):
             where = f" at {self.relative(source)}" if source else ""
             lines.append(f"  {number}. {type_} {name!r} under {_describe_urn(parent)}{where}")
-        lines.append("Give each resource its own name (names are derived from the component name: pass distinct names).")
+        lines.append(
+            "Give each resource its own name (names are derived from the component name: pass distinct names)."
+        )
         return DuplicateUrnError("\n".join(lines))
 
     def output_formatted_error(self, error: BaseException) -> OutputFormattedError:
@@ -97,7 +99,8 @@ class Declarations:
             if isinstance(candidate, Resource):
                 for attribute, value in vars(candidate).items():
                     if value is output:
-                        return f" of {getattr(candidate, '_type', '')} {getattr(candidate, '_name', '')!r} (its `{attribute}`)"
+                        type_, name = getattr(candidate, "_type", ""), getattr(candidate, "_name", "")
+                        return f" of {type_} {name!r} (its `{attribute}`)"
         return ""
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ def _raw() -> dict[str, Any]:
     return json.loads(FACTS_FILE.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def for_type(resource_type: str) -> TypeFacts | None:
     """The facts of a Pulumi type token, or None when the extraction has none (another provider)."""
     data = _raw()["resources"].get(resource_type)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,20 @@ CACHE_DIR = ".omni-cache/graphs"
 SWITCH = "OMNI_GRAPH_CACHE"
 # Folders whose files never change a graph (the graph reads none of them).
 SKIPPED_DIRS = frozenset(
-    {".git", ".venv", ".omni-cache", "out", "snapshots", "tests", "node_modules", "__pycache__", ".pytest_cache",
-     ".ruff_cache", ".pyright", "benchmarks"}
+    {
+        ".git",
+        ".venv",
+        ".omni-cache",
+        "out",
+        "snapshots",
+        "tests",
+        "node_modules",
+        "__pycache__",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".pyright",
+        "benchmarks",
+    }
 )
 SDKS = ("pulumi", "pulumi-gcp", "pulumi-random", "pulumi-pagerduty", "pulumi-kubernetes", "grafanalib")
 
@@ -31,7 +43,7 @@ def enabled() -> bool:
     return os.environ.get(SWITCH, "on").lower() not in ("off", "0", "false", "no")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tree_digest(root: Path) -> str:
     """One digest of every file under the project that a run could read, and the SDK versions."""
     digest = hashlib.sha256()

@@ -22,7 +22,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from offline import facts
@@ -210,7 +210,7 @@ GCP_CUSTOM_DIFF_OVERLAY: dict[str, tuple[ConditionalForceNew, ...]] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _conditional(resource_type: str) -> tuple[ConditionalForceNew, ...]:
     rules: list[ConditionalForceNew] = list(GCP_CUSTOM_DIFF_OVERLAY.get(resource_type, ()))
     type_facts = facts.for_type(resource_type)
@@ -302,9 +302,7 @@ PROTECTION_SWITCHES: dict[str, tuple[ProtectionSwitch, ...]] = {
         ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
     ),
     "gcp:memorystore/instance:Instance": (
-        ProtectionSwitch(
-            "deletionProtectionEnabled", frozenset({True}), True, _DELETION_PROTECTION_OFF
-        ),
+        ProtectionSwitch("deletionProtectionEnabled", frozenset({True}), True, _DELETION_PROTECTION_OFF),
     ),
     # Unset counts as protected: the provider refuses the delete until it is false in state.
     "gcp:redis/instance:Instance": (
@@ -338,7 +336,7 @@ GCP_DELETION_POLICY = ProtectionSwitch(
 
 def force_new_paths(resource_type: str) -> tuple[str, ...]:
     """The input paths whose change replaces a resource of this type."""
-    return FORCE_NEW[resource_type] if resource_type in FORCE_NEW else DEFAULT_FORCE_NEW
+    return FORCE_NEW.get(resource_type, DEFAULT_FORCE_NEW)
 
 
 def conditional_force_new(resource_type: str) -> tuple[ConditionalForceNew, ...]:

@@ -219,7 +219,9 @@ class SchemaReader:
         call = re.match(r"(?:[\w]+\.)?(\w+)\(", text)
         if call:
             name = call.group(1)
-            args = Span(span.file, span.start + call.end() - 1, matching(span.file.masked, span.start + call.end() - 1) + 1)
+            args = Span(
+                span.file, span.start + call.end() - 1, matching(span.file.masked, span.start + call.end() - 1) + 1
+            )
             if name.startswith("ResourceIam"):
                 return self._iam_resource(name, args, span.file.package), ""
             body = self.index.lookup(self.index.funcs, name, span.file.package)
@@ -421,7 +423,7 @@ def _args_class(node: ast.ClassDef) -> ArgsClass:
             continue
         if item.name == "__init__":
             args = item.args.kwonlyargs
-            for arg, default in zip(args, item.args.kw_defaults):
+            for arg, default in zip(args, item.args.kw_defaults, strict=True):
                 if default is None:
                     required.add(arg.arg)
             continue
@@ -473,7 +475,7 @@ class ResourceFacts:
         if self.force_new:
             data["forceNew"] = self.force_new
         if rules:
-            data["forceNewIf"] = {path: rule for path, rule in rules}
+            data["forceNewIf"] = dict(rules)
         if self.required:
             data["required"] = self.required
         if self.enums:
@@ -522,7 +524,9 @@ def walk(
     return names
 
 
-def engine_path(tf_path: str, fields: dict[str, FieldFacts], classes: dict[str, ArgsClass], args_name: str) -> str | None:
+def engine_path(
+    tf_path: str, fields: dict[str, FieldFacts], classes: dict[str, ArgsClass], args_name: str
+) -> str | None:
     """`settings.0.disk_size` -> `settings.diskSize`."""
     parts = [p for p in tf_path.split(".") if not p.isdigit()]
     out = []
@@ -579,7 +583,10 @@ def registered_resources(index: Index) -> dict[str, Span]:
             block = Span(file, open_at, matching(file.masked, open_at) + 1)
             entries = dict(SchemaReader(index)._keyed(block))
             kind = entries.get("Type")
-            if kind is None or kind.text.strip() not in ("registry.SchemaTypeResource", "registry.SchemaTypeIAMResource"):
+            if kind is None or kind.text.strip() not in (
+                "registry.SchemaTypeResource",
+                "registry.SchemaTypeIAMResource",
+            ):
                 continue
             name = STRING.search(entries["Name"].text) if "Name" in entries else None
             if name and "Schema" in entries:
@@ -662,7 +669,9 @@ def extract(provider: Path, provider_rev: str, bridge: Path, bridge_rev: str, no
 
 
 def newest_release_before(repo: Path, committed: str) -> str:
-    refs = git(repo, "for-each-ref", "--sort=-creatordate", "--format=%(refname:short) %(creatordate:iso-strict)", "refs/tags")
+    refs = git(
+        repo, "for-each-ref", "--sort=-creatordate", "--format=%(refname:short) %(creatordate:iso-strict)", "refs/tags"
+    )
     limit = datetime.datetime.fromisoformat(committed)
     for line in refs.splitlines():
         name, _, date = line.partition(" ")
@@ -684,7 +693,9 @@ def dump(facts: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--provider", type=Path, required=True, help="git dir of a terraform-provider-google-beta mirror")
+    parser.add_argument(
+        "--provider", type=Path, required=True, help="git dir of a terraform-provider-google-beta mirror"
+    )
     parser.add_argument("--provider-rev", default="HEAD", help="tag or commit to read (default HEAD)")
     parser.add_argument("--bridge", type=Path, required=True, help="git dir of a pulumi-gcp mirror")
     parser.add_argument("--bridge-rev", default="HEAD", help="tag or commit of pulumi-gcp (default HEAD)")

@@ -39,7 +39,9 @@ def test_two_resources_with_one_urn_fail_naming_the_urn_and_both_declarations(ma
     assert "Duplicate resource URN" in message
     # Both declarations: type, name, parent and the program line that declared them (the helper
     # is called from lines 9 and 10; the resource is declared inside it, on line 6).
-    assert message.count("gcp:projects/iAMMember:IAMMember 'omni-dev-api-cloudsql' under the stack at __main__.py:6") == 2
+    assert (
+        message.count("gcp:projects/iAMMember:IAMMember 'omni-dev-api-cloudsql' under the stack at __main__.py:6") == 2
+    )
 
 
 def test_same_name_under_different_parents_is_two_urns_and_allowed(make_project):
@@ -125,7 +127,8 @@ def test_an_invoke_answer_known_only_in_the_cloud_stays_unknown_in_preview(make_
 
 def test_simulated_apply_answers_invokes_with_stand_ins_and_says_so(make_project):
     graph = run_stack(make_project(PROJECT_NUMBER_PROGRAM, STACK_FILE), "test", preview=False).to_json()
-    assert graph["outputs"]["audience"].startswith("/projects/") and UNKNOWN not in graph["outputs"]["audience"]
+    assert graph["outputs"]["audience"].startswith("/projects/")
+    assert UNKNOWN not in graph["outputs"]["audience"]
     assert graph["simulated"] == {"standInInvokes": ["gcp:organizations/getProject:getProject"]}
 
 
@@ -141,7 +144,11 @@ gcp.compute.get_network_output(name="default")
 
 
 def test_dev_snapshot_holds_no_invented_project_number(graphs):
-    grafana = [r for r in graphs["dev"]["resources"] if r["type"] == "gcp:cloudrunv2/service:Service" and "grafana" in r["name"]]
+    grafana = [
+        r
+        for r in graphs["dev"]["resources"]
+        if r["type"] == "gcp:cloudrunv2/service:Service" and "grafana" in r["name"]
+    ]
     assert grafana, "the dev stack declares Grafana's service"
     assert graphs["dev"]["outputs"]["grafana_url"] == UNKNOWN
 
@@ -184,7 +191,9 @@ def test_a_list_longer_than_the_provider_accepts_fails(make_project):
 import pulumi_gcp as gcp
 gcp.compute.Firewall("fw", network="default", allows=[{{"protocol": "tcp"}}], source_service_accounts={accounts!r})
 """
-    with pytest.raises(InputRejected, match=r"Firewall 'fw': sourceServiceAccounts has 11 items; the provider accepts at most 10"):
+    with pytest.raises(
+        InputRejected, match=r"Firewall 'fw': sourceServiceAccounts has 11 items; the provider accepts at most 10"
+    ):
         run_stack(make_project(program, STACK_FILE), "test")
 
 
@@ -202,7 +211,8 @@ def test_the_preview_prints_the_coverage(graphs):
     from offline.preview import render_preview_text
 
     last = render_preview_text(graphs["prod"]).rstrip("\n").splitlines()[-1]
-    assert last.startswith("Provider facts: ") and "resource types covered (100%)" in last
+    assert last.startswith("Provider facts: ")
+    assert "resource types covered (100%)" in last
 
 
 def test_the_cli_reports_a_refusal_with_exit_2_and_no_traceback(make_project):
@@ -211,7 +221,9 @@ def test_the_cli_reports_a_refusal_with_exit_2_and_no_traceback(make_project):
     from cli.main import app
 
     project = make_project(TWO_GRANTS_ONE_NAME, STACK_FILE)
-    result = CliRunner().invoke(app, ["preview", "--stack", "test", "-C", str(project.root)], env={"OMNI_GRAPH_CACHE": "off"})
+    result = CliRunner().invoke(
+        app, ["preview", "--stack", "test", "-C", str(project.root)], env={"OMNI_GRAPH_CACHE": "off"}
+    )
     assert result.exit_code == 2
     assert "duplicate resource URN" in result.output
     assert "Traceback" not in result.output
