@@ -46,7 +46,7 @@ func ResourceCache() *schema.Resource {
 			customdiff.ForceNewIfChange("version", isVersionDecreasing),
 		),
 		Schema: map[string]*schema.Schema{
-			"name": {Type: schema.TypeString, Required: true, ForceNew: true, Description: `a "quoted" }`},
+			"name": {Type: schema.TypeString, Required: true, ForceNew: true, Description: `"q" }`},
 			"mode": {
 				Type:         schema.TypeString,
 				Optional:     true,
