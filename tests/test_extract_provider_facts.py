@@ -56,7 +56,10 @@ func ResourceCache() *schema.Resource {
 				Type:     schema.TypeList,
 				Optional: true,
 				MaxItems: 3,
-				Elem:     &schema.Schema{Type: schema.TypeString, ValidateFunc: verify.ValidateEnum([]string{"a", "b"})},
+				Elem: &schema.Schema{
+				    Type:         schema.TypeString,
+				    ValidateFunc: verify.ValidateEnum([]string{"a", "b"}),
+				},
 			},
 			"window": {Type: schema.TypeList, Optional: true, MaxItems: 1, Elem: windowSchema()},
 			"flags": {Type: schema.TypeList, Optional: true, Elem: flagElem},
