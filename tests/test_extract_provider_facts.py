@@ -57,8 +57,8 @@ func ResourceCache() *schema.Resource {
 				Optional: true,
 				MaxItems: 3,
 				Elem: &schema.Schema{
-				    Type:         schema.TypeString,
-				    ValidateFunc: verify.ValidateEnum([]string{"a", "b"}),
+					Type:         schema.TypeString,
+					ValidateFunc: verify.ValidateEnum([]string{"a", "b"}),
 				},
 			},
 			"window": {Type: schema.TypeList, Optional: true, MaxItems: 1, Elem: windowSchema()},
