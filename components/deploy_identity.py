@@ -32,6 +32,7 @@ from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
 from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
 from components.status_page import PUBLISHER_PROJECT_ROLES
+from components.usage import INVOICING_PROJECT_ROLES
 from stackconfig.model import GITHUB_REPOSITORY
 
 REQUIRED_APIS = ("iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com")
@@ -60,6 +61,8 @@ class ServiceRoles:
 # kind of resource cannot reach `pulumi up` without the deployer being allowed to manage it.
 SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
+    # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
+    "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
@@ -73,6 +76,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:projects/iAM": ServiceRoles("roles/resourcemanager.projectIamAdmin", ("roles/iam.securityReviewer",)),
     # Enabled APIs and service agents (`serviceIdentity`).
     "gcp:projects/service": ServiceRoles("roles/serviceusage.serviceUsageAdmin", ("roles/serviceusage.serviceUsageViewer",)),
+    # Topics, subscriptions, schemas and their IAM.
+    "gcp:pubsub/": ServiceRoles("roles/pubsub.admin", ("roles/pubsub.viewer",)),
     "gcp:redis/": ServiceRoles("roles/redis.admin", ("roles/redis.viewer",)),
     "gcp:secretmanager/": ServiceRoles("roles/secretmanager.admin", ("roles/secretmanager.viewer",)),
     "gcp:serviceaccount/": ServiceRoles("roles/iam.serviceAccountAdmin", ("roles/iam.serviceAccountViewer",)),
@@ -107,6 +112,7 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *(role for roles in WORKLOAD_ROLES.values() for role in roles),
             *GRAFANA_PROJECT_ROLES,
             *PUBLISHER_PROJECT_ROLES,
+            *INVOICING_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }
     )

@@ -21,6 +21,7 @@ alone are in ``CONDITIONAL_FORCE_NEW``, the rest are named in comments.
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -237,6 +238,28 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "member",
         "condition",
     ),
+    # Usage metering (terraform-provider-google's pubsub and bigquery resources). A topic's
+    # schema settings, retention and labels are patched; a schema's definition becomes a new
+    # revision of the same schema. A subscription cannot move to another topic, nor change its
+    # ordering or filter; its delivery (BigQuery config, retries, dead letters) is patched.
+    "gcp:pubsub/schema:Schema": ("name", "project", "type"),
+    "gcp:pubsub/topic:Topic": ("name", "project"),
+    "gcp:pubsub/subscription:Subscription": ("name", "project", "topic", "enableMessageOrdering", "filter"),
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "project", "role", "member", "condition"),
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": ("subscription", "project", "role", "member", "condition"),
+    "gcp:bigquery/dataset:Dataset": ("datasetId", "project", "location"),
+    # A table's partitioning column and its encryption are fixed at creation; an incompatible
+    # schema change is judged in CONDITIONAL_FORCE_NEW. A view's query is patched.
+    "gcp:bigquery/table:Table": (
+        "datasetId",
+        "tableId",
+        "project",
+        "timePartitioning.field",
+        "rangePartitioning",
+        "encryptionConfiguration",
+    ),
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": ("datasetId", "project", "role", "member", "condition"),
+    "gcp:bigquery/iamMember:IamMember": ("datasetId", "tableId", "project", "role", "member", "condition"),
     # Creating a service agent is idempotent; nothing of it updates.
     "gcp:projects/serviceIdentity:ServiceIdentity": ("project", "service"),
     # pulumi-kubernetes (provider/pkg/provider/forcenew.go): a new name or namespace is a new
@@ -315,7 +338,56 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# BigQuery column types the provider treats as the same type.
+_BIGQUERY_SAME_TYPES = ({"INTEGER", "INT64"}, {"FLOAT", "FLOAT64"}, {"BOOLEAN", "BOOL"})
+
+
+def _bigquery_columns(schema: Any) -> dict[str, dict[str, Any]] | None:
+    try:
+        columns = json.loads(schema) if isinstance(schema, str) else schema
+        return {str(column["name"]).lower(): column for column in columns}
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _bigquery_type_changed(old: Any, new: Any) -> bool:
+    old_type, new_type = str(old).upper(), str(new).upper()
+    return old_type != new_type and not any({old_type, new_type} <= same for same in _BIGQUERY_SAME_TYPES)
+
+
+def bigquery_schema_not_changeable(old: Any, new: Any) -> bool:
+    """terraform-provider-google ``resourceBigQueryTableSchemaIsChangeable``: a table keeps its
+    data only while columns are added (never REQUIRED ones) or relaxed from REQUIRED to
+    NULLABLE; dropping a column, changing its type or tightening its mode needs a new table."""
+    if old is None or new is None:
+        return False  # a view, or a schema left to BigQuery
+    if new == UNKNOWN:
+        return True
+    old_columns, new_columns = _bigquery_columns(old), _bigquery_columns(new)
+    if old_columns is None or new_columns is None:
+        return True
+    if not old_columns.keys() <= new_columns.keys():
+        return True
+    if any(str(column.get("mode", "NULLABLE")).upper() == "REQUIRED" for key, column in new_columns.items() if key not in old_columns):
+        return True
+    for key, column in old_columns.items():
+        after = new_columns[key]
+        if _bigquery_type_changed(column.get("type"), after.get("type")):
+            return True
+        old_mode, new_mode = (str(c.get("mode") or "NULLABLE").upper() for c in (column, after))
+        if old_mode != new_mode and not (old_mode == "REQUIRED" and new_mode == "NULLABLE"):
+            return True
+    return False
+
+
 CONDITIONAL_FORCE_NEW: dict[str, tuple[ConditionalForceNew, ...]] = {
+    "gcp:bigquery/table:Table": (
+        ConditionalForceNew(
+            "schema",
+            bigquery_schema_not_changeable,
+            "a column dropped, retyped, tightened or added as REQUIRED: BigQuery needs a new table (its rows are lost)",
+        ),
+    ),
     "gcp:compute/subnetwork:Subnetwork": (
         ConditionalForceNew(
             "ipCidrRange",
@@ -346,6 +418,9 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         "gcp:secretmanager/secret:Secret",
         "gcp:secretmanager/secretVersion:SecretVersion",
         "gcp:artifactregistry/repository:Repository",
+        # Usage events and invoices (a view is recreated from its query, but shares the type).
+        "gcp:bigquery/dataset:Dataset",
+        "gcp:bigquery/table:Table",
         "random:index/randomPassword:RandomPassword",  # a replacement is a new password
         # The private services range: Cloud SQL and Redis private IPs are allocated from it.
         "gcp:compute/globalAddress:GlobalAddress",
@@ -402,6 +477,18 @@ PROTECTION_SWITCHES: dict[str, tuple[ProtectionSwitch, ...]] = {
     ),
     "gcp:secretmanager/secret:Secret": (
         ProtectionSwitch("deletionProtection", frozenset({True}), False, _DELETION_PROTECTION_OFF),
+    ),
+    # The provider's default is true: unset counts as protected.
+    "gcp:bigquery/table:Table": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:bigquery/dataset:Dataset": (
+        ProtectionSwitch(
+            "deleteContentsOnDestroy",
+            frozenset({False}),
+            False,
+            "deleteContentsOnDestroy turned on: deleting the dataset will also delete its tables",
+        ),
     ),
     "gcp:storage/bucket:Bucket": (
         ProtectionSwitch(
