@@ -1,7 +1,7 @@
 -- Every usage event exactly once. The BigQuery subscription delivers at least once, so a
 -- redelivered or republished event (same event_id) can land in the events table more than once;
 -- the copy Pub/Sub received first is kept.
--- `{dataset}` is the only template parameter: the usage dataset's id.
+-- The only template parameter is the usage dataset's id, in the FROM clause below.
 SELECT
   event_id,
   tenant_id,
