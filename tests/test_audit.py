@@ -188,7 +188,7 @@ def test_the_deployer_holds_no_role_that_no_declared_resource_needs(graphs: dict
 def test_the_narrowest_prefix_of_a_type_names_its_role(rtype: str, role: str) -> None:
     roles = service_roles(rtype)
     assert roles is not None and roles.manage == role
-    assert service_roles("gcp:bigquery/dataset:Dataset") is None
+    assert service_roles("gcp:dataflow/job:Job") is None
 
 
 @pytest.mark.parametrize("stack", STACKS)
