@@ -238,16 +238,17 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "member",
         "condition",
     ),
-    # Usage metering (terraform-provider-google's pubsub and bigquery resources). A topic's
-    # schema settings, retention and labels are patched; a schema's definition becomes a new
+    # Usage metering (terraform-provider-google-beta's pubsub and bigquery resources, read at
+    # their newest snapshot, 93c65b2d60, a v8-era commit: pulumi-gcp 10.2 bridges a v7 release). A topic's
+    # schema settings, retention and labels are patched; a schema's definition and type become a new
     # revision of the same schema. A subscription cannot move to another topic, nor change its
     # ordering or filter; its delivery (BigQuery config, retries, dead letters) is patched.
-    "gcp:pubsub/schema:Schema": ("name", "project", "type"),
-    "gcp:pubsub/topic:Topic": ("name", "project"),
-    "gcp:pubsub/subscription:Subscription": ("name", "project", "topic", "enableMessageOrdering", "filter"),
+    "gcp:pubsub/schema:Schema": ("name", "project"),
+    "gcp:pubsub/topic:Topic": ("name", "project", "tags"),
+    "gcp:pubsub/subscription:Subscription": ("name", "project", "topic", "enableMessageOrdering", "filter", "tags"),
     "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "project", "role", "member", "condition"),
     "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": ("subscription", "project", "role", "member", "condition"),
-    "gcp:bigquery/dataset:Dataset": ("datasetId", "project", "location"),
+    "gcp:bigquery/dataset:Dataset": ("datasetId", "project", "location", "externalDatasetReference"),
     # A table's partitioning column and its encryption are fixed at creation; an incompatible
     # schema change is judged in CONDITIONAL_FORCE_NEW. A view's query is patched.
     "gcp:bigquery/table:Table": (
@@ -255,8 +256,12 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "tableId",
         "project",
         "timePartitioning.field",
-        "rangePartitioning",
+        "rangePartitioning.field",
         "encryptionConfiguration",
+        "tableReplicationInfo",
+        "biglakeConfiguration",
+        "materializedView.query",
+        "materializedView.allowNonIncrementalDefinition",
     ),
     "gcp:bigquery/datasetIamMember:DatasetIamMember": ("datasetId", "project", "role", "member", "condition"),
     "gcp:bigquery/iamMember:IamMember": ("datasetId", "tableId", "project", "role", "member", "condition"),

@@ -256,3 +256,11 @@ def test_a_view_that_is_not_bigquery_sql_is_refused_with_its_file(tmp_path: Path
     monkeypatch.setattr(files, "_relative", lambda path: str(path.name))
     with pytest.raises(files.MeteringFileError, match=r"monthly_usage.sql: not valid BigQuery SQL"):
         files.render_view("monthly_usage", DATASET)
+
+
+def test_the_example_event_in_the_docs_is_accepted_and_falls_on_the_last_microsecond_of_october():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "usage.md").read_text(encoding="utf-8")
+    example = docs.split("```json\n", 1)[1].split("```", 1)[0]
+    [decoded] = read_json_encoded(" ".join(example.split()))
+    assert decoded["occurred_at"] == ts("2026-10-31T23:59:59.999999")
+    assert fastavro.validate(decoded, files.event_schema())
