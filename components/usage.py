@@ -151,10 +151,10 @@ class Usage(pulumi.ComponentResource):
             f"{name}-pubsub-agent", project=args.project, service="pubsub.googleapis.com", opts=child
         )
         schema = gcp.pubsub.Schema(
-            f"{name}-schema", name=f"{args.topic}-schema", project=args.project, type="AVRO", definition=event_schema, opts=child
+            f"{name}-usage-schema", name=f"{args.topic}-schema", project=args.project, type="AVRO", definition=event_schema, opts=child
         )
         self.topic = gcp.pubsub.Topic(
-            f"{name}-topic",
+            f"{name}-usage-topic",
             name=args.topic,
             project=args.project,
             labels=dict(args.labels),
@@ -164,12 +164,12 @@ class Usage(pulumi.ComponentResource):
         )
         for label, member in sorted(args.publishers.items()):
             gcp.pubsub.TopicIAMMember(
-                f"{name}-publisher-{label}", project=args.project, topic=self.topic.name, role=PUBLISHER_ROLE, member=member, opts=child
+                f"{name}-usage-publisher-{label}", project=args.project, topic=self.topic.name, role=PUBLISHER_ROLE, member=member, opts=child
             )
 
         # --- the dataset and its tables ----------------------------------------------------
         self.dataset = gcp.bigquery.Dataset(
-            f"{name}-dataset",
+            f"{name}-usage-dataset",
             dataset_id=args.dataset,
             project=args.project,
             location=args.region,
@@ -179,7 +179,7 @@ class Usage(pulumi.ComponentResource):
             opts=stateful,
         )
         self.events_table = gcp.bigquery.Table(
-            f"{name}-events",
+            f"{name}-usage-events",
             dataset_id=self.dataset.dataset_id,
             table_id=EVENTS_TABLE,
             project=args.project,
@@ -197,7 +197,7 @@ class Usage(pulumi.ComponentResource):
             opts=stateful,
         )
         self.invoices_table = gcp.bigquery.Table(
-            f"{name}-invoices",
+            f"{name}-usage-invoices",
             dataset_id=self.dataset.dataset_id,
             table_id=INVOICES_TABLE,
             project=args.project,
@@ -214,7 +214,7 @@ class Usage(pulumi.ComponentResource):
         previous: list[pulumi.Resource] = [self.events_table, self.invoices_table]
         for view in files.VIEWS:
             self.views[view] = gcp.bigquery.Table(
-                f"{name}-{view.replace('_', '-')}",
+                f"{name}-usage-{view.replace('_', '-')}",
                 dataset_id=self.dataset.dataset_id,
                 table_id=view,
                 project=args.project,
@@ -230,7 +230,7 @@ class Usage(pulumi.ComponentResource):
 
         # --- delivery: BigQuery subscription, retries, dead letters --------------------------
         table_writer = gcp.bigquery.IamMember(
-            f"{name}-events-writer",
+            f"{name}-usage-events-writer",
             project=args.project,
             dataset_id=self.dataset.dataset_id,
             table_id=self.events_table.table_id,
@@ -239,14 +239,14 @@ class Usage(pulumi.ComponentResource):
             opts=child,
         )
         dead_letter = gcp.pubsub.Topic(
-            f"{name}-dead-letter",
+            f"{name}-usage-dead-letter",
             name=f"{args.topic}-dead-letter",
             project=args.project,
             labels=dict(args.labels),
             opts=child,
         )
         dead_letter_publisher = gcp.pubsub.TopicIAMMember(
-            f"{name}-dead-letter-publisher",
+            f"{name}-usage-dead-letter-publisher",
             project=args.project,
             topic=dead_letter.name,
             role=PUBLISHER_ROLE,
@@ -254,7 +254,7 @@ class Usage(pulumi.ComponentResource):
             opts=child,
         )
         gcp.pubsub.Subscription(
-            f"{name}-dead-letter-sub",
+            f"{name}-usage-dead-letter-sub",
             name=f"{args.topic}-dead-letter-sub",
             project=args.project,
             topic=dead_letter.id,
@@ -265,7 +265,7 @@ class Usage(pulumi.ComponentResource):
             opts=child,
         )
         to_bigquery = gcp.pubsub.Subscription(
-            f"{name}-bigquery",
+            f"{name}-usage-bigquery",
             name=f"{args.topic}-bigquery",
             project=args.project,
             topic=self.topic.id,
@@ -288,7 +288,7 @@ class Usage(pulumi.ComponentResource):
         )
         # Forwarding to the dead-letter topic acknowledges the message on this subscription.
         gcp.pubsub.SubscriptionIAMMember(
-            f"{name}-bigquery-subscriber",
+            f"{name}-usage-bigquery-subscriber",
             project=args.project,
             subscription=to_bigquery.name,
             role=SUBSCRIBER_ROLE,

@@ -53,16 +53,16 @@ def pubsub_agent(graph: dict[str, Any]) -> str:
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_staging_and_prod_declare_the_pipeline(graphs: dict[str, Any], stack: str):
     graph = graphs[stack]
-    topic = by_name(graph, TOPIC)[f"omni-{stack}-topic"]
+    topic = by_name(graph, TOPIC)[f"omni-{stack}-usage-topic"]
     assert topic["name"] == f"omni-{stack}-usage-events"
     assert topic["schemaSettings"]["encoding"] == "JSON"
     schema = one(graph, SCHEMA)["inputs"]
     assert schema["type"] == "AVRO" and json.loads(schema["definition"]) == json.loads(files.event_schema_text())
-    assert sorted(by_name(graph, TABLE)) == [f"omni-{stack}-{t}" for t in ("deduplicated-events", "events", "invoices", "monthly-usage", "reconciliation")]
+    assert sorted(by_name(graph, TABLE)) == [f"omni-{stack}-usage-{t}" for t in ("deduplicated-events", "events", "invoices", "monthly-usage", "reconciliation")]
 
 
 def test_events_are_day_partitioned_clustered_by_tenant_expire_after_the_retention_and_need_a_partition_filter(graphs: dict[str, Any]):
-    events = by_name(graphs["prod"], TABLE)["omni-prod-events"]
+    events = by_name(graphs["prod"], TABLE)["omni-prod-usage-events"]
     assert events["timePartitioning"] == {"type": "DAY", "field": "occurred_at", "expirationMs": 400 * 86_400_000}
     assert events["requirePartitionFilter"] is True
     assert events["clusterings"] == ["tenant_id"]
@@ -75,24 +75,24 @@ def test_the_retention_comes_from_the_stack(project_copy):
 
     edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:usage:\n    rawRetentionDays: 90")
     graph = run_stack(project_copy, "staging").to_json()
-    assert by_name(graph, TABLE)["omni-staging-events"]["timePartitioning"]["expirationMs"] == 90 * 86_400_000
+    assert by_name(graph, TABLE)["omni-staging-usage-events"]["timePartitioning"]["expirationMs"] == 90 * 86_400_000
 
 
 def test_views_are_the_reviewed_sql_in_standard_sql_created_in_order(graphs: dict[str, Any]):
     graph = graphs["prod"]
     tables = {r["name"]: r for r in resources(graph, TABLE)}
     for view in files.VIEWS:
-        inputs = tables[f"omni-prod-{view.replace('_', '-')}"]["inputs"]
+        inputs = tables[f"omni-prod-usage-{view.replace('_', '-')}"]["inputs"]
         assert inputs["view"] == {"query": files.render_view(view, "omni_prod_usage"), "useLegacySql": False}
         assert inputs["tableId"] == view
-    assert tables["omni-prod-deduplicated-events"]["urn"] in tables["omni-prod-monthly-usage"]["dependencies"]
-    assert tables["omni-prod-monthly-usage"]["urn"] in tables["omni-prod-reconciliation"]["dependencies"]
+    assert tables["omni-prod-usage-deduplicated-events"]["urn"] in tables["omni-prod-usage-monthly-usage"]["dependencies"]
+    assert tables["omni-prod-usage-monthly-usage"]["urn"] in tables["omni-prod-usage-reconciliation"]["dependencies"]
 
 
 def test_the_bigquery_subscription_writes_the_topic_schema_with_metadata_retries_with_backoff_and_dead_letters(applied: dict[str, Any]):
     graph = applied["prod"]
     subscriptions = by_name(graph, SUBSCRIPTION)
-    to_bigquery = subscriptions["omni-prod-bigquery"]
+    to_bigquery = subscriptions["omni-prod-usage-bigquery"]
     assert to_bigquery["bigqueryConfig"] == {
         "table": "omni-api-prod.omni_prod_usage.events",
         "useTopicSchema": True,
@@ -105,7 +105,7 @@ def test_the_bigquery_subscription_writes_the_topic_schema_with_metadata_retries
         "maxDeliveryAttempts": 10,
     }
     assert to_bigquery["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
-    dead_letters = subscriptions["omni-prod-dead-letter-sub"]
+    dead_letters = subscriptions["omni-prod-usage-dead-letter-sub"]
     assert dead_letters["topic"] == "projects/omni-api-prod/topics/omni-prod-usage-events-dead-letter"
     # Neither subscription is deleted after 31 idle days (Pub/Sub's default).
     assert to_bigquery["expirationPolicy"] == dead_letters["expirationPolicy"] == {"ttl": ""}
