@@ -59,7 +59,7 @@ MILLISECONDS_PER_DAY = 24 * 3600 * 1000
 # Pub/Sub keeps an unacknowledged message at most 7 days: a BigQuery outage that long loses nothing.
 MESSAGE_RETENTION = "604800s"
 # A subscription that never expires: the default deletes it after 31 days without activity.
-NEVER_EXPIRES = {"ttl": ""}
+NEVER_EXPIRES = gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl="")
 RECONCILIATION_METRIC = "custom.googleapis.com/omni/invoicing/reconciliation_mismatched_lines"
 JOB_MODES = ("invoice", "reconcile")
 

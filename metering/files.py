@@ -9,6 +9,7 @@ from typing import Any
 
 import fastavro
 import sqlglot
+from fastavro.schema import SchemaParseException
 from sqlglot.errors import ParseError
 
 ROOT = Path(__file__).resolve().parent
@@ -36,7 +37,7 @@ def event_schema_text() -> str:
     text = EVENT_SCHEMA.read_text(encoding="utf-8")
     try:
         fastavro.parse_schema(json.loads(text))
-    except (ValueError, fastavro.schema.SchemaParseException, KeyError, TypeError) as error:
+    except (ValueError, SchemaParseException, KeyError, TypeError) as error:
         raise MeteringFileError(f"{_relative(EVENT_SCHEMA)}: not a valid Avro schema ({error})") from None
     return text
 
