@@ -253,3 +253,16 @@ def test_an_incompatible_schema_change_replaces_the_table_and_a_compatible_one_d
     [rule] = conditional_force_new(TABLE)
     assert rule.path == "schema"
     assert bigquery_schema_not_changeable(json.dumps(COLUMNS), json.dumps(new_columns)) is replaces
+
+
+def test_the_schedules_run_the_invoicing_jobs_as_an_account_that_may_only_run_them(applied: dict[str, Any]):
+    graph = applied["prod"]
+    trigger = account(graph, "omni-prod-inv-trigger")
+    schedules = {n: s for n, s in by_name(graph, SCHEDULER).items() if n in ("omni-prod-invoice-schedule", "omni-prod-reconcile-schedule")}
+    for mode in ("invoice", "reconcile"):
+        target = schedules[f"omni-prod-{mode}-schedule"]["httpTarget"]
+        assert target["uri"] == f"https://run.googleapis.com/v2/projects/omni-api-prod/locations/europe-west1/jobs/omni-prod-{mode}:run"
+        assert f"serviceAccount:{target['oauthToken']['serviceAccountEmail']}" == trigger
+    invokers = sorted((g["name"], g["role"]) for g in by_name(graph, "gcp:cloudrunv2/jobIamMember:JobIamMember").values() if g["member"] == trigger)
+    assert invokers == [("omni-prod-invoice", "roles/run.invoker"), ("omni-prod-reconcile", "roles/run.invoker")]
+    assert [g for g in by_name(graph, PROJECT_IAM).values() if g["member"] == trigger] == []
