@@ -225,6 +225,7 @@ usage_pipeline = (
             raw_retention_days=config.usage.raw_retention_days,
             invoice_schedule=config.usage.invoice_schedule,
             reconcile_schedule=config.usage.reconcile_schedule,
+            stripe_key_added=config.usage.stripe_key_added,
             environment=config.environment,
             protect=config.protect,
         ),

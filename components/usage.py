@@ -93,6 +93,9 @@ class UsageArgs:
     minimum_backoff: str = "10s"
     maximum_backoff: str = "600s"
     """Delay between attempts, growing exponentially from the minimum to the maximum."""
+    stripe_key_added: bool = False
+    """Whether the Stripe key has a version. Cloud Run refuses to create a job whose secret has
+    none, so the invoice job and its schedule are declared only once an operator added it."""
     environment: str = "prod"
     """`OMNI_ENV` of the jobs: the first part of every Stripe idempotency key."""
     protect: bool = True
@@ -364,8 +367,15 @@ class Usage(pulumi.ComponentResource):
             opts=child,
         )
         schedules = {"invoice": args.invoice_schedule, "reconcile": args.reconcile_schedule}
+        modes = JOB_MODES if args.stripe_key_added else tuple(mode for mode in JOB_MODES if mode != "invoice")
+        if not args.stripe_key_added:
+            pulumi.log.warn(
+                f"usage.stripeKeyAdded is false: the invoice job {name}-invoice and its schedule are not declared until the "
+                f"Stripe key has a version (`gcloud secrets versions add {name}-stripe-api-key --data-file=-`, docs/usage.md)",
+                resource=self,
+            )
         self.jobs = {}
-        for mode in JOB_MODES:
+        for mode in modes:
             job = Job(
                 f"{name}-{mode}",
                 JobArgs(

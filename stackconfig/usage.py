@@ -89,6 +89,14 @@ class UsageConfig(ConfigModel):
         default=None,
         description="BigQuery dataset id; unset: `<namePrefix>_<environment>_usage` (dashes become underscores).",
     )
+    stripe_key_added: bool = Field(
+        default=False,
+        description=(
+            "An operator has added the Stripe key's first version to Secret Manager (docs/usage.md). Cloud Run refuses "
+            "a job whose secret has no version, so until then the invoice job and its schedule are not declared (the "
+            "secret and the reconcile job are); set it true once the key is there."
+        ),
+    )
     invoicing_release: str | None = Field(
         default=None,
         pattern=RELEASE,

@@ -73,7 +73,7 @@ def test_events_are_day_partitioned_clustered_by_tenant_expire_after_the_retenti
 def test_the_retention_comes_from_the_stack(project_copy):
     from offline.engine import run_stack
 
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:usage:\n    rawRetentionDays: 90")
+    edit_stack_file(project_copy, "staging", "omni-infra:usage:\n", "omni-infra:usage:\n    rawRetentionDays: 90\n")
     graph = run_stack(project_copy, "staging").to_json()
     assert by_name(graph, TABLE)["omni-staging-usage-events"]["timePartitioning"]["expirationMs"] == 90 * 86_400_000
 
@@ -212,7 +212,7 @@ BAD_USAGE_VALUES = [
 
 @pytest.mark.parametrize(("setting", "key", "reason"), BAD_USAGE_VALUES)
 def test_a_bad_usage_value_is_refused_before_any_resource_naming_the_key(project_copy, setting: str, key: str, reason: str):
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", f"omni-infra:environment: staging\n  omni-infra:usage:\n    {setting}")
+    edit_stack_file(project_copy, "staging", "omni-infra:usage:\n", f"omni-infra:usage:\n    {setting}\n")
     error, declared = failing_run(project_copy, "staging")
     assert declared == []
     assert [p.key for p in error.problems] == [key]
@@ -266,3 +266,12 @@ def test_the_schedules_run_the_invoicing_jobs_as_an_account_that_may_only_run_th
     invokers = sorted((g["name"], g["role"]) for g in by_name(graph, "gcp:cloudrunv2/jobIamMember:JobIamMember").values() if g["member"] == trigger)
     assert invokers == [("omni-prod-invoice", "roles/run.invoker"), ("omni-prod-reconcile", "roles/run.invoker")]
     assert [g for g in by_name(graph, PROJECT_IAM).values() if g["member"] == trigger] == []
+
+
+def test_until_the_stripe_key_has_a_version_the_invoice_job_is_not_declared_but_the_secret_and_reconciliation_are(graphs: dict[str, Any]):
+    dev = graphs["dev"]  # dev keeps usage.stripeKeyAdded at its default, false
+    assert "omni-dev-stripe-api-key" in by_name(dev, SECRET)
+    jobs = set(by_name(dev, JOB))
+    assert "omni-dev-reconcile-job" in jobs and "omni-dev-invoice-job" not in jobs
+    assert "omni-dev-invoice-schedule" not in by_name(dev, SCHEDULER)
+    assert {"omni-prod-invoice-job", "omni-prod-reconcile-job"} <= set(by_name(graphs["prod"], JOB))
