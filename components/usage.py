@@ -31,6 +31,7 @@ from components.cloud_run import ContainerSpec, Job, JobArgs
 from components.identity import grant_project_roles
 from components.options import child_options
 from metering import files
+from observability.durations import parse_duration
 from stackconfig.cron import check_cron, check_monthly
 from stackconfig.usage import MAX_RETENTION_DAYS, check_dataset_id, check_pubsub_id
 
@@ -62,6 +63,7 @@ MESSAGE_RETENTION = "604800s"
 NEVER_EXPIRES = gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl="")
 RECONCILIATION_METRIC = "custom.googleapis.com/omni/invoicing/reconciliation_mismatched_lines"
 JOB_MODES = ("invoice", "reconcile")
+MAX_BACKOFF_SECONDS = 600  # Pub/Sub's ceiling for a retry policy's backoff
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,11 @@ class UsageArgs:
             raise ValueError(f"raw_retention_days {self.raw_retention_days}: keep raw events 1 to {MAX_RETENTION_DAYS} days")
         if not 5 <= self.max_delivery_attempts <= 100:
             raise ValueError(f"max_delivery_attempts {self.max_delivery_attempts}: Pub/Sub accepts 5 to 100")
+        minimum, maximum = parse_duration(self.minimum_backoff), parse_duration(self.maximum_backoff)
+        if not 0 <= minimum <= maximum <= MAX_BACKOFF_SECONDS:
+            raise ValueError(
+                f"retry backoff {self.minimum_backoff}..{self.maximum_backoff}: Pub/Sub takes 0s to 600s, the minimum first"
+            )
         if not self.publishers:
             raise ValueError("publishers: name at least one account that publishes usage events")
 

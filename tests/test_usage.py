@@ -275,3 +275,37 @@ def test_until_the_stripe_key_has_a_version_the_invoice_job_is_not_declared_but_
     assert "omni-dev-reconcile-job" in jobs and "omni-dev-invoice-job" not in jobs
     assert "omni-dev-invoice-schedule" not in by_name(dev, SCHEDULER)
     assert {"omni-prod-invoice-job", "omni-prod-reconcile-job"} <= set(by_name(graphs["prod"], JOB))
+
+
+def _args(**changes: Any):
+    from components.usage import UsageArgs
+
+    settings: dict[str, Any] = {
+        "project": "omni-api-prod", "region": "europe-west1", "topic": "omni-prod-usage-events", "dataset": "omni_prod_usage",
+        "publishers": {"api": "serviceAccount:api@omni-api-prod.iam.gserviceaccount.com"}, "network_id": "n", "subnet_id": "s",
+    }
+    return UsageArgs(**{**settings, **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"max_delivery_attempts": 4}, "Pub/Sub accepts 5 to 100"),
+        ({"max_delivery_attempts": 101}, "Pub/Sub accepts 5 to 100"),
+        ({"minimum_backoff": "60s", "maximum_backoff": "10s"}, "the minimum first"),
+        ({"maximum_backoff": "700s"}, "Pub/Sub takes 0s to 600s"),
+        ({"publishers": {}}, "name at least one account"),
+        ({"raw_retention_days": 0}, "keep raw events 1 to 3650 days"),
+        ({"invoice_schedule": "0 6 * * 1"}, "does not fire exactly once a month"),
+        ({"topic": "goog-usage"}, "must not start with `goog`"),
+    ],
+)
+def test_the_component_refuses_what_pubsub_would_refuse_before_declaring_anything(changes: dict[str, Any], reason: str):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        _args(**changes)
+
+
+def test_the_components_defaults_are_the_production_choices():
+    args = _args()
+    assert (args.raw_retention_days, args.max_delivery_attempts, args.minimum_backoff, args.maximum_backoff) == (400, 10, "10s", "600s")
+    assert args.protect is True and args.stripe_key_added is False
