@@ -57,7 +57,8 @@ def _backlog_age(severity: Severity, threshold: int, for_: str, age: float, sibl
         severity=severity,
         summary="Usage events wait {{ $value | humanize }}s in {{ $labels.subscription_id }}.",
         description=(
-            "The oldest usage event {{ $labels.subscription_id }} has not written to BigQuery is {{ $value | humanize }}s "
+            "The oldest usage event {{ $labels.subscription_id }} has not written to BigQuery is "
+            "{{ $value | humanize }}s "
             f"old (threshold {threshold}s). Monthly usage and invoices miss it until it is written; Pub/Sub drops it "
             "after 7 days."
         ),
@@ -85,11 +86,14 @@ def usage_alerts() -> RuleGroup:
                 ),
                 for_="10m",
                 severity=Severity.WARNING,
-                summary="The {{ $labels.service }} fails to publish {{ $value | humanizePercentage }} of its usage events.",
+                summary=(
+                    "The {{ $labels.service }} fails to publish {{ $value | humanizePercentage }} of its usage events."
+                ),
                 description=(
                     "{{ $value | humanizePercentage }} of the usage events the {{ $labels.service }} tried to publish "
-                    f"failed after its client's retries (threshold {PUBLISH_FAILURE_RATIO:.0%}): Pub/Sub unreachable, the "
-                    "publisher lacks its grant, or the schema refuses the events. They are not billed until republished."
+                    f"failed after its client's retries (threshold {PUBLISH_FAILURE_RATIO:.0%}): Pub/Sub "
+                    "unreachable, the publisher lacks its grant, or the schema refuses the events. They are not "
+                    "billed until republished."
                 ),
                 scenario=_scenario(
                     _series(f'{published}{{{api},unit_kind="request"}}', 0, 570),
@@ -101,17 +105,29 @@ def usage_alerts() -> RuleGroup:
             ),
             AlertRule(
                 name="UsagePublishRefused",
-                expr=f'sum by (topic_id) (rate({m.PUBSUB_SEND_REQUESTS.name}{{{USAGE_TOPIC},response_class!="success"}}[10m])) > 0',
+                expr=(
+                    f"sum by (topic_id) (rate({m.PUBSUB_SEND_REQUESTS.name}"
+                    f'{{{USAGE_TOPIC},response_class!="success"}}[10m])) > 0'
+                ),
                 for_="10m",
                 severity=Severity.WARNING,
                 summary="Pub/Sub refuses usage events on {{ $labels.topic_id }}.",
                 description=(
-                    "Pub/Sub refuses {{ $value | humanize }} publish requests per second on {{ $labels.topic_id }}: events "
+                    "Pub/Sub refuses {{ $value | humanize }} publish requests per second on "
+                    "{{ $labels.topic_id }}: events "
                     "that do not match the schema (metering/schema/usage_event.avsc), or a publisher without its grant."
                 ),
                 scenario=_scenario(
-                    _series(f'{m.PUBSUB_SEND_REQUESTS.name}{{topic_id="omni-prod-usage-events",response_class="success"}}', 0, 600),
-                    _series(f'{m.PUBSUB_SEND_REQUESTS.name}{{topic_id="omni-prod-usage-events",response_class="invalid"}}', 0, 6),
+                    _series(
+                        f'{m.PUBSUB_SEND_REQUESTS.name}{{topic_id="omni-prod-usage-events",response_class="success"}}',
+                        0,
+                        600,
+                    ),
+                    _series(
+                        f'{m.PUBSUB_SEND_REQUESTS.name}{{topic_id="omni-prod-usage-events",response_class="invalid"}}',
+                        0,
+                        6,
+                    ),
                     labels={"topic_id": "omni-prod-usage-events"},
                     value=0.1,
                     onset=_RATE_ONSET,
@@ -124,19 +140,23 @@ def usage_alerts() -> RuleGroup:
                 expr=(
                     f"sum by (subscription_id) (rate({m.PUBSUB_PUSH_REQUESTS.name}"
                     f'{{{TO_BIGQUERY},response_class!="ack"}}[10m])) > 0\n'
-                    f"and\nmax by (subscription_id) ({m.PUBSUB_OLDEST_UNACKED.name}{{{TO_BIGQUERY}}}) > {STUCK_WRITE_SECONDS}"
+                    f"and\nmax by (subscription_id) ({m.PUBSUB_OLDEST_UNACKED.name}{{{TO_BIGQUERY}}})"
+                    f" > {STUCK_WRITE_SECONDS}"
                 ),
                 for_="10m",
                 severity=Severity.WARNING,
                 summary="BigQuery refuses the usage events of {{ $labels.subscription_id }}.",
                 description=(
-                    "The writes of {{ $labels.subscription_id }} to BigQuery fail ({{ $value | humanize }} per second) while "
-                    "its backlog ages: a permission, a missing table or a schema mismatch. Events are retried with backoff, "
+                    "The writes of {{ $labels.subscription_id }} to BigQuery fail ({{ $value | humanize }} per "
+                    "second) while its backlog ages: a permission, a missing table or a schema mismatch. Events are "
+                    "retried with backoff, "
                     "then dead-lettered."
                 ),
                 scenario=_scenario(
                     _series(f'{m.PUBSUB_PUSH_REQUESTS.name}{{{BIGQUERY_SUBSCRIPTION},response_class="ack"}}', 0, 60),
-                    _series(f'{m.PUBSUB_PUSH_REQUESTS.name}{{{BIGQUERY_SUBSCRIPTION},response_class="internal"}}', 0, 30),
+                    _series(
+                        f'{m.PUBSUB_PUSH_REQUESTS.name}{{{BIGQUERY_SUBSCRIPTION},response_class="internal"}}', 0, 30
+                    ),
                     _series(f"{m.PUBSUB_OLDEST_UNACKED.name}{{{BIGQUERY_SUBSCRIPTION}}}", 600),
                     labels=SUBSCRIPTION_LABELS,
                     value=0.5,
@@ -150,8 +170,9 @@ def usage_alerts() -> RuleGroup:
                 severity=Severity.WARNING,
                 summary="{{ $labels.subscription_id }} dead-lettered usage events.",
                 description=(
-                    "Usage events of {{ $labels.subscription_id }} could not be written to BigQuery after every delivery "
-                    "attempt and were moved to the dead-letter topic in the last 15 minutes. They are not billed until replayed."
+                    "Usage events of {{ $labels.subscription_id }} could not be written to BigQuery after every "
+                    "delivery attempt and were moved to the dead-letter topic in the last 15 minutes. They are not "
+                    "billed until replayed."
                 ),
                 scenario=_scenario(
                     _series(f"{m.PUBSUB_DEAD_LETTERS.name}{{{BIGQUERY_SUBSCRIPTION}}}", 0, 2),
@@ -167,8 +188,9 @@ def usage_alerts() -> RuleGroup:
                 severity=Severity.WARNING,
                 summary="{{ $value }} invoice lines of {{ $labels.usage_month }} disagree with the metered usage.",
                 description=(
-                    "The reconcile job found {{ $value }} invoice lines of {{ $labels.usage_month }} whose invoiced units "
-                    "differ from the deduplicated metered units (late events, a failed invoice run, a double-written line)."
+                    "The reconcile job found {{ $value }} invoice lines of {{ $labels.usage_month }} whose invoiced "
+                    "units differ from the deduplicated metered units (late events, a failed invoice run, a "
+                    "double-written line)."
                 ),
                 # The reconcile job reports no mismatch, then two on its next run.
                 scenario=_scenario(
@@ -188,7 +210,8 @@ def usage_alerts() -> RuleGroup:
                 severity=Severity.WARNING,
                 summary="An execution of {{ $labels.job_name }} failed.",
                 description=(
-                    "An execution of the job {{ $labels.job_name }} failed in the last hour, after its retries: the month "
+                    "An execution of the job {{ $labels.job_name }} failed in the last hour, after its retries: "
+                    "the month "
                     "is not (fully) invoiced, or not reconciled."
                 ),
                 scenario=_scenario(

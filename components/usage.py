@@ -111,13 +111,16 @@ class UsageArgs:
         check_monthly(self.invoice_schedule)
         check_cron(self.reconcile_schedule)
         if not 1 <= self.raw_retention_days <= MAX_RETENTION_DAYS:
-            raise ValueError(f"raw_retention_days {self.raw_retention_days}: keep raw events 1 to {MAX_RETENTION_DAYS} days")
+            raise ValueError(
+                f"raw_retention_days {self.raw_retention_days}: keep raw events 1 to {MAX_RETENTION_DAYS} days"
+            )
         if not 5 <= self.max_delivery_attempts <= 100:
             raise ValueError(f"max_delivery_attempts {self.max_delivery_attempts}: Pub/Sub accepts 5 to 100")
         minimum, maximum = parse_duration(self.minimum_backoff), parse_duration(self.maximum_backoff)
         if not 0 <= minimum <= maximum <= MAX_BACKOFF_SECONDS:
             raise ValueError(
-                f"retry backoff {self.minimum_backoff}..{self.maximum_backoff}: Pub/Sub takes 0s to 600s, the minimum first"
+                f"retry backoff {self.minimum_backoff}..{self.maximum_backoff}: "
+                "Pub/Sub takes 0s to 600s, the minimum first"
             )
         if not self.publishers:
             raise ValueError("publishers: name at least one account that publishes usage events")
@@ -161,7 +164,12 @@ class Usage(pulumi.ComponentResource):
             f"{name}-pubsub-agent", project=args.project, service="pubsub.googleapis.com", opts=child
         )
         schema = gcp.pubsub.Schema(
-            f"{name}-usage-schema", name=f"{args.topic}-schema", project=args.project, type="AVRO", definition=event_schema, opts=child
+            f"{name}-usage-schema",
+            name=f"{args.topic}-schema",
+            project=args.project,
+            type="AVRO",
+            definition=event_schema,
+            opts=child,
         )
         self.topic = gcp.pubsub.Topic(
             f"{name}-usage-topic",
@@ -174,7 +182,12 @@ class Usage(pulumi.ComponentResource):
         )
         for label, member in sorted(args.publishers.items()):
             gcp.pubsub.TopicIAMMember(
-                f"{name}-usage-publisher-{label}", project=args.project, topic=self.topic.name, role=PUBLISHER_ROLE, member=member, opts=child
+                f"{name}-usage-publisher-{label}",
+                project=args.project,
+                topic=self.topic.name,
+                role=PUBLISHER_ROLE,
+                member=member,
+                opts=child,
             )
 
         # --- the dataset and its tables ----------------------------------------------------
@@ -289,7 +302,10 @@ class Usage(pulumi.ComponentResource):
                 # A field the table lacks is an error (retried, then dead-lettered), never dropped.
                 "drop_unknown_fields": False,
             },
-            dead_letter_policy={"dead_letter_topic": dead_letter.id, "max_delivery_attempts": args.max_delivery_attempts},
+            dead_letter_policy={
+                "dead_letter_topic": dead_letter.id,
+                "max_delivery_attempts": args.max_delivery_attempts,
+            },
             retry_policy={"minimum_backoff": args.minimum_backoff, "maximum_backoff": args.maximum_backoff},
             message_retention_duration=MESSAGE_RETENTION,
             expiration_policy=NEVER_EXPIRES,
@@ -312,7 +328,9 @@ class Usage(pulumi.ComponentResource):
             project=args.project,
             account_id=f"{name}-invoicing",
             display_name=f"Usage invoicing ({name})",
-            description="Reads usage, writes invoices and the reconciliation metric, reads the Stripe key; managed by Pulumi",
+            description=(
+                "Reads usage, writes invoices and the reconciliation metric, reads the Stripe key; managed by Pulumi"
+            ),
             opts=child,
         )
         grants: list[pulumi.Resource] = [
@@ -370,15 +388,18 @@ class Usage(pulumi.ComponentResource):
             project=args.project,
             account_id=f"{name}-inv-run",
             display_name=f"Invoicing scheduler ({name})",
-            description="Cloud Scheduler runs the invoicing jobs as this account, which may do nothing else; managed by Pulumi",
+            description=(
+                "Cloud Scheduler runs the invoicing jobs as this account, which may do nothing else; managed by Pulumi"
+            ),
             opts=child,
         )
         schedules = {"invoice": args.invoice_schedule, "reconcile": args.reconcile_schedule}
         modes = JOB_MODES if args.stripe_key_added else tuple(mode for mode in JOB_MODES if mode != "invoice")
         if not args.stripe_key_added:
             pulumi.log.warn(
-                f"usage.stripeKeyAdded is false: the invoice job {name}-invoice and its schedule are not declared until the "
-                f"Stripe key has a version (`gcloud secrets versions add {name}-stripe-api-key --data-file=-`, docs/usage.md)",
+                f"usage.stripeKeyAdded is false: the invoice job {name}-invoice and its schedule are not declared "
+                "until the Stripe key has a version "
+                f"(`gcloud secrets versions add {name}-stripe-api-key --data-file=-`, docs/usage.md)",
                 resource=self,
             )
         self.jobs = {}
@@ -427,7 +448,10 @@ class Usage(pulumi.ComponentResource):
                 http_target={
                     "http_method": "POST",
                     "uri": job.name.apply(lambda job_name: _run_uri(args.project, args.region, job_name)),
-                    "oauth_token": {"service_account_email": trigger.email, "scope": "https://www.googleapis.com/auth/cloud-platform"},
+                    "oauth_token": {
+                        "service_account_email": trigger.email,
+                        "scope": "https://www.googleapis.com/auth/cloud-platform",
+                    },
                 },
                 opts=after(invoker),
             )

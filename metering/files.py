@@ -19,7 +19,22 @@ SQL_DIR = ROOT / "sql"
 # The views, in the order they must be created: each reads the ones before it.
 VIEWS = ("deduplicated_events", "monthly_usage", "reconciliation")
 DATASET_PLACEHOLDER = "{dataset}"
-BIGQUERY_TYPES = frozenset({"STRING", "INTEGER", "INT64", "FLOAT", "FLOAT64", "BOOLEAN", "BOOL", "TIMESTAMP", "DATE", "NUMERIC", "BYTES", "JSON"})
+BIGQUERY_TYPES = frozenset(
+    {
+        "STRING",
+        "INTEGER",
+        "INT64",
+        "FLOAT",
+        "FLOAT64",
+        "BOOLEAN",
+        "BOOL",
+        "TIMESTAMP",
+        "DATE",
+        "NUMERIC",
+        "BYTES",
+        "JSON",
+    }
+)
 BIGQUERY_MODES = frozenset({"REQUIRED", "NULLABLE", "REPEATED"})
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,299}$")
 
@@ -58,7 +73,9 @@ def table_schema(table: str) -> list[dict[str, str]]:
     for index, column in enumerate(columns):
         where = f"{_relative(path)}: column {index} ({column.get('name', '?')})"
         if not COLUMN_NAME.fullmatch(str(column.get("name", ""))):
-            raise MeteringFileError(f"{where}: a column name is letters, digits and underscores, not starting with a digit")
+            raise MeteringFileError(
+                f"{where}: a column name is letters, digits and underscores, not starting with a digit"
+            )
         if column.get("type") not in BIGQUERY_TYPES:
             raise MeteringFileError(f"{where}: unknown BigQuery type {column.get('type')!r}")
         if column.get("mode", "NULLABLE") not in BIGQUERY_MODES:
@@ -87,7 +104,9 @@ def render_view(view: str, dataset: str) -> str:
         raise MeteringFileError(f"{_relative(path)}: reads no table of the usage dataset ({DATASET_PLACEHOLDER})")
     leftover = re.findall(r"\{[A-Za-z_]+\}", sql.replace(DATASET_PLACEHOLDER, ""))
     if leftover:
-        raise MeteringFileError(f"{_relative(path)}: only {DATASET_PLACEHOLDER} is templated, found {', '.join(leftover)}")
+        raise MeteringFileError(
+            f"{_relative(path)}: only {DATASET_PLACEHOLDER} is templated, found {', '.join(leftover)}"
+        )
     rendered = sql.replace(DATASET_PLACEHOLDER, dataset)
     try:
         statements = sqlglot.parse(rendered, read="bigquery")

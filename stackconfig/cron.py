@@ -62,8 +62,10 @@ def check_cron(schedule: str) -> list[str]:
     """The five fields of a valid unix-cron expression; ValueError saying which field is wrong."""
     fields = schedule.split()
     if len(fields) != len(FIELDS):
-        raise ValueError(f"{schedule!r} has {len(fields)} fields; unix-cron takes 5: minute hour day-of-month month day-of-week")
-    for field, text in zip(FIELDS, fields):
+        raise ValueError(
+            f"{schedule!r} has {len(fields)} fields; unix-cron takes 5: minute hour day-of-month month day-of-week"
+        )
+    for field, text in zip(FIELDS, fields, strict=True):
         for item in text.split(","):
             _check_item(field, item)
     return fields

@@ -39,14 +39,20 @@ def by_name(graph: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
 
 
 def account(graph: dict[str, Any], name: str) -> str:
-    [account_id] = [r["inputs"]["accountId"] for r in resources(graph, "gcp:serviceaccount/account:Account") if r["name"] == name]
+    [account_id] = [
+        r["inputs"]["accountId"] for r in resources(graph, "gcp:serviceaccount/account:Account") if r["name"] == name
+    ]
     return f"serviceAccount:{account_id}@omni-api-prod.iam.gserviceaccount.com"
 
 
 def pubsub_agent(graph: dict[str, Any]) -> str:
     """The Pub/Sub service agent: `service-<project number>@gcp-sa-pubsub...`, as Google names it."""
-    members = {g["member"] for rtype in (TABLE_IAM, TOPIC_IAM, SUBSCRIPTION_IAM) for g in by_name(graph, rtype).values()}
-    [agent] = [m for m in members if re.fullmatch(r"serviceAccount:service-[0-9]+@gcp-sa-pubsub\.iam\.gserviceaccount\.com", m)]
+    members = {
+        g["member"] for rtype in (TABLE_IAM, TOPIC_IAM, SUBSCRIPTION_IAM) for g in by_name(graph, rtype).values()
+    }
+    [agent] = [
+        m for m in members if re.fullmatch(r"serviceAccount:service-[0-9]+@gcp-sa-pubsub\.iam\.gserviceaccount\.com", m)
+    ]
     return agent
 
 
@@ -57,11 +63,17 @@ def test_staging_and_prod_declare_the_pipeline(graphs: dict[str, Any], stack: st
     assert topic["name"] == f"omni-{stack}-usage-events"
     assert topic["schemaSettings"]["encoding"] == "JSON"
     schema = one(graph, SCHEMA)["inputs"]
-    assert schema["type"] == "AVRO" and json.loads(schema["definition"]) == json.loads(files.event_schema_text())
-    assert sorted(by_name(graph, TABLE)) == [f"omni-{stack}-usage-{t}" for t in ("deduplicated-events", "events", "invoices", "monthly-usage", "reconciliation")]
+    assert schema["type"] == "AVRO"
+    assert json.loads(schema["definition"]) == json.loads(files.event_schema_text())
+    assert sorted(by_name(graph, TABLE)) == [
+        f"omni-{stack}-usage-{t}"
+        for t in ("deduplicated-events", "events", "invoices", "monthly-usage", "reconciliation")
+    ]
 
 
-def test_events_are_day_partitioned_clustered_by_tenant_expire_after_the_retention_and_need_a_partition_filter(graphs: dict[str, Any]):
+def test_events_are_day_partitioned_clustered_by_tenant_expire_after_the_retention_and_need_a_partition_filter(
+    graphs: dict[str, Any],
+):
     events = by_name(graphs["prod"], TABLE)["omni-prod-usage-events"]
     assert events["timePartitioning"] == {"type": "DAY", "field": "occurred_at", "expirationMs": 400 * 86_400_000}
     assert events["requirePartitionFilter"] is True
@@ -85,11 +97,15 @@ def test_views_are_the_reviewed_sql_in_standard_sql_created_in_order(graphs: dic
         inputs = tables[f"omni-prod-usage-{view.replace('_', '-')}"]["inputs"]
         assert inputs["view"] == {"query": files.render_view(view, "omni_prod_usage"), "useLegacySql": False}
         assert inputs["tableId"] == view
-    assert tables["omni-prod-usage-deduplicated-events"]["urn"] in tables["omni-prod-usage-monthly-usage"]["dependencies"]
+    assert (
+        tables["omni-prod-usage-deduplicated-events"]["urn"] in tables["omni-prod-usage-monthly-usage"]["dependencies"]
+    )
     assert tables["omni-prod-usage-monthly-usage"]["urn"] in tables["omni-prod-usage-reconciliation"]["dependencies"]
 
 
-def test_the_bigquery_subscription_writes_the_topic_schema_with_metadata_retries_with_backoff_and_dead_letters(applied: dict[str, Any]):
+def test_the_bigquery_subscription_writes_the_topic_schema_with_metadata_retries_with_backoff_and_dead_letters(
+    applied: dict[str, Any],
+):
     graph = applied["prod"]
     subscriptions = by_name(graph, SUBSCRIPTION)
     to_bigquery = subscriptions["omni-prod-usage-bigquery"]
@@ -111,7 +127,9 @@ def test_the_bigquery_subscription_writes_the_topic_schema_with_metadata_retries
     assert to_bigquery["expirationPolicy"] == dead_letters["expirationPolicy"] == {"ttl": ""}
 
 
-def test_the_pubsub_service_agent_may_write_the_table_publish_dead_letters_and_acknowledge_them(applied: dict[str, Any]):
+def test_the_pubsub_service_agent_may_write_the_table_publish_dead_letters_and_acknowledge_them(
+    applied: dict[str, Any],
+):
     graph = applied["prod"]
     agent = pubsub_agent(graph)
     table_grants = [(g["tableId"], g["role"]) for g in by_name(graph, TABLE_IAM).values() if g["member"] == agent]
@@ -149,7 +167,9 @@ def test_invoicing_runs_as_its_own_least_privilege_account(applied: dict[str, An
     graph = applied["prod"]
     invoicer = account(graph, "omni-prod-invoicing")
     project_roles = sorted(g["role"] for g in by_name(graph, PROJECT_IAM).values() if g["member"] == invoicer)
-    assert project_roles == ["roles/bigquery.jobUser", "roles/monitoring.metricWriter"] == sorted(INVOICING_PROJECT_ROLES)
+    assert (
+        project_roles == ["roles/bigquery.jobUser", "roles/monitoring.metricWriter"] == sorted(INVOICING_PROJECT_ROLES)
+    )
     assert [(g["datasetId"], g["role"]) for g in by_name(graph, DATASET_IAM).values() if g["member"] == invoicer] == [
         ("omni_prod_usage", "roles/bigquery.dataViewer")
     ]
@@ -159,7 +179,9 @@ def test_invoicing_runs_as_its_own_least_privilege_account(applied: dict[str, An
     secrets = [g for g in by_name(graph, SECRET_IAM).values() if g["member"] == invoicer]
     assert [g["secretId"] for g in secrets] == ["omni-prod-stripe-api-key"]
     jobs = {n: j for n, j in by_name(graph, JOB).items() if n in ("omni-prod-invoice-job", "omni-prod-reconcile-job")}
-    assert {j["template"]["template"]["serviceAccount"] for j in jobs.values()} == {invoicer.removeprefix("serviceAccount:")}
+    assert {j["template"]["template"]["serviceAccount"] for j in jobs.values()} == {
+        invoicer.removeprefix("serviceAccount:")
+    }
 
 
 def test_the_stripe_key_is_a_secret_without_a_version_that_only_the_invoice_job_reads(applied: dict[str, Any]):
@@ -173,7 +195,8 @@ def test_the_stripe_key_is_a_secret_without_a_version_that_only_the_invoice_job_
     assert stripe["valueSource"]["secretKeyRef"] == {"secret": "omni-prod-stripe-api-key", "version": "latest"}
     assert "STRIPE_API_KEY" not in {e["name"] for e in reconcile["envs"]}
     env = {e["name"]: e.get("value") for e in reconcile["envs"]}
-    assert env["INVOICING_MODE"] == "reconcile" and env["RECONCILIATION_METRIC"] == RECONCILIATION_METRIC
+    assert env["INVOICING_MODE"] == "reconcile"
+    assert env["RECONCILIATION_METRIC"] == RECONCILIATION_METRIC
 
 
 def test_invoicing_runs_monthly_and_reconciliation_daily_from_the_stack(graphs: dict[str, Any]):
@@ -186,7 +209,12 @@ def test_invoicing_runs_monthly_and_reconciliation_daily_from_the_stack(graphs: 
 def test_turning_usage_off_removes_the_pipeline_and_the_topic_variable(project_copy):
     from offline.engine import run_stack
 
-    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:usage:\n    enabled: false")
+    edit_stack_file(
+        project_copy,
+        "dev",
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:usage:\n    enabled: false",
+    )
     graph = run_stack(project_copy, "dev").to_json()
     assert resources(graph, TOPIC) == resources(graph, DATASET) == []
     api = next(r for r in graph["resources"] if r["name"] == "omni-dev-api-service")
@@ -211,7 +239,9 @@ BAD_USAGE_VALUES = [
 
 
 @pytest.mark.parametrize(("setting", "key", "reason"), BAD_USAGE_VALUES)
-def test_a_bad_usage_value_is_refused_before_any_resource_naming_the_key(project_copy, setting: str, key: str, reason: str):
+def test_a_bad_usage_value_is_refused_before_any_resource_naming_the_key(
+    project_copy, setting: str, key: str, reason: str
+):
     edit_stack_file(project_copy, "staging", "omni-infra:usage:\n", f"omni-infra:usage:\n    {setting}\n")
     error, declared = failing_run(project_copy, "staging")
     assert declared == []
@@ -220,7 +250,12 @@ def test_a_bad_usage_value_is_refused_before_any_resource_naming_the_key(project
 
 
 def test_a_name_prefix_that_makes_a_topic_google_refuses_is_refused_naming_usage(project_copy):
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:namePrefix: goog")
+    edit_stack_file(
+        project_copy,
+        "staging",
+        "omni-infra:environment: staging",
+        "omni-infra:environment: staging\n  omni-infra:namePrefix: goog",
+    )
     error, declared = failing_run(project_copy, "staging")
     assert declared == []
     assert [p.key for p in error.problems] == ["omni-infra:usage"]
@@ -229,13 +264,21 @@ def test_a_name_prefix_that_makes_a_topic_google_refuses_is_refused_naming_usage
 
 
 def test_every_type_the_pipeline_declares_is_known_to_the_diff_and_its_data_is_stateful(graphs: dict[str, Any]):
-    types = {r["type"] for r in graphs["prod"]["resources"] if r.get("custom") and r["type"].startswith(("gcp:pubsub/", "gcp:bigquery/"))}
+    types = {
+        r["type"]
+        for r in graphs["prod"]["resources"]
+        if r.get("custom") and r["type"].startswith(("gcp:pubsub/", "gcp:bigquery/"))
+    }
     assert types == {TOPIC, SCHEMA, SUBSCRIPTION, TOPIC_IAM, SUBSCRIPTION_IAM, DATASET, TABLE, TABLE_IAM, DATASET_IAM}
     assert sorted(t for t in types if t not in FORCE_NEW) == []
-    assert is_stateful(DATASET) and is_stateful(TABLE)
+    assert is_stateful(DATASET)
+    assert is_stateful(TABLE)
 
 
-COLUMNS = [{"name": "event_id", "type": "STRING", "mode": "REQUIRED"}, {"name": "units", "type": "INTEGER", "mode": "REQUIRED"}]
+COLUMNS = [
+    {"name": "event_id", "type": "STRING", "mode": "REQUIRED"},
+    {"name": "units", "type": "INTEGER", "mode": "REQUIRED"},
+]
 
 
 @pytest.mark.parametrize(
@@ -258,21 +301,35 @@ def test_an_incompatible_schema_change_replaces_the_table_and_a_compatible_one_d
 def test_the_schedules_run_the_invoicing_jobs_as_an_account_that_may_only_run_them(applied: dict[str, Any]):
     graph = applied["prod"]
     trigger = account(graph, "omni-prod-inv-trigger")
-    schedules = {n: s for n, s in by_name(graph, SCHEDULER).items() if n in ("omni-prod-invoice-schedule", "omni-prod-reconcile-schedule")}
+    schedules = {
+        n: s
+        for n, s in by_name(graph, SCHEDULER).items()
+        if n in ("omni-prod-invoice-schedule", "omni-prod-reconcile-schedule")
+    }
     for mode in ("invoice", "reconcile"):
         target = schedules[f"omni-prod-{mode}-schedule"]["httpTarget"]
-        assert target["uri"] == f"https://run.googleapis.com/v2/projects/omni-api-prod/locations/europe-west1/jobs/omni-prod-{mode}:run"
+        assert (
+            target["uri"]
+            == f"https://run.googleapis.com/v2/projects/omni-api-prod/locations/europe-west1/jobs/omni-prod-{mode}:run"
+        )
         assert f"serviceAccount:{target['oauthToken']['serviceAccountEmail']}" == trigger
-    invokers = sorted((g["name"], g["role"]) for g in by_name(graph, "gcp:cloudrunv2/jobIamMember:JobIamMember").values() if g["member"] == trigger)
+    invokers = sorted(
+        (g["name"], g["role"])
+        for g in by_name(graph, "gcp:cloudrunv2/jobIamMember:JobIamMember").values()
+        if g["member"] == trigger
+    )
     assert invokers == [("omni-prod-invoice", "roles/run.invoker"), ("omni-prod-reconcile", "roles/run.invoker")]
     assert [g for g in by_name(graph, PROJECT_IAM).values() if g["member"] == trigger] == []
 
 
-def test_until_the_stripe_key_has_a_version_the_invoice_job_is_not_declared_but_the_secret_and_reconciliation_are(graphs: dict[str, Any]):
+def test_until_the_stripe_key_has_a_version_the_invoice_job_is_not_declared_but_the_secret_and_reconciliation_are(
+    graphs: dict[str, Any],
+):
     dev = graphs["dev"]  # dev keeps usage.stripeKeyAdded at its default, false
     assert "omni-dev-stripe-api-key" in by_name(dev, SECRET)
     jobs = set(by_name(dev, JOB))
-    assert "omni-dev-reconcile-job" in jobs and "omni-dev-invoice-job" not in jobs
+    assert "omni-dev-reconcile-job" in jobs
+    assert "omni-dev-invoice-job" not in jobs
     assert "omni-dev-invoice-schedule" not in by_name(dev, SCHEDULER)
     assert {"omni-prod-invoice-job", "omni-prod-reconcile-job"} <= set(by_name(graphs["prod"], JOB))
 
@@ -281,8 +338,13 @@ def _args(**changes: Any):
     from components.usage import UsageArgs
 
     settings: dict[str, Any] = {
-        "project": "omni-api-prod", "region": "europe-west1", "topic": "omni-prod-usage-events", "dataset": "omni_prod_usage",
-        "publishers": {"api": "serviceAccount:api@omni-api-prod.iam.gserviceaccount.com"}, "network_id": "n", "subnet_id": "s",
+        "project": "omni-api-prod",
+        "region": "europe-west1",
+        "topic": "omni-prod-usage-events",
+        "dataset": "omni_prod_usage",
+        "publishers": {"api": "serviceAccount:api@omni-api-prod.iam.gserviceaccount.com"},
+        "network_id": "n",
+        "subnet_id": "s",
     }
     return UsageArgs(**{**settings, **changes})
 
@@ -307,5 +369,11 @@ def test_the_component_refuses_what_pubsub_would_refuse_before_declaring_anythin
 
 def test_the_components_defaults_are_the_production_choices():
     args = _args()
-    assert (args.raw_retention_days, args.max_delivery_attempts, args.minimum_backoff, args.maximum_backoff) == (400, 10, "10s", "600s")
-    assert args.protect is True and args.stripe_key_added is False
+    assert (args.raw_retention_days, args.max_delivery_attempts, args.minimum_backoff, args.maximum_backoff) == (
+        400,
+        10,
+        "10s",
+        "600s",
+    )
+    assert args.protect is True
+    assert args.stripe_key_added is False

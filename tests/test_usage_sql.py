@@ -18,7 +18,7 @@ import sqlglot
 
 from metering import files
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 DATASET = "omni_test_usage"
 
 
@@ -44,6 +44,11 @@ GOOD_EVENT: dict[str, Any] = {
     "received_at": micros("2026-10-31T23:59:59.950000"),
     "request_id": "4bf92f3577b34da6a3ce929d0e0e4736",
 }
+
+
+def decode_and_validate(message: str) -> None:
+    """Decode one message and validate it against the schema; raises on either failure."""
+    fastavro.validate(read_json_encoded(message)[0], files.event_schema(), raise_errors=True)
 
 
 def read_json_encoded(message: str) -> list[dict[str, Any]]:
@@ -73,11 +78,12 @@ def test_a_good_event_in_json_encoding_is_accepted_by_the_avro_schema():
 def test_a_bad_event_is_refused_by_the_avro_schema(change: dict[str, Any], why: str):
     event = {**GOOD_EVENT, **change}
     with pytest.raises((fastavro.validation.ValidationError, ValueError, TypeError, AttributeError)):
-        decoded = read_json_encoded(json.dumps(event))
-        fastavro.validate(decoded[0], files.event_schema(), raise_errors=True)
+        decode_and_validate(json.dumps(event))
 
 
-@pytest.mark.parametrize("missing", ["event_id", "tenant_id", "api_key_id", "units", "occurred_at", "plan", "unit_kind"])
+@pytest.mark.parametrize(
+    "missing", ["event_id", "tenant_id", "api_key_id", "units", "occurred_at", "plan", "unit_kind"]
+)
 def test_an_event_without_a_field_invoicing_needs_is_refused(missing: str):
     event = {key: value for key, value in GOOD_EVENT.items() if key != missing}
     with pytest.raises((fastavro.validation.ValidationError, ValueError, KeyError, TypeError)):
@@ -86,7 +92,9 @@ def test_an_event_without_a_field_invoicing_needs_is_refused(missing: str):
 
 def test_a_malformed_schema_file_is_refused_with_its_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     broken = tmp_path / "usage_event.avsc"
-    broken.write_text(json.dumps({"type": "record", "name": "UsageEvent", "fields": [{"name": "units", "type": "integr"}]}))
+    broken.write_text(
+        json.dumps({"type": "record", "name": "UsageEvent", "fields": [{"name": "units", "type": "integr"}]})
+    )
     monkeypatch.setattr(files, "EVENT_SCHEMA", broken)
     monkeypatch.setattr(files, "_relative", lambda path: str(path.name))
     with pytest.raises(files.MeteringFileError, match=r"usage_event.avsc: not a valid Avro schema"):
@@ -98,7 +106,12 @@ def test_a_malformed_schema_file_is_refused_with_its_path(tmp_path: Path, monkey
 # it writes (Google's "Schema compatibility" table); timestamp-micros goes to TIMESTAMP.
 AVRO_TO_BIGQUERY = {"string": "STRING", "int": "INTEGER", "long": "INTEGER", "boolean": "BOOLEAN", "double": "FLOAT"}
 # Columns write_metadata adds (the `data` column is not written with use_topic_schema).
-PUBSUB_METADATA = {"subscription_name": "STRING", "message_id": "STRING", "publish_time": "TIMESTAMP", "attributes": "STRING"}
+PUBSUB_METADATA = {
+    "subscription_name": "STRING",
+    "message_id": "STRING",
+    "publish_time": "TIMESTAMP",
+    "attributes": "STRING",
+}
 
 
 def test_the_events_table_has_a_column_of_the_same_name_type_and_requiredness_for_every_avro_field():
@@ -106,7 +119,11 @@ def test_the_events_table_has_a_column_of_the_same_name_type_and_requiredness_fo
     columns = {column["name"]: column for column in files.table_schema("events")}
     for avro_field in avro["fields"]:
         kind = avro_field["type"]
-        expected = "TIMESTAMP" if isinstance(kind, dict) and kind.get("logicalType") == "timestamp-micros" else AVRO_TO_BIGQUERY[kind]
+        expected = (
+            "TIMESTAMP"
+            if isinstance(kind, dict) and kind.get("logicalType") == "timestamp-micros"
+            else AVRO_TO_BIGQUERY[kind]
+        )
         column = columns.pop(avro_field["name"])
         assert (column["type"], column["mode"]) == (expected, "REQUIRED"), avro_field["name"]
     # What is left is exactly Pub/Sub's metadata, nullable (BigQuery refuses a REQUIRED column it never fills).
@@ -119,12 +136,34 @@ DUCKDB_TYPES = {"STRING": "VARCHAR", "INTEGER": "BIGINT", "TIMESTAMP": "TIMESTAM
 EVENT_COLUMNS = [column["name"] for column in files.table_schema("events")]
 
 
-def event(event_id: str, tenant: str, units: int, occurred: str, published: str, message_id: str, *, plan: str = "pro", kind: str = "request") -> tuple:
+def event(
+    event_id: str,
+    tenant: str,
+    units: int,
+    occurred: str,
+    published: str,
+    message_id: str,
+    *,
+    plan: str = "pro",
+    kind: str = "request",
+) -> tuple:
     row = {
-        "schema_version": 1, "event_id": event_id, "tenant_id": tenant, "api_key_id": f"key_{tenant}", "plan": plan,
-        "route": "/v1/items/{id}", "method": "POST", "unit_kind": kind, "units": units, "occurred_at": ts(occurred),
-        "received_at": ts(occurred), "request_id": f"req-{event_id}", "subscription_name": "omni-test-usage-events-bigquery",
-        "message_id": message_id, "publish_time": ts(published), "attributes": "{}",
+        "schema_version": 1,
+        "event_id": event_id,
+        "tenant_id": tenant,
+        "api_key_id": f"key_{tenant}",
+        "plan": plan,
+        "route": "/v1/items/{id}",
+        "method": "POST",
+        "unit_kind": kind,
+        "units": units,
+        "occurred_at": ts(occurred),
+        "received_at": ts(occurred),
+        "request_id": f"req-{event_id}",
+        "subscription_name": "omni-test-usage-events-bigquery",
+        "message_id": message_id,
+        "publish_time": ts(published),
+        "attributes": "{}",
     }
     return tuple(row[name] for name in EVENT_COLUMNS)
 
@@ -177,8 +216,16 @@ def usage_db() -> duckdb.DuckDBPyConnection:
     db.executemany(f'INSERT INTO "{DATASET}"."events" VALUES ({", ".join("?" * len(EVENT_COLUMNS))})', EVENTS)
     for tenant, month, plan, kind, units in INVOICES:
         db.execute(
-            f'INSERT INTO "{DATASET}"."invoices" VALUES (?, ?, ?, ?, ?, 0, \'eur\', \'in_1\', \'ii_1\', ?, ?, \'exec-1\')',
-            [tenant, datetime.date.fromisoformat(month), plan, kind, units, f"test:{tenant}:2026-10", ts("2026-11-02T06:05:00")],
+            f"INSERT INTO \"{DATASET}\".\"invoices\" VALUES (?, ?, ?, ?, ?, 0, 'eur', 'in_1', 'ii_1', ?, ?, 'exec-1')",
+            [
+                tenant,
+                datetime.date.fromisoformat(month),
+                plan,
+                kind,
+                units,
+                f"test:{tenant}:2026-10",
+                ts("2026-11-02T06:05:00"),
+            ],
         )
     for view in files.VIEWS:
         db.execute(f'CREATE VIEW "{DATASET}"."{view}" AS {to_duckdb(view)}')
@@ -193,16 +240,30 @@ def test_every_view_parses_as_one_bigquery_query_reading_the_usage_dataset(view:
 
 
 def test_a_duplicate_event_is_counted_once_and_the_first_copy_published_is_kept(usage_db: duckdb.DuckDBPyConnection):
-    rows = usage_db.execute(f'SELECT event_id, message_id FROM (SELECT event_id, publish_time FROM "{DATASET}".deduplicated_events) d '
-                            f'JOIN "{DATASET}".events e USING (event_id, publish_time) ORDER BY event_id').fetchall()
-    assert [event_id for event_id, _ in rows] == ["e1", "e1", "e2", "e3", "g1", "g2", "i1", "i2"]  # e1's m1 landed twice
-    counted = usage_db.execute(f'SELECT event_id, count(*) FROM "{DATASET}".deduplicated_events GROUP BY event_id ORDER BY event_id').fetchall()
+    rows = usage_db.execute(
+        f'SELECT event_id, message_id FROM (SELECT event_id, publish_time FROM "{DATASET}".deduplicated_events) d '
+        f'JOIN "{DATASET}".events e USING (event_id, publish_time) ORDER BY event_id'
+    ).fetchall()
+    assert [event_id for event_id, _ in rows] == [
+        "e1",
+        "e1",
+        "e2",
+        "e3",
+        "g1",
+        "g2",
+        "i1",
+        "i2",
+    ]  # e1's m1 landed twice
+    counted = usage_db.execute(
+        f'SELECT event_id, count(*) FROM "{DATASET}".deduplicated_events GROUP BY event_id ORDER BY event_id'
+    ).fetchall()
     assert counted == [("e1", 1), ("e2", 1), ("e3", 1), ("g1", 1), ("g2", 1), ("i1", 1), ("i2", 1)]
 
 
 def test_monthly_usage_totals_match_to_the_unit_across_the_month_boundary(usage_db: duckdb.DuckDBPyConnection):
     rows = usage_db.execute(
-        f'SELECT tenant_id, CAST(usage_month AS DATE), plan, unit_kind, units, events FROM "{DATASET}".monthly_usage ORDER BY 1, 2, 4'
+        "SELECT tenant_id, CAST(usage_month AS DATE), plan, unit_kind, units, events "
+        f'FROM "{DATASET}".monthly_usage ORDER BY 1, 2, 4'
     ).fetchall()
     assert rows == [
         ("acme", datetime.date(2026, 10, 1), "pro", "request", 12, 2),  # 5 (three copies) + 7
@@ -215,7 +276,7 @@ def test_monthly_usage_totals_match_to_the_unit_across_the_month_boundary(usage_
 
 def test_reconciliation_flags_the_late_event_as_under_invoiced_and_nothing_else(usage_db: duckdb.DuckDBPyConnection):
     rows = usage_db.execute(
-        f'SELECT tenant_id, CAST(usage_month AS DATE), unit_kind, metered_units, invoiced_units, difference, status '
+        f"SELECT tenant_id, CAST(usage_month AS DATE), unit_kind, metered_units, invoiced_units, difference, status "
         f'FROM "{DATASET}".reconciliation ORDER BY 1, 3'
     ).fetchall()
     assert rows == [
@@ -227,13 +288,14 @@ def test_reconciliation_flags_the_late_event_as_under_invoiced_and_nothing_else(
 
 
 def test_reconciliation_flags_an_invoice_line_without_usage_and_a_tenant_left_out(usage_db: duckdb.DuckDBPyConnection):
-    usage_db.execute(f'DELETE FROM "{DATASET}".invoices WHERE tenant_id = \'initech\' AND unit_kind = \'token\'')
+    usage_db.execute(f"DELETE FROM \"{DATASET}\".invoices WHERE tenant_id = 'initech' AND unit_kind = 'token'")
     usage_db.execute(
-        f'INSERT INTO "{DATASET}".invoices VALUES (\'hooli\', DATE \'2026-10-01\', \'pro\', \'request\', 9, 0, \'eur\', '
-        f'\'in_2\', \'ii_2\', \'k\', TIMESTAMPTZ \'2026-11-02 06:05:00+00\', \'exec-1\')'
+        f"INSERT INTO \"{DATASET}\".invoices VALUES ('hooli', DATE '2026-10-01', 'pro', 'request', 9, 0, 'eur', "
+        f"'in_2', 'ii_2', 'k', TIMESTAMPTZ '2026-11-02 06:05:00+00', 'exec-1')"
     )
     mismatches = usage_db.execute(
-        f'SELECT tenant_id, unit_kind, difference, status FROM "{DATASET}".reconciliation WHERE status != \'match\' ORDER BY 1'
+        f'SELECT tenant_id, unit_kind, difference, status FROM "{DATASET}".reconciliation '
+        "WHERE status != 'match' ORDER BY 1"
     ).fetchall()
     assert mismatches == [
         ("globex", "request", -4, "under_invoiced"),
@@ -243,10 +305,14 @@ def test_reconciliation_flags_an_invoice_line_without_usage_and_a_tenant_left_ou
 
 
 def test_a_view_templated_with_anything_but_the_dataset_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    (tmp_path / "monthly_usage.sql").write_text("SELECT * FROM `{project}.{dataset}.events` WHERE occurred_at > '2026-01-01'")
+    (tmp_path / "monthly_usage.sql").write_text(
+        "SELECT * FROM `{project}.{dataset}.events` WHERE occurred_at > '2026-01-01'"
+    )
     monkeypatch.setattr(files, "SQL_DIR", tmp_path)
     monkeypatch.setattr(files, "_relative", lambda path: str(path.name))
-    with pytest.raises(files.MeteringFileError, match=r"monthly_usage.sql: only \{dataset\} is templated, found \{project\}"):
+    with pytest.raises(
+        files.MeteringFileError, match=r"monthly_usage.sql: only \{dataset\} is templated, found \{project\}"
+    ):
         files.render_view("monthly_usage", DATASET)
 
 
