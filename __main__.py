@@ -221,7 +221,9 @@ usage_pipeline = (
             publishers=app_members,
             network_id=net.network_id,
             subnet_id=net.subnet_id,
-            image=images.image("omni-invoicing", config.usage.invoicing_release) if config.usage.invoicing_release else None,
+            image=(
+                images.image("omni-invoicing", config.usage.invoicing_release) if config.usage.invoicing_release else None
+            ),
             raw_retention_days=config.usage.raw_retention_days,
             invoice_schedule=config.usage.invoice_schedule,
             reconcile_schedule=config.usage.reconcile_schedule,
@@ -241,7 +243,13 @@ def container(workload: str) -> ContainerSpec:
         migration_env(config, db, vault.secret_ids)
         if workload == "migrate"
         else workload_env(
-            workload, config, db, cache, broker, vault.secret_ids, usage_pipeline.topic_path if usage_pipeline and workload in APP_WORKLOADS else None
+            workload,
+            config,
+            db,
+            cache,
+            broker,
+            vault.secret_ids,
+            usage_pipeline.topic_path if usage_pipeline and workload in APP_WORKLOADS else None,
         )
     )
     return ContainerSpec(

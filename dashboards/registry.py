@@ -30,8 +30,8 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
                   "Is background work keeping up? Queue depth, task latency, failures, workers.", celery.build,
                   ("workers",)),
     DashboardSpec("omni-usage", "Usage and quota",
-                  "Who uses the API and how much of their quota? Requests and billable units per tenant (API key owner), "
-                  "quota use at the current rate, refusals, top endpoints.", usage.build, ("api",)),
+                  "Who uses the API and how much of their quota? Requests and billable units per tenant "
+                  "(API key owner), quota use at the current rate, refusals, top endpoints.", usage.build, ("api",)),
     DashboardSpec("omni-usage-pipeline", "Usage pipeline",
                   "Does every usage event reach BigQuery once, and do invoices agree with it? Publishing, backlog, "
                   "BigQuery writes, dead letters, invoicing runs, reconciliation.", usage_pipeline.build, ("usage",)),

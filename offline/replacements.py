@@ -253,7 +253,13 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "gcp:pubsub/topic:Topic": ("name", "project", "tags"),
     "gcp:pubsub/subscription:Subscription": ("name", "project", "topic", "enableMessageOrdering", "filter", "tags"),
     "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "project", "role", "member", "condition"),
-    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": ("subscription", "project", "role", "member", "condition"),
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": (
+        "subscription",
+        "project",
+        "role",
+        "member",
+        "condition",
+    ),
     "gcp:bigquery/dataset:Dataset": ("datasetId", "project", "location", "externalDatasetReference"),
     # A table's partitioning column and its encryption are fixed at creation; an incompatible
     # schema change is judged in CONDITIONAL_FORCE_NEW. A view's query is patched.

@@ -81,7 +81,8 @@ def test_cloud_scheduler_runs_the_job_every_minute_as_an_account_that_can_only_r
     assert target["uri"] == f"https://run.googleapis.com/v2/projects/omni-api-{stack}/locations/europe-west1/jobs/omni-{stack}-status-publish:run"
     assert target["oauthToken"]["serviceAccountEmail"] == trigger
     # Every grant the trigger holds (the usage pipeline's schedules have a trigger of their own).
-    grants = [r["inputs"] for r in resources(graph, JOB_INVOKER) if r["inputs"]["member"] == f"serviceAccount:{trigger}"] + [
+    invokers = [r["inputs"] for r in resources(graph, JOB_INVOKER)]
+    grants = [g for g in invokers if g["member"] == f"serviceAccount:{trigger}"] + [
         r["inputs"] for r in resources(graph, PROJECT_ROLE) if r["inputs"]["member"] == f"serviceAccount:{trigger}"
     ]
     assert grants == [
