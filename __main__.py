@@ -222,7 +222,9 @@ usage_pipeline = (
             network_id=net.network_id,
             subnet_id=net.subnet_id,
             image=(
-                images.image("omni-invoicing", config.usage.invoicing_release) if config.usage.invoicing_release else None
+                images.image("omni-invoicing", config.usage.invoicing_release)
+                if config.usage.invoicing_release
+                else None
             ),
             raw_retention_days=config.usage.raw_retention_days,
             invoice_schedule=config.usage.invoice_schedule,
