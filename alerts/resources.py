@@ -50,7 +50,14 @@ DB_POOL_WAIT_P95_SECONDS = 0.1
 
 TARGETS_DOWN_RATIO = 0.1  # of one job's scrape targets
 # The uptime checks' checker locations (Cloud Monitoring's regions): the probe fails some of them.
-UPTIME_LOCATIONS = ("usa-oregon", "usa-virginia", "usa-iowa", "europe-belgium", "asia-singapore", "south-america-brazil")
+UPTIME_LOCATIONS = (
+    "usa-oregon",
+    "usa-virginia",
+    "usa-iowa",
+    "europe-belgium",
+    "asia-singapore",
+    "south-america-brazil",
+)
 
 # Scenario length: 240 samples 30 s apart outlast every `for` below with room to spare. The step
 # is at most half of every `for` (1m and longer), so a `for` halved or doubled fails a test.
@@ -96,13 +103,12 @@ def _window_settle(window: str) -> int:
 
 
 def _ratio_of_rates(metric: str, bad: str, by: str, window: str) -> str:
-    return (
-        f"sum by ({by}) (rate({metric}{{{bad}}}[{window}]))\n/\n"
-        f"sum by ({by}) (rate({metric}[{window}]))"
-    )
+    return f"sum by ({by}) (rate({metric}{{{bad}}}[{window}]))\n/\nsum by ({by}) (rate({metric}[{window}]))"
 
 
-def _gauge_probe(series: str, for_: str, healthy: float, threshold: float, labels: dict[str, str], **options) -> SignalProbe:
+def _gauge_probe(
+    series: str, for_: str, healthy: float, threshold: float, labels: dict[str, str], **options
+) -> SignalProbe:
     return SignalProbe(
         series=probes.gauge(series, _probe_steps(for_, 0)),
         healthy=healthy,
@@ -132,7 +138,8 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 description=(
                     "{{ $value | humanizePercentage }} of the requests reaching Cloud Run service "
                     "{{ $labels.service_name }} end in 5xx, counted by Cloud Run's front end (so including "
-                    f"requests the app never saw: cold-start timeouts, crashes, overload). Threshold {RUN_5XX_RATIO:.0%}."
+                    "requests the app never saw: cold-start timeouts, crashes, overload). "
+                    f"Threshold {RUN_5XX_RATIO:.0%}."
                 ),
                 scenario=_scenario(
                     _steady(f'{requests}{{{api},response_code_class="2xx"}}', 0, 27),
@@ -178,7 +185,9 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     onset=_RATE_ONSET,
                 ),
                 probe=SignalProbe(
-                    series=probes.quantile(m.RUN_CPU.bucket, api_labels, 0.95, _STEP, _probe_steps("15m", _window_settle("5m"))),
+                    series=probes.quantile(
+                        m.RUN_CPU.bucket, api_labels, 0.95, _STEP, _probe_steps("15m", _window_settle("5m"))
+                    ),
                     healthy=0.4,
                     threshold=RUN_CPU_SATURATION,
                     traffic=1,
@@ -247,8 +256,15 @@ def _instances_at_ceiling(monitoring: MonitoringConfig) -> AlertRule:
             "queues and fails. Raise the ceiling within the connection budget, or find what holds requests."
         ),
         scenario=_scenario(_steady(active, ceiling), labels=labels, value=ceiling),
-        probe=_gauge_probe(active, "15m", healthy=max(1, monitoring.api_min_instances), threshold=ceiling,
-                           labels=labels, integer=True, inclusive=True),
+        probe=_gauge_probe(
+            active,
+            "15m",
+            healthy=max(1, monitoring.api_min_instances),
+            threshold=ceiling,
+            labels=labels,
+            integer=True,
+            inclusive=True,
+        ),
     )
 
 
@@ -262,7 +278,9 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     system_series, system_connections = f'{m.SQL_BACKENDS.name}{{{database},database="postgres"}}', 10
     limit = monitoring.app_connection_limit
 
-    def connections(severity: Severity, threshold: int, for_: str, total: int, siblings: dict[Severity, int]) -> AlertRule:
+    def connections(
+        severity: Severity, threshold: int, for_: str, total: int, siblings: dict[Severity, int]
+    ) -> AlertRule:
         return AlertRule(
             name="CloudSqlConnectionsNearLimit",
             expr=f"{backends} > {threshold}",
@@ -284,7 +302,9 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
             ),
             probe=SignalProbe(
                 series=probes.gauge(
-                    app_series, _probe_steps(for_, 0), offset=system_connections,
+                    app_series,
+                    _probe_steps(for_, 0),
+                    offset=system_connections,
                     fixed=((system_series, system_connections),),
                 ),
                 healthy=limit // 3,
@@ -305,7 +325,8 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
             summary="Cloud SQL {{ $labels.database_id }} disk is {{ $value | humanizePercentage }} full.",
             description=(
                 "The disk of {{ $labels.database_id }} is {{ $value | humanizePercentage }} full "
-                f"(threshold {threshold:.0%}). A full disk stops writes; automatic growth has a ceiling and a rate limit."
+                f"(threshold {threshold:.0%}). A full disk stops writes; automatic growth has a ceiling and a "
+                "rate limit."
             ),
             scenario=_scenario(_steady(series, used), labels=db_labels, value=used, siblings=siblings),
             probe=_gauge_probe(series, for_, healthy=0.4, threshold=threshold, labels=db_labels),
@@ -405,14 +426,18 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
             AlertRule(
                 name="CacheHitRateLow",
                 expr=(
-                    f"{_ratio_of_rates(cache_requests, hit, 'service, cache', CACHE_HIT_WINDOW)}\n< {CACHE_HIT_RATIO:g}\n"
-                    f"and\nsum by (service, cache) (rate({cache_requests}[{CACHE_HIT_WINDOW}])) > {CACHE_MIN_LOOKUPS_PER_SECOND:g}"
+                    f"{_ratio_of_rates(cache_requests, hit, 'service, cache', CACHE_HIT_WINDOW)}\n"
+                    f"< {CACHE_HIT_RATIO:g}\n"
+                    f"and\nsum by (service, cache) (rate({cache_requests}[{CACHE_HIT_WINDOW}])) "
+                    f"> {CACHE_MIN_LOOKUPS_PER_SECOND:g}"
                 ),
                 for_=CACHE_HIT_FOR,
                 severity=Severity.WARNING,
-                summary="Cache {{ $labels.cache }} of {{ $labels.service }} hits only {{ $value | humanizePercentage }}.",
+                summary="Cache {{ $labels.cache }} of {{ $labels.service }} hits only "
+                "{{ $value | humanizePercentage }}.",
                 description=(
-                    "Only {{ $value | humanizePercentage }} of the {{ $labels.cache }} lookups by {{ $labels.service }} "
+                    "Only {{ $value | humanizePercentage }} of the {{ $labels.cache }} lookups by "
+                    "{{ $labels.service }} "
                     f"hit over the last {CACHE_HIT_WINDOW} (threshold {CACHE_HIT_RATIO:.0%}, with at least "
                     f"{CACHE_MIN_LOOKUPS_PER_SECOND:g} lookup a second): the database serves what the cache should, "
                     "and latency rises."
@@ -469,8 +494,9 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     f"(threshold {CELERY_BACKLOG}) and have for 15 minutes: workers cannot keep up or are stuck."
                 ),
                 scenario=_scenario(_steady(queue_series, 500), labels={"queue": "default"}, value=500),
-                probe=_gauge_probe(queue_series, "15m", healthy=5, threshold=CELERY_BACKLOG, labels={"queue": "default"},
-                                   integer=True),
+                probe=_gauge_probe(
+                    queue_series, "15m", healthy=5, threshold=CELERY_BACKLOG, labels={"queue": "default"}, integer=True
+                ),
             ),
             AlertRule(
                 name="CeleryTaskFailures",
@@ -514,10 +540,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 # Fewer than one worker answering, or none reporting at all while the API's
                 # metrics still arrive: a stale or vanished gauge is the workers gone, not zero
                 # news. `* 0` makes the absent branch's value the workers counted: none.
-                expr=(
-                    f"sum by (service) ({workers}) < 1\nor\n"
-                    f"(absent({workers}) * 0 and on () count({api_requests}))"
-                ),
+                expr=(f"sum by (service) ({workers}) < 1\nor\n(absent({workers}) * 0 and on () count({api_requests}))"),
                 # 1m pages in about 75 s (docs/lab.md). Safe because nothing routine takes every
                 # worker away: prod runs 4 pool instances (`workers.instances`; dev runs 1, and
                 # nothing pages there), and a rollout moves them between revisions gradually,
@@ -532,9 +555,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 scenario=_scenario(_steady(workers_series, 0), labels={"service": worker}, value=0),
                 probe=SignalProbe(
-                    series=probes.gauge(
-                        workers_series, _probe_steps("1m", 0), fixed=((api_series, 1000),)
-                    ),
+                    series=probes.gauge(workers_series, _probe_steps("1m", 0), fixed=((api_series, 1000),)),
                     healthy=monitoring.worker_instances,
                     threshold=1,
                     above=False,
@@ -556,13 +577,16 @@ def api_alerts(monitoring: MonitoringConfig) -> RuleGroup:
         rules=(
             AlertRule(
                 name="ApiDbPoolWaitHigh",
-                expr=f"histogram_quantile(0.95, sum by (service, le) (rate({wait}[5m])))\n> {DB_POOL_WAIT_P95_SECONDS:g}",
+                expr="histogram_quantile(0.95, sum by (service, le) "
+                f"(rate({wait}[5m])))\n> {DB_POOL_WAIT_P95_SECONDS:g}",
                 for_="10m",
                 severity=Severity.INFO,
                 summary="Requests of {{ $labels.service }} wait for a database connection.",
                 description=(
-                    "The p95 wait for a pooled database connection in {{ $labels.service }} is {{ $value | humanize }}s: "
-                    "pools are exhausted. Look here when latency rises; raise the pool only within the connection budget."
+                    "The p95 wait for a pooled database connection in {{ $labels.service }} is "
+                    "{{ $value | humanize }}s: "
+                    "pools are exhausted. Look here when latency rises; raise the pool only within the "
+                    "connection budget."
                 ),
                 scenario=_scenario(
                     _steady(probes.with_labels(wait, {**api, "le": "0.1"}), 0, 0),
@@ -606,12 +630,16 @@ def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "2 minutes: users cannot reach the API from the internet."
                 ),
                 scenario=_scenario(
-                    *probes.count_of(passed, check_labels, "checker_location", UPTIME_LOCATIONS[:3], 0, 1, _STEADY_STEPS)(2, 0),
+                    *probes.count_of(
+                        passed, check_labels, "checker_location", UPTIME_LOCATIONS[:3], 0, 1, _STEADY_STEPS
+                    )(2, 0),
                     labels=check_labels,
                     value=2,
                 ),
                 probe=SignalProbe(
-                    series=probes.count_of(passed, check_labels, "checker_location", UPTIME_LOCATIONS, 0, 1, _probe_steps("2m", 0)),
+                    series=probes.count_of(
+                        passed, check_labels, "checker_location", UPTIME_LOCATIONS, 0, 1, _probe_steps("2m", 0)
+                    ),
                     healthy=0,
                     threshold=UPTIME_FAILING_LOCATIONS,
                     inclusive=True,
@@ -647,7 +675,9 @@ def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
             ),
         ),
         _absent_alert("ApiMetricsAbsent", m.HTTP_REQUESTS, monitoring.api_service, "the API's SLO alerts are blind"),
-        _absent_alert("WorkerMetricsAbsent", m.CELERY_WORKERS, monitoring.worker_service, "the Celery alerts are blind"),
+        _absent_alert(
+            "WorkerMetricsAbsent", m.CELERY_WORKERS, monitoring.worker_service, "the Celery alerts are blind"
+        ),
     ]
     return RuleGroup(name="availability", rules=tuple(rules))
 
@@ -664,7 +694,11 @@ def _absent_alert(name: str, metric: m.Metric, service: str, impact: str) -> Ale
             f"exporting it or nothing scrapes it, and {impact}."
         ),
         # Only an unrelated series: the one it needs is absent.
-        scenario=_scenario(_steady(f'{m.UP.name}{{job="prometheus",instance="localhost:9090"}}', 1), labels={"service": service}, value=1),
+        scenario=_scenario(
+            _steady(f'{m.UP.name}{{job="prometheus",instance="localhost:9090"}}', 1),
+            labels={"service": service},
+            value=1,
+        ),
     )
 
 

@@ -65,18 +65,35 @@ class RunFailed(Exception):
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
-        self.reason = reason  # "invalid config" or "the program failed"
+        # "invalid config", "names Google would refuse", "refused as Pulumi or Google would", "the program failed"
+        self.reason = reason
 
 
 def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     """Run the program for one stack; every expected failure becomes a `RunFailed`."""
+    from offline import graph_cache
+
+    cached = graph_cache.load(project.root, stack, preview)
+    if cached is not None:
+        return cached
+
+    from offline.declarations import ProgramRefused
     from offline.engine import run_stack
+    from offline.name_checks import NameCheckError, raise_for_names
     from stackconfig import StackConfigError
 
     try:
-        return run_stack(project, stack, preview=preview).to_json()
+        graph = run_stack(project, stack, preview=preview).to_json()
+        raise_for_names(graph)  # Google's naming rules, on whatever the components built
+        graph_cache.store(project.root, stack, preview, graph)
+        return graph
     except StackConfigError as error:
         raise RunFailed(str(error), "invalid config") from None
+    except NameCheckError as error:
+        raise RunFailed(str(error), "names Google would refuse") from None
+    except ProgramRefused as error:
+        # What Pulumi or Google would refuse: the message names the resource and the line.
+        raise RunFailed(f"stack {stack}: {error}", "refused as Pulumi or Google would") from None
     except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
         trace = "".join(traceback.format_exception(error))
         message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"
@@ -94,9 +111,9 @@ def _graph_json(project, stack: str, preview: bool = True) -> dict:
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
     if all_stacks:
         return project.stacks()
-    if stack:
-        return [stack]
-    fail("name a stack with --stack S, or use --all")
+    if not stack:
+        fail("name a stack with --stack S, or use --all")
+    return [stack]
 
 
 @app.command()
@@ -107,7 +124,7 @@ def preview(
         bool,
         typer.Option(
             "--simulate-apply",
-            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving them unknown.",
+            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving " "them unknown.",
         ),
     ] = False,
     project_dir: ProjectDir = Path("."),
@@ -240,7 +257,8 @@ def check(project_dir: ProjectDir = Path(".")) -> None:
         )
         for violation in policies.violations:
             out.print(
-                f"    {violation.enforcement.value} {violation.policy}: {violation.type} {violation.name}: {violation.message}",
+                f"    {violation.enforcement.value} {violation.policy}: "
+                f"{violation.type} {violation.name}: {violation.message}",
                 markup=False,
             )
     if failures:

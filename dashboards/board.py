@@ -5,16 +5,17 @@ template variables, tags, links to the other dashboards, time settings, read-onl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from grafanalib import core
 from grafanalib.core import GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR
 
+from stackconfig.monitoring import MonitoringConfig
+
 from . import style
 from .builders import Dashboard, DashboardLink, Templating, Time
 from .panels import layout
-from stackconfig.monitoring import MonitoringConfig
 
 # Grafana migrates older schemas on load; this one matches the panels' fieldConfig layout.
 SCHEMA_VERSION = 39
@@ -44,6 +45,8 @@ class DashboardSpec:
     question: str  # what the dashboard answers, for its description and docs/dashboards.md
     build: Callable[[MonitoringConfig], BoardContent]
     tags: tuple[str, ...] = field(default=())
+    # Whether the stack has what the board shows (the usage pipeline's board needs the pipeline).
+    deployed_in: Callable[[MonitoringConfig], bool] = field(default=lambda facts: True)
 
 
 def assemble(spec: DashboardSpec, facts: MonitoringConfig) -> core.Dashboard:
@@ -63,8 +66,12 @@ def assemble(spec: DashboardSpec, facts: MonitoringConfig) -> core.Dashboard:
         templating=Templating(list=variables),
         links=[
             DashboardLink(
-                title="Omni dashboards", type="dashboards", tags=[style.TAG], asDropdown=True,
-                includeVars=True, keepTime=True,
+                title="Omni dashboards",
+                type="dashboards",
+                tags=[style.TAG],
+                asDropdown=True,
+                includeVars=True,
+                keepTime=True,
             )
         ],
         time=Time(content.time_from, "now"),

@@ -27,4 +27,4 @@ def dashboard_text(data: Any) -> str:
 def render_for(facts: MonitoringConfig) -> dict[str, str]:
     """Every dashboard for a stack's monitoring config; a Pulumi program that holds its validated
     config passes `monitoring_config(stack, config)` instead of reading the stack file again."""
-    return {f"{spec.uid}.json": dashboard_text(assemble(spec, facts)) for spec in DASHBOARDS}
+    return {f"{spec.uid}.json": dashboard_text(assemble(spec, facts)) for spec in DASHBOARDS if spec.deployed_in(facts)}

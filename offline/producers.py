@@ -5,7 +5,9 @@ A query's series is produced when:
   (the selector's `service="..."`; with no such matcher, any workload with a collector);
 - a recording rule (`slo:*`) or `ALERTS`: the stack runs the rule evaluator;
 - a Google Cloud system metric: the stack deploys the resource it describes (Cloud Run, Cloud
-  SQL, a read replica for the replica lag, Memorystore, uptime checks);
+  SQL, a read replica for the replica lag, Memorystore, uptime checks, Pub/Sub topics, Cloud Run
+  jobs for their executions);
+- the reconciliation's custom metric: the stack declares the reconcile job that writes it;
 - `up`: some collector scrapes.
 
 The producers come from the stack's MonitoringConfig (`omni dashboards render`, which does not
@@ -22,12 +24,14 @@ from typing import Any
 from observability import catalogue as m
 from observability.promql import Selector, expand_grafana_variables, selectors
 from stackconfig import monitoring as monitoring_module
-from stackconfig.monitoring import METRICS_WORKLOADS, MonitoringConfig, Producers
+from stackconfig.monitoring import METRICS_WORKLOADS, RECONCILE_JOB_MODE, MonitoringConfig, Producers
 
 CLOUD_RUN_TYPES = ("gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/workerPool:WorkerPool")
 DATABASE_TYPE = "gcp:sql/databaseInstance:DatabaseInstance"
 REDIS_TYPE = "gcp:redis/instance:Instance"
 UPTIME_CHECK_TYPE = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
+PUBSUB_TOPIC_TYPE = "gcp:pubsub/topic:Topic"
+RUN_JOB_TYPE = "gcp:cloudrunv2/job:Job"
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,16 @@ def _why_unproduced(selector: Selector, producers: Producers, recorded: frozense
         return None if producers.collectors else "no collector scrapes anything, so no `up` series"
     if metric is m.SQL_REPLICA_LAG:
         return None if producers.read_replica else "the stack has no read replica (database.readReplica)"
+    if metric is m.RUN_JOB_EXECUTIONS:
+        return None if producers.run_jobs else "the stack has no Cloud Run job (usage.enabled)"
+    if metric is m.RECONCILIATION_MISMATCHES:
+        return None if producers.reconciliation else "the stack has no reconcile job to write it (usage.enabled)"
     needed = {
         m.Source.CLOUD_RUN: (True, ""),
         m.Source.CLOUD_SQL: (producers.database, "the stack has no Cloud SQL instance"),
         m.Source.MEMORYSTORE: (producers.redis, "the stack has no Memorystore instance"),
         m.Source.UPTIME: (producers.uptime_checks, "the stack has no uptime checks (statusPage.enabled)"),
+        m.Source.PUBSUB: (producers.pubsub, "the stack has no Pub/Sub topic (usage.enabled)"),
     }
     present, why = needed.get(metric.source, (False, f"no producer is known for source {metric.source.value}"))
     return None if present else why
@@ -162,6 +171,12 @@ def producers_in_graph(graph: Mapping[str, Any], monitoring: MonitoringConfig) -
         redis=bool(by_type.get(REDIS_TYPE)),
         uptime_checks=bool(by_type.get(UPTIME_CHECK_TYPE)),
         locust_exporter=False,
+        pubsub=bool(by_type.get(PUBSUB_TOPIC_TYPE)),
+        run_jobs=bool(by_type.get(RUN_JOB_TYPE)),
+        reconciliation=any(
+            (resource.get("inputs") or {}).get("name") == f"{monitoring.base_name}-{RECONCILE_JOB_MODE}"
+            for resource in by_type.get(RUN_JOB_TYPE, [])
+        ),
     )
 
 

@@ -26,11 +26,25 @@ from .connections import ConnectionBudget, connection_budget, default_max_connec
 if TYPE_CHECKING:
     from .model import StackConfig
 
-__all__ = ["API_WORKLOAD", "METRICS_WORKLOADS", "WORKER_WORKLOAD", "MonitoringConfig", "Producers", "monitoring_config"]
+__all__ = [
+    "API_WORKLOAD",
+    "METRICS_WORKLOADS",
+    "WORKER_WORKLOAD",
+    "MonitoringConfig",
+    "Producers",
+    "UsagePipeline",
+    "monitoring_config",
+]
 
 # The standalone rule evaluator's Cloud Run service is `<base>-rule-evaluator` (the alerting
 # path, docs/alerting.md): the producer check finds it in the graph by that name.
 RULE_EVALUATOR_SUFFIX = "-rule-evaluator"
+
+# The usage pipeline's Cloud Run jobs, `<base>-<mode>` (components/usage.py JOB_MODES); the
+# invoice job exists only once the Stripe key has a version (usage.stripeKeyAdded).
+INVOICE_JOB_MODE, RECONCILE_JOB_MODE = "invoice", "reconcile"
+# The BigQuery subscription of the usage topic: `<topic>-bigquery` (components/usage.py).
+BIGQUERY_SUBSCRIPTION_SUFFIX = "-bigquery"
 
 # Shares of the application's connection limit where CloudSqlConnectionsNearLimit opens a ticket
 # and where it pages: past 95% the next burst of pool overflow fails with "too many connections".
@@ -59,6 +73,18 @@ class Producers:
     redis: bool  # Memorystore system metrics
     uptime_checks: bool  # uptime check results (the status page's checks)
     locust_exporter: bool  # Locust's Prometheus exporter (the load-test project's)
+    pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's topic)
+    run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
+    reconciliation: bool  # the reconcile job writes its custom mismatch metric
+
+
+@dataclass(frozen=True)
+class UsagePipeline:
+    """The usage pipeline's names as its Cloud Monitoring metrics label them (docs/usage.md)."""
+
+    topic: str  # `topic_id` of the usage topic: `omni-prod-usage-events`
+    bigquery_subscription: str  # `subscription_id` of its BigQuery subscription: `<topic>-bigquery`
+    jobs: tuple[str, ...]  # `job_name` of each invoicing job the stack declares
 
 
 @dataclass(frozen=True)
@@ -83,6 +109,7 @@ class MonitoringConfig:
     scrape_interval: str  # how often the collectors scrape /metrics
     evaluation_interval: str  # how often rules are evaluated: the scrape interval (no point evaluating faster)
     producers: Producers
+    usage: UsagePipeline | None  # None where usage.enabled is false
 
     @property
     def api_service(self) -> str:
@@ -182,7 +209,22 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             redis=True,
             uptime_checks=config.status_page.enabled,
             locust_exporter=False,
+            pubsub=config.usage.enabled,
+            run_jobs=config.usage.enabled,
+            reconciliation=config.usage.enabled,
         ),
+        usage=usage_pipeline(config) if config.usage.enabled else None,
+    )
+
+
+def usage_pipeline(config: StackConfig) -> UsagePipeline:
+    base = config.base_name
+    topic = config.usage.names(base).topic
+    modes = (INVOICE_JOB_MODE, RECONCILE_JOB_MODE) if config.usage.stripe_key_added else (RECONCILE_JOB_MODE,)
+    return UsagePipeline(
+        topic=topic,
+        bigquery_subscription=f"{topic}{BIGQUERY_SUBSCRIPTION_SUFFIX}",
+        jobs=tuple(f"{base}-{mode}" for mode in modes),
     )
 
 

@@ -12,6 +12,12 @@ Where a value follows the stack, it is given per stack with where it comes from.
   reserved; ticket at 80% of the rest, page at 95% (rounded down).
 - Instance ceilings: api.maxInstances (dev 2, staging 4, prod 10). Concurrency: 80% of
   api.concurrency 80 = 64 in every stack.
+- Usage pipeline (docs/usage.md, the runbooks; usage.enabled in every stack): a ticket when more
+  than 1% of the events the app tried to publish fail for 10 minutes, or Pub/Sub refuses any; the
+  oldest unwritten event older than 30 minutes is a ticket, older than 3 days (259200 s) a page,
+  before Pub/Sub drops it at 7 days; BigQuery writes failing while that backlog is older than 5
+  minutes; any dead letter in 15 minutes, any disagreeing invoice line, any failed invoicing run
+  in the last hour: tickets after a minute.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ class AlertSpec:
     # The main threshold: (operator, value), or per stack {stack: (operator, value)}; None for
     # alerts that compare nothing (absent(), the Watchdog) or whose thresholds are window pairs.
     threshold: tuple[str, float] | dict[str, tuple[str, float]] | None = None
-    guard: float | None = None  # minimum events per second (`> guard`)
+    guard: float | None = None  # minimum events per second (`> guard`), or the condition's second bound
     windows: dict[tuple[str, str], float] = field(default_factory=dict)  # (long, short) -> error ratio
     stacks: tuple[str, ...] = STACKS  # where the alert exists
 
@@ -86,6 +92,16 @@ SPEC: dict[tuple[str, str], AlertSpec] = {
     ("ApiMetricsAbsent", "warning"): AlertSpec("10m"),
     ("WorkerMetricsAbsent", "warning"): AlertSpec("10m"),
     ("Watchdog", "info"): AlertSpec("1m"),
+    # --- usage metering and invoicing ------------------------------------------------------------
+    ("UsagePublishFailing", "warning"): AlertSpec("10m", (">", 0.01)),
+    ("UsagePublishRefused", "warning"): AlertSpec("10m", (">", 0)),
+    ("UsageBacklogOld", "warning"): AlertSpec("10m", (">", 1800)),
+    ("UsageBacklogOld", "critical"): AlertSpec("10m", (">", 259200)),
+    # The guard here is the backlog's age in seconds, not traffic: failing writes alone are retried.
+    ("UsageBigQueryWritesFailing", "warning"): AlertSpec("10m", (">", 0), guard=300),
+    ("UsageDeadLetters", "warning"): AlertSpec("1m", (">", 0)),
+    ("InvoiceReconciliationMismatch", "warning"): AlertSpec("1m", (">", 0)),
+    ("InvoicingJobFailed", "warning"): AlertSpec("1m", (">", 0)),
 }
 
 

@@ -44,6 +44,9 @@ def test_the_monitoring_config_names_the_producers_the_graph_deploys(stack: str,
     assert from_graph.redis
     assert from_graph.database
     assert not from_graph.locust_exporter
+    assert from_graph.pubsub, "the usage topic and its BigQuery subscription (usage.enabled)"
+    assert from_graph.run_jobs
+    assert from_graph.reconciliation, "the reconcile job writes the mismatch metric"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -83,6 +86,9 @@ def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
         redis=True,
         uptime_checks=True,
         locust_exporter=False,
+        pubsub=True,
+        run_jobs=True,
+        reconciliation=True,
     )
     problems = unproduced_series(
         dashboard_queries(render_for(monitoring)) + rule_queries(groups), no_evaluator, _recorded(groups)
