@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .connections import check_connection_budget, connection_budget
+from .edge import EdgeSettings, check_edge_fits
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 
@@ -371,6 +372,12 @@ class StackConfig(ConfigModel):
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
+    edge: EdgeSettings = Field(default_factory=EdgeSettings, description="The HTTPS load balancer, Cloud Armor, CDN (see EdgeSettings).")
+
+    @field_validator("edge")
+    @classmethod
+    def _edge_fits_the_stack(cls, edge: EdgeSettings, info: ValidationInfo) -> EdgeSettings:
+        return check_edge_fits(edge, info.data)
 
     @field_validator("audit")
     @classmethod
