@@ -150,13 +150,34 @@ CASES: tuple[Case, ...] = (
         node(JOB, {"template": {"template": {"containers": [{"envs": [{"name": "DATABASE_PASSWORD", "value": "hunter2"}]}]}}}, name="plain-password-job"),
         True,
     ),
-    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False),
+    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False, environment="dev"),
     Case(
         "cloud-run-ingress-behind-load-balancer",
         node(RUN, {**service([], ingress="INGRESS_TRAFFIC_ALL"), "iapEnabled": True}, name="behind-iap-grafana"),
         False,
+        environment="dev",
     ),
-    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api"), True),
+    Case(
+        "cloud-run-ingress-behind-load-balancer",
+        node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api"),
+        True,
+        environment="dev",
+    ),
+    # In prod the same open service fails the preview: the advisory rule leaves prod to the mandatory one.
+    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="prod-open-api"), False),
+    Case("prod-cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-prod-api"), True),
+    Case("prod-cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="lb-only-prod-api"), False),
+    Case(
+        "prod-cloud-run-ingress-behind-load-balancer",
+        node(RUN, {**service([], ingress="INGRESS_TRAFFIC_ALL"), "iapEnabled": True}, name="iap-prod-grafana"),
+        False,
+    ),
+    Case(
+        "prod-cloud-run-ingress-behind-load-balancer",
+        node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-dev-api"),
+        False,
+        environment="dev",
+    ),
     Case("labels-present", node(REDIS, redis(labels={"role": "cache"}), protect=True, name="labelled-by-provider"), False),
     Case("labels-present", node(SQL, {**sql(), "settings": {**sql()["settings"], "userLabels": {}}}, protect=True, name="unlabelled-sql"), True),
 )
@@ -239,6 +260,7 @@ def test_security_policies_are_mandatory() -> None:
         "prod-stateful-protected",
         "no-primitive-roles",
         "no-plain-secret-env",
+        "prod-cloud-run-ingress-behind-load-balancer",
     }
 
 
@@ -287,8 +309,9 @@ def test_real_stacks_pass_the_pack(graphs: dict[str, dict[str, Any]], stack: str
     report = check_graph(graphs[stack])
 
     assert report.passed, [f"{v.policy}: {v.name}: {v.message}" for v in report.mandatory]
-    # The one known advisory: the public API has no load balancer in front yet.
-    assert {(v.policy, v.name) for v in report.advisory} == {("cloud-run-ingress-behind-load-balancer", f"omni-{stack}-api-service")}
+    # The one known advisory: dev turns the edge off, so its API answers on its run.app URL.
+    expected = {("cloud-run-ingress-behind-load-balancer", "omni-dev-api-service")} if stack == "dev" else set()
+    assert {(v.policy, v.name) for v in report.advisory} == expected
     assert report.resources_checked > 50
 
 
@@ -312,5 +335,6 @@ def test_omni_check_runs_the_policies_over_every_stack(project_copy: Project) ->
     assert result.exit_code == 0, result.output
     for stack in ("dev", "staging", "prod"):
         assert f"✓ {stack}: policies:" in result.output
-        assert "0 mandatory and 1 advisory violations" in result.output
+    assert "0 mandatory and 1 advisory violations" in result.output  # dev, without the edge
+    assert "0 mandatory and 0 advisory violations" in result.output  # staging and prod, behind it
     assert "advisory cloud-run-ingress-behind-load-balancer" in result.output
