@@ -41,6 +41,7 @@ class DangerKind(StrEnum):
     DELETE_PROTECTED = "delete-protected"
     REPLACE_STATEFUL = "replace-stateful"
     REPLACE_PROTECTED = "replace-protected"
+    REPLACE_OUTAGE = "replace-outage"  # the edge: a replacement interrupts public traffic
     PROTECT_REMOVED = "protect-removed"
     DELETION_PROTECTION_OFF = "deletion-protection-off"
     RETAIN_ON_DELETE_REMOVED = "retain-on-delete-removed"
@@ -213,6 +214,7 @@ def danger_headline(report: DiffReport) -> str:
         _resources_with(report.dangers, {DangerKind.REPLACE_PROTECTED}) - replaced_stateful
     )
     unprotected = _resources_with(report.dangers, PROTECTION_KINDS)
+    outages = _resources_with(report.dangers, {DangerKind.REPLACE_OUTAGE})
     clauses: list[str] = []
     if deleted:
         clauses.append(_delete_clause(len(deleted), len(stateful_deleted)))
@@ -222,6 +224,8 @@ def danger_headline(report: DiffReport) -> str:
         clauses.append(f"replaces {_plural(len(replaced_protected), 'protected resource')}")
     if unprotected:
         clauses.append(f"removes protection from {_plural(len(unprotected), 'resource')}")
+    if outages:
+        clauses.append(f"interrupts public traffic (replaces {_plural(len(outages), 'edge resource')})")
     if not clauses:
         return ""
     joined = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
@@ -629,7 +633,7 @@ def _dangers(diff: ResourceDiff, old: Resource | None, new: Resource | None) -> 
         return [_delete_danger(diff, old)]
     if old is None or new is None or diff.kind not in (ChangeKind.UPDATE, ChangeKind.REPLACE):
         return []
-    found = _replace_dangers(diff) if diff.kind is ChangeKind.REPLACE else []
+    found = _replace_dangers(diff, _inputs(old)) if diff.kind is ChangeKind.REPLACE else []
     return found + _guard_dangers(diff, old, new)
 
 
@@ -673,7 +677,7 @@ def _blocks_delete(resource: Resource, switch: replacements.ProtectionSwitch) ->
     return _is_protective(value, switch) and value not in ("ABANDON", "DISABLE")
 
 
-def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
+def _replace_dangers(diff: ResourceDiff, inputs: dict[str, Any]) -> list[Danger]:
     because = replacement_reason(diff)
     found: list[Danger] = []
     if diff.stateful:
@@ -695,6 +699,11 @@ def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
                 f"likely replaced because {because}, but it is protected (protect: true): "
                 "Pulumi will refuse to replace it and the update fails",
             )
+        )
+    outage = replacements.outage_on_replace(diff.type, inputs)
+    if outage is not None:
+        found.append(
+            _danger(diff, DangerKind.REPLACE_OUTAGE, Severity.HIGH, f"likely replaced because {because}: an outage, {outage}")
         )
     return found
 

@@ -248,6 +248,88 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type", "stringData", "data"),
     "kubernetes:core/v1:Service": ("metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"),
     "kubernetes:apps/v1:Deployment": ("metadata.name", "metadata.namespace", "spec.selector"),
+    # --- the edge (terraform-provider-google-beta v7.45.0 and 8.0.0 alike: the ForceNew fields
+    # of each resource's schema; everything else is patched in place) -------------------------
+    # A serverless NEG has no update method: every field is ForceNew.
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": (
+        "name",
+        "project",
+        "region",
+        "description",
+        "networkEndpointType",
+        "network",
+        "subnetwork",
+        "cloudRun",
+        "appEngine",
+        "cloudFunction",
+        "serverlessDeployment",
+        "pscTargetService",
+        "pscData",
+    ),
+    # Backends, the Cloud Armor policy, CDN policy, logging and IAP are patched.
+    "gcp:compute/backendService:BackendService": (
+        "name",
+        "project",
+        "params",
+        "dynamicForwarding.ipPortSelection.enabled",
+    ),
+    "gcp:compute/backendBucket:BackendBucket": ("name", "project", "params"),
+    "gcp:compute/uRLMap:URLMap": ("name", "project"),
+    # The URL map, certificates, certificate map and TLS policy are patched (setUrlMap, ...).
+    "gcp:compute/targetHttpsProxy:TargetHttpsProxy": (
+        "name",
+        "project",
+        "description",
+        "httpKeepAliveTimeoutSec",
+        "proxyBind",
+        "tlsEarlyData",
+    ),
+    "gcp:compute/targetHttpProxy:TargetHttpProxy": (
+        "name",
+        "project",
+        "description",
+        "httpKeepAliveTimeoutSec",
+        "proxyBind",
+    ),
+    # Only the target (setTarget), labels and the scheme migration fields are patched.
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": (
+        "name",
+        "project",
+        "description",
+        "ipAddress",
+        "ipProtocol",
+        "ipVersion",
+        "portRange",
+        "network",
+        "subnetwork",
+        "networkTier",
+        "metadataFilters",
+        "sourceIpRanges",
+        "allowPscGlobalAccess",
+        "noAutomateDnsZone",
+        "serviceDirectoryRegistrations",
+    ),
+    "gcp:compute/sSLPolicy:SSLPolicy": ("name", "project", "description"),
+    # Rules, Adaptive Protection and advanced options are patched; the type is not.
+    "gcp:compute/securityPolicy:SecurityPolicy": ("name", "project", "type"),
+    # Immutable: a domain change is a new certificate.
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": ("name", "project", "description", "managed", "type"),
+    # The managed block (domains, DNS authorizations, issuance config) and the scope are immutable.
+    "gcp:certificatemanager/certificate:Certificate": (
+        "name",
+        "project",
+        "location",
+        "scope",
+        "managed",
+        "selfManaged",
+    ),
+    # A new domain or type is a new authorization, with a new CNAME record to publish.
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": ("name", "project", "location", "domain", "type"),
+    "gcp:certificatemanager/certificateMap:CertificateMap": ("name", "project"),
+    # The certificates of an entry are patched; its host is its identity.
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": ("name", "project", "map", "hostname", "matcher"),
+    # The name and filter are patched; a label's key or type is not (labels are the metric's schema).
+    "gcp:logging/metric:Metric": ("project", "metricDescriptor.labels.key", "metricDescriptor.labels.valueType"),
     "gcp:container/cluster:Cluster": (
         "name",
         "location",
@@ -355,6 +437,52 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
 )
 
 
+# Replacing one of these interrupts public traffic, however the replacement is ordered: what a
+# reviewer must know before approving it. (Pulumi creates a replacement first when the program
+# leaves the name to it, as the edge does; the interruption below remains.)
+@dataclass(frozen=True)
+class Outage:
+    """What replacing a resource does to public traffic, for the resources `applies` to (by their inputs)."""
+
+    meaning: str
+    applies: Callable[[Any], bool] = lambda inputs: True
+
+
+def _external_address(inputs: Any) -> bool:
+    # The private services range is a GlobalAddress too (INTERNAL, VPC_PEERING): not public.
+    return isinstance(inputs, dict) and inputs.get("addressType", "EXTERNAL") == "EXTERNAL"
+
+
+OUTAGE_ON_REPLACE: dict[str, Outage] = {
+    "gcp:compute/globalAddress:GlobalAddress": Outage(
+        "a new public IP address: every host's A record must change, and clients keep resolving the old "
+        "address until their DNS caches expire",
+        _external_address,
+    ),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": Outage(
+        "the public listener is deleted and re-created on the address: connections are refused in between"
+    ),
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": Outage(
+        "the backend's serverless NEG is swapped: requests in flight to the old one fail, and the old one "
+        "cannot be deleted while a backend service still uses it"
+    ),
+    "gcp:certificatemanager/certificate:Certificate": Outage(
+        "a new Google-managed certificate is issued from scratch (minutes to hours): the host serves no valid "
+        "certificate until it is active"
+    ),
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": Outage(
+        "a new managed certificate is provisioned from scratch: HTTPS fails for its domains until it is active"
+    ),
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": Outage(
+        "a new DNS authorization comes with a new CNAME record to publish: its certificate cannot be issued "
+        "or renewed until the record is changed"
+    ),
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": Outage(
+        "deleted before its replacement exists (one entry per host): the host serves no certificate in between"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class ProtectionSwitch:
     """An input that, while it holds one of ``protective`` values, guards against deletion."""
@@ -435,6 +563,12 @@ def conditional_force_new(resource_type: str) -> tuple[ConditionalForceNew, ...]
 
 def is_stateful(resource_type: str) -> bool:
     return resource_type in STATEFUL_TYPES
+
+
+def outage_on_replace(resource_type: str, inputs: Any) -> str | None:
+    """What replacing this resource (its type, its inputs) does to public traffic; None when nothing."""
+    outage = OUTAGE_ON_REPLACE.get(resource_type)
+    return outage.meaning if outage is not None and outage.applies(inputs) else None
 
 
 def protection_switches(resource_type: str) -> tuple[ProtectionSwitch, ...]:

@@ -131,7 +131,7 @@ class Edge(pulumi.ComponentResource):
         )
         edge_policy = (
             gcp.compute.SecurityPolicy(
-                f"{name}-edge-armor",
+                f"{name}-cdn-armor",
                 project=args.project,
                 description="Before the CDN cache: the incident denylist (managed by Pulumi)",
                 type="CLOUD_ARMOR_EDGE",
