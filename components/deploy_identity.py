@@ -60,9 +60,13 @@ class ServiceRoles:
 # kind of resource cannot reach `pulumi up` without the deployer being allowed to manage it.
 SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
+    # Certificates, DNS authorizations, certificate maps and entries (the editor role cannot delete).
+    "gcp:certificatemanager/": ServiceRoles("roles/certificatemanager.admin", ("roles/certificatemanager.viewer",)),
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
+    # Cloud Armor policies are the security admin's, not the network admin's.
+    "gcp:compute/securityPolicy": ServiceRoles("roles/compute.securityAdmin", ("roles/compute.networkViewer",)),
     "gcp:iam/": ServiceRoles("roles/iam.workloadIdentityPoolAdmin", ("roles/iam.workloadIdentityPoolViewer",)),
     # IAP access is an IAM policy on the IAP resource; the security reviewer reads every policy.
     "gcp:iap/": ServiceRoles("roles/iap.admin", ("roles/iam.securityReviewer",)),
