@@ -43,6 +43,8 @@ IDENTITY_LABELS = (
     "task",
     "check_id",
     "job",
+    "url_map_name",  # the edge's load balancer
+    "policy",  # a Cloud Armor policy
 )
 
 # One notification per alert name and severity: five databases filling up make one page.

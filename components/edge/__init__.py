@@ -22,9 +22,9 @@ public host, with Google-managed certificates, Cloud Armor and Cloud CDN.
   suffix. A NEG in use by a backend service cannot be deleted, and a certificate or address cannot
   be re-created under the same name while the old one exists: with generated names, a replacement
   creates the new resource, repoints its users, and only then deletes the old one.
-- **Observability**: two log-based metrics count Cloud Armor's decisions by rule priority and
+- **Observability**: two log-based metrics count the API policy's decisions by rule priority and
   outcome (enforced and preview) from the load balancer's request logs, for the edge dashboard
-  and alerts; Cloud Monitoring's load balancer metrics give requests, latency and CDN hits.
+  and alerts (Cloud Monitoring has no per-rule Cloud Armor metric); Cloud Monitoring's load balancer metrics give requests, latency and CDN hits.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ ARMOR_PREVIEW_METRIC = "edge_armor_preview_decisions"
 LB_LOG_FILTER = 'resource.type="http_load_balancer"'
 
 
-def armor_log_metric_filter(field_name: str) -> str:
-    """The load balancer's request logs that carry a decision of Cloud Armor's in `field_name`
+def armor_log_metric_filter(field_name: str, policy: str) -> str:
+    """The load balancer's request logs that carry a decision of the API's policy in `field_name`
     (`enforcedSecurityPolicy` or `previewSecurityPolicy`)."""
-    return f"{LB_LOG_FILTER} AND jsonPayload.{field_name}.priority:*"
+    return f'{LB_LOG_FILTER} AND jsonPayload.{field_name}.name="{policy}"'
 
 
 def armor_label_extractors(field_name: str) -> dict[str, str]:
@@ -313,7 +313,7 @@ class Edge(pulumi.ComponentResource):
                 project=args.project,
                 name=metric_name,
                 description=f"Cloud Armor's {what} decisions at the edge, by policy, rule priority and outcome",
-                filter=armor_log_metric_filter(field_name),
+                filter=self.armor.name.apply(lambda policy, field_name=field_name: armor_log_metric_filter(field_name, policy)),
                 metric_descriptor={
                     "metric_kind": "DELTA",
                     "value_type": "INT64",

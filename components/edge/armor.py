@@ -163,6 +163,16 @@ def edge_rules(settings: ArmorSettings) -> list[ArmorRule]:
     return [*denylist_rules(tuple(settings.blocked_ip_ranges)), default_rule()]
 
 
+# Priorities by kind, as the logs (and so the dashboards and alerts) see them.
+WAF_PRIORITIES = tuple(WAF_FIRST_PRIORITY + index for index in range(len(WAF_RULE_SETS)))
+THROTTLE_PRIORITIES = (API_KEY_THROTTLE_PRIORITY, KEYLESS_THROTTLE_PRIORITY)
+
+
+def priority_matcher(priorities: tuple[int, ...]) -> str:
+    """A PromQL matcher on the log-based metrics' `priority` label: `priority=~"2000|2100"`."""
+    return f'priority=~"{"|".join(str(p) for p in priorities)}"'
+
+
 def rule_names_by_priority(rules: list[ArmorRule]) -> dict[int, str]:
     """Priority -> rule name: Cloud Armor's logs name a rule by its priority."""
     return {rule.priority: rule.name for rule in rules}
