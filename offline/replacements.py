@@ -449,8 +449,12 @@ class Outage:
 
 
 def _external_address(inputs: Any) -> bool:
-    # The private services range is a GlobalAddress too (INTERNAL, VPC_PEERING): not public.
-    return isinstance(inputs, dict) and inputs.get("addressType", "EXTERNAL") == "EXTERNAL"
+    # The private services range is a GlobalAddress too (INTERNAL, VPC_PEERING, on a network):
+    # not public. EXTERNAL is the provider's default type; only internal addresses take a network.
+    if not isinstance(inputs, dict):
+        return False
+    internal_only = ("network", "purpose", "prefixLength")
+    return inputs.get("addressType", "EXTERNAL") == "EXTERNAL" and not any(key in inputs for key in internal_only)
 
 
 OUTAGE_ON_REPLACE: dict[str, Outage] = {
