@@ -18,9 +18,16 @@ the application enforces each plan's own quota below it (docs/edge.md, "What the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stackconfig.edge import THROTTLE_RULES, WAF_RULE_SETS, ArmorSettings, RateLimit
+
+if TYPE_CHECKING:  # the provider's typed dicts; importing pulumi_gcp is not needed to build rules
+    from pulumi_gcp.compute import (
+        SecurityPolicyRuleArgsDict,
+        SecurityPolicyRuleMatchArgsDict,
+        SecurityPolicyRuleRateLimitOptionsArgsDict,
+    )
 
 DEFAULT_RULE_PRIORITY = 2147483647
 DENYLIST_PRIORITY = 100
@@ -51,13 +58,13 @@ class ArmorRule:
     enforce_on_key: str | None = None  # IP, HTTP_HEADER, ...
     enforce_on_key_name: str | None = None  # the header, for HTTP_HEADER
 
-    def to_args(self) -> dict[str, Any]:
+    def to_args(self) -> SecurityPolicyRuleArgsDict:
         """The provider's `rules` block (gcp.compute.SecurityPolicyRuleArgs as a dict)."""
         if self.expression is not None:
-            match: dict[str, Any] = {"expr": {"expression": self.expression}}
+            match: SecurityPolicyRuleMatchArgsDict = {"expr": {"expression": self.expression}}
         else:
             match = {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": list(self.src_ip_ranges)}}
-        block: dict[str, Any] = {
+        block: SecurityPolicyRuleArgsDict = {
             "priority": self.priority,
             "action": self.action,
             "description": self.description,
@@ -65,7 +72,7 @@ class ArmorRule:
             "preview": self.preview,
         }
         if self.rate_limit is not None:
-            options: dict[str, Any] = {
+            options: SecurityPolicyRuleRateLimitOptionsArgsDict = {
                 "conform_action": "allow",
                 "exceed_action": THROTTLED_ACTION,
                 "enforce_on_key": self.enforce_on_key,
