@@ -9,13 +9,13 @@ uptime checks, which request the public hosts over HTTPS with SSL validation: Ce
 Manager publishes no metric of a certificate's state.
 
 Cloud Armor's decisions come from the log-based metrics the edge creates, by rule priority
-(components/edge/armor.py); thresholds sit at the top, each alert carries its promtool scenario.
+(stackconfig/armor.py); thresholds sit at the top, each alert carries its promtool scenario.
 """
 
 from __future__ import annotations
 
 from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity
-from components.edge.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
+from stackconfig.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
 from observability import catalogue as m
 
 # --- thresholds -----------------------------------------------------------------------------

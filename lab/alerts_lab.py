@@ -35,7 +35,8 @@ from lab.demo_service import DemoService
 from lab.faults import HEALTHY, NAMED_FAULTS, Faults
 from lab.history import healthy_rates, write_history_blocks
 from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
-from lab.processes import ManagedServer, alertmanager, prometheus
+from lab.monitoring import alertmanager, prometheus
+from localrun.processes import ManagedServer
 from lab.webhook_receiver import WebhookNotification, WebhookReceiver
 
 # Production scrapes and evaluates every 30 s (the GMP sidecar's default, and Cloud Monitoring's

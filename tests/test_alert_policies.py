@@ -22,7 +22,7 @@ from components.alert_policies import (
 )
 from observability.durations import parse_duration
 from observability.promql import selectors
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import read_stack_file
 
 from .conftest import STACKS, resources
 

@@ -14,7 +14,7 @@ import pytest
 from lark import Token, Tree
 
 from components.edge import API_BACKEND, EdgeArgs, check_routes
-from components.edge.armor import (
+from stackconfig.armor import (
     API_KEY_THROTTLE_PRIORITY,
     DEFAULT_RULE_PRIORITY,
     KEYLESS_THROTTLE_PRIORITY,
@@ -26,7 +26,7 @@ from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
 from stackconfig import StackConfigError
 from stackconfig.edge import ARMOR_RULE_NAMES, WAF_RULE_SETS, ArmorSettings, EdgeSettings, check_fqdn
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import read_stack_file
 
 from .conftest import edit_stack_file
 

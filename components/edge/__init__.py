@@ -36,7 +36,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components.edge.armor import api_rules, edge_rules
+from stackconfig.armor import api_rules, edge_rules
 from components.options import child_options
 from stackconfig.edge import EdgeSettings
 

@@ -3,7 +3,7 @@ and how much of the status page the CDN answered from its cache."""
 
 from __future__ import annotations
 
-from components.edge.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
+from stackconfig.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
 from observability import catalogue as m
 
 from .. import queries as q

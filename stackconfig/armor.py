@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stackconfig.edge import THROTTLE_RULES, WAF_RULE_SETS, ArmorSettings, RateLimit
+from .edge import THROTTLE_RULES, WAF_RULE_SETS, ArmorSettings, RateLimit
 
 if TYPE_CHECKING:  # the provider's typed dicts; importing pulumi_gcp is not needed to build rules
     from pulumi_gcp.compute import (
