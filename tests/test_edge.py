@@ -21,6 +21,8 @@ from stackconfig.armor import (
     api_rules,
     denylist_rules,
 )
+from components.deploy_identity import DEPLOYER_ROLES, service_roles
+from offline import replacements
 from offline.diff import ChangeKind, DangerKind, Severity, compute_diff, danger_headline
 from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
@@ -503,3 +505,36 @@ def test_a_new_rate_limit_updates_the_policy_in_place() -> None:
 
     assert [r.name for r in report.of_kind(ChangeKind.UPDATE)] == [policy["name"]]
     assert not report.of_kind(ChangeKind.REPLACE)
+
+
+@pytest.mark.parametrize("rtype", sorted(EDGE_TYPES | {GLOBAL_ADDRESS}))
+def test_every_edge_type_has_its_own_force_new_facts(rtype: str) -> None:
+    """Not the name-and-project fallback: each type's ForceNew fields, read from the provider's schema."""
+    assert rtype in replacements.FORCE_NEW
+
+
+def test_what_replaces_and_what_updates_in_place_at_the_edge() -> None:
+    assert "managed" in replacements.force_new_paths(CERTIFICATE)
+    assert "domain" in replacements.force_new_paths(DNS_AUTHORIZATION)
+    assert "cloudRun" in replacements.force_new_paths(NEG)
+    assert {"ipAddress", "portRange"} <= set(replacements.force_new_paths(FORWARDING_RULE))
+    # Patched in place: a policy's rules, a proxy's URL map and certificates, a rule's target, a backend's policy.
+    assert "rules" not in replacements.force_new_paths(SECURITY_POLICY)
+    assert not {"urlMap", "certificateMap", "sslPolicy"} & set(replacements.force_new_paths(HTTPS_PROXY))
+    assert "target" not in replacements.force_new_paths(FORWARDING_RULE)
+    assert not {"securityPolicy", "backends"} & set(replacements.force_new_paths(BACKEND_SERVICE))
+
+
+@pytest.mark.parametrize(
+    ("rtype", "role"),
+    [
+        (SECURITY_POLICY, "roles/compute.securityAdmin"),
+        (CERTIFICATE, "roles/certificatemanager.admin"),
+        (MAP_ENTRY, "roles/certificatemanager.admin"),
+        (URL_MAP, "roles/compute.networkAdmin"),
+        (LOG_METRIC, "roles/logging.configWriter"),
+    ],
+)
+def test_the_deployer_may_manage_every_edge_type(rtype: str, role: str) -> None:
+    roles = service_roles(rtype)
+    assert roles is not None and roles.manage == role and role in DEPLOYER_ROLES
