@@ -36,7 +36,7 @@ from dashboards.render import render_for
 from dashboards.stack import facts_from_config
 from components.audit import Audit, AuditArgs
 from components.database import Database, DatabaseArgs
-from components.deploy_identity import DeployIdentity, DeployIdentityArgs
+from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
 from components.identity import Identities, IdentitiesArgs
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
@@ -295,6 +295,7 @@ grafana_ui = (
             subnet_id=net.subnet_id,
             database_instance=db.instance.name,
             database_host=db.private_ip,
+            database_ca_cert=db.server_ca_cert,
             dashboards=render_for(facts_from_config(pulumi.get_stack(), config)),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,
@@ -323,7 +324,9 @@ status = (
             title=config.status_page.title,
             schedule=config.status_page.schedule,
             notices={path.stem: path.read_text(encoding="utf-8") for path in sorted(NOTICES_DIR.glob("*.yaml"))},
-            site_url=f"https://{config.edge.hosts.status}/" if config.edge.enabled and config.edge.hosts.status else None,
+            site_url=(
+                f"https://{config.edge.hosts.status}/" if config.edge.enabled and config.edge.hosts.status else None
+            ),
             protect=config.protect,
         ),
         opts=after_apis,
@@ -354,7 +357,14 @@ deployers = DeployIdentity(
     base,
     DeployIdentityArgs(
         project=config.project,
-        github_repository=config.deploy.github_repository,
+        trust=GitHubTrust(
+            repository=config.deploy.github_repository,
+            repository_id=config.deploy.github_repository_id or "",
+            owner_id=config.deploy.github_owner_id or "",
+            environment=config.environment,
+            preview_pull_requests=config.deploy.preview_pull_requests,
+        ),
+        protect=config.protect,
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),

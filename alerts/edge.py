@@ -15,8 +15,8 @@ Cloud Armor's decisions come from the log-based metrics the edge creates, by rul
 from __future__ import annotations
 
 from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity
-from stackconfig.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
 from observability import catalogue as m
+from stackconfig.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
 
 # --- thresholds -----------------------------------------------------------------------------
 EDGE_5XX_RATIO = 0.05  # of all requests at the load balancer, over EDGE_WINDOW
@@ -82,7 +82,9 @@ def edge_5xx() -> AlertRule:
         ),
         for_=EDGE_5XX_FOR,
         severity=Severity.CRITICAL,
-        summary="Load balancer {{ $labels.url_map_name }} answers {{ $value | humanizePercentage }} of requests with 5xx.",
+        summary=(
+            "Load balancer {{ $labels.url_map_name }} answers {{ $value | humanizePercentage }} of requests with 5xx."
+        ),
         description=(
             f"{{{{ $value | humanizePercentage }}}} of the requests at the HTTPS load balancer (URL map "
             f"{{{{ $labels.url_map_name }}}}) ended in 5xx over "
@@ -92,8 +94,12 @@ def edge_5xx() -> AlertRule:
         ),
         # 120 of 1200 requests a minute end in 502: 10%.
         scenario=_scenario(
-            _counter(f'{requests}{{{backend},response_code_class="200",response_code="200",cache_result="DISABLED"}}', 1080),
-            _counter(f'{requests}{{{backend},response_code_class="500",response_code="502",cache_result="DISABLED"}}', 120),
+            _counter(
+                f'{requests}{{{backend},response_code_class="200",response_code="200",cache_result="DISABLED"}}', 1080
+            ),
+            _counter(
+                f'{requests}{{{backend},response_code_class="500",response_code="502",cache_result="DISABLED"}}', 120
+            ),
             value=0.1,
             labels={URL_MAP: EXAMPLE_URL_MAP},
         ),
@@ -108,10 +114,16 @@ def _armor_share_alert(
     policy = f'policy="{EXAMPLE_POLICY}"'
     return AlertRule(
         name=name,
-        expr=f"{_sum_rate(refused, ARMOR_WINDOW, 'policy')}\n/\n{_sum_rate(decisions, ARMOR_WINDOW, 'policy')}\n> {threshold:g}",
+        expr=(
+            f"{_sum_rate(refused, ARMOR_WINDOW, 'policy')}\n/\n"
+            f"{_sum_rate(decisions, ARMOR_WINDOW, 'policy')}\n> {threshold:g}"
+        ),
         for_=ARMOR_FOR,
         severity=Severity.WARNING,
-        summary=f"Cloud Armor {what} {{{{ $value | humanizePercentage }}}} of the API's requests ({{{{ $labels.policy }}}}).",
+        summary=(
+            f"Cloud Armor {what} {{{{ $value | humanizePercentage }}}} of the API's requests "
+            "({{ $labels.policy }})."
+        ),
         description=(
             f"Cloud Armor {what} {{{{ $value | humanizePercentage }}}} of the requests to the API (policy "
             f"{{{{ $labels.policy }}}}) over {ARMOR_WINDOW} "
@@ -195,7 +207,8 @@ def certificate_missing() -> AlertRule:
         severity=Severity.WARNING,
         summary="Uptime check {{ $labels.check_id }} gets no valid certificate.",
         description=(
-            f"Uptime check {{{{ $labels.check_id }}}} has run from {{{{ $value | humanize }}}} locations for {CERT_MISSING_FOR} "
+            f"Uptime check {{{{ $labels.check_id }}}} has run from {{{{ $value | humanize }}}} locations "
+            f"for {CERT_MISSING_FOR} "
             "without being served a valid certificate: the host's Google-managed certificate failed to provision or "
             "was never attached (DNS authorization record missing, A record not pointing at the load balancer)."
         ),

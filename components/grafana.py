@@ -74,6 +74,11 @@ POSTGRES_PORT = 5432
 MOUNT_DIR = "/etc/grafana/omni"
 PROVISIONING_DIR = f"{MOUNT_DIR}/provisioning"
 DASHBOARDS_DIR = f"{MOUNT_DIR}/dashboards"
+# The database's server CA, which Grafana verifies the server against (`verify-ca`: Cloud SQL's
+# certificate names the instance, not the private IP Grafana dials; the CA is the instance's own).
+DATABASE_CA_OBJECT = "tls/database-server-ca.pem"
+DATABASE_CA_PATH = f"{MOUNT_DIR}/{DATABASE_CA_OBJECT}"
+DATABASE_SSL_MODE = "verify-ca"
 PROVISIONING_VOLUME = "provisioning"
 DASHBOARDS_FOLDER = "Omni"
 # How often Grafana re-reads the dashboard files, and how long the bucket mount caches what it
@@ -169,12 +174,14 @@ def grafana_env(
         "GF_SERVER_ROOT_URL": root_url,
         "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),
         "GF_PATHS_PROVISIONING": PROVISIONING_DIR,
-        # State in Cloud SQL: a private IP, encrypted, with a pool the connection budget counts.
+        # State in Cloud SQL: a private IP, TLS verified against the instance's CA, with a pool the
+        # connection budget counts.
         "GF_DATABASE_TYPE": "postgres",
         "GF_DATABASE_HOST": pulumi.Output.from_input(database_host).apply(lambda host: f"{host}:{POSTGRES_PORT}"),
         "GF_DATABASE_NAME": DATABASE_NAME,
         "GF_DATABASE_USER": DATABASE_USER,
-        "GF_DATABASE_SSL_MODE": "require",
+        "GF_DATABASE_SSL_MODE": DATABASE_SSL_MODE,
+        "GF_DATABASE_CA_CERT_PATH": DATABASE_CA_PATH,
         "GF_DATABASE_MAX_OPEN_CONN": str(settings.db_pool_size),
         "GF_DATABASE_MAX_IDLE_CONN": str(min(2, settings.db_pool_size)),
         # Sign-in is IAP's signed header and nothing else.
@@ -244,6 +251,9 @@ class GrafanaArgs:
     """The Cloud SQL instance's name; Grafana gets a database and a user of its own on it."""
     database_host: pulumi.Input[str]
     """The instance's private IP."""
+    database_ca_cert: pulumi.Input[str]
+    """PEM of the instance's server CA (`Database.server_ca_cert`): Grafana verifies the server
+    against it, from the provisioning bucket."""
     dashboards: Mapping[str, str]
     """File name (`api.json`) to dashboard JSON: `offline.dashboards.render_dashboards`."""
     settings: GrafanaConfig = field(default_factory=GrafanaConfig)
@@ -379,6 +389,16 @@ class Grafana(pulumi.ComponentResource):
         objects = {
             path: self._bucket_object(name, path, text, content_type, child) for path, (text, content_type) in files.items()
         }
+        database_ca = pulumi.Output.from_input(args.database_ca_cert)
+        objects[DATABASE_CA_OBJECT] = gcp.storage.BucketObject(
+            f"{name}-database-server-ca",
+            bucket=self.bucket.name,
+            name=DATABASE_CA_OBJECT,
+            content=database_ca,
+            content_type="application/x-pem-file",
+            metadata={CONTENT_DIGEST_KEY: database_ca.apply(content_digest)},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+        )
         self.dashboard_objects = {
             file_name: self._bucket_object(name, f"dashboards/{file_name}", text, "application/json", child)
             for file_name, text in sorted(args.dashboards.items())

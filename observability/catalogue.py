@@ -224,7 +224,10 @@ LB_REQUESTS = Metric(
     "loadbalancing_googleapis_com:https_request_count", Kind.COUNTER, Source.EDGE,
     "Requests the HTTPS load balancer served, by backend, response code class (200, 400, 500...) and CDN "
     "cache result, Cloud Armor's refusals included.", "reqps",
-    ("url_map_name", "backend_target_name", "backend_target_type", "response_code_class", "response_code", "cache_result"),
+    (
+        "url_map_name", "backend_target_name", "backend_target_type", "response_code_class", "response_code",
+        "cache_result",
+    ),
 )
 LB_LATENCIES = Metric(
     "loadbalancing_googleapis_com:https_total_latencies", Kind.HISTOGRAM, Source.EDGE,

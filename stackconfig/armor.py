@@ -140,7 +140,9 @@ def api_rules(settings: ArmorSettings) -> list[ArmorRule]:
             name=per_key,
             priority=API_KEY_THROTTLE_PRIORITY,
             action="throttle",
-            description=f"Per API key ({header}): {settings.per_api_key.count} per {settings.per_api_key.interval_sec}s",
+            description=(
+                f"Per API key ({header}): {settings.per_api_key.count} per {settings.per_api_key.interval_sec}s"
+            ),
             expression=has_header(header),
             preview=per_key in preview,
             rate_limit=settings.per_api_key,

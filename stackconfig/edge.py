@@ -54,7 +54,9 @@ class EdgeHosts(ConfigModel):
     )
     status: str | None = Field(
         default=None,
-        description="The status page's host (Cloud CDN in front of its bucket), like `status.omni.example`; unset: not routed.",
+        description=(
+            "The status page's host (Cloud CDN in front of its bucket), like `status.omni.example`; unset: not routed."
+        ),
     )
 
     @field_validator("api", "grafana", "status")
@@ -84,7 +86,8 @@ class RateLimit(ConfigModel):
 
     count: int = Field(ge=1, le=1_000_000, description="Requests allowed per interval (1 or more).")
     interval_sec: int = Field(
-        default=60, description=f"The interval in seconds, one of Cloud Armor's: {', '.join(map(str, RATE_LIMIT_INTERVALS))}."
+        default=60,
+        description=f"The interval in seconds, one of Cloud Armor's: {', '.join(map(str, RATE_LIMIT_INTERVALS))}.",
     )
 
     @field_validator("interval_sec")
@@ -159,7 +162,9 @@ class ArmorSettings(ConfigModel):
             try:
                 ipaddress.ip_network(value, strict=True)
             except ValueError:
-                raise ValueError(f"{value!r} is not an IP address or CIDR range with its host bits zero, like 203.0.113.0/24") from None
+                raise ValueError(
+                    f"{value!r} is not an IP address or CIDR range with its host bits zero, like 203.0.113.0/24"
+                ) from None
         if len(set(ranges)) != len(ranges):
             raise ValueError("a range is listed twice")
         return ranges
@@ -214,7 +219,8 @@ class EdgeSettings(ConfigModel):
     )
     hosts: EdgeHosts = Field(default_factory=EdgeHosts, description="One host name per backend (see EdgeHosts).")
     ssl_profile: SslProfile = Field(
-        default="MODERN", description="The TLS policy's profile (with TLS 1.2 at least): MODERN, or RESTRICTED (stricter)."
+        default="MODERN",
+        description="The TLS policy's profile (with TLS 1.2 at least): MODERN, or RESTRICTED (stricter).",
     )
     log_sample_rate: float = Field(
         default=1.0,
@@ -226,7 +232,9 @@ class EdgeSettings(ConfigModel):
         ),
     )
     armor: ArmorSettings = Field(default_factory=ArmorSettings, description="Cloud Armor (see ArmorSettings).")
-    cdn: CdnSettings = Field(default_factory=CdnSettings, description="Cloud CDN for the status page (see CdnSettings).")
+    cdn: CdnSettings = Field(
+        default_factory=CdnSettings, description="Cloud CDN for the status page (see CdnSettings)."
+    )
 
     @field_validator("hosts")
     @classmethod

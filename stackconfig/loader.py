@@ -242,6 +242,24 @@ def deployment_problems(config: StackConfig, values: Mapping[str, str], stack: s
                 f"{_set_command(stack, f'{PROJECT_NAMESPACE}:alerting.pagerduty.enabled', example='false')}",
             )
         )
+    # The identity pool accepts one repository by its numeric ids; without them it would match a name.
+    deploy = config.deploy
+    for field_key, value, jq, what in (
+        ("githubRepositoryId", deploy.github_repository_id, ".id", "repository"),
+        ("githubOwnerId", deploy.github_owner_id, ".owner.id", "repository's owner"),
+    ):
+        if value is None:
+            key = f"{PROJECT_NAMESPACE}:deploy.{field_key}"
+            problems.append(
+                Problem(
+                    key,
+                    "(missing)",
+                    f"the numeric id of the {what} is required: the identity pool accepts GitHub's tokens for that id "
+                    f"only (a name can be registered again by someone else); print it with "
+                    f"`gh api repos/{deploy.github_repository} --jq {jq}` and set it with "
+                    f"{_set_command(stack, key, example='<digits>')}",
+                )
+            )
     if credentials and alerting.pagerduty.enabled and PAGERDUTY_TOKEN not in values:
         problems.append(
             Problem(

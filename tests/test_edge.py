@@ -13,7 +13,14 @@ import celpy
 import pytest
 from lark import Token, Tree
 
+from components.deploy_identity import DEPLOYER_ROLES, service_roles
 from components.edge import API_BACKEND, EdgeArgs, check_routes
+from offline import replacements
+from offline.diff import ChangeKind, DangerKind, Severity, compute_diff, danger_headline
+from offline.engine import new_monitor, run_stack
+from offline.graph import STACK_TYPE
+from offline.stackfile import read_stack_file
+from stackconfig import StackConfigError
 from stackconfig.armor import (
     API_KEY_THROTTLE_PRIORITY,
     DEFAULT_RULE_PRIORITY,
@@ -21,14 +28,7 @@ from stackconfig.armor import (
     api_rules,
     denylist_rules,
 )
-from components.deploy_identity import DEPLOYER_ROLES, service_roles
-from offline import replacements
-from offline.diff import ChangeKind, DangerKind, Severity, compute_diff, danger_headline
-from offline.engine import new_monitor, run_stack
-from offline.graph import STACK_TYPE
-from stackconfig import StackConfigError
 from stackconfig.edge import ARMOR_RULE_NAMES, WAF_RULE_SETS, ArmorSettings, EdgeSettings, check_fqdn
-from offline.stackfile import read_stack_file
 
 from .conftest import edit_stack_file
 
@@ -50,8 +50,20 @@ LOG_METRIC = "gcp:logging/metric:Metric"
 CLOUD_RUN = "gcp:cloudrunv2/service:Service"
 UPTIME_CHECK = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
 EDGE_TYPES = {
-    NEG, BACKEND_SERVICE, BACKEND_BUCKET, URL_MAP, HTTPS_PROXY, HTTP_PROXY, FORWARDING_RULE, SSL_POLICY,
-    SECURITY_POLICY, CERTIFICATE, DNS_AUTHORIZATION, CERTIFICATE_MAP, MAP_ENTRY, LOG_METRIC,
+    NEG,
+    BACKEND_SERVICE,
+    BACKEND_BUCKET,
+    URL_MAP,
+    HTTPS_PROXY,
+    HTTP_PROXY,
+    FORWARDING_RULE,
+    SSL_POLICY,
+    SECURITY_POLICY,
+    CERTIFICATE,
+    DNS_AUTHORIZATION,
+    CERTIFICATE_MAP,
+    MAP_ENTRY,
+    LOG_METRIC,
 }
 HOSTS = {
     "prod": {"api": "api.omni.example", "grafana": "grafana.omni.example", "status": "status.omni.example"},
@@ -98,7 +110,9 @@ def test_prod_and_staging_declare_the_whole_edge(graphs: dict[str, dict[str, Any
     assert EDGE_TYPES | {GLOBAL_ADDRESS} <= declared
     # One certificate, DNS authorization and map entry per host; a NEG and backend per service.
     assert sorted(r["inputs"]["domain"] for r in of_type(graph, DNS_AUTHORIZATION)) == sorted(HOSTS[stack].values())
-    assert sorted(r["inputs"]["managed"]["domains"][0] for r in of_type(graph, CERTIFICATE)) == sorted(HOSTS[stack].values())
+    assert sorted(r["inputs"]["managed"]["domains"][0] for r in of_type(graph, CERTIFICATE)) == sorted(
+        HOSTS[stack].values()
+    )
     assert sorted(r["inputs"]["hostname"] for r in of_type(graph, MAP_ENTRY)) == sorted(HOSTS[stack].values())
     assert len(of_type(graph, NEG)) == 2 and len(of_type(graph, BACKEND_SERVICE)) == 2
     assert len(of_type(graph, BACKEND_BUCKET)) == 1
@@ -144,14 +158,19 @@ def test_uptime_checks_and_the_status_page_go_through_the_custom_domains(
     assert graph["outputs"]["edge_urls"] == {backend: f"https://{host}/" for backend, host in HOSTS[stack].items()}
 
 
-def test_negs_are_named_by_pulumi_and_serverless_backends_have_no_health_check(graphs: dict[str, dict[str, Any]]) -> None:
+def test_negs_are_named_by_pulumi_and_serverless_backends_have_no_health_check(
+    graphs: dict[str, dict[str, Any]],
+) -> None:
     prod = graphs["prod"]
 
     for neg in of_type(prod, NEG):
         assert "name" not in neg["inputs"], "a named NEG cannot be replaced while its backend service uses it"
         assert neg["inputs"]["networkEndpointType"] == "SERVERLESS"
         assert neg["inputs"]["region"] == "europe-west1"
-    assert {neg["inputs"]["cloudRun"]["service"] for neg in of_type(prod, NEG)} == {"omni-prod-api", "omni-prod-grafana"}
+    assert {neg["inputs"]["cloudRun"]["service"] for neg in of_type(prod, NEG)} == {
+        "omni-prod-api",
+        "omni-prod-grafana",
+    }
     for backend in of_type(prod, BACKEND_SERVICE):
         assert "healthChecks" not in backend["inputs"]
         assert backend["inputs"]["loadBalancingScheme"] == "EXTERNAL_MANAGED"
@@ -169,7 +188,9 @@ def test_only_the_api_backend_carries_cloud_armor(graphs: dict[str, dict[str, An
     assert backends["omni-prod-edge-api-backend"]["inputs"]["logConfig"] == {"enable": True, "sampleRate": 1}
 
 
-def test_the_url_map_routes_each_host_to_its_backend_and_port_80_only_redirects(graphs: dict[str, dict[str, Any]]) -> None:
+def test_the_url_map_routes_each_host_to_its_backend_and_port_80_only_redirects(
+    graphs: dict[str, dict[str, Any]],
+) -> None:
     prod = graphs["prod"]
     urls = one(prod, URL_MAP, "-edge-urls")
     redirect = one(prod, URL_MAP, "-https-redirect")
@@ -187,7 +208,9 @@ def test_the_url_map_routes_each_host_to_its_backend_and_port_80_only_redirects(
     assert redirect["urn"] in http_proxy["propertyDependencies"]["urlMap"]
 
 
-def test_https_on_443_and_http_on_80_share_one_static_address_with_modern_tls(graphs: dict[str, dict[str, Any]]) -> None:
+def test_https_on_443_and_http_on_80_share_one_static_address_with_modern_tls(
+    graphs: dict[str, dict[str, Any]],
+) -> None:
     prod = graphs["prod"]
     address = one(prod, GLOBAL_ADDRESS, "-edge-ip")
     rules = {r["inputs"]["portRange"]: r for r in of_type(prod, FORWARDING_RULE)}
@@ -283,7 +306,9 @@ def test_waf_rules_call_the_stable_v33_rule_sets_at_their_sensitivity(graphs: di
         ("evaluatePreconfiguredWaf", f"'{rule_set}-v33-stable'") for rule_set in WAF_RULE_SETS
     ]
     assert all(args[1:] == ["'sensitivity'", "1"] for _, args in waf_calls)
-    assert {rule["action"] for rule in rules.values() if "evaluatePreconfiguredWaf" in str(rule["match"])} == {"deny(403)"}
+    assert {rule["action"] for rule in rules.values() if "evaluatePreconfiguredWaf" in str(rule["match"])} == {
+        "deny(403)"
+    }
 
 
 def test_sensitivity_from_config_reaches_the_expression() -> None:
@@ -310,7 +335,11 @@ def test_the_api_key_throttle_counts_per_key_and_keyless_traffic_per_ip(graphs: 
 
 @pytest.mark.parametrize(
     ("headers", "throttled_by"),
-    [({"x-api-key": "tenant-1"}, API_KEY_THROTTLE_PRIORITY), ({"user-agent": "curl"}, KEYLESS_THROTTLE_PRIORITY), ({}, KEYLESS_THROTTLE_PRIORITY)],
+    [
+        ({"x-api-key": "tenant-1"}, API_KEY_THROTTLE_PRIORITY),
+        ({"user-agent": "curl"}, KEYLESS_THROTTLE_PRIORITY),
+        ({}, KEYLESS_THROTTLE_PRIORITY),
+    ],
 )
 def test_every_request_meets_exactly_one_throttle(
     graphs: dict[str, dict[str, Any]], headers: dict[str, str], throttled_by: int
@@ -342,7 +371,14 @@ def test_rule_priorities_are_unique_and_ordered_denylist_waf_throttles_default()
 
     assert len({r.priority for r in rules}) == len(rules)
     assert [r.priority for r in rules] == sorted(r.priority for r in rules)
-    assert [r.name for r in rules] == ["denylist-0", "denylist-1", *WAF_RULE_SETS, "api-key-throttle", "keyless-ip-throttle", "default"]
+    assert [r.name for r in rules] == [
+        "denylist-0",
+        "denylist-1",
+        *WAF_RULE_SETS,
+        "api-key-throttle",
+        "keyless-ip-throttle",
+        "default",
+    ]
     # A basic match takes ten ranges at most.
     assert [len(r.src_ip_ranges) for r in denylist_rules(tuple(settings.blocked_ip_ranges))] == [10, 2]
     assert {r.name for r in rules} >= set(ARMOR_RULE_NAMES)
@@ -361,12 +397,32 @@ def failing_prod_run(project) -> tuple[StackConfigError, list]:
 
 BAD_EDGE_VALUES = [
     # (old text, new text, key named, words that must appear)
-    ("api: api.omni.example", "api: https://api.omni.example", "omni-infra:edge.hosts.api", ["not a fully qualified domain name"]),
+    (
+        "api: api.omni.example",
+        "api: https://api.omni.example",
+        "omni-infra:edge.hosts.api",
+        ["not a fully qualified domain name"],
+    ),
     ("api: api.omni.example", "api: localhost", "omni-infra:edge.hosts.api", ["not a fully qualified domain name"]),
-    ("api: api.omni.example", "api: '*.omni.example'", "omni-infra:edge.hosts.api", ["no scheme, port, path, wildcard"]),
-    ("status: status.omni.example", "status: api.omni.example", "omni-infra:edge.hosts", ["host of both api and status"]),
+    (
+        "api: api.omni.example",
+        "api: '*.omni.example'",
+        "omni-infra:edge.hosts.api",
+        ["no scheme, port, path, wildcard"],
+    ),
+    (
+        "status: status.omni.example",
+        "status: api.omni.example",
+        "omni-infra:edge.hosts",
+        ["host of both api and status"],
+    ),
     ("      api: api.omni.example\n", "", "omni-infra:edge.hosts", ["needs the API's host", "edge.enabled false"]),
-    ("status: status.omni.example", "status: status.omni.example\n      portal: portal.omni.example", "omni-infra:edge.hosts.portal", ["unknown key"]),
+    (
+        "status: status.omni.example",
+        "status: status.omni.example\n      portal: portal.omni.example",
+        "omni-infra:edge.hosts.portal",
+        ["unknown key"],
+    ),
     (
         "status: status.omni.example",
         "status: status.omni.example\n    armor:\n      perApiKey:\n        count: -5",
@@ -403,11 +459,18 @@ BAD_EDGE_VALUES = [
         "omni-infra:edge.cdn",
         ["above maxTtlSec"],
     ),
-    ("  omni-infra:api:\n    minInstances: 2", "  omni-infra:api:\n    minInstances: 2\n    ingress: all", "omni-infra:edge", ["api.ingress 'all' with the edge on"]),
+    (
+        "  omni-infra:api:\n    minInstances: 2",
+        "  omni-infra:api:\n    minInstances: 2\n    ingress: all",
+        "omni-infra:edge",
+        ["api.ingress 'all' with the edge on"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "key", "words"), BAD_EDGE_VALUES, ids=[f"{case[2]}-{i}" for i, case in enumerate(BAD_EDGE_VALUES)])
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"), BAD_EDGE_VALUES, ids=[f"{case[2]}-{i}" for i, case in enumerate(BAD_EDGE_VALUES)]
+)
 def test_a_bad_edge_value_is_refused_before_any_resource_naming_the_key(project_copy, old, new, key, words) -> None:
     edit_stack_file(project_copy, "prod", old, new)
     error, declared = failing_prod_run(project_copy)
@@ -425,7 +488,9 @@ def test_fully_qualified_names_pass(host: str) -> None:
     assert check_fqdn(host) == host
 
 
-@pytest.mark.parametrize("host", ["omni", "api.omni.example.", "API.omni.example", "-api.omni.example", "api.123", "a" * 64 + ".example"])
+@pytest.mark.parametrize(
+    "host", ["omni", "api.omni.example.", "API.omni.example", "-api.omni.example", "api.123", "a" * 64 + ".example"]
+)
 def test_names_that_are_not_fully_qualified_fail(host: str) -> None:
     with pytest.raises(ValueError, match="not a fully qualified domain name"):
         check_fqdn(host)
@@ -435,7 +500,9 @@ def test_the_component_refuses_a_host_without_a_backend() -> None:
     settings = EdgeSettings.model_validate({"hosts": {"api": "api.omni.example", "status": "status.omni.example"}})
 
     with pytest.raises(ValueError, match="host for backend status, which the edge was not given"):
-        EdgeArgs(project="omni-api-prod", region="europe-west1", settings=settings, services={API_BACKEND: "omni-prod-api"})
+        EdgeArgs(
+            project="omni-api-prod", region="europe-west1", settings=settings, services={API_BACKEND: "omni-prod-api"}
+        )
     with pytest.raises(ValueError, match="both a service and a bucket"):
         check_routes({"api": "a.example"}, {"api": "x", "status": "y"}, {"status": "z"})
 
@@ -477,7 +544,12 @@ def test_a_replaced_neg_forwarding_rule_or_address_is_an_outage() -> None:
     outages = {d.name: d for d in report.dangers if d.kind is DangerKind.REPLACE_OUTAGE}
 
     # The HTTPS listener is not edited, but it takes the new address: replaced with it.
-    assert set(outages) == {"omni-prod-edge-api-neg", "omni-prod-edge-http-rule", "omni-prod-edge-https-rule", "omni-prod-edge-ip"}
+    assert set(outages) == {
+        "omni-prod-edge-api-neg",
+        "omni-prod-edge-http-rule",
+        "omni-prod-edge-https-rule",
+        "omni-prod-edge-ip",
+    }
     assert "cloudRun changed" in outages["omni-prod-edge-api-neg"].reason
     assert "omni-prod-edge-ip" in outages["omni-prod-edge-https-rule"].reason
     assert "every host's A record must change" in outages["omni-prod-edge-ip"].reason
@@ -486,7 +558,9 @@ def test_a_replaced_neg_forwarding_rule_or_address_is_an_outage() -> None:
 def test_the_private_services_range_is_not_a_public_outage() -> None:
     before = snapshot("prod")
     after = copy.deepcopy(before)
-    [psa] = [r for r in after["resources"] if r["type"] == GLOBAL_ADDRESS and r["inputs"].get("purpose") == "VPC_PEERING"]
+    [psa] = [
+        r for r in after["resources"] if r["type"] == GLOBAL_ADDRESS and r["inputs"].get("purpose") == "VPC_PEERING"
+    ]
     psa["inputs"]["prefixLength"] = 20
 
     report = compute_diff(before, after)

@@ -24,7 +24,8 @@ public host, with Google-managed certificates, Cloud Armor and Cloud CDN.
   creates the new resource, repoints its users, and only then deletes the old one.
 - **Observability**: two log-based metrics count the API policy's decisions by rule priority and
   outcome (enforced and preview) from the load balancer's request logs, for the edge dashboard
-  and alerts (Cloud Monitoring has no per-rule Cloud Armor metric); Cloud Monitoring's load balancer metrics give requests, latency and CDN hits.
+  and alerts (Cloud Monitoring has no per-rule Cloud Armor metric); Cloud Monitoring's load
+  balancer metrics give requests, latency and CDN hits.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from stackconfig.armor import api_rules, edge_rules
 from components.options import child_options
+from stackconfig.armor import api_rules, edge_rules
 from stackconfig.edge import EdgeSettings
 
 REQUIRED_APIS = ("compute.googleapis.com", "certificatemanager.googleapis.com", "logging.googleapis.com")
@@ -121,7 +122,10 @@ class Edge(pulumi.ComponentResource):
             type="CLOUD_ARMOR",
             rules=[rule.to_args() for rule in api_rules(settings.armor)],
             adaptive_protection_config={
-                "layer7_ddos_defense_config": {"enable": settings.armor.adaptive_protection, "rule_visibility": "STANDARD"}
+                "layer7_ddos_defense_config": {
+                    "enable": settings.armor.adaptive_protection,
+                    "rule_visibility": "STANDARD",
+                }
             },
             # JSON bodies are parsed, so the WAF inspects their values rather than the raw text (fewer
             # false positives on the API's JSON payloads).
@@ -313,7 +317,9 @@ class Edge(pulumi.ComponentResource):
                 project=args.project,
                 name=metric_name,
                 description=f"Cloud Armor's {what} decisions at the edge, by policy, rule priority and outcome",
-                filter=self.armor.name.apply(lambda policy, field_name=field_name: armor_log_metric_filter(field_name, policy)),
+                filter=self.armor.name.apply(
+                    lambda policy, field_name=field_name: armor_log_metric_filter(field_name, policy)
+                ),
                 metric_descriptor={
                     "metric_kind": "DELTA",
                     "value_type": "INT64",
@@ -341,7 +347,9 @@ class Edge(pulumi.ComponentResource):
         )
         challenges = [
             authorization.dns_resource_records.apply(
-                lambda records: [{"name": r.name or "", "type": r.type or "", "data": r.data or ""} for r in records or []]
+                lambda records: [
+                    {"name": r.name or "", "type": r.type or "", "data": r.data or ""} for r in records or []
+                ]
             )
             for _, authorization in sorted(self.dns_authorizations.items())
         ]

@@ -91,7 +91,9 @@ def _replace_dangers(diff: ResourceDiff, inputs: dict[str, Any]) -> list[Danger]
     outage = replacements.outage_on_replace(diff.type, inputs)
     if outage is not None:
         found.append(
-            _danger(diff, DangerKind.REPLACE_OUTAGE, Severity.HIGH, f"likely replaced because {because}: an outage, {outage}")
+            _danger(
+                diff, DangerKind.REPLACE_OUTAGE, Severity.HIGH, f"likely replaced because {because}: an outage, {outage}"
+            )
         )
     return found
 
