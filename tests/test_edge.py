@@ -13,7 +13,13 @@ import celpy
 import pytest
 from lark import Token, Tree
 
-from components.deploy_identity import DEPLOYER_ROLES, service_roles
+from components.deploy_identity import (
+    DEPLOYER_CUSTOM_ROLES,
+    DEPLOYER_ROLES,
+    LOG_METRICS_ROLE,
+    CustomRole,
+    service_roles,
+)
 from components.edge import API_BACKEND, EdgeArgs, check_routes
 from offline import replacements
 from offline.diff import ChangeKind, DangerKind, Severity, compute_diff, danger_headline
@@ -606,9 +612,17 @@ def test_what_replaces_and_what_updates_in_place_at_the_edge() -> None:
         (CERTIFICATE, "roles/certificatemanager.admin"),
         (MAP_ENTRY, "roles/certificatemanager.admin"),
         (URL_MAP, "roles/compute.networkAdmin"),
-        (LOG_METRIC, "roles/logging.configWriter"),
+        (LOG_METRIC, LOG_METRICS_ROLE),
     ],
 )
-def test_the_deployer_may_manage_every_edge_type(rtype: str, role: str) -> None:
+def test_the_deployer_may_manage_every_edge_type(rtype: str, role: str | CustomRole) -> None:
     roles = service_roles(rtype)
-    assert roles is not None and roles.manage == role and role in DEPLOYER_ROLES
+    assert roles is not None and roles.manage == role
+    assert role in (DEPLOYER_CUSTOM_ROLES if isinstance(role, CustomRole) else DEPLOYER_ROLES)
+
+
+def test_the_log_metrics_role_holds_the_metrics_permissions_alone() -> None:
+    """Not logging.configWriter: the deployer must not be able to delete the audit trail's sink or bucket."""
+    assert {p for p in LOG_METRICS_ROLE.permissions if p.startswith("logging.")} == {
+        f"logging.logMetrics.{verb}" for verb in ("create", "delete", "get", "list", "update")
+    }
