@@ -371,7 +371,7 @@ class StackConfig(ConfigModel):
         if info.data.get("environment") == "prod" and deploy.preview_pull_requests:
             raise ValueError(
                 "prod's previewer refuses pull requests: whoever can push a branch could decrypt prod's secrets "
-                "through it (docs/deploying.md); prod is previewed by the drift check on main"
+                "through it (docs/deploy-security.md); prod is previewed by the drift check on main"
             )
         return deploy
 

@@ -227,7 +227,7 @@ def test_every_google_resource_the_program_declares_is_managed_by_a_deployer_rol
         assert set(roles.read) <= set(PREVIEWER_ROLES), rtype
 
 
-# What only a person changes (docs/deploying.md): the trust, the guardrails, the audit trail.
+# What only a person changes (docs/deploy-security.md): the trust, the guardrails, the audit trail.
 PERSON_MANAGED = {
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",

@@ -120,7 +120,8 @@ def test_prod_and_staging_declare_the_whole_edge(graphs: dict[str, dict[str, Any
         HOSTS[stack].values()
     )
     assert sorted(r["inputs"]["hostname"] for r in of_type(graph, MAP_ENTRY)) == sorted(HOSTS[stack].values())
-    assert len(of_type(graph, NEG)) == 2 and len(of_type(graph, BACKEND_SERVICE)) == 2
+    assert len(of_type(graph, NEG)) == 2
+    assert len(of_type(graph, BACKEND_SERVICE)) == 2
     assert len(of_type(graph, BACKEND_BUCKET)) == 1
 
 
@@ -158,7 +159,8 @@ def test_uptime_checks_and_the_status_page_go_through_the_custom_domains(
     graph = graphs[stack]
     checks = of_type(graph, UPTIME_CHECK)
 
-    assert checks and {c["inputs"]["monitoredResource"]["labels"]["host"] for c in checks} == {HOSTS[stack]["api"]}
+    assert checks
+    assert {c["inputs"]["monitoredResource"]["labels"]["host"] for c in checks} == {HOSTS[stack]["api"]}
     assert all(c["inputs"]["httpCheck"]["validateSsl"] is True for c in checks)
     assert graph["outputs"]["status_page_url"] == f"https://{HOSTS[stack]['status']}/index.html"
     assert graph["outputs"]["edge_urls"] == {backend: f"https://{host}/" for backend, host in HOSTS[stack].items()}
@@ -222,7 +224,8 @@ def test_https_on_443_and_http_on_80_share_one_static_address_with_modern_tls(
     rules = {r["inputs"]["portRange"]: r for r in of_type(prod, FORWARDING_RULE)}
     https_proxy = one(prod, HTTPS_PROXY)
 
-    assert address["inputs"]["addressType"] == "EXTERNAL" and address["inputs"]["ipVersion"] == "IPV4"
+    assert address["inputs"]["addressType"] == "EXTERNAL"
+    assert address["inputs"]["ipVersion"] == "IPV4"
     assert set(rules) == {"443", "80"}
     for rule in rules.values():
         assert rule["inputs"]["loadBalancingScheme"] == "EXTERNAL_MANAGED"
@@ -244,7 +247,8 @@ def test_certificates_are_google_managed_with_dns_authorization(applied: dict[st
 
     for certificate in of_type(prod, CERTIFICATE):
         managed = certificate["inputs"]["managed"]
-        assert len(managed["domains"]) == 1 and len(managed["dnsAuthorizations"]) == 1
+        assert len(managed["domains"]) == 1
+        assert len(managed["dnsAuthorizations"]) == 1
         assert len(set(certificate["propertyDependencies"]["managed"]) & authorizations) == 1
     # The map's id (`projects/<p>/locations/global/certificateMaps/<name>`) as a full resource URI.
     assert proxy["inputs"]["certificateMap"].startswith("//certificatemanager.googleapis.com/")
@@ -258,7 +262,8 @@ def test_the_status_bucket_is_cached_briefly_behind_an_edge_policy(graphs: dict[
 
     assert bucket["inputs"]["enableCdn"] is True
     assert bucket["inputs"]["cdnPolicy"]["cacheMode"] == "CACHE_ALL_STATIC"
-    assert bucket["inputs"]["cdnPolicy"]["defaultTtl"] == 30 and bucket["inputs"]["cdnPolicy"]["maxTtl"] == 300
+    assert bucket["inputs"]["cdnPolicy"]["defaultTtl"] == 30
+    assert bucket["inputs"]["cdnPolicy"]["maxTtl"] == 300
     assert edge_policy["inputs"]["type"] == "CLOUD_ARMOR_EDGE"
     assert edge_policy["urn"] in bucket["propertyDependencies"]["edgeSecurityPolicy"]
 
@@ -617,7 +622,8 @@ def test_what_replaces_and_what_updates_in_place_at_the_edge() -> None:
 )
 def test_the_deployer_may_manage_every_edge_type(rtype: str, role: str | CustomRole) -> None:
     roles = service_roles(rtype)
-    assert roles is not None and roles.manage == role
+    assert roles is not None
+    assert roles.manage == role
     assert role in (DEPLOYER_CUSTOM_ROLES if isinstance(role, CustomRole) else DEPLOYER_ROLES)
 
 

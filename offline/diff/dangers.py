@@ -92,7 +92,10 @@ def _replace_dangers(diff: ResourceDiff, inputs: dict[str, Any]) -> list[Danger]
     if outage is not None:
         found.append(
             _danger(
-                diff, DangerKind.REPLACE_OUTAGE, Severity.HIGH, f"likely replaced because {because}: an outage, {outage}"
+                diff,
+                DangerKind.REPLACE_OUTAGE,
+                Severity.HIGH,
+                f"likely replaced because {because}: an outage, {outage}",
             )
         )
     return found
