@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from .errors import ConfigConflict
 from .model_base import ConfigModel
 
 # RFC 1035 labels (letters, digits, inner hyphens, 1-63 characters), at least two of them, a
@@ -252,24 +253,34 @@ LOAD_BALANCER_INGRESS = "internal-and-cloud-load-balancing"
 
 def check_edge_fits(edge: EdgeSettings, stack: dict) -> EdgeSettings:
     """The edge against the rest of the stack (`stack`: the top model's fields validated so far).
-    Each error names the key to change."""
+    Each refusal names every key involved (`ConfigConflict`), so the loader prints each one's fix."""
     api = stack.get("api")
     if edge.enabled and api is not None:
         if "ingress" in api.model_fields_set and api.ingress != LOAD_BALANCER_INGRESS:
-            raise ValueError(
+            raise ConfigConflict(
                 f"api.ingress {api.ingress!r} with the edge on: the API then takes traffic only through the load "
-                f"balancer ({LOAD_BALANCER_INGRESS}); remove api.ingress, or turn the edge off with edge.enabled false"
+                f"balancer ({LOAD_BALANCER_INGRESS}); remove api.ingress, or turn the edge off with edge.enabled false",
+                "api.ingress",
+                "edge.enabled",
             )
         if not api.public:
-            raise ValueError(
+            raise ConfigConflict(
                 "api.public false with the edge on: the load balancer calls the API without credentials, so every "
-                "request would be refused; keep api.public true (Cloud Armor and the API's keys guard it)"
+                "request would be refused; keep api.public true (Cloud Armor and the API's keys guard it)",
+                "api.public",
+                "edge.enabled",
             )
     grafana, status_page = stack.get("grafana"), stack.get("status_page")
     if edge.hosts.grafana is not None and grafana is not None and not grafana.enabled:
-        raise ValueError("edge.hosts.grafana is set but grafana.enabled is false: remove the host or turn Grafana on")
+        raise ConfigConflict(
+            "edge.hosts.grafana is set but grafana.enabled is false: remove the host or turn Grafana on",
+            "edge.hosts.grafana",
+            "grafana.enabled",
+        )
     if edge.hosts.status is not None and status_page is not None and not status_page.enabled:
-        raise ValueError(
-            "edge.hosts.status is set but statusPage.enabled is false: remove the host or turn the status page on"
+        raise ConfigConflict(
+            "edge.hosts.status is set but statusPage.enabled is false: remove the host or turn the status page on",
+            "edge.hosts.status",
+            "statusPage.enabled",
         )
     return edge

@@ -473,8 +473,20 @@ BAD_EDGE_VALUES = [
     (
         "  omni-infra:api:\n    minInstances: 2",
         "  omni-infra:api:\n    minInstances: 2\n    ingress: all",
-        "omni-infra:edge",
-        ["api.ingress 'all' with the edge on"],
+        "omni-infra:api.ingress, omni-infra:edge.enabled",
+        ["api.ingress 'all' with the edge on", "pulumi config set --path 'api.ingress'"],
+    ),
+    (
+        "  omni-infra:api:\n    minInstances: 2",
+        "  omni-infra:api:\n    minInstances: 2\n    public: false",
+        "omni-infra:api.public, omni-infra:edge.enabled",
+        ["calls the API without credentials"],
+    ),
+    (
+        "  omni-infra:grafana:\n",
+        "  omni-infra:grafana:\n    enabled: false\n",
+        "omni-infra:edge.hosts.grafana, omni-infra:grafana.enabled",
+        ["remove the host or turn Grafana on"],
     ),
 ]
 
