@@ -45,6 +45,11 @@ IDENTITY_LABELS = (
     "job",
     "url_map_name",  # the edge's load balancer
     "policy",  # a Cloud Armor policy
+    # usage metering (alerts/usage.py)
+    "subscription_id",
+    "topic_id",
+    "job_name",
+    "usage_month",
 )
 
 # One notification per alert name and severity: five databases filling up make one page.

@@ -42,6 +42,7 @@ from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
 from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
 from components.status_page import PUBLISHER_PROJECT_ROLES
+from components.usage import INVOICING_PROJECT_ROLES
 from stackconfig.deploy import GITHUB_ID, GITHUB_REPOSITORY
 
 REQUIRED_APIS = ("iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com")
@@ -133,6 +134,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
     # Certificates, DNS authorizations, certificate maps and entries (the editor role cannot delete).
     "gcp:certificatemanager/": ServiceRoles("roles/certificatemanager.admin", ("roles/certificatemanager.viewer",)),
+    # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
+    "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
@@ -156,6 +159,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:projects/service": ServiceRoles(
         "roles/serviceusage.serviceUsageAdmin", ("roles/serviceusage.serviceUsageViewer",)
     ),
+    # Topics, subscriptions, schemas and their IAM.
+    "gcp:pubsub/": ServiceRoles("roles/pubsub.admin", ("roles/pubsub.viewer",)),
     "gcp:redis/": ServiceRoles("roles/redis.admin", ("roles/redis.viewer",)),
     "gcp:secretmanager/": ServiceRoles(SECRETS_ROLE, ("roles/secretmanager.viewer",)),
     "gcp:serviceaccount/": ServiceRoles(SERVICE_ACCOUNTS_ROLE, ("roles/iam.serviceAccountViewer",)),
@@ -198,6 +203,7 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *(role for roles in WORKLOAD_ROLES.values() for role in roles),
             *GRAFANA_PROJECT_ROLES,
             *PUBLISHER_PROJECT_ROLES,
+            *INVOICING_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }
     )
