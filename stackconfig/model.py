@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from .alerting_path import AlertingPathConfig
 from .connections import check_connection_budget, connection_budget
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
@@ -358,6 +359,10 @@ class StackConfig(ConfigModel):
     alerting: AlertingConfig = Field(
         default_factory=AlertingConfig,
         description="Alert routing: PagerDuty for critical alerts, the ticket queue for warnings (see AlertingConfig).",
+    )
+    alerting_path: AlertingPathConfig = Field(
+        default_factory=AlertingPathConfig,
+        description="The rule evaluator and Alertmanager on Cloud Run, and the SMTP relay of tickets (see AlertingPathConfig).",
     )
 
     deploy: DeployConfig = Field(
