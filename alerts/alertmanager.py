@@ -112,9 +112,11 @@ def page_route(paging: bool) -> dict[str, Any]:
     return {
         "matchers": [f'severity="{Severity.CRITICAL.value}"'],
         "receiver": PAGERDUTY,
-        # Short: the page budget is 2 minutes from outage to phone, and the alert already
-        # waited for its window and `for`.
-        "group_wait": "10s",
+        # None: the page budget is 2 minutes from outage to phone and the alert already waited
+        # for its window and `for`. Waiting would batch little: the evaluator evaluates each rule
+        # group on its own offset within the 30 s interval, so a family's alerts arrive seconds
+        # apart anyway, and the family's later alerts join the incident at the next group_interval.
+        "group_wait": "0s",
         # How soon an alert that joins an open incident (the burn-rate page after the
         # symptom page) is added to it.
         "group_interval": "1m",

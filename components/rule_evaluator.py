@@ -30,7 +30,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_gcp as gcp
@@ -236,12 +236,12 @@ class RuleEvaluator(pulumi.ComponentResource):
             f"{name}-rungmp", {COLLECTOR_FILE: collector_scrape(args.evaluation_interval).render()}, member,
             "collector", args.protect, opts,
         )
-        volumes: list[dict[str, Any]] = [
+        volumes: list[Any] = [
             _volume("rules", self.config_secret, self.config_versions),
             _volume("alertmanager-config", am_secret, am_versions),
             _volume("rungmp-config", collector_secret, collector_versions),
         ]
-        alertmanager_mounts = [{"name": "alertmanager-config", "mount_path": ALERTMANAGER_CONFIG_DIR}]
+        alertmanager_mounts: list[Any] = [{"name": "alertmanager-config", "mount_path": ALERTMANAGER_CONFIG_DIR}]
         readable: list[pulumi.Resource] = []
         if args.routing_key_secret is not None:
             readable.append(
@@ -252,6 +252,51 @@ class RuleEvaluator(pulumi.ComponentResource):
             volumes.append(_latest_volume("pagerduty-routing-key", args.routing_key_secret, ROUTING_KEY_NAME))
             alertmanager_mounts.append({"name": "pagerduty-routing-key", "mount_path": ROUTING_KEY_DIR})
         spec = ContainerSpec(image=EVALUATOR_IMAGE, service_account_email=self.account.email, network_id=args.network_id, subnet_id=args.subnet_id)
+        template: gcp.cloudrunv2.WorkerPoolTemplateArgsDict = {
+            "service_account": spec.service_account_email,
+            "vpc_access": vpc_access(spec),
+            "volumes": volumes,
+            # One block type per resource in the SDK; these are the worker pool container's keys.
+            "containers": cast(Any, [
+                {
+                    "name": EVALUATOR_NAME,
+                    "image": EVALUATOR_IMAGE,
+                    "args": evaluator_args(args.project, args.region),
+                    "resources": {"limits": sidecar_limits(EVALUATOR_CPU, EVALUATOR_MEMORY)},
+                    "volume_mounts": [{"name": "rules", "mount_path": EVALUATOR_DIR}],
+                    # Alertmanager first: the evaluator's first alerts must find it.
+                    "depends_ons": [ALERTMANAGER_NAME],
+                    "startup_probe": _probe(EVALUATOR_PORT, "/-/ready"),
+                    "liveness_probe": {
+                        "http_get": {"path": "/-/healthy", "port": EVALUATOR_PORT},
+                        "period_seconds": 30,
+                        "timeout_seconds": 5,
+                        "failure_threshold": 3,
+                    },
+                },
+                {
+                    "name": ALERTMANAGER_NAME,
+                    "image": alertmanager_image,
+                    "args": alertmanager_args(),
+                    "resources": {"limits": sidecar_limits(ALERTMANAGER_CPU, ALERTMANAGER_MEMORY)},
+                    "volume_mounts": alertmanager_mounts,
+                    "startup_probe": _probe(ALERTMANAGER_PORT, "/-/ready"),
+                    "liveness_probe": {
+                        "http_get": {"path": "/-/healthy", "port": ALERTMANAGER_PORT},
+                        "period_seconds": 30,
+                        "timeout_seconds": 5,
+                        "failure_threshold": 3,
+                    },
+                },
+                {
+                    "name": COLLECTOR_NAME,
+                    "image": COLLECTOR_IMAGE,
+                    "resources": {"limits": sidecar_limits(COLLECTOR_CPU, COLLECTOR_MEMORY)},
+                    "volume_mounts": [{"name": "rungmp-config", "mount_path": COLLECTOR_DIR}],
+                    "depends_ons": [ALERTMANAGER_NAME],
+                },
+            ]),
+        }
         self.pool = gcp.cloudrunv2.WorkerPool(
             f"{name}-pool",
             name=name,
@@ -262,50 +307,7 @@ class RuleEvaluator(pulumi.ComponentResource):
             # Exactly one: two evaluators would send every alert twice, two Alertmanagers without
             # gossip would notify twice (PagerDuty would merge the pages, email would not).
             scaling={"scaling_mode": "MANUAL", "manual_instance_count": 1},
-            template={
-                "service_account": spec.service_account_email,
-                "vpc_access": vpc_access(spec),
-                "volumes": volumes,
-                "containers": [
-                    {
-                        "name": EVALUATOR_NAME,
-                        "image": EVALUATOR_IMAGE,
-                        "args": evaluator_args(args.project, args.region),
-                        "resources": {"limits": sidecar_limits(EVALUATOR_CPU, EVALUATOR_MEMORY)},
-                        "volume_mounts": [{"name": "rules", "mount_path": EVALUATOR_DIR}],
-                        # Alertmanager first: the evaluator's first alerts must find it.
-                        "depends_ons": [ALERTMANAGER_NAME],
-                        "startup_probe": _probe(EVALUATOR_PORT, "/-/ready"),
-                        "liveness_probe": {
-                            "http_get": {"path": "/-/healthy", "port": EVALUATOR_PORT},
-                            "period_seconds": 30,
-                            "timeout_seconds": 5,
-                            "failure_threshold": 3,
-                        },
-                    },
-                    {
-                        "name": ALERTMANAGER_NAME,
-                        "image": alertmanager_image,
-                        "args": alertmanager_args(),
-                        "resources": {"limits": sidecar_limits(ALERTMANAGER_CPU, ALERTMANAGER_MEMORY)},
-                        "volume_mounts": alertmanager_mounts,
-                        "startup_probe": _probe(ALERTMANAGER_PORT, "/-/ready"),
-                        "liveness_probe": {
-                            "http_get": {"path": "/-/healthy", "port": ALERTMANAGER_PORT},
-                            "period_seconds": 30,
-                            "timeout_seconds": 5,
-                            "failure_threshold": 3,
-                        },
-                    },
-                    {
-                        "name": COLLECTOR_NAME,
-                        "image": COLLECTOR_IMAGE,
-                        "resources": {"limits": sidecar_limits(COLLECTOR_CPU, COLLECTOR_MEMORY)},
-                        "volume_mounts": [{"name": "rungmp-config", "mount_path": COLLECTOR_DIR}],
-                        "depends_ons": [ALERTMANAGER_NAME],
-                    },
-                ],
-            },
+            template=template,
             opts=pulumi.ResourceOptions.merge(
                 child,
                 # It starts reading its secrets and querying with its grants at once.

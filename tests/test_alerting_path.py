@@ -33,7 +33,7 @@ from alerts.tools import amtool_check_config, amtool_route
 from components.rule_evaluator import collector_scrape, evaluator_config, production_alertmanager_yaml
 from lab.pagerduty_receiver import PagerDutyReceiver
 from lab.processes import alertmanager
-from stackconfig import load_stack_config
+from stackconfig import StackConfigError, load_stack_config
 from stackconfig.model import StackConfig
 from stackconfig.stackfile import read_stack_file
 
@@ -316,3 +316,22 @@ def test_the_heartbeat_is_part_of_what_production_loads():
     assert yaml.safe_load(files["alerting-path.rules.yml"])["groups"][0]["rules"] == [
         {"record": HEARTBEAT_SERIES, "expr": "vector(1)"}
     ]
+
+
+# --- its settings ---------------------------------------------------------------------------------
+
+
+def test_the_alerting_path_settings_default_to_a_relay_and_the_inboxs_domain(project):
+    settings = stack_config(project, "prod").alerting_path
+    assert settings.smtp_smarthost == "smtp-relay.gmail.com:587"
+    assert settings.sender("platform-tickets@omni.example") == "alertmanager@omni.example"
+    assert settings.alertmanager_version.startswith("v")
+
+
+def test_a_bad_relay_address_is_refused_naming_the_key(project):
+    values, secret_keys = read_stack_file(project.stack_file("dev"))
+    values = {**values, "omni-infra:alertingPath": json.dumps({"smtpSmarthost": "smtp.example.com"})}
+    with pytest.raises(StackConfigError) as caught:
+        load_stack_config("dev", values, secret_keys)
+    assert [problem.key for problem in caught.value.problems] == ["omni-infra:alertingPath.smtpSmarthost"]
+    assert "alertingPath.smtpSmarthost" in str(caught.value)
