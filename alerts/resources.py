@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity
 from observability import catalogue as m
+from observability.uptime import UPTIME_FAILING_LOCATIONS
 from stackconfig.connections import default_max_connections
 from stackconfig.platform import ApiConfig, DatabaseConfig
 
@@ -48,7 +49,6 @@ CELERY_TASK_FAILURE_RATIO = 0.1  # of one task's runs
 DB_POOL_WAIT_P95_SECONDS = 0.1
 
 TARGETS_DOWN_RATIO = 0.1  # of one job's scrape targets
-UPTIME_FAILING_LOCATIONS = 2  # one location failing alone is usually that location's network
 
 # Scenario length: 120 one-minute samples outlast every `for` below with room to spare.
 _STEADY_STEPS = 120

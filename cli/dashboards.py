@@ -31,7 +31,7 @@ def render(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Write every dashboard as deterministic JSON (sorted keys), one file per dashboard."""
-    from dashboards.render import write_dashboards
+    from offline.dashboards import write_dashboards
     from stackconfig import StackConfigError
 
     try:
@@ -63,7 +63,8 @@ def lint(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Check every panel and query against the dashboard-linter rule set (see docs/dashboards.md)."""
-    from dashboards.lint import lint_directory, lint_rendered
+    from dashboards.lint import lint_directory
+    from offline.dashboards import lint_rendered
     from stackconfig import StackConfigError
 
     try:

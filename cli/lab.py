@@ -56,8 +56,8 @@ def alerts(
     """
     gc.enable()  # a run of minutes: the collector `omni` turns off for short commands is wanted here
     from lab.alerts_lab import PRODUCTION_TIMING, QUICK_SCENARIOS, QUICK_TIMING, SCENARIOS, run_alerts_lab
-    from lab.ports import PortInUseError
-    from lab.processes import ServerStartError
+    from localrun.ports import PortInUseError
+    from localrun.processes import ServerStartError
 
     by_name = {s.name: s for s in SCENARIOS}
     unknown = [name for name in scenario or [] if name not in by_name]
@@ -118,7 +118,7 @@ def _print_result(result: LabResult) -> None:
 
 
 if TYPE_CHECKING:
-    from lab.pooling_lab import PoolingLabResult
+    from lab.pooling_model import PoolingLabResult
 
 
 @app.command()
@@ -154,14 +154,10 @@ def pooling(
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from lab.pooling_lab import (
-        LabPorts,
-        PoolingLabInputError,
-        PoolingLabSettings,
-        run_pooling_lab,
-    )
-    from lab.ports import PortInUseError
-    from lab.processes import ServerStartError
+    from lab.pooling_lab import run_pooling_lab
+    from lab.pooling_model import LabPorts, PoolingLabInputError, PoolingLabSettings
+    from localrun.ports import PortInUseError
+    from localrun.processes import ServerStartError
     from loadtest.runner import LoadTestInputError, LoadTestRunError
 
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -256,7 +256,7 @@ def build(
     configuration and the status page (demo data)."""
     from alerts.render import write_all as write_alerts
     from alerts.validate import AlertRuleError
-    from dashboards.render import write_dashboards
+    from offline.dashboards import write_dashboards
     from offline.graph import dumps
     from offline.preview import render_preview_text
     from statuspage.build import render_status_page

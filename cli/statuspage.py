@@ -66,7 +66,7 @@ def serve(
 ) -> None:
     """Render into a temporary directory and serve it on 127.0.0.1 until Ctrl-C."""
     gc.enable()  # a long-running server: the collector `omni` turns off for short commands is wanted
-    from lab.ports import PortInUseError, ensure_port_free
+    from localrun.ports import PortInUseError, ensure_port_free
 
     with tempfile.TemporaryDirectory(prefix="omni-statuspage-") as directory:
         _render(Path(directory), source, title, project)

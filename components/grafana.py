@@ -245,7 +245,7 @@ class GrafanaArgs:
     database_host: pulumi.Input[str]
     """The instance's private IP."""
     dashboards: Mapping[str, str]
-    """File name (`api.json`) to dashboard JSON: `dashboards.render.render_dashboards`."""
+    """File name (`api.json`) to dashboard JSON: `offline.dashboards.render_dashboards`."""
     settings: GrafanaConfig = field(default_factory=GrafanaConfig)
     scrape_interval: str = "30s"
     """The collectors' scrape interval: the datasource's minimum step."""

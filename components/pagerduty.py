@@ -9,7 +9,7 @@ import pulumi
 import pulumi_pagerduty as pagerduty
 
 from components.options import child_options
-from stackconfig.loader import providers_run
+from stackconfig.runtime import providers_run
 from stackconfig.model import PagerDutyConfig
 
 SECONDS_PER_DAY = 24 * 3600

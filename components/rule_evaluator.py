@@ -41,12 +41,12 @@ from alerts.deadman import production_rule_files as production_rule_files  # re-
 from alerts.render import to_yaml
 from components.cloud_run import (
     CONFIG_DIGEST_ANNOTATION,
-    SECRET_FILE_MODE,
     ContainerSpec,
     check_workload_name,
     sidecar_limits,
     vpc_access,
 )
+from components.cloud_run.sidecars import SECRET_FILE_MODE
 from components.identity import grant_project_roles
 from components.managed_prometheus import COLLECTOR_CPU, COLLECTOR_IMAGE, COLLECTOR_MEMORY, RunMonitoring
 from components.options import child_options

@@ -32,7 +32,7 @@ import pulumi_gcp as gcp
 import yaml
 
 from components.cloud_run import HttpProbe, SecretFile, Sidecar, sidecar_limits, store_sidecar_config
-from stackconfig.platform import fractional_cpu_memory_ceiling_mib, memory_mib
+from stackconfig.cloud_run_sizing import fractional_cpu_memory_ceiling_mib, memory_mib
 
 REQUIRED_APIS = ("cloudtrace.googleapis.com",)
 # Pinned: the contrib build, which has the `googlecloud` exporter, the `probabilistic_sampler`

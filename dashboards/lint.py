@@ -283,13 +283,6 @@ def lint_dashboards(dashboards: Iterable[dict[str, Any]]) -> list[Finding]:
     return findings
 
 
-def lint_rendered(stack: str | None = None, project_dir: Path = Path(".")) -> list[Finding]:
-    """Lint exactly what `render` writes for the stack."""
-    from .render import render_dashboards
-
-    return lint_dashboards(json.loads(text) for text in render_dashboards(stack, project_dir).values())
-
-
 def read_dashboard_files(directory: Path) -> list[dict[str, Any]]:
     """Every `*.json` dashboard in a directory; raise ValueError naming a file that is not one."""
     files = sorted(directory.glob("*.json"))

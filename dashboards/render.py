@@ -4,12 +4,11 @@ trailing newline, so the same code and config give the same bytes and diffs stay
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from .board import assemble
 from .registry import DASHBOARDS
-from .stack import StackFacts, load_stack_facts
+from .stack import StackFacts
 
 
 class _GrafanalibEncoder(json.JSONEncoder):
@@ -23,23 +22,7 @@ def dashboard_text(data: Any) -> str:
     return json.dumps(data, cls=_GrafanalibEncoder, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_dashboards(stack: str | None = None, project_dir: Path = Path(".")) -> dict[str, str]:
-    """`<uid>.json` -> the dashboard's JSON text, for every dashboard of the stack (default dev)."""
-    return render_for(load_stack_facts(stack, project_dir))
-
-
 def render_for(facts: StackFacts) -> dict[str, str]:
     """Every dashboard for a stack's facts; a Pulumi program that holds its validated config
     passes `facts_from_config(stack, config)` instead of reading the stack file again."""
     return {f"{spec.uid}.json": dashboard_text(assemble(spec, facts)) for spec in DASHBOARDS}
-
-
-def write_dashboards(out_dir: Path, stack: str | None = None, project_dir: Path = Path(".")) -> list[Path]:
-    """Write every rendered dashboard under `out_dir`; return the paths, in registry order."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in render_dashboards(stack, project_dir).items():
-        path = out_dir / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written

@@ -1,21 +1,16 @@
 """What the dashboards need to know about one stack, read from its typed config only.
 
-Rendering never runs the Pulumi program: the stack file goes through the same loader
-`pulumi up` uses (`load_stack_config`), and the few numbers a panel shows as a threshold
+The Pulumi program passes its validated config; `omni dashboards` reads the stack file through
+the same loader (`offline.dashboards`), never running the program. The few numbers a panel shows as a threshold
 (the connection budget, the API's instance ceiling, the size of an instance) come from there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
-import yaml
-
 from stackconfig.connections import ConnectionBudget, connection_budget
-from stackconfig.loader import load_stack_config
 from stackconfig.model import StackConfig
-from stackconfig.stackfile import read_stack_file
+from stackconfig.cloud_run_sizing import memory_mib
 
 DEFAULT_STACK = "dev"
 
@@ -40,21 +35,6 @@ class StackFacts:
     worker_service = "worker"
 
 
-def memory_gib(memory: str) -> float:
-    """`512Mi` -> 0.5, `2Gi` -> 2.0 (the config model only admits these two suffixes)."""
-    amount = int(memory[:-2])
-    return amount / 1024 if memory.endswith("Mi") else float(amount)
-
-
-def stack_file(project_dir: Path, stack: str) -> Path:
-    """`stacks/Pulumi.<stack>.yaml`, honouring Pulumi.yaml's `stackConfigDir`."""
-    project_file = project_dir / "Pulumi.yaml"
-    config_dir = "."
-    if project_file.is_file():
-        config_dir = str((yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}).get("stackConfigDir") or ".")
-    return project_dir / config_dir / f"Pulumi.{stack}.yaml"
-
-
 def facts_from_config(stack: str, config: StackConfig) -> StackFacts:
     """What the dashboards show of an already validated config (the Pulumi program has one)."""
     return StackFacts(
@@ -65,15 +45,8 @@ def facts_from_config(stack: str, config: StackConfig) -> StackFacts:
         api_max_instances=config.api.max_instances,
         api_concurrency=config.api.concurrency,
         api_vcpus=float(config.api.cpu),
-        api_memory_gib=memory_gib(config.api.memory),
+        api_memory_gib=memory_mib(config.api.memory) / 1024,
         api_connections_per_instance=config.api.db_pool_size + config.api.db_max_overflow,
         worker_processes=config.workers.instances * config.workers.concurrency,
         budget=connection_budget(config.api, config.workers, config.database),
     )
-
-
-def load_stack_facts(stack: str | None = None, project_dir: Path = Path(".")) -> StackFacts:
-    """Read and validate the stack's file (raising `StackConfigError` as `omni preview` would)."""
-    name = stack or DEFAULT_STACK
-    values, secret_keys = read_stack_file(stack_file(project_dir, name))
-    return facts_from_config(name, load_stack_config(name, values, secret_keys))

@@ -48,7 +48,8 @@ from lab.demo_service import DemoService
 from lab.faults import HEALTHY, NAMED_FAULTS, Faults
 from lab.history import healthy_rates, write_history_blocks
 from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
-from lab.processes import ManagedServer, alertmanager, prometheus
+from lab.monitoring import alertmanager, prometheus
+from localrun.processes import ManagedServer
 from lab.webhook_receiver import WebhookNotification, WebhookReceiver
 
 # Production's intervals: the stacks' scrape interval (MetricsConfig's default; no stack overrides

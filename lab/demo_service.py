@@ -28,7 +28,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from lab.app_metrics import AppMetrics
 from lab.faults import HEALTHY, NAMED_FAULTS, Faults
-from lab.http_server import BackgroundHTTPServer, RawResponse
+from localrun.http_server import BackgroundHTTPServer, RawResponse
 
 # The `service` label values the rules select on: the API and the Celery workers.
 API_SERVICE = "api"

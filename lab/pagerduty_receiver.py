@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Callable
 
-from lab.http_server import BackgroundHTTPServer
+from localrun.http_server import BackgroundHTTPServer
 from lab.recorder import Recorder
 
 ENQUEUE_PATH = "/v2/enqueue"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from lab.pooling_lab import PoolingLabResult, RunResult
+from lab.pooling_model import PoolingLabResult, RunResult
 
 # One colour per run, distinguishable in grey too (Okabe-Ito palette, colour-blind safe).
 COLOURS = ("#0072B2", "#56B4E9", "#D55E00", "#E69F00", "#009E73", "#CC79A7")

@@ -1,6 +1,6 @@
 """PostgreSQL, PgBouncer and Redis from Debian's packages, and the reference API, on 127.0.0.1.
 
-Each function returns a `ManagedServer` (lab.processes): a context manager that starts the server
+Each function returns a `ManagedServer` (localrun.processes): a context manager that starts the server
 in a process group of its own and a temporary directory, waits until it serves, and stops it and
 deletes its directory on the way out. Unix sockets go to that directory; no system service, port
 or file is touched. Under root, PostgreSQL, PgBouncer and Redis run as `nobody`, owner of the
@@ -20,8 +20,8 @@ from pathlib import Path
 import psycopg
 import redis
 
-from lab.ports import LOOPBACK, free_port, port_is_listening
-from lab.processes import ManagedServer, ServerSpec
+from localrun.ports import LOOPBACK, free_port, port_is_listening
+from localrun.processes import ManagedServer, ServerSpec
 from lab.reference_api import ApiSettings
 from loadtest.config import HEALTH
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lab.ports import LOOPBACK, PortInUseError, ensure_port_free
-from lab.processes import stop_process_group
+from localrun.ports import LOOPBACK, PortInUseError, ensure_port_free
+from localrun.processes import stop_process_group
 from loadtest import config
 from loadtest.config import SuiteSettings
 from loadtest.results import RouteStats, Sample, latest_sample, read_stats

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import urllib.parse
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -19,11 +20,12 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from loadtest.shape_plans import SHAPES
 from stackconfig.errors import Problem, StackConfigError
 from stackconfig.loader import config_key
+from stackconfig.location import stack_file
 from stackconfig.model import DEFAULT_REGION, GCP_REGIONS
 from stackconfig.model_base import ConfigModel
 
 NAMESPACE = "omni-loadtest"
-STACK_FILE = "loadtest/infra/stacks/Pulumi.{stack}.yaml"
+PROJECT_DIR = Path("loadtest/infra")  # from the repository root, as the messages name it
 PROVIDER_FIELDS = {"gcp:project": "project", "gcp:region": "region"}
 
 
@@ -138,7 +140,7 @@ class LoadtestStackConfig(ConfigModel):
 
 def load_loadtest_config(stack: str, values: Mapping[str, str], secret_keys: set[str]) -> LoadtestStackConfig:
     """Validate the stack's config map; raise StackConfigError naming every bad key."""
-    source = STACK_FILE.format(stack=stack)
+    source = str(stack_file(PROJECT_DIR, stack))
     problems: list[Problem] = []
     document: dict[str, Any] = {}
     for full_key, raw in sorted(values.items()):

@@ -20,12 +20,13 @@ from typing import Any, Callable, TypeVar
 
 import yaml
 
+from stackconfig.location import STACK_FILE_GLOB, stack_config_dir, stack_file_name, stack_of
 from stackconfig.model import DEFAULT_REGION
-from stackconfig.stackfile import read_stack_file
 
 from .graph import Graph
 from .monitor import RecordingMonitor
 from .outputs import ComputedOutputs
+from .stackfile import read_stack_file
 
 T = TypeVar("T")
 
@@ -48,13 +49,13 @@ class Project:
         if not isinstance(data, dict) or not data.get("name"):
             raise FileNotFoundError(f"{manifest} has no project `name`: add `name: omni-infra`")
         main = root / str(data.get("main") or "__main__.py")
-        return cls(root=root, name=str(data["name"]), stack_config_dir=root / str(data.get("stackConfigDir") or "."), main=main)
+        return cls(root=root, name=str(data["name"]), stack_config_dir=stack_config_dir(root, data), main=main)
 
     def stack_file(self, stack: str) -> Path:
-        return self.stack_config_dir / f"Pulumi.{stack}.yaml"
+        return self.stack_config_dir / stack_file_name(stack)
 
     def stacks(self) -> list[str]:
-        return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
+        return sorted(stack_of(path) for path in self.stack_config_dir.glob(STACK_FILE_GLOB))
 
 
 def run_stack(project: Project, stack: str, *, preview: bool = True, monitor: RecordingMonitor | None = None) -> Graph:

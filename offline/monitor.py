@@ -18,7 +18,7 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import get_project, get_stack
 
-from stackconfig.loader import SECRET_PLACEHOLDER
+from offline.stackfile import SECRET_PLACEHOLDER
 
 from .graph import SECRET, STACK_TYPE, UNKNOWN, Resource
 from .outputs import ComputedOutputs

@@ -8,22 +8,22 @@ engine puts the stack file's values there in exactly that form before running `_
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Mapping, get_args
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from .errors import Problem, StackConfigError
+from .location import stack_file
 from .model import PROJECT_NAMESPACE, Environment, StackConfig
+from .runtime import providers_run, runtime_config
 
 # Config namespaces a stack file may use: ours, the providers' and Pulumi's own.
 KNOWN_NAMESPACES = frozenset({PROJECT_NAMESPACE, "gcp", "pulumi", "random", "kubernetes", "pagerduty"})
 # The only provider settings a stack sets: the explicit gcp provider takes these two from the
 # model, and ignores every other `gcp:` key (only the default provider would read them).
 PROVIDER_FIELDS = {"gcp:project": "project", "gcp:region": "region"}
-# What the offline engine hands the program for a `secure:` value. Distinct from the `[secret]`
-# mask, so that the engine can tell a secret the program passed on in plain text.
-SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret-value"
 # Provider settings a stack file may hold that are credentials: refused in plain text.
 PAGERDUTY_TOKEN = "pagerduty:token"
 PROVIDER_SECRETS = (PAGERDUTY_TOKEN,)
@@ -31,20 +31,8 @@ ENVIRONMENTS: tuple[str, ...] = get_args(Environment)
 
 
 def stack_file_path(stack: str) -> str:
-    return f"stacks/Pulumi.{stack}.yaml"
-
-
-def runtime_config() -> tuple[dict[str, str], set[str]]:
-    """The config map and secret keys of the running Pulumi program (`pulumi up` or offline).
-
-    The language host passes them either in the runtime's config or, for older hosts, in the
-    PULUMI_CONFIG environment variables; never mix the two.
-    """
-    from pulumi.runtime import config as runtime
-
-    values: dict[str, str] = dict(runtime.CONFIG.get()) or dict(runtime.get_config_env())
-    secret_keys = set(runtime._SECRET_KEYS.get()) or set(runtime.get_config_secret_keys_env())
-    return values, secret_keys
+    """The stack's file as the messages name it, from the project directory Pulumi runs in."""
+    return str(stack_file(Path("."), stack))
 
 
 def load_stack_config(
@@ -264,14 +252,6 @@ def deployment_problems(config: StackConfig, values: Mapping[str, str], stack: s
             )
         )
     return problems
-
-
-def providers_run() -> bool:
-    """False under the SDK's mock runtime (the offline engine, unit tests): no provider plugin
-    is configured there, so no provider needs its credentials."""
-    from pulumi.runtime import mocks, settings
-
-    return not isinstance(settings.get_monitor(), mocks.MockMonitor)
 
 
 def load_from_runtime(stack: str) -> StackConfig:

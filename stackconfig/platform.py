@@ -8,82 +8,17 @@ budget that ties the API, the workers and the database together is checked in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from observability.durations import parse_duration
 
+from .cloud_run_sizing import FRACTIONAL_CPU_MEMORY_CEILING_MIB, check_cpu_memory, memory_mib
 from .model_base import ConfigModel
 
 CloudRunCpu = Literal["1", "2", "4", "6", "8"]
 MEMORY_PATTERN = r"^[1-9][0-9]*(Mi|Gi)$"
-# Cloud Run's memory range per vCPU count (MiB), second-generation environment.
-MEMORY_RANGE_MIB: dict[str, tuple[int, int]] = {
-    "1": (512, 4 * 1024),
-    "2": (512, 8 * 1024),
-    "4": (2 * 1024, 16 * 1024),
-    "6": (4 * 1024, 24 * 1024),
-    "8": (4 * 1024, 32 * 1024),
-}
-
-
-# What the app's own container keeps of its instance's vCPUs, at least, after its sidecars'.
-MIN_APP_MILLICORES = 500
-# Cloud Run's memory ceiling below one vCPU (MiB): 512Mi below 0.5 vCPU, 1Gi below 1 vCPU. The
-# docs state it for an instance; it is applied to each container too, to be safe.
-FRACTIONAL_CPU_MEMORY_CEILING_MIB = ((500, 512), (1000, 1024))
-
-
-def fractional_cpu_memory_ceiling_mib(millicores: int) -> int | None:
-    """The most memory Cloud Run gives `millicores` below one vCPU; None from one vCPU up."""
-    for below, ceiling in FRACTIONAL_CPU_MEMORY_CEILING_MIB:
-        if millicores < below:
-            return ceiling
-    return None
-
-
-def check_cpu_memory(section: str, cpu: str, memory: str, sidecars: Sequence[tuple[int, int]] = ()) -> int:
-    """Refuse an instance Cloud Run refuses, naming the keys; return the app container's millicores.
-
-    `cpu` is the instance's total (`<section>.cpu`, sidecars included), `memory` the app
-    container's (`<section>.memory`), `sidecars` the (millicores, MiB) of each sidecar beside it:
-    the app gets the total minus the sidecars' shares, and the instance's memory (the app's plus
-    the sidecars') must fit Cloud Run's range for the total."""
-    if cpu not in MEMORY_RANGE_MIB:
-        raise ValueError(
-            f"{section}.cpu {cpu!r}: an instance takes {', '.join(MEMORY_RANGE_MIB)} vCPUs in all, sidecars included; "
-            f"set {section}.cpu to one of them"
-        )
-    sidecar_millicores = sum(millicores for millicores, _ in sidecars)
-    sidecar_mib = sum(mib for _, mib in sidecars)
-    app_millicores = int(cpu) * 1000 - sidecar_millicores
-    if app_millicores < MIN_APP_MILLICORES:
-        enough = [total for total in MEMORY_RANGE_MIB if int(total) * 1000 - sidecar_millicores >= MIN_APP_MILLICORES]
-        fix = f"set {section}.cpu to {enough[0]}" if enough else "run fewer or smaller sidecars"
-        raise ValueError(
-            f"{section}.cpu {cpu} is the instance's total: its sidecars take {sidecar_millicores}m, leaving the app "
-            f"{app_millicores}m, below {MIN_APP_MILLICORES}m; {fix}"
-        )
-    app_mib = memory_mib(memory)
-    low, high = MEMORY_RANGE_MIB[cpu]
-    if not low <= app_mib + sidecar_mib <= high:
-        plus = f" plus its sidecars' {sidecar_mib}Mi" if sidecars else ""
-        raise ValueError(
-            f"{section}.memory {memory}{plus} with {section}.cpu {cpu}: Cloud Run takes {low}Mi to {high // 1024}Gi "
-            f"for {cpu} vCPU; change one of the two"
-        )
-    for below, ceiling in FRACTIONAL_CPU_MEMORY_CEILING_MIB:
-        if app_millicores < below and app_mib > ceiling:
-            raise ValueError(
-                f"{section}.memory {memory}: the app keeps {app_millicores}m of {section}.cpu {cpu} after its sidecars, "
-                f"and Cloud Run gives a container below {below / 1000:g} vCPU at most {ceiling}Mi; "
-                f"lower {section}.memory or raise {section}.cpu"
-            )
-    return app_millicores
-
-
 # Shared-core tiers: no SLA and no high availability.
 SHARED_CORE_TIERS = ("db-f1-micro", "db-g1-small")
 ENTERPRISE_TIER = re.compile(r"^db-(f1-micro|g1-small|custom-[0-9]+-[0-9]+)$")
@@ -354,13 +289,8 @@ class MetricsConfig(ConfigModel):
 
 
 # The tracing collector's memory: below 128Mi the collector itself barely fits; a sidecar gets
-# 1Gi at most (components.cloud_run.SIDECAR_MAX_MEMORY_MIB).
+# 1Gi at most (`cloud_run_sizing.SIDECAR_MAX_MEMORY_MIB`).
 COLLECTOR_MEMORY_RANGE_MIB = (128, 1024)
-
-
-def memory_mib(memory: str) -> int:
-    """`256Mi` -> 256, `1Gi` -> 1024."""
-    return int(memory[:-2]) * (1024 if memory.endswith("Gi") else 1)
 
 
 class TracingConfig(ConfigModel):

@@ -12,7 +12,7 @@ import pytest
 from alerts.deadman import DEADMAN_CHECK, DEADMAN_SIGNALS, HEARTBEAT_SERIES
 from alerts.rules import all_alerts
 from components.alert_policies import Channel, deadman_targets, seconds
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import read_stack_file
 
 from .conftest import STACKS, resources
 

@@ -32,10 +32,10 @@ from alerts.rules import all_alerts, rule_groups
 from alerts.tools import amtool_check_config, amtool_route
 from components.rule_evaluator import collector_scrape, evaluator_config, production_alertmanager_yaml
 from lab.pagerduty_receiver import PagerDutyReceiver
-from lab.processes import alertmanager
+from lab.monitoring import alertmanager
 from stackconfig import StackConfigError, load_stack_config
 from stackconfig.model import StackConfig
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import read_stack_file
 
 from .conftest import STACKS, resources
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from alerts.rules import rule_groups
-from dashboards.render import render_dashboards
+from offline.dashboards import render_dashboards
 from observability import catalogue as m
 from observability.promql import PromQLError, expand_grafana_variables, parse, selectors
 

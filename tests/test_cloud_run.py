@@ -21,8 +21,9 @@ from components.cloud_run import (
 from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN
 from offline.outputs import project_number
-from stackconfig.loader import SECRET_PLACEHOLDER
-from stackconfig.platform import MEMORY_RANGE_MIB, ApiConfig, fractional_cpu_memory_ceiling_mib, memory_mib
+from offline.stackfile import SECRET_PLACEHOLDER
+from stackconfig.cloud_run_sizing import MEMORY_RANGE_MIB, fractional_cpu_memory_ceiling_mib, memory_mib
+from stackconfig.platform import ApiConfig
 
 from .conftest import STACKS, one, resources
 

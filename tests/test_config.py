@@ -12,8 +12,8 @@ from pydantic import Field, SecretStr
 from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
 from stackconfig import StackConfig, StackConfigError, load_stack_config
-from stackconfig.loader import SECRET_PLACEHOLDER
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import SECRET_PLACEHOLDER
+from offline.stackfile import read_stack_file
 
 from .conftest import edit_stack_file
 

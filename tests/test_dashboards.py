@@ -21,8 +21,7 @@ from dashboards import style
 from dashboards.lint import RULES, Finding, lint_dashboard, lint_dashboards, lint_directory
 from dashboards.panels import Query, timeseries
 from dashboards.registry import DASHBOARDS
-from dashboards.render import render_dashboards, write_dashboards
-from dashboards.stack import load_stack_facts
+from offline.dashboards import load_stack_facts, render_dashboards, write_dashboards
 from observability import catalogue as m
 from observability.promql import expand_grafana_variables, selectors
 from stackconfig.connections import connection_budget
@@ -168,7 +167,7 @@ def test_every_query_passes_promtool_check_rules(rendered, tmp_path):
 @pytest.mark.parametrize("stack", STACKS)
 def test_connection_panels_show_the_stack_connection_budget(rendered, stack):
     from stackconfig.loader import load_stack_config
-    from stackconfig.stackfile import read_stack_file
+    from offline.stackfile import read_stack_file
 
     config = load_stack_config(stack, *read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"))
     budget = connection_budget(config.api, config.workers, config.database)

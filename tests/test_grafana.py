@@ -24,7 +24,7 @@ from components.grafana import (
     dashboard_provisioning,
     datasource_provisioning,
 )
-from dashboards.render import render_dashboards
+from offline.dashboards import render_dashboards
 from dashboards.style import DATASOURCE_UID
 from offline.diff import ChangeKind, compute_diff
 from offline.engine import run_stack

@@ -56,10 +56,11 @@ from lab.app_metrics import app_metrics_in_catalogue
 from lab.demo_service import DemoService
 from lab.faults import NAMED_FAULTS, Faults
 from lab.history import healthy_rates, openmetrics_history, write_history_blocks
-from lab.http_server import BackgroundHTTPServer
+from localrun.http_server import BackgroundHTTPServer
 from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
-from lab.ports import PortInUseError, port_is_listening
-from lab.processes import ServerStartError, alertmanager, prometheus
+from localrun.ports import PortInUseError, port_is_listening
+from lab.monitoring import alertmanager, prometheus
+from localrun.processes import ServerStartError
 from observability import catalogue as c
 from observability.durations import parse_duration
 

@@ -29,7 +29,7 @@ from locust.util.load_locustfile import load_locustfile  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from cli.main import app  # noqa: E402
-from lab.ports import free_port  # noqa: E402
+from localrun.ports import free_port  # noqa: E402
 from loadtest import SUITE_FILES, config  # noqa: E402
 from loadtest.config import SuiteSettings, settings_from_env  # noqa: E402
 from loadtest.runner import (  # noqa: E402

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from components.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
-from lab.ports import free_port
+from localrun.ports import free_port
 from loadtest import SUITE_FILES
 from loadtest.manifests import KUBERNETES_VERSION, manifests_from_graph, render_yaml, validation_errors
 from loadtest.results import read_stats

@@ -295,7 +295,7 @@ def test_a_scrape_interval_out_of_range_is_refused(interval, problem):
         MetricsConfig(scrape_interval=interval)
 
 
-# --- the sidecar blocks of components/cloud_run.py ---------------------------------------------
+# --- the sidecar blocks of components/cloud_run/ -----------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@ from offline.engine import new_monitor, run_stack
 from offline.graph import SECRET, STACK_TYPE
 from offline.outputs import ComputedOutputs
 from stackconfig import StackConfigError, load_stack_config
-from stackconfig.loader import PAGERDUTY_TOKEN, deployment_problems, providers_run
-from stackconfig.stackfile import read_stack_file
+from stackconfig.loader import PAGERDUTY_TOKEN, deployment_problems
+from stackconfig.runtime import providers_run
+from offline.stackfile import read_stack_file
 
 from .conftest import edit_stack_file, one, resources
 
@@ -223,7 +224,7 @@ def test_providers_run_for_real_outside_the_mock_runtime_and_not_under_the_offli
     assert providers_run() is True
     program = """
         import pulumi
-        from stackconfig.loader import providers_run
+        from stackconfig.runtime import providers_run
         pulumi.export("providers_run", providers_run())
     """
     graph = run_stack(make_project(program, "config: {}\n"), "test").to_json()

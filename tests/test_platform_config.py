@@ -9,7 +9,8 @@ import pytest
 
 from stackconfig import StackConfig, StackConfigError, load_stack_config
 from stackconfig.connections import connection_budget, default_max_connections
-from stackconfig.platform import ApiConfig, WorkersConfig, check_cpu_memory
+from stackconfig.cloud_run_sizing import check_cpu_memory
+from stackconfig.platform import ApiConfig, WorkersConfig
 
 BASE = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod"}
 
@@ -109,7 +110,7 @@ def test_labels_come_from_one_place():
 def test_each_stack_fits_its_connection_budget_as_the_readme_says(stack, needed, limit):
     from pathlib import Path
 
-    from stackconfig.stackfile import read_stack_file
+    from offline.stackfile import read_stack_file
 
     values, secret_keys = read_stack_file(Path(__file__).resolve().parent.parent / "stacks" / f"Pulumi.{stack}.yaml")
     config = load_stack_config(stack, values, secret_keys)

@@ -16,17 +16,16 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
-from lab.pooling_lab import (
+from lab.pooling_lab import check_invariants, run_pooling_lab
+from lab.pooling_model import (
     RUNS,
     ConnectionSample,
     PoolingLabInputError,
     PoolingLabResult,
     PoolingLabSettings,
     RunResult,
-    check_invariants,
-    run_pooling_lab,
 )
-from lab.ports import LOOPBACK, PortInUseError
+from localrun.ports import LOOPBACK, PortInUseError
 from lab.servers import PGBOUNCER_BINARY, POSTGRES_BIN, REDIS_BINARY
 
 SMOKE_POOL_SIZE = 3

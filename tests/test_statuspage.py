@@ -200,7 +200,7 @@ def _openmetrics(now: float, hours: int) -> str:
 
 
 def test_the_prometheus_source_reads_a_real_prometheus(tmp_path):
-    from lab.processes import prometheus
+    from lab.monitoring import prometheus
 
     now = datetime.datetime.now(UTC).replace(microsecond=0)
     history = tmp_path / "history.om"

@@ -27,7 +27,7 @@ from offline.engine import Project, run_stack
 from offline.graph import UNKNOWN
 from stackconfig import StackConfig, StackConfigError, load_stack_config
 from stackconfig.platform import TracingConfig
-from stackconfig.stackfile import read_stack_file
+from offline.stackfile import read_stack_file
 
 from .conftest import ROOT, STACKS, edit_stack_file, one, resources
 
@@ -403,7 +403,7 @@ def test_every_latency_graph_of_requests_and_tasks_links_to_cloud_trace():
     import json
 
     from dashboards import style
-    from dashboards.render import render_dashboards
+    from offline.dashboards import render_dashboards
     from observability import catalogue as m
 
     durations = (m.HTTP_REQUEST_DURATION.bucket, m.CELERY_TASK_DURATION.bucket, m.CELERY_TASK_QUEUE_WAIT.bucket)

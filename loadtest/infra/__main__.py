@@ -24,7 +24,7 @@ import loadtest  # noqa: E402
 from loadtest import SUITE_FILES  # noqa: E402
 from loadtest.config import SuiteSettings  # noqa: E402
 from loadtest.stack_config import ClusterConfig, load_loadtest_config  # noqa: E402
-from stackconfig.loader import runtime_config  # noqa: E402
+from stackconfig.runtime import runtime_config  # noqa: E402
 
 stack = pulumi.get_stack()
 config = load_loadtest_config(stack, *runtime_config())

@@ -18,7 +18,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from alerts.resources import UPTIME_FAILING_LOCATIONS
+from observability.uptime import UPTIME_FAILING_LOCATIONS
 from statuspage.model import (
     HISTORY_DAYS,
     UPTIME_WINDOWS,

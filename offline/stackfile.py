@@ -12,8 +12,12 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem, StackConfigError
-from .loader import SECRET_PLACEHOLDER
+from stackconfig.errors import Problem, StackConfigError
+from stackconfig.location import STACK_FILE_GLOB, stack_of
+
+# What the offline engine hands the program for a `secure:` value. Distinct from the `[secret]`
+# mask, so that the engine can tell a secret the program passed on in plain text.
+SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret-value"
 
 # Top-level keys Pulumi itself writes into a stack file besides `config`.
 STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"})
@@ -23,7 +27,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
     """The stack file's config as Pulumi passes it to a program, and which keys are secret."""
     source = str(path)
     if not path.is_file():
-        known = sorted(p.name for p in path.parent.glob("Pulumi.*.yaml")) if path.parent.is_dir() else []
+        known = sorted(p.name for p in path.parent.glob(STACK_FILE_GLOB)) if path.parent.is_dir() else []
         raise StackConfigError(
             source,
             [
@@ -31,7 +35,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
                     "(stack file)",
                     "no such file",
                     f"existing stack files: {', '.join(known) or 'none'}; create one with "
-                    f"`pulumi stack init {_stack_name(path)}` and keep only what differs from the defaults",
+                    f"`pulumi stack init {stack_of(path)}` and keep only what differs from the defaults",
                 )
             ],
         )
@@ -90,7 +94,3 @@ def _mask_secrets(value: Any) -> tuple[Any, bool]:
         pairs = [_mask_secrets(item) for item in value]
         return [item for item, _ in pairs], any(secret for _, secret in pairs)
     return value, False
-
-
-def _stack_name(path: Path) -> str:
-    return path.name.removeprefix("Pulumi.").removesuffix(".yaml")

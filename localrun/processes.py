@@ -1,4 +1,4 @@
-"""Real Prometheus and Alertmanager servers on 127.0.0.1, each in a temporary directory.
+"""Servers on 127.0.0.1, each in a temporary directory and a process group of its own.
 
 Every server is a context manager: it starts the binary in its own process group, waits for
 `/-/ready`, and on leaving the block (normally, on an error, on Ctrl-C) terminates the whole group,
@@ -23,10 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypedDict
 
-from lab.ports import LOOPBACK, ensure_port_free, free_port
-
-PROMETHEUS_BINARY = "/usr/bin/prometheus"
-ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager"
+from localrun.ports import LOOPBACK, ensure_port_free, free_port
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_GRACE_SECONDS = 5.0
@@ -212,38 +209,3 @@ def _signal_group(pid: int, signal_number: signal.Signals) -> None:
         os.killpg(pid, signal_number)  # the group's id is the leader's pid (start_new_session)
     except ProcessLookupError:
         pass
-
-
-def prometheus(
-    config_yaml: str, rule_files: dict[str, str], *, port: int = 0, history_blocks: Path | None = None
-) -> ManagedServer:
-    """A Prometheus with this configuration; `rule_files` are written next to it (name -> YAML).
-
-    `history_blocks`: a directory of TSDB blocks (lab.history) the server starts with.
-    """
-    trees = {"data": history_blocks} if history_blocks else {}
-    spec = ServerSpec(
-        "prometheus", PROMETHEUS_BINARY, "prometheus", {"prometheus.yml": config_yaml, **rule_files}, port, trees
-    )
-    return ManagedServer(spec, [
-        "--config.file={dir}/prometheus.yml",
-        "--storage.tsdb.path={dir}/data",
-        f"--web.listen-address={LOOPBACK}:{{port}}",
-        "--log.level=warn",
-    ])
-
-
-def alertmanager(config_yaml: str, *, port: int = 0) -> ManagedServer:
-    """An Alertmanager with this configuration."""
-    spec = ServerSpec(
-        "alertmanager", ALERTMANAGER_BINARY, "prometheus-alertmanager", {"alertmanager.yml": config_yaml}, port
-    )
-    return ManagedServer(spec, [
-        "--config.file={dir}/alertmanager.yml",
-        "--storage.path={dir}/data",
-        f"--web.listen-address={LOOPBACK}:{{port}}",
-        # No gossip: a single lab instance needs no cluster, and the default cluster port (9094)
-        # would collide between the lab's concurrent Alertmanagers.
-        "--cluster.listen-address=",
-        "--log.level=warn",
-    ])

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Callable
 
-from lab.ports import LOOPBACK, PortInUseError
+from localrun.ports import LOOPBACK, PortInUseError
 
 # (method, path, request body) -> (status, response): a `RawResponse`, or anything JSON can encode.
 Handler = Callable[[str, str, bytes], tuple[int, Any]]
