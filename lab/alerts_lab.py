@@ -428,7 +428,9 @@ def run_alerts_lab(
         # Everything the receivers got while the stacks ran; the stacks stop as the block ends.
         events, notes = pagerduty.events, webhooks.notifications
 
-    results = tuple(_result(stack, events, alert_names, timing) for stack in stacks if stack.scenario is not None)
+    results = tuple(
+        _result(stack, events, alert_names, timing, monitor_key) for stack in stacks if stack.scenario is not None
+    )
     unexpected = false_pages(stacks, events, alert_names, control_started, monitor_key)
     heartbeats = {stack.name: sum(note.path == stack.watchdog_path for note in notes) for stack in stacks}
     return LabResult(
@@ -595,16 +597,19 @@ def _first_resolve(
 
 
 def _result(
-    stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], timing: LabTiming
+    stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], timing: LabTiming, monitor_key: str = ""
 ) -> ScenarioResult:
     scenario = stack.scenario
     assert scenario is not None and stack.fault_at is not None
     delay = timing.notification_delay_seconds
     mttd = None if stack.detected_at is None else round(stack.detected_at - stack.fault_at + delay, 1)
     later = later_alerts(stack, events, names, delay)
+    # Incidents the stack's outage opened: its own pages, or for a stopped path the switch's.
     keys = {
         event.dedup_key for event in events
-        if event.routing_key == stack.routing_key and event.event_action == "trigger" and event.received_monotonic >= stack.fault_at
+        if event.event_action == "trigger" and event.received_monotonic >= stack.fault_at
+        and (event.routing_key == stack.routing_key if not scenario.deadman
+             else event.routing_key == monitor_key and watched_stack(event) == stack.name)
     }
     resolved = None
     if stack.resolved_at is not None and stack.cleared_at is not None:
