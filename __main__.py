@@ -36,7 +36,7 @@ from dashboards.render import render_for
 from dashboards.stack import facts_from_config
 from components.audit import Audit, AuditArgs
 from components.database import Database, DatabaseArgs
-from components.deploy_identity import DeployIdentity, DeployIdentityArgs
+from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
 from components.identity import Identities, IdentitiesArgs
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
@@ -313,6 +313,7 @@ grafana_ui = (
             subnet_id=net.subnet_id,
             database_instance=db.instance.name,
             database_host=db.private_ip,
+            database_ca_cert=db.server_ca_cert,
             dashboards=render_for(facts_from_config(pulumi.get_stack(), config)),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,
@@ -352,7 +353,14 @@ deployers = DeployIdentity(
     base,
     DeployIdentityArgs(
         project=config.project,
-        github_repository=config.deploy.github_repository,
+        trust=GitHubTrust(
+            repository=config.deploy.github_repository,
+            repository_id=config.deploy.github_repository_id or "",
+            owner_id=config.deploy.github_owner_id or "",
+            environment=config.environment,
+            preview_pull_requests=config.deploy.preview_pull_requests,
+        ),
+        protect=config.protect,
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),

@@ -1,7 +1,7 @@
 """The contract between the platform and the Omni application: which environment variables
 each workload gets, and which of them come from Secret Manager.
 
-The README's "What the application reads" section is this module in prose; keep them in step.
+docs/app-contract.md's "What the application reads" section is this module in prose; keep them in step.
 """
 
 from __future__ import annotations
@@ -75,13 +75,25 @@ def tracing_env(workload: str, config: StackConfig) -> dict[str, pulumi.Input[st
     }
 
 
+# libpq's mode that checks the server's certificate chain against DATABASE_CA_CERTS. Not
+# `verify-full`: Cloud SQL's certificate names the instance (`project:instance`), not the private
+# IP clients dial, so a host name check fails; the CA is the instance's own (server_ca_mode
+# GOOGLE_MANAGED_INTERNAL_CA), so a chain that verifies proves the server is this instance.
+DATABASE_SSLMODE = "verify-ca"
+
+
 def _database_env(database: Database) -> dict[str, pulumi.Input[str]]:
-    """Where the database is; the instance accepts only encrypted connections."""
+    """Where the database is, and how to know it is the database: TLS verified against the
+    instance's own CA. A client that goes through the Cloud SQL connector (CLOUD_SQL_INSTANCE)
+    gets a verified channel from the connector instead; without it, write DATABASE_CA_CERTS to a
+    file and pass it as libpq's `sslrootcert` with `sslmode=verify-ca`."""
     return {
         "DATABASE_HOST": database.private_ip,
         "DATABASE_PORT": POSTGRES_PORT,
         "DATABASE_NAME": database.database_name,
-        "DATABASE_SSLMODE": "require",
+        "DATABASE_SSLMODE": DATABASE_SSLMODE,
+        # The primary's and the replica's CAs: DATABASE_READ_HOST is verified the same way.
+        "DATABASE_CA_CERTS": database.server_ca_certs,
     }
 
 

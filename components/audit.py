@@ -46,7 +46,9 @@ class AuditArgs:
     empty (never, while the sink writes to it). Irreversible; off in stacks that may be torn down
     (stack config `audit.locked`: prod only, by default)."""
     protect: bool = True
-    """Pulumi `protect` and `deletion_policy: PREVENT` on the bucket."""
+    """Pulumi `protect` on the audit configs, the sink and the bucket (with `deletion_policy:
+    PREVENT` on the bucket): a change to the program cannot switch the trail off. The deploy
+    accounts are also denied changing the sink and the bucket (components/deploy_identity.py)."""
     services: Sequence[str] = field(default_factory=lambda: AUDITED_SERVICES)
     """Services whose Data Access logs are turned on (all three types)."""
 
@@ -63,7 +65,7 @@ class Audit(pulumi.ComponentResource):
         if not 1 <= args.retention_days <= 3650:
             raise ValueError(f"audit log retention {args.retention_days} days: Cloud Logging keeps 1 to 3650")
         super().__init__("omni:audit:Audit", name, None, opts)
-        child = child_options(self, opts)
+        guarded = child_options(self, opts, protect=args.protect)
         self.configs = {
             service: gcp.projects.IAMAuditConfig(
                 f"{name}-audit-{service.split('.')[0]}",
@@ -73,7 +75,8 @@ class Audit(pulumi.ComponentResource):
                     gcp.projects.IAMAuditConfigAuditLogConfigArgs(log_type=log_type)
                     for log_type in DATA_ACCESS_LOG_TYPES
                 ],
-                opts=child,
+                # Removing one from the program must not switch its Data Access logs off.
+                opts=guarded,
             )
             for service in sorted(args.services)
         }
@@ -86,7 +89,7 @@ class Audit(pulumi.ComponentResource):
             retention_days=args.retention_days,
             locked=args.locked,
             deletion_policy="PREVENT" if args.protect else "DELETE",
-            opts=child_options(self, opts, protect=args.protect),
+            opts=guarded,
         )
         self.sink = gcp.logging.ProjectSink(
             f"{name}-audit-sink",
@@ -97,7 +100,7 @@ class Audit(pulumi.ComponentResource):
             filter=AUDIT_LOG_FILTER,
             # A bucket of the same project needs no grant to the sink's writer identity.
             unique_writer_identity=True,
-            opts=child,
+            opts=guarded,
         )
         self.bucket_name = self.bucket.name
         self.register_outputs({"bucket_name": self.bucket_name})

@@ -40,6 +40,12 @@ PASSWORD_LENGTH = 40
 PASSWORD_SPECIAL = "-_"
 
 
+def pem_bundle(certs: Sequence[gcp.sql.outputs.DatabaseInstanceServerCaCert] | None) -> str:
+    """The instance's server CA certificates as one PEM file (two during a CA rotation).
+    Not a secret: a CA certificate holds a public key only."""
+    return "".join(f"{cert.cert.strip()}\n" for cert in certs or () if cert.cert)
+
+
 def database_password(name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
     """A generated password for a built-in PostgreSQL user, as a secret Output."""
     password = random.RandomPassword(
@@ -56,6 +62,41 @@ def database_password(name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[
     # secret outputs; marking it here as well keeps it secret wherever it flows even where no
     # engine applies them (the offline engine's mock runtime).
     return pulumi.Output.secret(password.result)
+
+
+@dataclass(frozen=True)
+class PasswordUser:
+    """A built-in PostgreSQL user and its generated password (a secret Output)."""
+
+    user: gcp.sql.User
+    password: pulumi.Output[str]
+
+
+def password_user(
+    resource_name: str,
+    *,
+    user_name: str,
+    instance: pulumi.Input[str],
+    protect: bool,
+    password_name: str,
+    password_opts: pulumi.ResourceOptions,
+    opts: pulumi.ResourceOptions,
+) -> PasswordUser:
+    """A built-in user with a generated password (`database_password`): the instance's admin,
+    or a tool's own login (Grafana's). Such a user owns what it creates, and PostgreSQL will not
+    drop a role while it owns objects, so a disposable stack abandons it with the instance
+    rather than failing the destroy; a protected one refuses the delete."""
+    password = database_password(password_name, password_opts)
+    user = gcp.sql.User(
+        resource_name,
+        name=user_name,
+        instance=instance,
+        type="BUILT_IN",
+        password=password,
+        deletion_policy="PREVENT" if protect else "ABANDON",
+        opts=opts,
+    )
+    return PasswordUser(user, password)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -164,6 +205,10 @@ class Database(pulumi.ComponentResource):
     private_ip: pulumi.Output[str]
     replica_private_ip: pulumi.Output[str] | None
     database_name: pulumi.Output[str]
+    server_ca_cert: pulumi.Output[str]
+    """PEM of the primary's server CA: what a client of the primary verifies it against."""
+    server_ca_certs: pulumi.Output[str]
+    """PEM of the primary's and the replica's server CAs: for a client of both."""
     admin_user: str
     admin_password: pulumi.Output[str]
     max_connections: int
@@ -196,6 +241,9 @@ class Database(pulumi.ComponentResource):
             ipv4_enabled=False,
             private_network=args.network_id,
             ssl_mode="ENCRYPTED_ONLY",
+            # A CA of this instance's own: it signs this instance's certificate and nothing else, so a
+            # client that verifies the chain against it (`verify-ca`) knows it reached this instance.
+            server_ca_mode="GOOGLE_MANAGED_INTERNAL_CA",
             # No authorized_networks: there is no public IP for them to apply to.
         )
         flags = [
@@ -312,19 +360,20 @@ class Database(pulumi.ComponentResource):
             opts=stateful,
         )
 
-        self.admin_password = database_password(f"{name}-admin-password", child)
-        self.admin_user = ADMIN_USER
-        self.admin = gcp.sql.User(
+        # The admin user owns the schema (`password_user` says why it is abandoned, not dropped).
+        admin = password_user(
             f"{name}-admin",
-            name=ADMIN_USER,
+            user_name=ADMIN_USER,
             instance=self.instance.name,
-            type="BUILT_IN",
-            password=self.admin_password,
-            # The admin user owns the schema: PostgreSQL will not drop it while it owns objects,
-            # so a disposable stack abandons it with the instance rather than failing the destroy.
-            deletion_policy="PREVENT" if args.protect else "ABANDON",
+            protect=args.protect,
+            password_name=f"{name}-admin-password",
+            # Protected: a new password would lock the migrations out until every reader restarts.
+            password_opts=stateful,
             opts=stateful,
         )
+        self.admin_password = admin.password
+        self.admin_user = ADMIN_USER
+        self.admin = admin.user
 
         self.iam_users = {}
         for key, email in iam_accounts.items():
@@ -344,11 +393,20 @@ class Database(pulumi.ComponentResource):
         self.private_ip = self.instance.private_ip_address
         self.replica_private_ip = self.replica.private_ip_address if self.replica is not None else None
         self.database_name = self.database.name
+        # Clients verify the server against these (the replica has a CA of its own).
+        # The provider returns the instance's outputs as secret; a CA certificate is public, and
+        # plain text lets a review see a CA rotation.
+        self.server_ca_cert = pulumi.Output.unsecret(self.instance.server_ca_certs.apply(pem_bundle))
+        self.server_ca_certs = pulumi.Output.all(
+            self.server_ca_cert,
+            *([pulumi.Output.unsecret(self.replica.server_ca_certs.apply(pem_bundle))] if self.replica is not None else []),
+        ).apply("".join)
         self.register_outputs(
             {
                 "connection_name": self.connection_name,
                 "private_ip": self.private_ip,
                 "database_name": self.database_name,
+                "server_ca_certs": self.server_ca_certs,
                 "admin_user": self.admin_user,
                 "admin_password": self.admin_password,
                 "max_connections": self.max_connections,

@@ -38,11 +38,13 @@ from components.cloud_run import (
     Sidecar,
     check_workload_name,
     container_env,
+    http_probe,
     instance_limits,
+    serving_resources,
     sidecar_container,
     vpc_access,
 )
-from components.database import database_password
+from components.database import password_user
 from components.identity import grant_project_roles
 from components.options import child_options
 from components.secrets import Secrets, SecretsArgs, SecretSpec
@@ -74,6 +76,11 @@ POSTGRES_PORT = 5432
 MOUNT_DIR = "/etc/grafana/omni"
 PROVISIONING_DIR = f"{MOUNT_DIR}/provisioning"
 DASHBOARDS_DIR = f"{MOUNT_DIR}/dashboards"
+# The database's server CA, which Grafana verifies the server against (`verify-ca`: Cloud SQL's
+# certificate names the instance, not the private IP Grafana dials; the CA is the instance's own).
+DATABASE_CA_OBJECT = "tls/database-server-ca.pem"
+DATABASE_CA_PATH = f"{MOUNT_DIR}/{DATABASE_CA_OBJECT}"
+DATABASE_SSL_MODE = "verify-ca"
 PROVISIONING_VOLUME = "provisioning"
 DASHBOARDS_FOLDER = "Omni"
 # How often Grafana re-reads the dashboard files, and how long the bucket mount caches what it
@@ -169,12 +176,14 @@ def grafana_env(
         "GF_SERVER_ROOT_URL": root_url,
         "GF_SERVER_HTTP_PORT": str(GRAFANA_PORT),
         "GF_PATHS_PROVISIONING": PROVISIONING_DIR,
-        # State in Cloud SQL: a private IP, encrypted, with a pool the connection budget counts.
+        # State in Cloud SQL: a private IP, TLS verified against the instance's CA, with a pool the
+        # connection budget counts.
         "GF_DATABASE_TYPE": "postgres",
         "GF_DATABASE_HOST": pulumi.Output.from_input(database_host).apply(lambda host: f"{host}:{POSTGRES_PORT}"),
         "GF_DATABASE_NAME": DATABASE_NAME,
         "GF_DATABASE_USER": DATABASE_USER,
-        "GF_DATABASE_SSL_MODE": "require",
+        "GF_DATABASE_SSL_MODE": DATABASE_SSL_MODE,
+        "GF_DATABASE_CA_CERT_PATH": DATABASE_CA_PATH,
         "GF_DATABASE_MAX_OPEN_CONN": str(settings.db_pool_size),
         "GF_DATABASE_MAX_IDLE_CONN": str(min(2, settings.db_pool_size)),
         # Sign-in is IAP's signed header and nothing else.
@@ -244,6 +253,9 @@ class GrafanaArgs:
     """The Cloud SQL instance's name; Grafana gets a database and a user of its own on it."""
     database_host: pulumi.Input[str]
     """The instance's private IP."""
+    database_ca_cert: pulumi.Input[str]
+    """PEM of the instance's server CA (`Database.server_ca_cert`): Grafana verifies the server
+    against it, from the provisioning bucket."""
     dashboards: Mapping[str, str]
     """File name (`api.json`) to dashboard JSON: `offline.dashboards.render_dashboards`."""
     settings: GrafanaConfig = field(default_factory=GrafanaConfig)
@@ -321,16 +333,16 @@ class Grafana(pulumi.ComponentResource):
             deletion_policy=deletion_policy,
             opts=stateful,
         )
-        db_password = database_password(f"{name}-db-password", stateful)
-        user = gcp.sql.User(
+        login = password_user(
             f"{name}-db-user",
-            name=DATABASE_USER,
+            user_name=DATABASE_USER,
             instance=args.database_instance,
-            type="BUILT_IN",
-            password=db_password,
-            deletion_policy=deletion_policy,
+            protect=args.protect,
+            password_name=f"{name}-db-password",
+            password_opts=stateful,
             opts=stateful,
         )
+        db_password, user = login.password, login.user
         vault = Secrets(
             f"{name}-secret",
             SecretsArgs(
@@ -375,6 +387,16 @@ class Grafana(pulumi.ComponentResource):
         objects = {
             path: self._bucket_object(name, path, text, content_type, child) for path, (text, content_type) in files.items()
         }
+        database_ca = pulumi.Output.from_input(args.database_ca_cert)
+        objects[DATABASE_CA_OBJECT] = gcp.storage.BucketObject(
+            f"{name}-database-server-ca",
+            bucket=self.bucket.name,
+            name=DATABASE_CA_OBJECT,
+            content=database_ca,
+            content_type="application/x-pem-file",
+            metadata={CONTENT_DIGEST_KEY: database_ca.apply(content_digest)},
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
+        )
         self.dashboard_objects = {
             file_name: self._bucket_object(name, f"dashboards/{file_name}", text, "application/json", child)
             for file_name, text in sorted(args.dashboards.items())
@@ -426,14 +448,17 @@ class Grafana(pulumi.ComponentResource):
                         "envs": container_env(spec),
                         "depends_ons": [FRONTEND_NAME],
                         "volume_mounts": [{"name": PROVISIONING_VOLUME, "mount_path": MOUNT_DIR}],
-                        "resources": {
-                            "limits": instance_limits("grafana", GRAFANA_CPU, settings.memory, [frontend_sidecar(args.project)]),
-                            "cpu_idle": True,
-                            "startup_cpu_boost": True,
-                        },
+                        "resources": serving_resources(
+                            instance_limits("grafana", GRAFANA_CPU, settings.memory, [frontend_sidecar(args.project)]),
+                            cpu_idle=True,
+                        ),
                         # The first start runs Grafana's database migrations: up to 5 minutes.
-                        "startup_probe": {"http_get": {"path": HEALTH_PATH, "port": GRAFANA_PORT}, "period_seconds": 5, "timeout_seconds": 3, "failure_threshold": 60},
-                        "liveness_probe": {"http_get": {"path": HEALTH_PATH, "port": GRAFANA_PORT}, "period_seconds": 30, "timeout_seconds": 5, "failure_threshold": 3},
+                        "startup_probe": http_probe(
+                            HEALTH_PATH, GRAFANA_PORT, period_seconds=5, timeout_seconds=3, failure_threshold=60
+                        ),
+                        "liveness_probe": http_probe(
+                            HEALTH_PATH, GRAFANA_PORT, period_seconds=30, timeout_seconds=5, failure_threshold=3
+                        ),
                     },
                     frontend_container(args.project),
                 ],

@@ -31,9 +31,10 @@ class SecretsArgs:
     secrets: Mapping[str, SecretSpec]
     """Secret name (`db-password`) to its spec; stored as `<component name>-<secret name>`."""
     protect: bool = True
-    """Pulumi `protect` and Secret Manager's deletion protection on each secret and generated
-    key: deleting a secret stops new instances of every workload that reads it, and replacing
-    a generated key silently rotates it. Off only for disposable environments."""
+    """Pulumi `protect` and Secret Manager's deletion protection on each secret, and `protect` on
+    its version and generated key: deleting a secret stops new instances of every workload that
+    reads it, and replacing a version or a generated key silently rotates it. Off only for
+    disposable environments."""
 
 
 class Secrets(pulumi.ComponentResource):
@@ -67,7 +68,8 @@ class Secrets(pulumi.ComponentResource):
                 f"{secret_name}-version",
                 secret=secret.id,
                 secret_data=pulumi.Output.secret(value),
-                opts=child,
+                # A new value replaces the version: in a protected stack that is a person's rotation.
+                opts=stateful,
             )
             for label, member in sorted(spec.accessors.items()):
                 gcp.secretmanager.SecretIamMember(

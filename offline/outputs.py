@@ -112,6 +112,14 @@ def _sql_instance(c: Context) -> dict[str, Any]:
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{c.resource_project}/instances/{name}",
         "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
         "dnsName": f"{c.digest()[:12]}.{c.resource_region}.sql.goog.",
+        # The instance's own CA (a stand-in PEM, different per instance).
+        "serverCaCerts": [
+            {
+                "cert": f"-----BEGIN CERTIFICATE-----\n{c.digest('ca')}\n-----END CERTIFICATE-----",
+                "commonName": f"C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA,dnQualifier={c.digest('dn')[:16]}",
+                "sha1Fingerprint": c.digest("ca-sha1")[:40],
+            }
+        ],
     }
 
 
@@ -260,7 +268,19 @@ def _random_password(c: Context) -> dict[str, Any]:
     return {"id": "none", "result": ("M0ck" + c.digest("password"))[:length], "bcryptHash": "$2a$10$mock"}
 
 
+def _custom_role(c: Context) -> dict[str, Any]:
+    """A project custom role: its name is what IAM bindings take as the role."""
+    path = f"projects/{c.resource_project}/roles/{c.get('roleId')}"
+    return {"id": path, "name": path, "deleted": False}
+
+
+def _deny_policy(c: Context) -> dict[str, Any]:
+    return {"id": f"{c.get('parent')}/{c.resource_name}", "etag": c.digest("etag")[:16]}
+
+
 COMPUTED: dict[str, Computed] = {
+    "gcp:projects/iAMCustomRole:IAMCustomRole": _custom_role,
+    "gcp:iam/denyPolicy:DenyPolicy": _deny_policy,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
     "gcp:compute/router:Router": _regional("routers"),

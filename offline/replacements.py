@@ -177,6 +177,12 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     # retentionDays and locked update in place (a locked retention only grows).
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": ("bucketId", "location", "project"),
     "gcp:logging/projectSink:ProjectSink": ("name", "project", "uniqueWriterIdentity"),
+    # resource_google_project_iam_custom_role.go: role_id and project are ForceNew; title,
+    # description, permissions and stage are updated in place.
+    "gcp:projects/iAMCustomRole:IAMCustomRole": ("roleId", "project"),
+    # magic-modules IAM2 DenyPolicy: the parameters parent and name are immutable; the rules
+    # and the display name are updated in place.
+    "gcp:iam/denyPolicy:DenyPolicy": ("parent", "name"),
     # Every argument of random_password is RequiresReplace: a change means a NEW password.
     "random:index/randomPassword:RandomPassword": (
         "keepers",

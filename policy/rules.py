@@ -18,6 +18,7 @@ policy pack's own small virtualenv runs it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -299,6 +300,195 @@ def labels_present(resource: PolicyResource) -> Iterator[str]:
         yield f"missing labels {', '.join(missing)} (in {path}, or the provider's defaultLabels)"
 
 
+# --- identity, public access, prod floors, labels ----------------------------------------------
+
+PROJECT_IAM_TYPES = frozenset(
+    {"gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding", "gcp:projects/iAMPolicy:IAMPolicy"}
+)
+# Roles that, granted on the project, reach further than the project's resources: set IAM, act as
+# or become any account, change the trust or the guardrails, read every secret, stop the audit
+# trail. Granted on the project only under a condition that narrows them.
+ESCALATION_ROLES = frozenset(
+    {
+        "roles/resourcemanager.projectIamAdmin",
+        "roles/iam.securityAdmin",
+        "roles/iam.serviceAccountAdmin",
+        "roles/iam.serviceAccountUser",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountKeyAdmin",
+        "roles/iam.workloadIdentityUser",
+        "roles/iam.workloadIdentityPoolAdmin",
+        "roles/iam.roleAdmin",
+        "roles/iam.denyAdmin",
+        "roles/secretmanager.admin",
+        "roles/secretmanager.secretAccessor",
+        "roles/logging.admin",
+        "roles/logging.configWriter",
+    }
+)
+
+
+def _bindings(resource: PolicyResource) -> Iterator[tuple[Any, list[Any], Any]]:
+    """(role, members, condition) of an IAM member, binding or authoritative policy."""
+    inputs = resource.inputs
+    if "role" in inputs:
+        members = [inputs.get("member")] if "member" in inputs else list(inputs.get("members") or [])
+        yield inputs.get("role"), members, inputs.get("condition")
+    for binding in _as_mapping(inputs.get("policyData")).get("bindings") or []:
+        if isinstance(binding, Mapping):
+            yield binding.get("role"), list(binding.get("members") or []), binding.get("condition")
+
+
+def escalation_roles_conditioned(resource: PolicyResource) -> Iterator[str]:
+    if resource.type not in PROJECT_IAM_TYPES:
+        return
+    for role, _, condition in _bindings(resource):
+        if role in ESCALATION_ROLES and not _at(condition, "expression"):
+            yield (
+                f"grants {role} on the project without a condition: it reaches beyond the project's resources "
+                "(IAM, accounts, trust, secrets or the audit trail); grant it on one resource, or add a condition"
+            )
+
+
+PUBLIC_MEMBERS = frozenset({"allUsers", "allAuthenticatedUsers"})
+# The only public grants the program means: (type, role, end of the resource's name).
+PUBLIC_GRANTS_ALLOWED = frozenset(
+    {
+        # The public API checks its own API keys.
+        ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "roles/run.invoker", "-api-public-invoker"),
+        # The status page: its objects readable by name, not listable.
+        ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.legacyObjectReader", "-status-site-public"),
+    }
+)
+
+
+def public_grants_allowlisted(resource: PolicyResource) -> Iterator[str]:
+    if "iam" not in resource.type.lower():
+        return
+    for role, members, _ in _bindings(resource):
+        for member in sorted(PUBLIC_MEMBERS.intersection(m for m in members if isinstance(m, str))):
+            allowed = any(
+                resource.type == rtype and role == allowed_role and resource.name.endswith(suffix)
+                for rtype, allowed_role, suffix in PUBLIC_GRANTS_ALLOWED
+            )
+            if not allowed:
+                yield (
+                    f"grants {role} to {member}: a public grant outside the allowlist "
+                    "(PUBLIC_GRANTS_ALLOWED in policy/rules.py)"
+                )
+
+
+BUCKET = "gcp:storage/bucket:Bucket"
+# Buckets meant to be public: their access prevention is inherited so the allowlisted grant works.
+PUBLIC_BUCKETS_ALLOWED = ("-status-site",)
+
+
+def bucket_access_locked_down(resource: PolicyResource) -> Iterator[str]:
+    if resource.type != BUCKET:
+        return
+    uniform = resource.inputs.get("uniformBucketLevelAccess")
+    if uniform is not True and not _is_unknown(uniform):
+        yield (
+            "bucket without uniform bucket-level access: object ACLs would bypass IAM; "
+            "set uniformBucketLevelAccess true"
+        )
+    prevention = resource.inputs.get("publicAccessPrevention")
+    if prevention != "enforced" and not _is_unknown(prevention) and not resource.name.endswith(PUBLIC_BUCKETS_ALLOWED):
+        yield (
+            f"bucket public access prevention is {prevention or 'unset'}: set publicAccessPrevention to enforced "
+            "(a bucket meant to be public is named in PUBLIC_BUCKETS_ALLOWED)"
+        )
+
+
+WORKLOAD_IDENTITY_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+
+def workload_identity_pinned(resource: PolicyResource) -> Iterator[str]:
+    if resource.type != WORKLOAD_IDENTITY_PROVIDER:
+        return
+    condition = resource.inputs.get("attributeCondition")
+    if _is_unknown(condition):
+        return
+    text = condition if isinstance(condition, str) else ""
+    if not text:
+        yield "identity provider without an attribute condition: every identity of the issuer may exchange tokens"
+    elif _at(resource.inputs, "oidc.issuerUri") == GITHUB_ISSUER:
+        for claim in ("repository_id", "repository_owner_id"):
+            if f"assertion.{claim} ==" not in text:
+                yield (
+                    f"GitHub provider's condition does not pin assertion.{claim}: "
+                    "a repository name can be registered again"
+                )
+
+
+def prod_data_store_floor(resource: PolicyResource) -> Iterator[str]:
+    if resource.environment != "prod":
+        return
+    if resource.type == SQL_INSTANCE and not resource.inputs.get("masterInstanceName"):
+        settings = resource.inputs.get("settings") or {}
+        checks = (
+            ("availabilityType", "REGIONAL", "a standby in another zone (settings.availabilityType REGIONAL)"),
+            ("backupConfiguration.enabled", True, "automated backups (settings.backupConfiguration.enabled)"),
+            (
+                "backupConfiguration.pointInTimeRecoveryEnabled",
+                True,
+                "point-in-time recovery (settings.backupConfiguration.pointInTimeRecoveryEnabled)",
+            ),
+        )
+        for path, wanted, what in checks:
+            value = _at(settings, path)
+            if value != wanted and not _is_unknown(value):
+                yield f"prod Cloud SQL without {what}"
+    elif resource.type == REDIS_INSTANCE:
+        tier = resource.inputs.get("tier")
+        if tier != "STANDARD_HA" and not _is_unknown(tier):
+            yield (
+                f"prod Redis on tier {tier or 'BASIC (unset)'}: "
+                "STANDARD_HA keeps a replica in another zone and fails over"
+            )
+
+
+LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+AUDIT_MIN_RETENTION_DAYS = 365
+
+
+def prod_audit_bucket_locked(resource: PolicyResource) -> Iterator[str]:
+    """Every log bucket the program creates in prod keeps audit logs."""
+    if resource.environment != "prod" or resource.type != LOG_BUCKET:
+        return
+    locked = resource.inputs.get("locked")
+    if locked is not True and not _is_unknown(locked):
+        yield "prod audit log bucket is not locked: its retention could be shortened and the bucket deleted"
+    days = resource.inputs.get("retentionDays")
+    if not _is_unknown(days) and (not isinstance(days, int) or days < AUDIT_MIN_RETENTION_DAYS):
+        kept = days if days is not None else 30  # Cloud Logging's default
+        yield f"prod audit log bucket keeps entries {kept} days: keep at least {AUDIT_MIN_RETENTION_DAYS}"
+
+
+MAX_LABELS = 64
+LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+
+
+def label_limits(resource: PolicyResource) -> Iterator[str]:
+    """Resource labels only: a field named `labels` elsewhere (a notification channel's) is not."""
+    if resource.type not in LABEL_FIELDS:
+        return
+    path, provider_reaches = LABEL_FIELDS[resource.type]
+    own = _at(resource.inputs, path)
+    if own is None or _is_unknown(own):
+        return
+    labels = {**(resource.default_labels if provider_reaches else {}), **_as_mapping(own)}
+    if len(labels) > MAX_LABELS:
+        yield f"{len(labels)} labels (with the provider's defaults): Google allows {MAX_LABELS}"
+    for key, value in sorted(labels.items()):
+        if not LABEL_KEY.fullmatch(str(key)):
+            yield f"label key {key!r}: lowercase letters, digits, '_' or '-', starting with a letter, 63 at most"
+        if not isinstance(value, str) or not LABEL_VALUE.fullmatch(value):
+            yield f"label {key}={value!r}: the value takes lowercase letters, digits, '_' or '-', 63 at most"
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "cloud-sql-no-public-ip",
@@ -343,6 +533,48 @@ RULES: tuple[Rule, ...] = (
         "A Cloud Run service does not take traffic from the whole internet without a load balancer or IAP in front.",
         Enforcement.ADVISORY,
         cloud_run_ingress_restricted,
+    ),
+    Rule(
+        "escalation-roles-conditioned",
+        "Roles that reach beyond the project's resources are not granted on the project without a condition.",
+        Enforcement.MANDATORY,
+        escalation_roles_conditioned,
+    ),
+    Rule(
+        "public-grants-allowlisted",
+        "allUsers and allAuthenticatedUsers are granted only what the allowlist names.",
+        Enforcement.MANDATORY,
+        public_grants_allowlisted,
+    ),
+    Rule(
+        "bucket-access-locked-down",
+        "Buckets use uniform access and enforce public access prevention (the public status bucket excepted).",
+        Enforcement.MANDATORY,
+        bucket_access_locked_down,
+    ),
+    Rule(
+        "workload-identity-pinned",
+        "Workload identity providers have a condition; GitHub's pins the repository and owner ids.",
+        Enforcement.MANDATORY,
+        workload_identity_pinned,
+    ),
+    Rule(
+        "prod-data-store-floor",
+        "In prod, Cloud SQL is REGIONAL with backups and point-in-time recovery, Redis is STANDARD_HA.",
+        Enforcement.MANDATORY,
+        prod_data_store_floor,
+    ),
+    Rule(
+        "prod-audit-bucket-locked",
+        f"In prod, the audit log bucket is locked and keeps entries {AUDIT_MIN_RETENTION_DAYS} days or more.",
+        Enforcement.MANDATORY,
+        prod_audit_bucket_locked,
+    ),
+    Rule(
+        "label-limits",
+        f"At most {MAX_LABELS} labels, keys and values in Google's syntax.",
+        Enforcement.MANDATORY,
+        label_limits,
     ),
     Rule(
         "labels-present",

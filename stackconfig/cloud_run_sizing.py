@@ -70,8 +70,8 @@ def check_cpu_memory(section: str, cpu: str, memory: str, sidecars: Sequence[tup
     for below, ceiling in FRACTIONAL_CPU_MEMORY_CEILING_MIB:
         if app_millicores < below and app_mib > ceiling:
             raise ValueError(
-                f"{section}.memory {memory}: the app keeps {app_millicores}m of {section}.cpu {cpu} after its sidecars, "
-                f"and Cloud Run gives a container below {below / 1000:g} vCPU at most {ceiling}Mi; "
+                f"{section}.memory {memory}: the app keeps {app_millicores}m of {section}.cpu {cpu} "
+                f"after its sidecars, and Cloud Run gives a container below {below / 1000:g} vCPU at most {ceiling}Mi; "
                 f"lower {section}.memory or raise {section}.cpu"
             )
     return app_millicores
@@ -112,7 +112,10 @@ def sidecar_limits(cpu: str, memory: str) -> dict[str, str]:
         raise ValueError(f"sidecar memory {memory}: give 64Mi to {SIDECAR_MAX_MEMORY_MIB}Mi")
     ceiling = fractional_cpu_memory_ceiling_mib(millicores(cpu))
     if ceiling is not None and mib > ceiling:
-        raise ValueError(f"sidecar memory {memory} with cpu {cpu}: Cloud Run gives {cpu} at most {ceiling}Mi; give it more cpu or less memory")
+        raise ValueError(
+            f"sidecar memory {memory} with cpu {cpu}: Cloud Run gives {cpu} at most {ceiling}Mi; "
+            "give it more cpu or less memory"
+        )
     return {"cpu": cpu, "memory": memory}
 
 

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .alerting_path import AlertingPathConfig
 from .connections import check_connection_budget, connection_budget
+from .deploy import DeployConfig
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 
@@ -202,23 +203,6 @@ class AlertingConfig(ConfigModel):
     )
 
 
-GITHUB_REPOSITORY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
-
-
-class DeployConfig(ConfigModel):
-    """Who deploys the stack: GitHub Actions through Workload Identity Federation."""
-
-    github_repository: str = Field(
-        default="omni-platform/omni-infra",
-        pattern=GITHUB_REPOSITORY,
-        description=(
-            "`owner/name` of the GitHub repository whose workflows deploy this stack: the identity "
-            "pool's attribute condition accepts tokens of this repository only. Change it when the "
-            "repository moves (a fork deploys its own projects with its own name)."
-        ),
-    )
-
-
 class AuditConfig(ConfigModel):
     """The change trail: Data Access audit logs and the retention-locked audit log bucket."""
 
@@ -376,6 +360,16 @@ class StackConfig(ConfigModel):
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
+
+    @field_validator("deploy")
+    @classmethod
+    def _prod_previews_from_main_only(cls, deploy: DeployConfig, info: ValidationInfo) -> DeployConfig:
+        if info.data.get("environment") == "prod" and deploy.preview_pull_requests:
+            raise ValueError(
+                "prod's previewer refuses pull requests: whoever can push a branch could decrypt prod's secrets "
+                "through it (docs/deploy-security.md); prod is previewed by the drift check on main"
+            )
+        return deploy
 
     @field_validator("audit")
     @classmethod

@@ -60,7 +60,7 @@ class PublicComponent:
     description: str
     check_path: str
     """The API path the uptime check requests; 2xx means the component works (the application
-    serves these paths: README, "Status page")."""
+    serves these paths: docs/platform.md, "Status page")."""
 
 
 PUBLIC_COMPONENTS: tuple[PublicComponent, ...] = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 from typing import Any
 
@@ -193,7 +195,7 @@ def test_grafana_memory_beyond_what_its_share_of_a_vcpu_gets_is_refused_in_the_a
     with pytest.raises(ValueError, match="grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
         GrafanaArgs(
             project="omni-api-dev", region="europe-west1", network_id="n", subnet_id="s", database_instance="i",
-            database_host="10.0.0.3", dashboards={}, settings=GrafanaConfig.model_construct(memory="2Gi"),
+            database_host="10.0.0.3", database_ca_cert="-----BEGIN CERTIFICATE-----", dashboards={}, settings=GrafanaConfig.model_construct(memory="2Gi"),
         )
 
 
@@ -293,7 +295,16 @@ def test_grafana_keeps_its_state_in_its_own_database_on_the_stack_instance(appli
     assert (user["name"], user["type"], user["instance"]) == ("grafana", "BUILT_IN", instance)
     env = grafana_env(grafana_service(graph, stack))
     assert env["GF_DATABASE_HOST"] == f"{graph['outputs']['database_private_ip']}:5432"
-    assert env["GF_DATABASE_SSL_MODE"] == "require"
+    # TLS verified against the instance's own CA, which the program puts in Grafana's bucket.
+    assert env["GF_DATABASE_SSL_MODE"] == "verify-ca"
+    ca = by_name(graph, f"omni-{stack}-grafana-database-server-ca")["inputs"]
+    assert env["GF_DATABASE_CA_CERT_PATH"] == f"/etc/grafana/omni/{ca['name']}"
+    # The provider keeps an object's content secret; its digest is the primary's CA, as the app gets it.
+    app_env = {e["name"]: e.get("value") for e in by_name(graph, f"omni-{stack}-api-service")["inputs"]["template"]["containers"][0]["envs"]}
+    primary_ca = app_env["DATABASE_CA_CERTS"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    assert ca["metadata"]["sha256"] == hashlib.sha256(primary_ca.encode()).hexdigest()
+    instance = next(r for r in graph["resources"] if r["type"] == "gcp:sql/databaseInstance:DatabaseInstance" and not r["inputs"].get("masterInstanceName"))
+    assert instance["inputs"]["settings"]["ipConfiguration"]["serverCaMode"] == "GOOGLE_MANAGED_INTERNAL_CA"
     assert env["GF_DATABASE_PASSWORD"] == {"secretKeyRef": {"secret": f"omni-{stack}-grafana-secret-db-password", "version": "latest"}}
     assert env["GF_DATABASE_MAX_OPEN_CONN"] == str(GrafanaConfig().db_pool_size)
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from components.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
+from loadtest.infra.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
 from localrun.ports import free_port
 from loadtest import SUITE_FILES
 from loadtest.manifests import KUBERNETES_VERSION, manifests_from_graph, render_yaml, validation_errors
@@ -194,7 +194,7 @@ def test_the_stack_config_names_every_bad_key_before_anything_is_declared():
 
 def test_a_kubeconfig_must_be_a_secret_and_is_never_echoed():
     message = problems_of({**VALID, "omni-loadtest:kubeconfig": "apiVersion: v1 token=hunter2"})
-    assert "must be encrypted: `pulumi config set --secret kubeconfig" in message
+    assert "must be encrypted: `pulumi config set --secret 'kubeconfig' <value> --stack loadtest`" in message
     assert "hunter2" not in message
 
 

@@ -124,7 +124,8 @@ def test_no_primitive_role_anywhere(graphs, stack):
     roles = [r["inputs"]["role"] for r in graphs[stack]["resources"] if "role" in r["inputs"]]
     assert roles, "expected IAM grants"
     assert not PRIMITIVE_ROLES & set(roles)
-    assert all(role.startswith("roles/") for role in roles)
+    # Predefined roles, or the deployer's custom roles of this project.
+    assert all(role.startswith(("roles/", f"projects/omni-api-{stack}/roles/")) for role in roles)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -329,7 +330,9 @@ def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
             env = {e["name"]: e.get("value") for e in container["envs"]}
             assert env["DATABASE_READ_HOST"].startswith("10."), name
             assert env["DATABASE_READ_HOST"] != env["DATABASE_HOST"]
-            assert env["DATABASE_IP_TYPE"] == "PRIVATE" and env["DATABASE_SSLMODE"] == "require"
+            # TLS verified against the instances' own CAs: the primary's and the replica's.
+            assert env["DATABASE_IP_TYPE"] == "PRIVATE" and env["DATABASE_SSLMODE"] == "verify-ca"
+            assert env["DATABASE_CA_CERTS"].count("-----BEGIN CERTIFICATE-----") == 2
 
 
 def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, project_copy):

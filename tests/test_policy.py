@@ -76,7 +76,12 @@ def sql(environment: str = STACK, **ip: Any) -> dict[str, Any]:
     return {
         "deletionProtection": True,
         "deletionPolicy": "PREVENT",
-        "settings": {"ipConfiguration": ip_configuration, "userLabels": labels},
+        "settings": {
+            "ipConfiguration": ip_configuration,
+            "userLabels": labels,
+            "availabilityType": "REGIONAL",
+            "backupConfiguration": {"enabled": True, "pointInTimeRecoveryEnabled": True},
+        },
     }
 
 
@@ -88,6 +93,24 @@ def redis(**inputs: Any) -> dict[str, Any]:
         "deletionProtection": True,
         **inputs,
     }
+
+
+RUN_IAM = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
+ACCOUNT_IAM = "gcp:serviceaccount/iAMMember:IAMMember"
+BUCKET = "gcp:storage/bucket:Bucket"
+BUCKET_IAM = "gcp:storage/bucketIAMMember:BucketIAMMember"
+WIF = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+PINNED = "assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567'"
+
+
+def bucket(**inputs: Any) -> dict[str, Any]:
+    return {"uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced", "forceDestroy": False, **inputs}
+
+
+def provider_inputs(condition: str) -> dict[str, Any]:
+    return {"attributeCondition": condition, "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}}
 
 
 def service(envs: list[dict[str, Any]], ingress: str = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER") -> dict[str, Any]:
@@ -114,6 +137,11 @@ CASES: tuple[Case, ...] = (
     Case("cloud-sql-no-public-ip", node(SQL, sql(), protect=True, name="private-sql"), False),
     Case("cloud-sql-no-public-ip", node(SQL, sql(ipv4Enabled=True), protect=True, name="public-sql"), True),
     Case("cloud-sql-no-public-ip", node(SQL, {"settings": {}}, protect=True, name="default-ip-sql"), True),
+    Case(
+        "cloud-sql-no-public-ip",
+        node(SQL, sql(authorizedNetworks=[{"value": "203.0.113.0/24"}]), protect=True, name="authorized-networks-sql"),
+        True,
+    ),
     Case("redis-not-public", node(REDIS, redis(), protect=True, name="private-redis"), False),
     Case("redis-not-public", node(REDIS, redis(authorizedNetwork=None), protect=True, name="default-network-redis"), True),
     Case("redis-not-public", node(REDIS, redis(authEnabled=False), protect=True, name="no-auth-redis"), True),
@@ -139,6 +167,8 @@ CASES: tuple[Case, ...] = (
         node("gcp:projects/iAMPolicy:IAMPolicy", {"policyData": '{"bindings": [{"role": "roles/owner", "members": ["user:a@b.c"]}]}'}, name="owner-policy"),
         True,
     ),
+    # A policy document that is not JSON holds no binding a rule could read.
+    Case("no-primitive-roles", node("gcp:projects/iAMPolicy:IAMPolicy", {"policyData": "{not json"}, name="malformed-policy"), False),
     Case(
         "no-plain-secret-env",
         node(RUN, service([secret_ref("OMNI_SECRET_KEY"), {"name": "DATABASE_IAM_AUTH", "value": "true"}, {"name": "DB_POOL_SIZE", "value": "20"}]), name="secret-ref-api"),
@@ -157,6 +187,74 @@ CASES: tuple[Case, ...] = (
         False,
     ),
     Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api"), True),
+    # --- identity ---------------------------------------------------------------------------
+    Case(
+        "escalation-roles-conditioned",
+        node(PROJECT_IAM, {"role": "roles/resourcemanager.projectIamAdmin", "member": "serviceAccount:d", "condition": {"expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/run.viewer'])"}}, name="limited-iam-admin"),
+        False,
+    ),
+    Case("escalation-roles-conditioned", node(PROJECT_IAM, {"role": "roles/iam.serviceAccountAdmin", "member": "serviceAccount:d"}, name="sa-admin"), True),
+    Case("escalation-roles-conditioned", node(PROJECT_IAM, {"role": "roles/secretmanager.secretAccessor", "member": "serviceAccount:d", "condition": {"title": "no expression"}}, name="empty-condition"), True),
+    Case(
+        "escalation-roles-conditioned",
+        node("gcp:projects/iAMBinding:IAMBinding", {"role": "roles/logging.configWriter", "members": ["serviceAccount:d"]}, name="config-writer-binding"),
+        True,
+    ),
+    # The same role on one account is no project-wide escalation.
+    Case("escalation-roles-conditioned", node(ACCOUNT_IAM, {"role": "roles/iam.serviceAccountUser", "member": "serviceAccount:d"}, name="acts-as-one"), False),
+    Case(
+        "public-grants-allowlisted",
+        node(RUN_IAM, {"role": "roles/run.invoker", "member": "allUsers", "name": "omni-prod-api"}, name="omni-prod-api-public-invoker"),
+        False,
+    ),
+    Case("public-grants-allowlisted", node(RUN_IAM, {"role": "roles/run.admin", "member": "allUsers"}, name="omni-prod-api-public-invoker"), True),
+    Case("public-grants-allowlisted", node(BUCKET_IAM, {"role": "roles/storage.objectViewer", "member": "allAuthenticatedUsers"}, name="omni-prod-grafana-public"), True),
+    Case(
+        "public-grants-allowlisted",
+        node("gcp:storage/bucketIAMPolicy:BucketIAMPolicy", {"policyData": '{"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]}, "junk"]}'}, name="public-policy"),
+        True,
+    ),
+    Case("bucket-access-locked-down", node(BUCKET, bucket(), protect=True, name="omni-prod-grafana-provisioning"), False),
+    Case("bucket-access-locked-down", node(BUCKET, bucket(publicAccessPrevention="inherited"), protect=True, name="omni-prod-status-site"), False),
+    Case("bucket-access-locked-down", node(BUCKET, bucket(publicAccessPrevention="inherited"), protect=True, name="omni-prod-exports"), True),
+    Case("bucket-access-locked-down", node(BUCKET, bucket(uniformBucketLevelAccess=False), protect=True, name="acl-bucket"), True),
+    Case("workload-identity-pinned", node(WIF, provider_inputs(PINNED), name="pinned-github"), False),
+    # Known only after apply: not judged in a preview.
+    Case("workload-identity-pinned", node(WIF, provider_inputs(UNKNOWN), name="unknown-condition"), False),
+    Case("workload-identity-pinned", node(WIF, provider_inputs("assertion.repository == 'omni-platform/omni-infra'"), name="by-name"), True),
+    Case("workload-identity-pinned", node(WIF, provider_inputs("assertion.repository_id == '1'"), name="owner-missing"), True),
+    Case("workload-identity-pinned", node(WIF, {**provider_inputs(""), "oidc": {"issuerUri": "https://gitlab.com"}}, name="no-condition"), True),
+    Case(
+        "workload-identity-pinned",
+        node(WIF, {**provider_inputs("assertion.sub == 'project_path:acme/x'"), "oidc": {"issuerUri": "https://gitlab.com"}}, name="gitlab"),
+        False,
+    ),
+    # --- prod floors ----------------------------------------------------------------------------
+    Case("prod-data-store-floor", node(SQL, sql(), protect=True, name="ha-sql"), False),
+    Case("prod-data-store-floor", node(SQL, {**sql(), "settings": {**sql()["settings"], "availabilityType": "ZONAL"}}, protect=True, name="zonal-sql"), True),
+    Case(
+        "prod-data-store-floor",
+        node(SQL, {**sql(), "settings": {**sql()["settings"], "backupConfiguration": {"enabled": True}}}, protect=True, name="no-pitr-sql"),
+        True,
+    ),
+    # A read replica takes no backups and fails over to nothing: the primary carries the floor.
+    Case("prod-data-store-floor", node(SQL, {**sql(), "masterInstanceName": "omni-prod-pg", "settings": {}}, protect=True, name="replica"), False),
+    Case("prod-data-store-floor", node(REDIS, redis(tier="STANDARD_HA"), protect=True, name="ha-redis"), False),
+    Case("prod-data-store-floor", node(REDIS, redis(), protect=True, name="basic-redis"), True),
+    Case("prod-data-store-floor", node(REDIS, redis(), protect=False, name="dev-redis"), False, environment="dev"),
+    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": True, "retentionDays": 400, "deletionPolicy": "PREVENT"}, protect=True, name="locked-audit"), False),
+    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": False, "retentionDays": 400, "deletionPolicy": "PREVENT"}, protect=True, name="unlocked-audit"), True),
+    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": True, "retentionDays": 30, "deletionPolicy": "PREVENT"}, protect=True, name="short-audit"), True),
+    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": True, "deletionPolicy": "PREVENT"}, protect=True, name="default-retention-audit"), True),
+    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-dev-audit", "locked": False, "retentionDays": 30}, name="dev-audit"), False, environment="dev"),
+    # --- labels ------------------------------------------------------------------------------------
+    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"role": "cache"}), protect=True, name="few-labels"), False),
+    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={f"l{i}": "x" for i in range(61)}), protect=True, name="65-labels"), True),
+    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"Role": "cache"}), protect=True, name="upper-key"), True),
+    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"owner": "a@b.c"}), protect=True, name="email-value"), True),
+    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"replicas": 2}), protect=True, name="number-value"), True),
+    # A notification channel's `labels` are its settings (an email address), not resource labels.
+    Case("label-limits", node(CHANNEL, {"type": "email", "labels": {"email_address": "a@b.c"}}, name="email-channel"), False),
     Case("labels-present", node(REDIS, redis(labels={"role": "cache"}), protect=True, name="labelled-by-provider"), False),
     Case("labels-present", node(SQL, {**sql(), "settings": {**sql()["settings"], "userLabels": {}}}, protect=True, name="unlabelled-sql"), True),
 )
@@ -239,6 +337,13 @@ def test_security_policies_are_mandatory() -> None:
         "prod-stateful-protected",
         "no-primitive-roles",
         "no-plain-secret-env",
+        "escalation-roles-conditioned",
+        "public-grants-allowlisted",
+        "bucket-access-locked-down",
+        "workload-identity-pinned",
+        "prod-data-store-floor",
+        "prod-audit-bucket-locked",
+        "label-limits",
     }
 
 
@@ -257,6 +362,15 @@ def test_the_adapter_turns_pulumi_policy_unknowns_into_the_graph_marker() -> Non
     props = unknown_checking_proxy({"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN_BOOLEAN_VALUE}}, "envs": [UNKNOWN_STRING_VALUE]})
 
     assert plain(props) == {"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN}}, "envs": [UNKNOWN]}
+
+
+def test_a_report_passes_with_advisory_violations_only_and_fails_with_a_mandatory_one() -> None:
+    open_api = node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api")
+    advisory_only = check_graph(graph(open_api))
+    with_mandatory = check_graph(graph(open_api, node(PROJECT_IAM, {"role": "roles/owner", "member": "user:a@b.c"}, name="owner")))
+
+    assert advisory_only.passed and [v.policy for v in advisory_only.advisory] == ["cloud-run-ingress-behind-load-balancer"]
+    assert not with_mandatory.passed and [v.policy for v in with_mandatory.mandatory] == ["no-primitive-roles"]
 
 
 def test_a_resource_that_does_not_say_its_environment_is_judged_as_prod() -> None:

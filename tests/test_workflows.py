@@ -196,7 +196,9 @@ def test_cloud_previews_run_the_policy_pack_only_with_credentials() -> None:
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["policyPacks"] == "policy"
     assert pulumi["with"]["comment-on-pr"] is True
-    assert [entry["stack"] for entry in job["strategy"]["matrix"]["include"]] == ["dev", "staging", "prod"]
+    # Prod's previewer refuses pull requests: its secrets stay out of reach of a pushed branch.
+    assert [entry["stack"] for entry in job["strategy"]["matrix"]["include"]] == ["dev", "staging"]
+    assert all("PREVIEWER" in entry["service-account"] for entry in job["strategy"]["matrix"]["include"])
 
 
 def test_merges_deploy_dev_then_staging_then_prod() -> None:
@@ -241,6 +243,19 @@ def test_drift_detection_expects_no_changes_and_files_an_issue() -> None:
     assert detect["concurrency"]["group"] == "pulumi-${{ matrix.stack }}"
     assert issue["permissions"] == {"issues": "write"}
     assert "issues.create" in script and "issues.update" in script
+    # Read-only: drift runs as each stack's previewer, never as the deployer.
+    accounts = [entry["service-account"] for entry in detect["strategy"]["matrix"]["include"]]
+    assert accounts == [f"${{{{ vars.{stack}_PREVIEWER_SERVICE_ACCOUNT }}}}" for stack in ("DEV", "STAGING", "PROD")]
+
+
+def test_the_deploy_job_is_the_one_the_identity_pool_lets_become_the_deployer() -> None:
+    from components.deploy_identity import DEPLOY_WORKFLOW, DRIFT_WORKFLOW, PULL_REQUEST_WORKFLOW
+
+    assert load(DEPLOY_WORKFLOW.rsplit("/", 1)[1])["jobs"]["up"]["environment"] == "${{ inputs.stack }}"
+    assert "workflow_call" in triggers(load(DEPLOY_WORKFLOW.rsplit("/", 1)[1]))
+    assert "schedule" in triggers(load(DRIFT_WORKFLOW.rsplit("/", 1)[1]))
+    assert "pull_request" in triggers(load(PULL_REQUEST_WORKFLOW.rsplit("/", 1)[1]))
+    assert "pull_request_target" not in {t for f in FILES for t in triggers(load(f.name))}
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda path: path.name)
