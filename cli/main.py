@@ -65,18 +65,23 @@ class RunFailed(Exception):
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
-        self.reason = reason  # "invalid config" or "the program failed"
+        self.reason = reason  # "invalid config", "names Google would refuse" or "the program failed"
 
 
 def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     """Run the program for one stack; every expected failure becomes a `RunFailed`."""
     from offline.engine import run_stack
+    from offline.name_checks import NameCheckError, raise_for_names
     from stackconfig import StackConfigError
 
     try:
-        return run_stack(project, stack, preview=preview).to_json()
+        graph = run_stack(project, stack, preview=preview).to_json()
+        raise_for_names(graph)  # Google's naming rules, on whatever the components built
+        return graph
     except StackConfigError as error:
         raise RunFailed(str(error), "invalid config") from None
+    except NameCheckError as error:
+        raise RunFailed(str(error), "names Google would refuse") from None
     except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
         trace = "".join(traceback.format_exception(error))
         message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"

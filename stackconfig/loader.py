@@ -17,7 +17,8 @@ from typing import Any, TypeVar, get_args, overload
 from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
-from .errors import Problem, StackConfigError
+from .combinations import ConfigConflicts
+from .errors import ConfigConflict, Problem, StackConfigError
 from .location import stack_file
 from .model import PROJECT_NAMESPACE, Environment, StackConfig
 from .runtime import providers_run, runtime_config
@@ -131,7 +132,8 @@ def load_stack_config(
     try:
         config = model.model_validate(document)
     except ValidationError as error:
-        problems.extend(_problem(detail, stack, model, secret_keys, project) for detail in error.errors())
+        for detail in error.errors():
+            problems.extend(_problems(detail, stack, model, document, secret_keys, project))
         config = None
     environment = getattr(config, "environment", None)
     if isinstance(config, StackConfig) and stack in ENVIRONMENTS and environment != stack:
@@ -168,7 +170,17 @@ def _is_secret(annotation: Any) -> bool:
 
 
 def _shown(full_key: str, value: Any, secret_keys: set[str]) -> str:
-    return "[secret]" if full_key in secret_keys else repr(value)
+    return "[secret]" if full_key in secret_keys else _brief(value)
+
+
+# A value echoed in an error is cut to this many characters: a message names what is wrong,
+# it never reprints a section (nor a YAML alias expansion).
+SHOWN_VALUE_MAX = 80
+
+
+def _brief(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= SHOWN_VALUE_MAX else shown[: SHOWN_VALUE_MAX - 1] + "…"
 
 
 def config_key(
@@ -214,6 +226,65 @@ def _field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[
     return holder, None
 
 
+def _problems(
+    detail: ErrorDetails,
+    stack: str,
+    model: type[BaseModel],
+    document: Mapping[str, Any],
+    secret_keys: set[str],
+    project: ConfigProject,
+) -> list[Problem]:
+    """One pydantic error as problems: a refusal naming its keys (`ConfigConflict`) is reported
+    under those keys; a refusal of a whole section never echoes the section."""
+    error = (detail.get("ctx") or {}).get("error")
+    if isinstance(error, ConfigConflicts):
+        return [_conflict_problem(conflict, stack, document, secret_keys, project) for conflict in error.conflicts]
+    if isinstance(error, ConfigConflict) and error.keys:
+        return [_conflict_problem(error, stack, document, secret_keys, project)]
+    if not detail["loc"]:
+        message = detail["msg"].removeprefix("Value error, ")
+        return [Problem("(the stack's configuration)", "a combination of values", f"{message}; change the keys named")]
+    return [_problem(detail, stack, model, secret_keys, project)]
+
+
+def _conflict_problem(
+    conflict: ConfigConflict, stack: str, document: Mapping[str, Any], secret_keys: set[str], project: ConfigProject
+) -> Problem:
+    """Every key of the conflict, its value as set (or its default), and the command for each."""
+    locs = [tuple(path.split(".")) for path in conflict.keys]
+    keys = [config_key(loc, project.namespace, project.provider_fields) for loc in locs]
+    secret = any(_top_level_key(loc, project) in secret_keys for loc in locs)
+    found = []
+    for loc, key in zip(locs, keys, strict=True):
+        value = _value_at(document, loc)
+        if _top_level_key(loc, project) in secret_keys:
+            shown = "[secret]"
+        else:
+            shown = "the default" if value is _UNSET else _brief(value)
+        name = key.partition(":")[2] if key.startswith(f"{project.namespace}:") else key
+        found.append(f"{name} = {shown}")
+    reason = "rejected (the reason is withheld because a value involved is secret)" if secret else str(conflict)
+    commands = " or ".join(
+        _set_command(stack, key, project, secret=_top_level_key(loc, project) in secret_keys)
+        for loc, key in zip(locs, keys, strict=True)
+    )
+    fix = f"change it with {commands}" if len(keys) == 1 else f"change one of them: {commands}"
+    return Problem(", ".join(keys), ", ".join(found), f"{reason}; {fix}")
+
+
+_UNSET = object()
+
+
+def _value_at(document: Mapping[str, Any], loc: tuple[str, ...]) -> Any:
+    """The value the stack file sets at `loc` (camelCase path), or `_UNSET` where it leaves the default."""
+    value: Any = document
+    for part in loc:
+        if not isinstance(value, Mapping) or part not in value:
+            return _UNSET
+        value = value[part]
+    return value
+
+
 def _problem(
     detail: ErrorDetails, stack: str, model: type[BaseModel], secret_keys: set[str], project: ConfigProject
 ) -> Problem:
@@ -229,7 +300,7 @@ def _problem(
         known = sorted(f.alias or n for n, f in (holder.model_fields.items() if holder else []) if n not in provider_owned)
         return Problem(
             key,
-            "[secret]" if secret else repr(detail["input"]),
+            "[secret]" if secret else _brief(detail["input"]),
             f"unknown key; this level takes: {', '.join(known)}. Remove it with "
             f"`pulumi config rm{' --path' if len(loc) > 1 else ''} '{key.partition(':')[2]}' --stack {stack}`",
         )
@@ -242,9 +313,10 @@ def _problem(
     default = ""
     if field is not None and not field.is_required() and field.default_factory is None:
         default = f" (default: {field.default!r}; remove the key to use it)"
+    section = isinstance(detail["input"], Mapping)
     return Problem(
         key,
-        "[secret]" if secret else repr(detail["input"]),
+        "[secret]" if secret else "the section as set" if section else _brief(detail["input"]),
         f"{allowed}{default}; change it with {_set_command(stack, key, project, secret=secret)}",
     )
 

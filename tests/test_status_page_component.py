@@ -105,7 +105,7 @@ def test_a_malformed_notice_stops_the_deploy_naming_the_file():
 
 def test_the_schedule_must_be_five_cron_fields():
     assert check_schedule("*/5 * * * *") == "*/5 * * * *"
-    with pytest.raises(ValueError, match="five cron fields"):
+    with pytest.raises(ValueError, match="five unix-cron fields"):
         check_schedule("every minute")
 
 
