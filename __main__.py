@@ -22,7 +22,12 @@ from components.app_contract import (
 )
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
 from components import rule_evaluator
-from components.rule_evaluator import RuleEvaluator, RuleEvaluatorArgs, production_alertmanager_yaml, production_rule_files
+from components.rule_evaluator import (
+    RuleEvaluator,
+    RuleEvaluatorArgs,
+    production_alertmanager_yaml,
+    production_rule_files,
+)
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
 from components import status_page

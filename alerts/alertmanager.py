@@ -122,7 +122,8 @@ def page_route(paging: bool) -> dict[str, Any]:
         "group_interval": "1m",
         "repeat_interval": "4h",
         "routes": [
-            {"matchers": [family_matcher(alerts)], "group_by": ["severity"]} for _, alerts in sorted(OUTAGE_FAMILIES.items())
+            {"matchers": [family_matcher(alerts)], "group_by": ["severity"]}
+            for _, alerts in sorted(OUTAGE_FAMILIES.items())
         ],
     }
 
@@ -139,7 +140,11 @@ def smtp_settings(tickets: EmailTickets | None) -> dict[str, Any]:
     """Alertmanager's `global` SMTP block for email tickets; empty without them."""
     if tickets is None:
         return {}
-    settings: dict[str, Any] = {"smtp_smarthost": tickets.smarthost, "smtp_from": tickets.sender, "smtp_require_tls": True}
+    settings: dict[str, Any] = {
+        "smtp_smarthost": tickets.smarthost,
+        "smtp_from": tickets.sender,
+        "smtp_require_tls": True,
+    }
     if tickets.username is not None:
         settings["smtp_auth_username"] = tickets.username
         settings["smtp_auth_password_file"] = tickets.password_file

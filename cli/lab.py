@@ -44,7 +44,9 @@ def alerts(
     ] = 6.0,
     quick: Annotated[
         bool,
-        typer.Option(help="CI mode: sample every 5 s with no ingestion or notification delay, no dead man's switch scenarios."),
+        typer.Option(
+            help="CI mode: sample every 5 s with no ingestion or notification delay, no dead man's switch scenarios."
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -90,20 +92,24 @@ def _print_result(result: LabResult) -> None:
     columns = ("scenario", "expected (any of)", "detected by", "severity", "MTTD", "target", "result",
                "then joined", "incidents", "resolved after")
     for column in columns:
-        table.add_column(column, justify="right" if column in ("MTTD", "target", "resolved after", "incidents") else "left")
+        right = column in ("MTTD", "target", "resolved after", "incidents")
+        table.add_column(column, justify="right" if right else "left")
     for row in result.scenarios:
         verdict = "[green]pass[/]" if row.passed else "[red]FAIL[/]"
-        later = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in sorted(row.later_alerts_seconds.items(), key=lambda kv: kv[1]))
+        joined = sorted(row.later_alerts_seconds.items(), key=lambda kv: kv[1])
+        later = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in joined)
         table.add_row(
             escape(row.scenario), escape(", ".join(row.expected_alerts)), escape(row.detected_by or "-"), row.severity,
             _seconds(row.mttd_seconds) if row.mttd_seconds is not None else f"[red]none in {timeout:.0f} s[/]",
-            f"< {row.target_seconds:.0f} s", verdict, escape(later or "-"), str(row.incidents), _seconds(row.resolved_seconds),
+            f"< {row.target_seconds:.0f} s", verdict, escape(later or "-"), str(row.incidents),
+            _seconds(row.resolved_seconds),
         )
     out.print(table)
     settings = result.settings
     out.print(
         f"scrape and evaluation every {settings.get('scrape_interval')}, ingestion delay "
-        f"{settings.get('ingestion_delay_seconds', 0):g} s, notification delay {settings.get('notification_delay_seconds', 0):g} s "
+        f"{settings.get('ingestion_delay_seconds', 0):g} s, notification delay "
+        f"{settings.get('notification_delay_seconds', 0):g} s "
         "(included in every MTTD)",
         markup=False,
     )

@@ -14,7 +14,7 @@ reads their results and pages on them (`UptimeCheckFailing`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import pulumi
 import pulumi_gcp as gcp
@@ -28,7 +28,7 @@ REQUIRED_APIS = ("monitoring.googleapis.com",)
 EVALUATION_INTERVAL = "30s"
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     PAGER = "pagerduty"
     TICKET = "ticket"
 

@@ -50,10 +50,15 @@ from components.cloud_run.sidecars import SECRET_FILE_MODE
 from components.identity import grant_project_roles
 from components.managed_prometheus import COLLECTOR_CPU, COLLECTOR_IMAGE, COLLECTOR_MEMORY, RunMonitoring
 from components.options import child_options
-from stackconfig.model import StackConfig
 from components.secrets import ACCESSOR_ROLE
+from stackconfig.model import StackConfig
 
-REQUIRED_APIS = ("run.googleapis.com", "monitoring.googleapis.com", "secretmanager.googleapis.com", "artifactregistry.googleapis.com")
+REQUIRED_APIS = (
+    "run.googleapis.com",
+    "monitoring.googleapis.com",
+    "secretmanager.googleapis.com",
+    "artifactregistry.googleapis.com",
+)
 # Query Managed Prometheus, write recording-rule results back to it.
 PROJECT_ROLES = ("roles/monitoring.viewer", "roles/monitoring.metricWriter")
 EVALUATOR_IMAGE = "gke.gcr.io/prometheus-engine/rule-evaluator:v0.15.3-gke.0"
@@ -143,7 +148,7 @@ def digest(files: Mapping[str, str]) -> str:
     """One sha256 over every file name and text: the annotation a review sees change."""
     hasher = hashlib.sha256()
     for file_name, text in sorted(files.items()):
-        hasher.update(f"{file_name}\0{text}\0".encode("utf-8"))
+        hasher.update(f"{file_name}\0{text}\0".encode())
     return hasher.hexdigest()
 
 
@@ -190,7 +195,6 @@ class RuleEvaluator(pulumi.ComponentResource):
         check_workload_name(name)
         super().__init__("omni:alerting:RuleEvaluator", name, None, opts)
         child = child_options(self, opts)
-        stateful = child_options(self, opts, protect=args.protect)
 
         self.account = gcp.serviceaccount.Account(
             f"{name}-account",
@@ -221,20 +225,34 @@ class RuleEvaluator(pulumi.ComponentResource):
         )
         # Cloud Run pulls as its service agent, which reads any repository of its own project.
         alertmanager_image = pulumi.Output.all(mirror.location, mirror.project, mirror.repository_id).apply(
-            lambda parts: f"{parts[0]}-docker.pkg.dev/{parts[1]}/{parts[2]}/{ALERTMANAGER_IMAGE}:{args.alertmanager_version}"
+            lambda parts: (
+                f"{parts[0]}-docker.pkg.dev/{parts[1]}/{parts[2]}/{ALERTMANAGER_IMAGE}:{args.alertmanager_version}"
+            )
         )
 
         # --- files: rules + evaluator config (one secret), Alertmanager's config, the collector's
-        evaluator_files = {**args.rule_files, EVALUATOR_CONFIG: evaluator_config(args.evaluation_interval, list(args.rule_files))}
+        evaluator_files = {
+            **args.rule_files,
+            EVALUATOR_CONFIG: evaluator_config(args.evaluation_interval, list(args.rule_files)),
+        }
         self.config_secret, self.config_versions = self._file_secret(
             f"{name}-rules", evaluator_files, member, "rules", args.protect, opts
         )
         am_secret, am_versions = self._file_secret(
-            f"{name}-alertmanager", {ALERTMANAGER_CONFIG: args.alertmanager_config}, member, "alertmanager", args.protect, opts
+            f"{name}-alertmanager",
+            {ALERTMANAGER_CONFIG: args.alertmanager_config},
+            member,
+            "alertmanager",
+            args.protect,
+            opts,
         )
         collector_secret, collector_versions = self._file_secret(
-            f"{name}-rungmp", {COLLECTOR_FILE: collector_scrape(args.evaluation_interval).render()}, member,
-            "collector", args.protect, opts,
+            f"{name}-rungmp",
+            {COLLECTOR_FILE: collector_scrape(args.evaluation_interval).render()},
+            member,
+            "collector",
+            args.protect,
+            opts,
         )
         volumes: list[Any] = [
             _volume("rules", self.config_secret, self.config_versions),
@@ -246,56 +264,68 @@ class RuleEvaluator(pulumi.ComponentResource):
         if args.routing_key_secret is not None:
             readable.append(
                 gcp.secretmanager.SecretIamMember(
-                    f"{name}-routing-key-reader", secret_id=args.routing_key_secret, role=ACCESSOR_ROLE, member=member, opts=child
+                    f"{name}-routing-key-reader",
+                    secret_id=args.routing_key_secret,
+                    role=ACCESSOR_ROLE,
+                    member=member,
+                    opts=child,
                 )
             )
             volumes.append(_latest_volume("pagerduty-routing-key", args.routing_key_secret, ROUTING_KEY_NAME))
             alertmanager_mounts.append({"name": "pagerduty-routing-key", "mount_path": ROUTING_KEY_DIR})
-        spec = ContainerSpec(image=EVALUATOR_IMAGE, service_account_email=self.account.email, network_id=args.network_id, subnet_id=args.subnet_id)
+        spec = ContainerSpec(
+            image=EVALUATOR_IMAGE,
+            service_account_email=self.account.email,
+            network_id=args.network_id,
+            subnet_id=args.subnet_id,
+        )
         template: gcp.cloudrunv2.WorkerPoolTemplateArgsDict = {
             "service_account": spec.service_account_email,
             "vpc_access": vpc_access(spec),
             "volumes": volumes,
             # One block type per resource in the SDK; these are the worker pool container's keys.
-            "containers": cast(Any, [
-                {
-                    "name": EVALUATOR_NAME,
-                    "image": EVALUATOR_IMAGE,
-                    "args": evaluator_args(args.project, args.region),
-                    "resources": {"limits": sidecar_limits(EVALUATOR_CPU, EVALUATOR_MEMORY)},
-                    "volume_mounts": [{"name": "rules", "mount_path": EVALUATOR_DIR}],
-                    # Alertmanager first: the evaluator's first alerts must find it.
-                    "depends_ons": [ALERTMANAGER_NAME],
-                    "startup_probe": _probe(EVALUATOR_PORT, "/-/ready"),
-                    "liveness_probe": {
-                        "http_get": {"path": "/-/healthy", "port": EVALUATOR_PORT},
-                        "period_seconds": 30,
-                        "timeout_seconds": 5,
-                        "failure_threshold": 3,
+            "containers": cast(
+                Any,
+                [
+                    {
+                        "name": EVALUATOR_NAME,
+                        "image": EVALUATOR_IMAGE,
+                        "args": evaluator_args(args.project, args.region),
+                        "resources": {"limits": sidecar_limits(EVALUATOR_CPU, EVALUATOR_MEMORY)},
+                        "volume_mounts": [{"name": "rules", "mount_path": EVALUATOR_DIR}],
+                        # Alertmanager first: the evaluator's first alerts must find it.
+                        "depends_ons": [ALERTMANAGER_NAME],
+                        "startup_probe": _probe(EVALUATOR_PORT, "/-/ready"),
+                        "liveness_probe": {
+                            "http_get": {"path": "/-/healthy", "port": EVALUATOR_PORT},
+                            "period_seconds": 30,
+                            "timeout_seconds": 5,
+                            "failure_threshold": 3,
+                        },
                     },
-                },
-                {
-                    "name": ALERTMANAGER_NAME,
-                    "image": alertmanager_image,
-                    "args": alertmanager_args(),
-                    "resources": {"limits": sidecar_limits(ALERTMANAGER_CPU, ALERTMANAGER_MEMORY)},
-                    "volume_mounts": alertmanager_mounts,
-                    "startup_probe": _probe(ALERTMANAGER_PORT, "/-/ready"),
-                    "liveness_probe": {
-                        "http_get": {"path": "/-/healthy", "port": ALERTMANAGER_PORT},
-                        "period_seconds": 30,
-                        "timeout_seconds": 5,
-                        "failure_threshold": 3,
+                    {
+                        "name": ALERTMANAGER_NAME,
+                        "image": alertmanager_image,
+                        "args": alertmanager_args(),
+                        "resources": {"limits": sidecar_limits(ALERTMANAGER_CPU, ALERTMANAGER_MEMORY)},
+                        "volume_mounts": alertmanager_mounts,
+                        "startup_probe": _probe(ALERTMANAGER_PORT, "/-/ready"),
+                        "liveness_probe": {
+                            "http_get": {"path": "/-/healthy", "port": ALERTMANAGER_PORT},
+                            "period_seconds": 30,
+                            "timeout_seconds": 5,
+                            "failure_threshold": 3,
+                        },
                     },
-                },
-                {
-                    "name": COLLECTOR_NAME,
-                    "image": COLLECTOR_IMAGE,
-                    "resources": {"limits": sidecar_limits(COLLECTOR_CPU, COLLECTOR_MEMORY)},
-                    "volume_mounts": [{"name": "rungmp-config", "mount_path": COLLECTOR_DIR}],
-                    "depends_ons": [ALERTMANAGER_NAME],
-                },
-            ]),
+                    {
+                        "name": COLLECTOR_NAME,
+                        "image": COLLECTOR_IMAGE,
+                        "resources": {"limits": sidecar_limits(COLLECTOR_CPU, COLLECTOR_MEMORY)},
+                        "volume_mounts": [{"name": "rungmp-config", "mount_path": COLLECTOR_DIR}],
+                        "depends_ons": [ALERTMANAGER_NAME],
+                    },
+                ],
+            ),
         }
         self.pool = gcp.cloudrunv2.WorkerPool(
             f"{name}-pool",
@@ -349,17 +379,23 @@ class RuleEvaluator(pulumi.ComponentResource):
             )
             for file_name, text in sorted(files.items())
         }
-        gcp.secretmanager.SecretIamMember(f"{secret_id}-{label}", secret_id=secret.id, role=ACCESSOR_ROLE, member=reader, opts=child)
+        gcp.secretmanager.SecretIamMember(
+            f"{secret_id}-{label}", secret_id=secret.id, role=ACCESSOR_ROLE, member=reader, opts=child
+        )
         return secret, versions
 
 
-def _volume(volume: str, secret: gcp.secretmanager.Secret, versions: Mapping[str, gcp.secretmanager.SecretVersion]) -> dict[str, Any]:
+def _volume(
+    volume: str, secret: gcp.secretmanager.Secret, versions: Mapping[str, gcp.secretmanager.SecretVersion]
+) -> dict[str, Any]:
     return {
         "name": volume,
         "secret": {
             "secret": secret.secret_id,
             "default_mode": SECRET_FILE_MODE,
-            "items": [{"path": file_name, "version": version.version} for file_name, version in sorted(versions.items())],
+            "items": [
+                {"path": file_name, "version": version.version} for file_name, version in sorted(versions.items())
+            ],
         },
     }
 
@@ -367,9 +403,21 @@ def _volume(volume: str, secret: gcp.secretmanager.Secret, versions: Mapping[str
 def _latest_volume(volume: str, secret_id: pulumi.Input[str], file_name: str) -> dict[str, Any]:
     """A credential's latest version as one file: read at each instance start, so a rotated key
     reaches Alertmanager at the next restart or revision."""
-    return {"name": volume, "secret": {"secret": secret_id, "default_mode": SECRET_FILE_MODE, "items": [{"path": file_name, "version": "latest"}]}}
+    return {
+        "name": volume,
+        "secret": {
+            "secret": secret_id,
+            "default_mode": SECRET_FILE_MODE,
+            "items": [{"path": file_name, "version": "latest"}],
+        },
+    }
 
 
 def _probe(port: int, path: str) -> dict[str, Any]:
     # Up to 2 minutes: Direct VPC egress may take a minute to connect a new instance.
-    return {"http_get": {"path": path, "port": port}, "period_seconds": 5, "timeout_seconds": 3, "failure_threshold": 24}
+    return {
+        "http_get": {"path": path, "port": port},
+        "period_seconds": 5,
+        "timeout_seconds": 3,
+        "failure_threshold": 24,
+    }

@@ -131,8 +131,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("latency-regression", "90% of API requests take 0.6 to 2.5 s", _API_LATENCY, Severity.CRITICAL),
     Scenario("workers-gone", "no Celery worker answers; tasks stop", ("CeleryNoLiveWorkers",), Severity.CRITICAL),
     Scenario("cache-collapse", "the cache hit ratio falls to 2%", ("CacheHitRateLow",), Severity.WARNING),
-    Scenario("evaluator-down", "the rule evaluator stops", (DEADMAN_CHECK.name,), Severity.CRITICAL, action=STOP_EVALUATOR),
-    Scenario("alertmanager-down", "Alertmanager stops", (DEADMAN_CHECK.name,), Severity.CRITICAL, action=STOP_ALERTMANAGER),
+    Scenario(
+        "evaluator-down", "the rule evaluator stops", (DEADMAN_CHECK.name,), Severity.CRITICAL, action=STOP_EVALUATOR
+    ),
+    Scenario(
+        "alertmanager-down", "Alertmanager stops", (DEADMAN_CHECK.name,), Severity.CRITICAL, action=STOP_ALERTMANAGER
+    ),
 )
 QUICK_SCENARIOS = tuple(scenario for scenario in SCENARIOS if not scenario.deadman)
 
@@ -165,7 +169,8 @@ def project_alerting() -> AlertingConfig:
     for group in rule_groups():
         for alert in group.alerts:
             severities.setdefault(alert.name, set()).add(alert.severity)
-    return AlertingConfig(production_rule_files(rule_groups()), render, {name: frozenset(s) for name, s in severities.items()})
+    alert_severities = {name: frozenset(s) for name, s in severities.items()}
+    return AlertingConfig(production_rule_files(rule_groups()), render, alert_severities)
 
 
 @dataclass(frozen=True)
@@ -478,7 +483,8 @@ def _follow(
         # The fault stays on until every expected alert (the burn-rate page behind the symptom
         # page) has shown, so that each one's time is measured, or until the timeout.
         seen = later_alerts(stack, pagerduty.events, alert_names, 0.0) if stack.detected_at is not None else {}
-        if stack.detected_at is not None and (not wait_for_every_alert or len(seen) + 1 >= len(scenario.expected_alerts)):
+        every_alert_came = len(seen) + 1 >= len(scenario.expected_alerts)
+        if stack.detected_at is not None and (not wait_for_every_alert or every_alert_came):
             stack.finished = True
         elif now - stack.fault_at > timeout:
             stack.finished = True
@@ -550,7 +556,9 @@ def first_detection(
     return min(found, default=None, key=lambda arrival: arrival[0])
 
 
-def deadman_detection(stack: LabStack, events: tuple[PagerDutyEvent, ...], monitor_key: str) -> tuple[float, str] | None:
+def deadman_detection(
+    stack: LabStack, events: tuple[PagerDutyEvent, ...], monitor_key: str
+) -> tuple[float, str] | None:
     """When Cloud Monitoring's stand-in first paged for this stack's alerting path."""
     assert stack.fault_at is not None
     for event in events:
@@ -622,14 +630,18 @@ def _result(
     )
 
 
-def later_alerts(stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], delay: float) -> dict[str, float]:
+def later_alerts(
+    stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], delay: float
+) -> dict[str, float]:
     """Each expected alert but the detecting one: seconds from the fault to the first page event
     of the stack naming it (the page, or the update of the open incident it joined)."""
     scenario = stack.scenario
     assert scenario is not None and stack.fault_at is not None
     later: dict[str, float] = {}
     for event in events:
-        if event.routing_key != stack.routing_key or event.event_action != "trigger" or event.received_monotonic < stack.fault_at:
+        if event.routing_key != stack.routing_key or event.event_action != "trigger":
+            continue
+        if event.received_monotonic < stack.fault_at:
             continue
         for alert in alerts_named_in(page_text(event), names):
             if alert in scenario.expected_alerts and alert != stack.detected_by and alert not in later:

@@ -120,7 +120,9 @@ class TrafficSimulator:
 class DemoService:
     """The demo service on 127.0.0.1:`port` (0: a free port), with its load loop, until closed."""
 
-    def __init__(self, *, port: int = 0, seed: int = 0, requests_per_second: float = 40, metrics_delay_seconds: float = 0):
+    def __init__(
+        self, *, port: int = 0, seed: int = 0, requests_per_second: float = 40, metrics_delay_seconds: float = 0
+    ):
         # Ingestion delay: `/metrics` serves what the service reported this long ago, as a
         # scrape that lands in Managed Prometheus `metrics_delay_seconds` late would show it.
         self.metrics_delay_seconds = metrics_delay_seconds

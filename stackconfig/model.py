@@ -371,7 +371,9 @@ class StackConfig(ConfigModel):
     )
     alerting_path: AlertingPathConfig = Field(
         default_factory=AlertingPathConfig,
-        description="The rule evaluator and Alertmanager on Cloud Run, and the SMTP relay of tickets (see AlertingPathConfig).",
+        description=(
+            "The rule evaluator and Alertmanager on Cloud Run, and the SMTP relay of tickets (see AlertingPathConfig)."
+        ),
     )
 
     deploy: DeployConfig = Field(

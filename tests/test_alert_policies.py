@@ -24,7 +24,9 @@ MONITORING_API = "monitoring.googleapis.com"
 def channel_types(graph, policy) -> list[str]:
     """What a policy notifies, by channel type (`pagerduty`, `email`)."""
     by_urn = {r["urn"]: r for r in resources(graph, CHANNEL)}
-    return sorted(by_urn[urn]["inputs"]["type"] for urn in policy["propertyDependencies"].get("notificationChannels", []))
+    return sorted(
+        by_urn[urn]["inputs"]["type"] for urn in policy["propertyDependencies"].get("notificationChannels", [])
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -60,8 +62,10 @@ def test_the_switch_watches_the_heartbeat_and_alertmanager_on_cloud_monitorings_
     (condition,) = policy["inputs"]["conditions"]
     promql = condition["conditionPrometheusQueryLanguage"]
     assert promql["query"] == DEADMAN_CHECK.query
-    assert HEARTBEAT_SERIES in promql["query"] and "alertmanager_notifications_total" in promql["query"]
-    assert promql["duration"] == "120s" and promql["evaluationInterval"] == "30s"
+    assert HEARTBEAT_SERIES in promql["query"]
+    assert "alertmanager_notifications_total" in promql["query"]
+    assert promql["duration"] == "120s"
+    assert promql["evaluationInterval"] == "30s"
     # The series exist only once the path runs; the API must not refuse the policy before.
     assert promql["disableMetricValidation"] is True
 
@@ -83,7 +87,8 @@ def test_the_switch_documents_its_runbook(graphs, stack):
     docs = policy["inputs"]["documentation"]
     assert docs["links"] == [{"displayName": "Runbook", "url": DEADMAN_CHECK.runbook_url}]
     assert DEADMAN_CHECK.runbook_url.endswith("/docs/runbooks/AlertingPathDown.md")
-    assert docs["subject"] == DEADMAN_CHECK.summary and docs["mimeType"] == "text/markdown"
+    assert docs["subject"] == DEADMAN_CHECK.summary
+    assert docs["mimeType"] == "text/markdown"
 
 
 @pytest.mark.parametrize("stack", STACKS)

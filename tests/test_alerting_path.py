@@ -31,11 +31,11 @@ from alerts.render import render_rule_files, to_yaml
 from alerts.rules import all_alerts, rule_groups
 from alerts.tools import amtool_check_config, amtool_route
 from components.rule_evaluator import collector_scrape, evaluator_config, production_alertmanager_yaml
-from lab.pagerduty_receiver import PagerDutyReceiver
 from lab.monitoring import alertmanager
+from lab.pagerduty_receiver import PagerDutyReceiver
+from offline.stackfile import read_stack_file
 from stackconfig import StackConfigError, load_stack_config
 from stackconfig.model import StackConfig
-from offline.stackfile import read_stack_file
 
 from .conftest import STACKS, resources
 
@@ -107,7 +107,9 @@ def test_the_evaluator_loads_exactly_the_rule_files_the_promtool_tests_check(gra
     config = evaluator_config("30s", list(rule_files))
     # Every tested file byte for byte, the heartbeat group the switch reads, and the config.
     assert mounted(graph, f"omni-{stack}-alerting-rules") == sorted([*rule_files, "evaluator.yaml"])
-    assert recorded_digest(graph, f"omni-{stack}-alerting-rules") == expected_digest({**rule_files, "evaluator.yaml": config})
+    assert recorded_digest(graph, f"omni-{stack}-alerting-rules") == expected_digest(
+        {**rule_files, "evaluator.yaml": config}
+    )
     loaded = yaml.safe_load(config)
     assert sorted(Path(path).name for path in loaded["rule_files"]) == sorted(rule_files)
     # At the stack's scrape interval, with Alertmanager beside it on localhost.
@@ -132,7 +134,11 @@ def test_its_identity_may_read_and_write_metrics_and_nothing_else_on_the_project
     graph = applied[stack]
     grants = [g for g in resources(graph, PROJECT_ROLE) if g["name"].startswith(f"omni-{stack}-alerting-")]
     members = {g["inputs"]["member"] for g in grants}
-    assert len(members) == 1 and {g["inputs"]["role"] for g in grants} == {"roles/monitoring.viewer", "roles/monitoring.metricWriter"}
+    assert len(members) == 1
+    assert {g["inputs"]["role"] for g in grants} == {
+        "roles/monitoring.viewer",
+        "roles/monitoring.metricWriter",
+    }
     assert not [g for g in resources(graph, PROJECT_ROLE) if g["inputs"]["member"] in members and g not in grants]
 
 
@@ -145,10 +151,12 @@ def test_alertmanager_runs_the_rendered_configuration_and_reads_the_routing_key_
     receivers = {r["name"]: r for r in config["receivers"]}
     mounts = {m["mountPath"] for m in containers(alerting_pool(graph))["alertmanager"]["volumeMounts"]}
     if stack == "dev":  # nothing pages: its critical alerts open tickets
-        assert PAGERDUTY not in receivers and "/etc/alertmanager/secrets" not in mounts
+        assert PAGERDUTY not in receivers
+        assert "/etc/alertmanager/secrets" not in mounts
     else:
         key = receivers[PAGERDUTY]["pagerduty_configs"][0]["routing_key_file"]
-        assert key == "/etc/alertmanager/secrets/pagerduty-routing-key" and "/etc/alertmanager/secrets" in mounts
+        assert key == "/etc/alertmanager/secrets/pagerduty-routing-key"
+        assert "/etc/alertmanager/secrets" in mounts
     assert receivers[TICKET]["email_configs"][0]["to"] == stack_config(project, stack).alerting.ticket_email
     assert config["global"]["smtp_require_tls"] is True
     # The Watchdog's heartbeat goes round the instance: Alertmanager back to the evaluator.
@@ -159,14 +167,18 @@ def test_alertmanager_runs_the_rendered_configuration_and_reads_the_routing_key_
 def test_the_routing_key_secret_has_a_reader_now(applied, stack):
     graph = applied[stack]
     readers = [g for g in resources(graph, SECRET_READER) if g["inputs"]["secretId"].endswith("pagerduty-routing-key")]
-    evaluator = {g["inputs"]["member"] for g in resources(graph, PROJECT_ROLE) if g["name"].startswith(f"omni-{stack}-alerting-")}
+    evaluator = {
+        g["inputs"]["member"] for g in resources(graph, PROJECT_ROLE) if g["name"].startswith(f"omni-{stack}-alerting-")
+    }
     assert [g["inputs"]["member"] for g in readers] == sorted(evaluator)
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_collector_scrapes_alertmanager_and_the_evaluator_for_the_switch(graphs, stack):
     scrape = collector_scrape("30s")
-    assert recorded_digest(graphs[stack], f"omni-{stack}-alerting-rungmp") == expected_digest({"config.yaml": scrape.render()})
+    assert recorded_digest(graphs[stack], f"omni-{stack}-alerting-rungmp") == expected_digest(
+        {"config.yaml": scrape.render()}
+    )
     assert sorted(e["port"] for e in scrape.document()["spec"]["endpoints"]) == ["9092", "9093"]
 
 
@@ -209,38 +221,59 @@ def wait_for_triggers(receiver: PagerDutyReceiver, count: int, timeout: float) -
     return [e for e in receiver.events if e.event_action == "trigger"]
 
 
-@pytest.mark.skipif(shutil.which("prometheus-alertmanager") is None and not Path("/usr/bin/prometheus-alertmanager").exists(),
-                    reason="prometheus-alertmanager is not installed")
+@pytest.mark.skipif(
+    shutil.which("prometheus-alertmanager") is None and not Path("/usr/bin/prometheus-alertmanager").exists(),
+    reason="prometheus-alertmanager is not installed",
+)
 def test_a_full_api_outage_is_one_incident_in_a_real_alertmanager(tmp_path):
     key = "0" * 32
     (tmp_path / "key").write_text(key, encoding="utf-8")
     with PagerDutyReceiver({key}) as pagerduty:
-        config = to_yaml(alertmanager_config(
-            pagerduty_url=pagerduty.enqueue_url, routing_key_file=str(tmp_path / "key"),
-            ticket_webhook_url="http://127.0.0.1:9/tickets", watchdog_webhook_url="http://127.0.0.1:9/watchdog",
-        ))
+        config = to_yaml(
+            alertmanager_config(
+                pagerduty_url=pagerduty.enqueue_url,
+                routing_key_file=str(tmp_path / "key"),
+                ticket_webhook_url="http://127.0.0.1:9/tickets",
+                watchdog_webhook_url="http://127.0.0.1:9/watchdog",
+            )
+        )
         with alertmanager(config) as server:
+
             def post(*alerts: dict[str, Any]) -> None:
                 body = json.dumps(list(alerts)).encode()
-                urllib.request.urlopen(urllib.request.Request(
-                    f"{server.url}/api/v2/alerts", body, {"Content-Type": "application/json"}), timeout=5)
+                urllib.request.urlopen(
+                    urllib.request.Request(f"{server.url}/api/v2/alerts", body, {"Content-Type": "application/json"}),
+                    timeout=5,
+                )
 
             def alert(name: str, **labels: str) -> dict[str, Any]:
-                return {"labels": {"alertname": name, "severity": "critical", **labels}, "annotations": {"summary": name}}
+                return {
+                    "labels": {"alertname": name, "severity": "critical", **labels},
+                    "annotations": {"summary": name},
+                }
 
             # The symptom page, the burn-rate page and the uptime check of one outage, and the
             # workers' page of another cause.
-            post(alert("ApiHighErrorRate", service="api"),
-                 alert("ApiAvailabilityErrorBudgetBurn", slo="api-availability", service="api"),
-                 alert("UptimeCheckFailing", check_id="omni-api-healthz"),
-                 alert("CeleryNoLiveWorkers", service="worker"))
+            post(
+                alert("ApiHighErrorRate", service="api"),
+                alert("ApiAvailabilityErrorBudgetBurn", slo="api-availability", service="api"),
+                alert("UptimeCheckFailing", check_id="omni-api-healthz"),
+                alert("CeleryNoLiveWorkers", service="worker"),
+            )
             triggers = wait_for_triggers(pagerduty, 2, timeout=30)
     incidents: dict[str, set[str]] = {}
     for event in triggers:
         text = json.dumps(event.custom_details) + (event.summary or "")
         incidents.setdefault(event.dedup_key, set()).update(
-            name for name in ("ApiHighErrorRate", "ApiAvailabilityErrorBudgetBurn", "UptimeCheckFailing", "CeleryNoLiveWorkers")
-            if name in text)
+            name
+            for name in (
+                "ApiHighErrorRate",
+                "ApiAvailabilityErrorBudgetBurn",
+                "UptimeCheckFailing",
+                "CeleryNoLiveWorkers",
+            )
+            if name in text
+        )
     assert sorted(map(sorted, incidents.values())) == [
         ["ApiAvailabilityErrorBudgetBurn", "ApiHighErrorRate", "UptimeCheckFailing"],
         ["CeleryNoLiveWorkers"],
@@ -267,7 +300,8 @@ def test_the_switch_pages_through_its_own_channel_once_the_path_runs(graphs, sta
     channels = [by_urn[urn]["inputs"]["type"] for urn in policy["propertyDependencies"]["notificationChannels"]]
     assert channels == (["email"] if stack == "dev" else ["pagerduty"])
     condition = policy["inputs"]["conditions"][0]["conditionPrometheusQueryLanguage"]
-    assert condition["query"] == DEADMAN_CHECK.query and condition["duration"] == "120s"
+    assert condition["query"] == DEADMAN_CHECK.query
+    assert condition["duration"] == "120s"
     assert alerting_pool(graph)["urn"] in policy["dependencies"]
 
 
@@ -276,7 +310,9 @@ def test_the_switch_is_silent_while_the_path_runs_and_fires_when_the_evaluator_o
     """promtool evaluates the switch's query as Cloud Monitoring would, on 30 s samples: the
     heartbeat and Alertmanager's counters run for 10 minutes, then one of them stops."""
     rule = {"alert": DEADMAN_CHECK.name, "expr": DEADMAN_CHECK.query, "for": DEADMAN_CHECK.duration}
-    (tmp_path / "switch.yml").write_text(yaml.safe_dump({"groups": [{"name": "switch", "rules": [rule]}]}), encoding="utf-8")
+    (tmp_path / "switch.yml").write_text(
+        yaml.safe_dump({"groups": [{"name": "switch", "rules": [rule]}]}), encoding="utf-8"
+    )
     sent = 'alertmanager_notifications_total{integration="webhook"}'
     failed = 'alertmanager_notifications_failed_total{integration="webhook"}'
     paged = 'alertmanager_notifications_failed_total{integration="pagerduty"}'
@@ -298,16 +334,30 @@ def test_the_switch_is_silent_while_the_path_runs_and_fires_when_the_evaluator_o
         case({**running, HEARTBEAT_SERIES: healthy_then}, [], "13m"),
         case({**running, HEARTBEAT_SERIES: healthy_then}, stopped, "14m30s"),
         # Alertmanager stops at 10m: its metrics are gone.
-        case({HEARTBEAT_SERIES: "1x40", sent: "0+0.5x19 _x20", failed: "0x19 _x20", paged: "0x19 _x20"}, stopped, "14m30s"),
+        case(
+            {HEARTBEAT_SERIES: "1x40", sent: "0+0.5x19 _x20", failed: "0x19 _x20", paged: "0x19 _x20"},
+            stopped,
+            "14m30s",
+        ),
         # Alertmanager runs but no longer delivers the heartbeat.
-        case({**running, HEARTBEAT_SERIES: "1x40", sent: "0+0.5x19 10x20", failed: "0x40", paged: "0x40"}, stopped, "14m30s"),
+        case(
+            {**running, HEARTBEAT_SERIES: "1x40", sent: "0+0.5x19 10x20", failed: "0x40", paged: "0x40"},
+            stopped,
+            "14m30s",
+        ),
         # Pages fail to reach PagerDuty.
-        case({**running, HEARTBEAT_SERIES: "1x40", sent: "0+0.5x40", failed: "0x40", paged: "0x19 1x20"}, stopped, "12m30s"),
+        case(
+            {**running, HEARTBEAT_SERIES: "1x40", sent: "0+0.5x40", failed: "0x40", paged: "0x19 1x20"},
+            stopped,
+            "12m30s",
+        ),
     ]
     (tmp_path / "switch.test.yml").write_text(
         yaml.safe_dump({"rule_files": ["switch.yml"], "evaluation_interval": "30s", "tests": tests}), encoding="utf-8"
     )
-    result = subprocess.run(["promtool", "test", "rules", "switch.test.yml"], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run(
+        ["promtool", "test", "rules", "switch.test.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -343,7 +343,8 @@ def _group_wait(receiver: str) -> int:
 def test_the_lab_samples_at_production_intervals_unless_quick():
     # The stacks' scrape interval (no stack file overrides it), and the evaluator evaluates at it.
     assert SCRAPE_INTERVAL == EVALUATION_INTERVAL == "30s"
-    assert QUICK_TIMING.scrape_interval == "5s" and QUICK_TIMING.ingestion_delay_seconds == 0
+    assert QUICK_TIMING.scrape_interval == "5s"
+    assert QUICK_TIMING.ingestion_delay_seconds == 0
 
 
 def test_the_rules_arithmetic_pages_every_lab_fault_within_target_at_production_intervals():
@@ -382,9 +383,12 @@ def test_the_demo_serves_its_metrics_as_late_as_ingestion_makes_them_visible():
 
 
 def test_the_lab_routes_by_productions_alertmanager_tree_with_local_receivers():
-    lab = yaml.safe_load(project_alerting().render_alertmanager("http://127.0.0.1:1/v2/enqueue", Path("/k"), "http://t/", "http://w/"))
-    production = alertmanager_config(pagerduty_url=None, routing_key_file="/k", tickets=EmailTickets("t@x.io", "relay:587", "a@x.io"))
-    assert lab["route"] == production["route"] and lab["inhibit_rules"] == production["inhibit_rules"]
+    render = project_alerting().render_alertmanager
+    lab = yaml.safe_load(render("http://127.0.0.1:1/v2/enqueue", Path("/k"), "http://t/", "http://w/"))
+    tickets = EmailTickets("t@x.io", "relay:587", "a@x.io")
+    production = alertmanager_config(pagerduty_url=None, routing_key_file="/k", tickets=tickets)
+    assert lab["route"] == production["route"]
+    assert lab["inhibit_rules"] == production["inhibit_rules"]
 
 
 def test_the_switch_detects_a_stopped_path_only_for_its_own_stack():
@@ -398,7 +402,11 @@ def test_the_switch_detects_a_stopped_path_only_for_its_own_stack():
                               severity="critical", source="am", custom_details={}, received_monotonic=at,
                               received_at=at, body={})
 
-    events = (switch_page("evaluator-down", 90.0), switch_page(CONTROL_STACK, 200.0), switch_page("evaluator-down", 340.0))
+    events = (
+        switch_page("evaluator-down", 90.0),
+        switch_page(CONTROL_STACK, 200.0),
+        switch_page("evaluator-down", 340.0),
+    )
     assert deadman_detection(stack, events, "m" * 32) == (340.0, "AlertingPathDown")
     found = false_pages([stack, control], events, frozenset({"AlertingPathDown"}), 0.0, "m" * 32)
     assert [(page.stack, page.at_seconds) for page in found] == [("evaluator-down", 90.0), (CONTROL_STACK, 200.0)]
