@@ -99,9 +99,9 @@ def _graph_json(project, stack: str, preview: bool = True) -> dict:
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
     if all_stacks:
         return project.stacks()
-    if stack:
-        return [stack]
-    fail("name a stack with --stack S, or use --all")
+    if not stack:
+        fail("name a stack with --stack S, or use --all")
+    return [stack]
 
 
 @app.command()
@@ -112,7 +112,7 @@ def preview(
         bool,
         typer.Option(
             "--simulate-apply",
-            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving them unknown.",
+            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving " "them unknown.",
         ),
     ] = False,
     project_dir: ProjectDir = Path("."),
@@ -245,7 +245,8 @@ def check(project_dir: ProjectDir = Path(".")) -> None:
         )
         for violation in policies.violations:
             out.print(
-                f"    {violation.enforcement.value} {violation.policy}: {violation.type} {violation.name}: {violation.message}",
+                f"    {violation.enforcement.value} {violation.policy}: "
+                f"{violation.type} {violation.name}: {violation.message}",
                 markup=False,
             )
     if failures:

@@ -210,7 +210,7 @@ class StatusPage(pulumi.ComponentResource):
             project=args.project,
             account_id=f"{name}-run",
             display_name=f"Status page scheduler ({name})",
-            description="Cloud Scheduler runs the status page job as this account, which may do nothing else; managed by Pulumi",
+            description="Cloud Scheduler runs the status page job as this account, which may do nothing else; " "managed by Pulumi",
             opts=child,
         )
         invoker = gcp.cloudrunv2.JobIamMember(

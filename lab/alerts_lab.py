@@ -34,23 +34,24 @@ import re
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from alerts.deadman import DEADMAN_CHECK, HEARTBEAT_SERIES
 from alerts.model import Severity
-from stackconfig.platform import MetricsConfig
 from lab.demo_service import DemoService
 from lab.faults import HEALTHY, NAMED_FAULTS, Faults
 from lab.history import healthy_rates, write_history_blocks
-from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
 from lab.monitoring import alertmanager, prometheus
-from localrun.processes import ManagedServer
+from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
 from lab.webhook_receiver import WebhookNotification, WebhookReceiver
+from localrun.processes import ManagedServer
+from stackconfig.platform import MetricsConfig
 
 # Production's intervals: the stacks' scrape interval (MetricsConfig's default; no stack overrides
 # it), at which the evaluator evaluates too, and Cloud Monitoring's 30 s evaluation grid.
@@ -219,7 +220,7 @@ class LabResult:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for row, result in zip(data["scenarios"], self.scenarios):
+        for row, result in zip(data["scenarios"], self.scenarios, strict=True):
             row["passed"] = result.passed
         data["passed"] = self.passed
         return data
@@ -469,7 +470,8 @@ def _follow(
 ) -> None:
     """One look at a scenario's stack: detected or timed out yet? Then clear its fault; resolved yet?"""
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     now = time.monotonic()
     if stack.waiting:
         if scenario.deadman:
@@ -542,7 +544,8 @@ def first_detection(
 ) -> tuple[float, str] | None:
     """When the first page (or ticket) naming an expected alert arrived, and that alert."""
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     found: list[tuple[float, str]] = []
     if scenario.severity is Severity.CRITICAL:
         for event in events:
@@ -585,7 +588,8 @@ def _first_resolve(
 ) -> float | None:
     """When the alert that detected the fault resolved, after the fault was cleared."""
     scenario, alert = stack.scenario, stack.detected_by
-    assert scenario is not None and stack.cleared_at is not None
+    assert scenario is not None
+    assert stack.cleared_at is not None
     if alert is None:
         return None
     if scenario.severity is Severity.CRITICAL:
@@ -608,7 +612,8 @@ def _result(
     stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], timing: LabTiming, monitor_key: str = ""
 ) -> ScenarioResult:
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     delay = timing.notification_delay_seconds
     mttd = None if stack.detected_at is None else round(stack.detected_at - stack.fault_at + delay, 1)
     later = later_alerts(stack, events, names, delay)
@@ -636,7 +641,8 @@ def later_alerts(
     """Each expected alert but the detecting one: seconds from the fault to the first page event
     of the stack naming it (the page, or the update of the open incident it joined)."""
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     later: dict[str, float] = {}
     for event in events:
         if event.routing_key != stack.routing_key or event.event_action != "trigger":

@@ -16,16 +16,16 @@ Three families of metrics:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     COUNTER = "counter"  # only ever inside rate()/increase()
     GAUGE = "gauge"
     HISTOGRAM = "histogram"  # queried through its _bucket, _sum and _count series
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     APP = "app"  # the Omni API and Celery workers, through the GMP sidecar
     CLOUD_RUN = "cloud-run"
     CLOUD_SQL = "cloud-sql"

@@ -95,7 +95,7 @@ class NetworkConfig(ConfigModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more than they tell.",
+        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more " "than they tell.",
     )
 
     @field_validator("subnet_cidr")
@@ -157,7 +157,7 @@ class PagerDutyConfig(ConfigModel):
         default=15,
         ge=1,
         le=60,
-        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the whole rotation.",
+        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the " "whole rotation.",
     )
     urgency: Literal["high", "low"] = Field(
         default="high",
@@ -355,11 +355,11 @@ class StackConfig(ConfigModel):
     )
     metrics: MetricsConfig = Field(
         default_factory=MetricsConfig,
-        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see MetricsConfig).",
+        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see " "MetricsConfig).",
     )
     tracing: TracingConfig = Field(
         default_factory=TracingConfig,
-        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see TracingConfig).",
+        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see " "TracingConfig).",
     )
     grafana: GrafanaConfig = Field(
         default_factory=GrafanaConfig,
@@ -434,7 +434,7 @@ class StackConfig(ConfigModel):
     @classmethod
     def _known_region(cls, region: str) -> str:
         if region not in GCP_REGIONS:
-            raise ValueError(f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and Memorystore: {', '.join(GCP_REGIONS)}")
+            raise ValueError(f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and " f"Memorystore: {', '.join(GCP_REGIONS)}")
         return region
 
     @field_validator("labels")

@@ -41,7 +41,7 @@ class ApiConfig(ConfigModel):
         default=10,
         ge=1,
         le=1000,
-        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the connection budget.",
+        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the " "connection budget.",
     )
     cpu: CloudRunCpu = Field(
         default="2",
@@ -54,7 +54,7 @@ class ApiConfig(ConfigModel):
     memory: str = Field(
         default="1Gi",
         pattern=MEMORY_PATTERN,
-        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud Run's range for `cpu`.",
+        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud " "Run's range for `cpu`.",
     )
     concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
@@ -99,7 +99,7 @@ class WorkersConfig(ConfigModel):
         default="2",
         description=(
             "vCPUs per worker instance in all, its sidecars included (250m per collector, see `api.cpu`); the Celery "
-            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it was sized with."
+            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it " "was sized with."
         ),
     )
     memory: str = Field(
@@ -130,11 +130,11 @@ class DatabaseConfig(ConfigModel):
     )
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
         default="ENTERPRISE",
-        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection pooling and longer PITR.",
+        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection " "pooling and longer PITR.",
     )
     tier: str = Field(
         default="db-custom-4-16384",
-        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, `db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
+        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, " "`db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
     )
     availability: Literal["REGIONAL", "ZONAL"] = Field(
         default="REGIONAL", description="REGIONAL is high availability: a standby in a second zone, automatic failover."
@@ -160,7 +160,7 @@ class DatabaseConfig(ConfigModel):
         default=None,
         ge=25,
         le=262143,
-        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set explicitly as a flag.",
+        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set " "explicitly as a flag.",
     )
     reserved_connections: int = Field(
         default=10,
@@ -374,7 +374,7 @@ class GrafanaConfig(ConfigModel):
     version: str = Field(
         default="13.2.3",
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
-        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote repository); an exact version, never `latest`.",
+        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote " "repository); an exact version, never `latest`.",
     )
     access_group: str | None = Field(
         default=None,
@@ -391,7 +391,7 @@ class GrafanaConfig(ConfigModel):
         default=2, ge=1, le=10, description="Grafana scale-out ceiling; each instance holds up to `dbPoolSize` database connections."
     )
     db_pool_size: int = Field(
-        default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the connection budget."
+        default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the " "connection budget."
     )
     memory: str = Field(
         default="1Gi",

@@ -1,5 +1,5 @@
-"""The metric catalogue: one name per metric, the app contract's table (docs/app-contract.md) in step, and every query of
-every dashboard and alert reading only catalogued series (or recording rules of our own)."""
+"""The metric catalogue: one name per metric, the app contract's table (docs/app-contract.md) in step, and
+every query of every dashboard and alert reading only catalogued series (or recording rules of our own)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def test_app_counters_end_in_total_and_durations_are_in_seconds():
             assert metric.name.startswith("omni_"), metric.name
             assert (metric.kind is m.Kind.COUNTER) == metric.name.endswith("_total"), metric.name
             if "duration" in metric.name or "wait" in metric.name:
-                assert metric.name.endswith("_seconds") and metric.unit == "s", metric.name
+                assert metric.name.endswith("_seconds"), metric.name
+                assert metric.unit == "s", metric.name
 
 
 def test_the_latency_slo_bucket_is_one_of_the_histogram_buckets():

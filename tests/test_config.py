@@ -98,7 +98,8 @@ def test_missing_stack_file_lists_the_existing_ones(project_copy):
     with pytest.raises(StackConfigError) as caught:
         run_stack(project_copy, "qa")
     message = str(caught.value)
-    assert "Pulumi.qa.yaml" in message and "no such file" in message
+    assert "Pulumi.qa.yaml" in message
+    assert "no such file" in message
     assert "Pulumi.dev.yaml, Pulumi.prod.yaml, Pulumi.staging.yaml" in message
     assert "pulumi stack init qa" in message
 
@@ -158,12 +159,13 @@ def test_invalid_secret_value_is_never_echoed():
     values = {**BASE, "omni-infra:apiSigningKey": "tooshort"}
     with pytest.raises(StackConfigError) as caught:
         load_stack_config("dev", values, {"omni-infra:apiSigningKey"}, model=ShortSecret)
-    assert "found [secret]" in str(caught.value) and "tooshort" not in str(caught.value)
+    assert "found [secret]" in str(caught.value)
+    assert "tooshort" not in str(caught.value)
 
 
 def test_secure_values_are_masked_when_the_stack_file_is_read(tmp_path):
     path = tmp_path / "Pulumi.x.yaml"
-    path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: v1:def\n  omni-infra:plain: 3\n")
+    path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: " "v1:def\n  omni-infra:plain: 3\n")
     values, secret_keys = read_stack_file(path)
     assert values == {
         "omni-infra:key": SECRET_PLACEHOLDER,
@@ -242,7 +244,8 @@ def test_a_value_stored_encrypted_is_never_echoed_whatever_its_key():
     message = str(caught.value)
     assert "omni-infra:dbPasword: found [secret]" in message
     assert "omni-infra:labels: found [secret]" in message
-    assert "correct-horse-battery" not in message and "S3CRET" not in message
+    assert "correct-horse-battery" not in message
+    assert "S3CRET" not in message
 
 
 def test_yaml_scalars_keep_the_meaning_pulumi_gives_them(project_copy):
@@ -251,7 +254,8 @@ def test_yaml_scalars_keep_the_meaning_pulumi_gives_them(project_copy):
     graph = run_stack(project_copy, "dev").to_json()
     provider = next(r for r in graph["resources"] if r["type"] == "pulumi:providers:gcp")
     labels = json.loads(provider["inputs"]["defaultLabels"])
-    assert labels["release"] == "2024-01-01" and labels["switch"] == "off"
+    assert labels["release"] == "2024-01-01"
+    assert labels["switch"] == "off"
 
 
 def test_real_regions_with_two_digit_numbers_are_accepted():

@@ -37,7 +37,8 @@ def test_every_public_component_has_an_https_uptime_check_on_the_api_host(applie
     for component in PUBLIC_COMPONENTS:
         check = checks[component.id]
         assert check["httpCheck"]["path"] == component.check_path
-        assert check["httpCheck"]["useSsl"] is True and check["httpCheck"]["validateSsl"] is True
+        assert check["httpCheck"]["useSsl"] is True
+        assert check["httpCheck"]["validateSsl"] is True
         assert check["monitoredResource"] == {"type": "uptime_url", "labels": {"host": api_host(api_uri), "project_id": graph["outputs"]["project"]}}
         assert check["period"] == "60s"
 
