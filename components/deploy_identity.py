@@ -43,6 +43,7 @@ from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
 from components.rule_evaluator import PROJECT_ROLES as ALERTING_PROJECT_ROLES
 from components.status_page import PUBLISHER_PROJECT_ROLES
+from components.usage import INVOICING_PROJECT_ROLES
 from stackconfig.deploy import GITHUB_ID, GITHUB_REPOSITORY
 
 REQUIRED_APIS = ("iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com")
@@ -118,6 +119,8 @@ CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE)
 # kind of resource cannot reach `pulumi up` without someone deciding who manages it.
 SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
+    # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
+    "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
@@ -137,6 +140,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:projects/service": ServiceRoles(
         "roles/serviceusage.serviceUsageAdmin", ("roles/serviceusage.serviceUsageViewer",)
     ),
+    # Topics, subscriptions, schemas and their IAM.
+    "gcp:pubsub/": ServiceRoles("roles/pubsub.admin", ("roles/pubsub.viewer",)),
     "gcp:redis/": ServiceRoles("roles/redis.admin", ("roles/redis.viewer",)),
     "gcp:secretmanager/": ServiceRoles(SECRETS_ROLE, ("roles/secretmanager.viewer",)),
     "gcp:serviceaccount/": ServiceRoles(SERVICE_ACCOUNTS_ROLE, ("roles/iam.serviceAccountViewer",)),
@@ -180,6 +185,7 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *GRAFANA_PROJECT_ROLES,
             *PUBLISHER_PROJECT_ROLES,
             *ALERTING_PROJECT_ROLES,
+            *INVOICING_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }
     )

@@ -19,6 +19,7 @@ Data, not logic. ``offline.diff`` reads four tables:
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -173,6 +174,49 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# BigQuery column types the provider treats as the same type.
+_BIGQUERY_SAME_TYPES = ({"INTEGER", "INT64"}, {"FLOAT", "FLOAT64"}, {"BOOLEAN", "BOOL"})
+
+
+def _bigquery_columns(schema: Any) -> dict[str, dict[str, Any]] | None:
+    try:
+        columns = json.loads(schema) if isinstance(schema, str) else schema
+        return {str(column["name"]).lower(): column for column in columns}
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _bigquery_type_changed(old: Any, new: Any) -> bool:
+    old_type, new_type = str(old).upper(), str(new).upper()
+    return old_type != new_type and not any({old_type, new_type} <= same for same in _BIGQUERY_SAME_TYPES)
+
+
+def bigquery_schema_not_changeable(old: Any, new: Any) -> bool:
+    """terraform-provider-google ``resourceBigQueryTableSchemaIsChangeable``: a table keeps its
+    data only while columns are added (never REQUIRED ones) or relaxed from REQUIRED to
+    NULLABLE; dropping a column, changing its type or tightening its mode needs a new table."""
+    if old is None or new is None:
+        return False  # a view, or a schema left to BigQuery
+    if new == UNKNOWN:
+        return True
+    old_columns, new_columns = _bigquery_columns(old), _bigquery_columns(new)
+    if old_columns is None or new_columns is None:
+        return True
+    if not old_columns.keys() <= new_columns.keys():
+        return True
+    if any(str(column.get("mode", "NULLABLE")).upper() == "REQUIRED" for key, column in new_columns.items() if key not in old_columns):
+        return True
+    for key, column in old_columns.items():
+        after = new_columns[key]
+        if _bigquery_type_changed(column.get("type"), after.get("type")):
+            return True
+        old_mode, new_mode = (str(c.get("mode") or "NULLABLE").upper() for c in (column, after))
+        if old_mode != new_mode and not (old_mode == "REQUIRED" and new_mode == "NULLABLE"):
+            return True
+    return False
+
+
+
 # The provider's named ForceNewIfChange/ForceNewIf rules, as read in its source.
 RULES: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "IsShrinkageIpCidr": (
@@ -193,6 +237,14 @@ RULES: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
 # CustomizeDiff functions of terraform-provider-google-beta that force a new resource by calling
 # `d.ForceNew` themselves: no schema field records them, so they are read by hand (source named).
 GCP_CUSTOM_DIFF_OVERLAY: dict[str, tuple[ConditionalForceNew, ...]] = {
+    "gcp:bigquery/table:Table": (
+        # services/bigquery/resource_bigquery_table.go resourceBigQueryTableSchemaCustomizeDiff
+        ConditionalForceNew(
+            "schema",
+            bigquery_schema_not_changeable,
+            "a column dropped, retyped, tightened or added as REQUIRED: BigQuery needs a new table (its rows are lost)",
+        ),
+    ),
     "gcp:sql/databaseInstance:DatabaseInstance": (
         # services/sql/resource_sql_database_instance.go diskSizeCutomizeDiff
         ConditionalForceNew(
@@ -259,6 +311,9 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         "gcp:secretmanager/secret:Secret",
         "gcp:secretmanager/secretVersion:SecretVersion",
         "gcp:artifactregistry/repository:Repository",
+        # Usage events and invoices (a view is recreated from its query, but shares the type).
+        "gcp:bigquery/dataset:Dataset",
+        "gcp:bigquery/table:Table",
         "random:index/randomPassword:RandomPassword",  # a replacement is a new password
         # The private services range: Cloud SQL and Redis private IPs are allocated from it.
         "gcp:compute/globalAddress:GlobalAddress",
@@ -313,6 +368,18 @@ PROTECTION_SWITCHES: dict[str, tuple[ProtectionSwitch, ...]] = {
     ),
     "gcp:secretmanager/secret:Secret": (
         ProtectionSwitch("deletionProtection", frozenset({True}), False, _DELETION_PROTECTION_OFF),
+    ),
+    # The provider's default is true: unset counts as protected.
+    "gcp:bigquery/table:Table": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:bigquery/dataset:Dataset": (
+        ProtectionSwitch(
+            "deleteContentsOnDestroy",
+            frozenset({False}),
+            False,
+            "deleteContentsOnDestroy turned on: deleting the dataset will also delete its tables",
+        ),
     ),
     "gcp:storage/bucket:Bucket": (
         ProtectionSwitch(

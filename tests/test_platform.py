@@ -28,8 +28,9 @@ def redis(graph, role):
 
 
 # Cloud Run workloads specified elsewhere: Grafana (test_grafana.py), the status page's
-# publisher job (test_status_page_component.py).
-TOOLING = {"grafana", "statuspage", "alerting"}
+# publisher job (test_status_page_component.py), the invoicing jobs (test_usage.py), the alerting
+# path (test_alerting_path.py).
+TOOLING = {"grafana", "statuspage", "invoicing", "alerting"}
 
 
 def workloads(graph):
@@ -179,6 +180,8 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
         # The alerting path's files, and the routing key its Alertmanager pages with.
         **{f"{base}-alerting-{name}": {alerting} for name in ("rules", "alertmanager", "rungmp")},
         **({f"{base}-pagerduty-routing-key": {alerting}} if stack != "dev" else {}),
+        # The Stripe key, read by the invoicing jobs' account alone (test_usage.py).
+        f"{base}-stripe-api-key": {f"{base}-invoicing@omni-api-{stack}.iam.gserviceaccount.com"},
     }
 
 
