@@ -21,6 +21,13 @@ from components.app_contract import (
     workload_env,
 )
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
+from components import rule_evaluator
+from components.rule_evaluator import (
+    RuleEvaluator,
+    RuleEvaluatorArgs,
+    production_alertmanager_yaml,
+    production_rule_files,
+)
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
 from components import status_page
@@ -66,6 +73,7 @@ apis = ProjectServices(
             *registry.REQUIRED_APIS,
             *cloud_run.REQUIRED_APIS,
             *alert_policies.REQUIRED_APIS,
+            *rule_evaluator.REQUIRED_APIS,
             *managed_prometheus.REQUIRED_APIS,
             *(tracing.REQUIRED_APIS if config.tracing.enabled else ()),
             *(grafana.REQUIRED_APIS if config.grafana.enabled else ()),
@@ -134,16 +142,6 @@ pager = (
     if config.alerting.pagerduty.enabled
     else None
 )
-# Every alert rule of alerts/ as a Cloud Monitoring PromQL policy on Managed Prometheus.
-policies = AlertPolicies(
-    f"{base}-alerts",
-    AlertPoliciesArgs(
-        groups=rule_groups(),
-        ticket_email=config.alerting.ticket_email,
-        pagerduty_routing_key=pager.routing_key if pager else None,
-    ),
-    opts=after_apis,
-)
 # Alertmanager reads the routing key from a file (`routing_key_file`) mounted from here.
 paging_secrets = {"pagerduty-routing-key": SecretSpec(pager.routing_key)} if pager else {}
 vault = Secrets(
@@ -158,6 +156,35 @@ vault = Secrets(
             **paging_secrets,
         },
         protect=config.protect,
+    ),
+    opts=after_apis,
+)
+
+# The alerting path: the rule files of alerts/ evaluated on Managed Prometheus, Alertmanager beside
+# the evaluator paging through PagerDuty and emailing tickets (docs/alerting.md).
+alerting = RuleEvaluator(
+    f"{base}-alerting",
+    RuleEvaluatorArgs(
+        project=config.project,
+        region=config.region,
+        network_id=net.network_id,
+        subnet_id=net.subnet_id,
+        rule_files=production_rule_files(rule_groups()),
+        alertmanager_config=production_alertmanager_yaml(config),
+        alertmanager_version=config.alerting_path.alertmanager_version,
+        evaluation_interval=config.metrics.scrape_interval,
+        routing_key_secret=vault.secret_ids["pagerduty-routing-key"] if pager else None,
+        protect=config.protect,
+    ),
+    opts=after_apis,
+)
+# Cloud Monitoring keeps only the dead man's switch of that path, paging through its own channel.
+policies = AlertPolicies(
+    f"{base}-alerts",
+    AlertPoliciesArgs(
+        ticket_email=config.alerting.ticket_email,
+        pagerduty_routing_key=pager.routing_key if pager else None,
+        watches=alerting,
     ),
     opts=after_apis,
 )
@@ -411,6 +438,7 @@ deployers = DeployIdentity(
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),
+            "alerting": alerting.account.email,
             **(status.runtime_emails if status else {}),
             **(usage_pipeline.runtime_emails if usage_pipeline else {}),
         },
