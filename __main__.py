@@ -21,9 +21,18 @@ from components.app_contract import (
     workload_env,
 )
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
+from components import rule_evaluator
+from components.rule_evaluator import (
+    RuleEvaluator,
+    RuleEvaluatorArgs,
+    production_alertmanager_yaml,
+    production_rule_files,
+)
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
 from components import status_page
+from components import edge as front_door
+from components.edge import Edge, EdgeArgs
 from components.status_page import StatusPage, StatusPageArgs
 from statuspage.notices import NOTICES_DIR
 from components.app_contract import METRICS_PATH, METRICS_PORT, METRICS_WORKLOADS, TRACED_WORKLOADS
@@ -66,12 +75,14 @@ apis = ProjectServices(
             *registry.REQUIRED_APIS,
             *cloud_run.REQUIRED_APIS,
             *alert_policies.REQUIRED_APIS,
+            *rule_evaluator.REQUIRED_APIS,
             *managed_prometheus.REQUIRED_APIS,
             *(tracing.REQUIRED_APIS if config.tracing.enabled else ()),
             *(grafana.REQUIRED_APIS if config.grafana.enabled else ()),
             *deploy_identity.REQUIRED_APIS,
             *audit.REQUIRED_APIS,
             *(status_page.REQUIRED_APIS if config.status_page.enabled else ()),
+            *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
         ],
     ),
@@ -133,16 +144,6 @@ pager = (
     if config.alerting.pagerduty.enabled
     else None
 )
-# Every alert rule of alerts/ as a Cloud Monitoring PromQL policy on Managed Prometheus.
-policies = AlertPolicies(
-    f"{base}-alerts",
-    AlertPoliciesArgs(
-        groups=rule_groups(monitoring),
-        ticket_email=config.alerting.ticket_email,
-        pagerduty_routing_key=pager.routing_key if pager else None,
-    ),
-    opts=after_apis,
-)
 # Alertmanager reads the routing key from a file (`routing_key_file`) mounted from here.
 paging_secrets = {"pagerduty-routing-key": SecretSpec(pager.routing_key)} if pager else {}
 vault = Secrets(
@@ -157,6 +158,35 @@ vault = Secrets(
             **paging_secrets,
         },
         protect=config.protect,
+    ),
+    opts=after_apis,
+)
+
+# The alerting path: the rule files of alerts/ evaluated on Managed Prometheus, Alertmanager beside
+# the evaluator paging through PagerDuty and emailing tickets (docs/alerting.md).
+alerting = RuleEvaluator(
+    f"{base}-alerting",
+    RuleEvaluatorArgs(
+        project=config.project,
+        region=config.region,
+        network_id=net.network_id,
+        subnet_id=net.subnet_id,
+        rule_files=production_rule_files(rule_groups(monitoring)),
+        alertmanager_config=production_alertmanager_yaml(config),
+        alertmanager_version=config.alerting_path.alertmanager_version,
+        evaluation_interval=config.metrics.scrape_interval,
+        routing_key_secret=vault.secret_ids["pagerduty-routing-key"] if pager else None,
+        protect=config.protect,
+    ),
+    opts=after_apis,
+)
+# Cloud Monitoring keeps only the dead man's switch of that path, paging through its own channel.
+policies = AlertPolicies(
+    f"{base}-alerts",
+    AlertPoliciesArgs(
+        ticket_email=config.alerting.ticket_email,
+        pagerduty_routing_key=pager.routing_key if pager else None,
+        watches=alerting,
     ),
     opts=after_apis,
 )
@@ -275,6 +305,7 @@ api = ApiService(
         container=container("api"),
         settings=config.api,
         deletion_protection=config.protect,
+        behind_load_balancer=config.edge.enabled,
         **collection("api"),
     ),
     opts=after_secrets,
@@ -340,6 +371,7 @@ grafana_ui = (
             dashboards=render_for(monitoring),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,
+            host=config.edge.hosts.grafana if config.edge.enabled else None,
             protect=config.protect,
         ),
         opts=after_apis,
@@ -355,7 +387,8 @@ status = (
         StatusPageArgs(
             project=config.project,
             region=config.region,
-            api_uri=api.uri,
+            # With the edge on, the checks go through the custom domain, as users do.
+            api_uri=f"https://{config.edge.hosts.api}" if config.edge.enabled else api.uri,
             image=images.image("omni-statuspage", config.status_page.release) if config.status_page.release else None,
             network_id=net.network_id,
             subnet_id=net.subnet_id,
@@ -363,11 +396,31 @@ status = (
             title=config.status_page.title,
             schedule=config.status_page.schedule,
             notices={path.stem: path.read_text(encoding="utf-8") for path in sorted(NOTICES_DIR.glob("*.yaml"))},
+            site_url=(
+                f"https://{config.edge.hosts.status}/" if config.edge.enabled and config.edge.hosts.status else None
+            ),
             protect=config.protect,
         ),
         opts=after_apis,
     )
     if config.status_page.enabled
+    else None
+)
+
+# The front door: the HTTPS load balancer, certificates, Cloud Armor and CDN for every public host.
+edge = (
+    Edge(
+        f"{base}-edge",
+        EdgeArgs(
+            project=config.project,
+            region=config.region,
+            settings=config.edge,
+            services={"api": api.name, **({"grafana": grafana_ui.name} if grafana_ui else {})},
+            buckets={"status": status.bucket.name} if status else {},
+        ),
+        opts=after_apis,
+    )
+    if config.edge.enabled
     else None
 )
 
@@ -387,6 +440,7 @@ deployers = DeployIdentity(
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),
+            "alerting": alerting.account.email,
             **(status.runtime_emails if status else {}),
             **(usage_pipeline.runtime_emails if usage_pipeline else {}),
         },
@@ -399,7 +453,8 @@ pulumi.export("region", config.region)
 pulumi.export("network_id", net.network_id)
 pulumi.export("subnet_id", net.subnet_id)
 pulumi.export("private_services_range", net.private_services_range.name)
-pulumi.export("api_url", api.uri)
+# Behind the edge the run.app URL is disabled: the API's address is its custom domain.
+pulumi.export("api_url", f"https://{config.edge.hosts.api}" if config.edge.enabled else api.uri)
 pulumi.export("image_base", images.image_base)
 pulumi.export("database_connection_name", db.connection_name)
 pulumi.export("database_private_ip", db.private_ip)
@@ -417,6 +472,11 @@ if grafana_ui:
     pulumi.export("grafana_url", grafana_ui.url)
 if status:
     pulumi.export("status_page_url", status.url)
+if edge:
+    pulumi.export("edge_ip_address", edge.ip_address)
+    pulumi.export("edge_urls", edge.urls)
+    # The records to publish at the domain's DNS host (docs/edge.md).
+    pulumi.export("edge_dns_records", edge.dns_records)
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)

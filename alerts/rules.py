@@ -6,6 +6,7 @@ MonitoringConfig (stackconfig/monitoring.py)."""
 from __future__ import annotations
 
 from alerts.burnrate import slo_rule_groups
+from alerts.edge import edge_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
@@ -18,7 +19,13 @@ def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, 
     production-safe defaults (`production_defaults()`): what the lab runs, which reads no stack
     file. A stack's rules always come from its config (`omni alerts render --stack`, the program)."""
     monitoring = monitoring or production_defaults()
-    return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups(monitoring) + usage_rule_groups(monitoring)
+    return (
+        slo_rule_groups()
+        + symptom_rule_groups()
+        + resource_rule_groups(monitoring)
+        + edge_rule_groups(monitoring)
+        + usage_rule_groups(monitoring)
+    )
 
 
 def all_alerts(groups: tuple[RuleGroup, ...] | None = None) -> tuple[AlertRule, ...]:

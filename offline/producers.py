@@ -23,14 +23,19 @@ from typing import Any
 
 from observability import catalogue as m
 from observability.promql import Selector, expand_grafana_variables, selectors
-from stackconfig import monitoring as monitoring_module
 from stackconfig.monitoring import METRICS_WORKLOADS, RECONCILE_JOB_MODE, MonitoringConfig, Producers
 
-CLOUD_RUN_TYPES = ("gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/workerPool:WorkerPool")
+WORKER_POOL_TYPE = "gcp:cloudrunv2/workerPool:WorkerPool"
+CLOUD_RUN_TYPES = ("gcp:cloudrunv2/service:Service", WORKER_POOL_TYPE)
 DATABASE_TYPE = "gcp:sql/databaseInstance:DatabaseInstance"
 REDIS_TYPE = "gcp:redis/instance:Instance"
 UPTIME_CHECK_TYPE = "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig"
 PUBSUB_TOPIC_TYPE = "gcp:pubsub/topic:Topic"
+URL_MAP_TYPE = "gcp:compute/uRLMap:URLMap"
+LOG_METRIC_TYPE = "gcp:logging/metric:Metric"
+# The log-based metric of Cloud Armor's enforced decisions (components/edge): `user_<name>` in PromQL.
+ARMOR_DECISIONS_METRIC = "edge_armor_decisions"
+ARMOR_PREVIEW_METRIC = "edge_armor_preview_decisions"
 RUN_JOB_TYPE = "gcp:cloudrunv2/job:Job"
 
 
@@ -108,6 +113,8 @@ def _why_unproduced(selector: Selector, producers: Producers, recorded: frozense
         return None if producers.collectors else "no collector scrapes anything, so no `up` series"
     if metric is m.SQL_REPLICA_LAG:
         return None if producers.read_replica else "the stack has no read replica (database.readReplica)"
+    if metric in (m.ARMOR_DECISIONS, m.ARMOR_PREVIEW_DECISIONS):
+        return None if producers.armor_logs else "the stack has no Cloud Armor log metrics (edge.enabled)"
     if metric is m.RUN_JOB_EXECUTIONS:
         return None if producers.run_jobs else "the stack has no Cloud Run job (usage.enabled)"
     if metric is m.RECONCILIATION_MISMATCHES:
@@ -117,6 +124,7 @@ def _why_unproduced(selector: Selector, producers: Producers, recorded: frozense
         m.Source.CLOUD_SQL: (producers.database, "the stack has no Cloud SQL instance"),
         m.Source.MEMORYSTORE: (producers.redis, "the stack has no Memorystore instance"),
         m.Source.UPTIME: (producers.uptime_checks, "the stack has no uptime checks (statusPage.enabled)"),
+        m.Source.EDGE: (producers.load_balancer, "the stack has no HTTPS load balancer (edge.enabled)"),
         m.Source.PUBSUB: (producers.pubsub, "the stack has no Pub/Sub topic (usage.enabled)"),
     }
     present, why = needed.get(metric.source, (False, f"no producer is known for source {metric.source.value}"))
@@ -164,13 +172,17 @@ def producers_in_graph(graph: Mapping[str, Any], monitoring: MonitoringConfig) -
     databases = by_type.get(DATABASE_TYPE, [])
     return Producers(
         collectors=tuple(dict.fromkeys(collectors)),
-        # Until the evaluator is part of the program (RULE_EVALUATOR_IN_GRAPH), the config's word.
-        rule_evaluator=evaluator if monitoring_module.RULE_EVALUATOR_IN_GRAPH else monitoring.producers.rule_evaluator,
+        rule_evaluator=evaluator,
         database=any(not (resource.get("inputs") or {}).get("masterInstanceName") for resource in databases),
         read_replica=any((resource.get("inputs") or {}).get("masterInstanceName") for resource in databases),
         redis=bool(by_type.get(REDIS_TYPE)),
         uptime_checks=bool(by_type.get(UPTIME_CHECK_TYPE)),
         locust_exporter=False,
+        load_balancer=bool(by_type.get(URL_MAP_TYPE)),
+        armor_logs=any(
+            (resource.get("inputs") or {}).get("name") == ARMOR_DECISIONS_METRIC
+            for resource in by_type.get(LOG_METRIC_TYPE, [])
+        ),
         pubsub=bool(by_type.get(PUBSUB_TOPIC_TYPE)),
         run_jobs=bool(by_type.get(RUN_JOB_TYPE)),
         reconciliation=any(
@@ -181,8 +193,13 @@ def producers_in_graph(graph: Mapping[str, Any], monitoring: MonitoringConfig) -
 
 
 def graph_has_rule_evaluator(graph: Mapping[str, Any], monitoring: MonitoringConfig) -> bool:
+    """The alerting path's worker pool `<base>-alerting`, running the rule evaluator's image."""
+    from components.rule_evaluator import EVALUATOR_IMAGE  # the program's modules: only with a graph
+
     return any(
-        monitoring.rule_evaluator_name in (resource["name"], (resource.get("inputs") or {}).get("name"))
+        resource["type"] == WORKER_POOL_TYPE
+        and (resource.get("inputs") or {}).get("name") == monitoring.rule_evaluator_name
+        and any(container.get("image") == EVALUATOR_IMAGE for container in _containers(resource))
         for resource in graph["resources"]
     )
 

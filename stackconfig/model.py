@@ -16,9 +16,11 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from . import gcp_rules
+from .alerting_path import AlertingPathConfig
 from .combinations import check_combinations
 from .connections import check_connection_budget, connection_budget
 from .deploy import DeployConfig
+from .edge import EdgeSettings, check_edge_fits
 from .errors import ConfigConflict
 from .model_base import ConfigModel
 from .usage import UsageConfig
@@ -369,6 +371,12 @@ class StackConfig(ConfigModel):
         default_factory=AlertingConfig,
         description="Alert routing: PagerDuty for critical alerts, the ticket queue for warnings (see AlertingConfig).",
     )
+    alerting_path: AlertingPathConfig = Field(
+        default_factory=AlertingPathConfig,
+        description=(
+            "The rule evaluator and Alertmanager on Cloud Run, and the SMTP relay of tickets (see AlertingPathConfig)."
+        ),
+    )
 
     deploy: DeployConfig = Field(
         default_factory=DeployConfig,
@@ -381,6 +389,15 @@ class StackConfig(ConfigModel):
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
+    edge: EdgeSettings = Field(
+        default_factory=EdgeSettings, description="The HTTPS load balancer, Cloud Armor, CDN (see EdgeSettings)."
+    )
+
+    @field_validator("edge")
+    @classmethod
+    def _edge_fits_the_stack(cls, edge: EdgeSettings, info: ValidationInfo) -> EdgeSettings:
+        return check_edge_fits(edge, info.data)
+
     usage: UsageConfig = Field(
         default_factory=UsageConfig, validate_default=True, description="Usage metering and invoicing (see UsageConfig)."
     )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from observability.catalogue import API_WORKLOAD, METRICS_WORKLOADS, WORKER_WORKLOAD
 from observability.durations import parse_duration
 
+from .armor import api_rules
 from .cloud_run_sizing import memory_mib
 from .connections import ConnectionBudget, connection_budget, default_max_connections
 
@@ -36,9 +37,10 @@ __all__ = [
     "monitoring_config",
 ]
 
-# The standalone rule evaluator's Cloud Run service is `<base>-rule-evaluator` (the alerting
-# path, docs/alerting.md): the producer check finds it in the graph by that name.
-RULE_EVALUATOR_SUFFIX = "-rule-evaluator"
+# The rule evaluator runs in the alerting path's Cloud Run worker pool `<base>-alerting`
+# (components/rule_evaluator.py, declared in every stack): the producer check finds it in the
+# recorded graph by that name and the evaluator's image.
+RULE_EVALUATOR_SUFFIX = "-alerting"
 
 # The usage pipeline's Cloud Run jobs, `<base>-<mode>` (components/usage.py JOB_MODES); the
 # invoice job exists only once the Stripe key has a version (usage.stripeKeyAdded).
@@ -73,6 +75,8 @@ class Producers:
     redis: bool  # Memorystore system metrics
     uptime_checks: bool  # uptime check results (the status page's checks)
     locust_exporter: bool  # Locust's Prometheus exporter (the load-test project's)
+    load_balancer: bool  # the HTTPS load balancer's metrics (the edge)
+    armor_logs: bool  # the log-based metrics of Cloud Armor's decisions (the edge)
     pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's topic)
     run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
     reconciliation: bool  # the reconcile job writes its custom mismatch metric
@@ -110,6 +114,10 @@ class MonitoringConfig:
     evaluation_interval: str  # how often rules are evaluated: the scrape interval (no point evaluating faster)
     producers: Producers
     usage: UsagePipeline | None  # None where usage.enabled is false
+    edge: bool  # the HTTPS load balancer, Cloud Armor and certificates (edge.enabled)
+    # The API's Cloud Armor rules as (priority, name): the logs, and so the edge's panels, name a
+    # rule by its priority (stackconfig/armor.py).
+    armor_rules: tuple[tuple[int, str], ...]
 
     @property
     def api_service(self) -> str:
@@ -159,24 +167,6 @@ class MonitoringConfig:
         return parse_duration(self.evaluation_interval)
 
 
-def deploys_rule_evaluator(config: StackConfig) -> bool:
-    """Whether the stack runs the standalone rule evaluator.
-
-    The evaluator comes with the alerting path (docs/alerting.md); its stack setting, once it
-    exists, is `alerting.ruleEvaluator.enabled`. Until then every stack is taken to run it, which
-    is what production needs for the recording rules the SLO dashboard and burn-rate alerts read;
-    the producer test holds this against the recorded graph (RULE_EVALUATOR_IN_GRAPH).
-    """
-    settings = getattr(config.alerting, "rule_evaluator", None)
-    return bool(getattr(settings, "enabled", True))
-
-
-# Whether the recorded graph already holds the rule evaluator (`<base>-rule-evaluator`). While it
-# does not, the producer check takes the flag above on trust; tests/test_producers.py fails as
-# soon as a graph holds the evaluator and this still says False, so the switch cannot be forgotten.
-RULE_EVALUATOR_IN_GRAPH = False
-
-
 def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
     """The one function from a validated stack config to what alerts and dashboards read."""
     database = config.database
@@ -203,17 +193,21 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
         evaluation_interval=config.metrics.scrape_interval,
         producers=Producers(
             collectors=METRICS_WORKLOADS if config.metrics.collector else (),
-            rule_evaluator=deploys_rule_evaluator(config),
+            rule_evaluator=True,  # the alerting path is part of every stack
             database=True,
             read_replica=database.read_replica,
             redis=True,
             uptime_checks=config.status_page.enabled,
             locust_exporter=False,
+            load_balancer=config.edge.enabled,
+            armor_logs=config.edge.enabled,
             pubsub=config.usage.enabled,
             run_jobs=config.usage.enabled,
             reconciliation=config.usage.enabled,
         ),
         usage=usage_pipeline(config) if config.usage.enabled else None,
+        edge=config.edge.enabled,
+        armor_rules=tuple((rule.priority, rule.name) for rule in api_rules(config.edge.armor)),
     )
 
 

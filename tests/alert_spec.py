@@ -18,6 +18,11 @@ Where a value follows the stack, it is given per stack with where it comes from.
   before Pub/Sub drops it at 7 days; BigQuery writes failing while that backlog is older than 5
   minutes; any dead letter in 15 minutes, any disagreeing invoice line, any failed invoicing run
   in the last hour: tickets after a minute.
+- The edge (docs/edge.md, the runbooks; edge.enabled: staging and prod, dev has no load balancer):
+  5xx at the load balancer above 5% over 5 minutes, at one request a second or more, pages after
+  2 minutes; Cloud Armor throttling above 10% or WAF blocks above 2% of the API's requests over 10
+  minutes are tickets after 10; a certificate with fewer than 21 days left (managed renewal starts
+  at 30) or none served to an uptime check, for an hour, are tickets.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 STACKS = ("dev", "staging", "prod")
+EDGE_STACKS = ("staging", "prod")  # edge.enabled
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,12 @@ SPEC: dict[tuple[str, str], AlertSpec] = {
     ("UsageDeadLetters", "warning"): AlertSpec("1m", (">", 0)),
     ("InvoiceReconciliationMismatch", "warning"): AlertSpec("1m", (">", 0)),
     ("InvoicingJobFailed", "warning"): AlertSpec("1m", (">", 0)),
+    # --- the edge (staging and prod) --------------------------------------------------------------
+    ("EdgeHigh5xxRate", "critical"): AlertSpec("2m", (">", 0.05), guard=1, stacks=EDGE_STACKS),
+    ("EdgeThrottledShareHigh", "warning"): AlertSpec("10m", (">", 0.1), stacks=EDGE_STACKS),
+    ("EdgeWafBlocksHigh", "warning"): AlertSpec("10m", (">", 0.02), stacks=EDGE_STACKS),
+    ("EdgeCertificateExpiringSoon", "warning"): AlertSpec("1h", ("<", 21), stacks=EDGE_STACKS),
+    ("EdgeCertificateNotServed", "warning"): AlertSpec("1h", stacks=EDGE_STACKS),
 }
 
 

@@ -33,6 +33,7 @@ from alerts.rules import all_alerts, rule_groups
 from alerts.slo import API_AVAILABILITY, API_LATENCY, SLO, SLOS
 from alerts.symptoms import API_ERROR_RATIO, API_SLOW_RATIO, MIN_REQUESTS_PER_SECOND
 from alerts.tools import ToolResult, amtool_check_config, promtool_test_rules, run_checks
+from alerts.deadman import DEADMAN_CHECK
 from alerts.unittests import expand_template, humanize, humanize_percentage, unit_test_file_name, window_test_file_name
 from alerts.validate import RUNBOOK_DIR, AlertRuleError, rule_problems
 from cli.main import app
@@ -114,7 +115,8 @@ def test_every_alert_has_a_runbook_that_says_what_to_check_and_what_to_do(name: 
 
 
 def test_every_runbook_belongs_to_an_alert():
-    assert {path.stem for path in RUNBOOK_DIR.glob("*.md")} == {alert.name for alert in ALERTS}
+    # ... or to the dead man's switch of the alerting path, a Cloud Monitoring policy (alerts/deadman.py).
+    assert {path.stem for path in RUNBOOK_DIR.glob("*.md")} == {alert.name for alert in ALERTS} | {DEADMAN_CHECK.name}
 
 
 def test_each_slo_records_its_error_ratio_per_window_and_alerts_at_the_workbook_burn_rates():
@@ -222,9 +224,10 @@ def test_every_thresholded_alert_is_tested_silent_when_healthy_and_below_and_fir
 
 
 def test_every_alert_without_a_threshold_probe_reads_no_threshold():
-    """Only the absent() alerts and the Watchdog go without a probe: they compare nothing."""
+    """Only the absent() alerts, the Watchdog and the certificate no check is served go without a
+    probe: they compare nothing (the last is `count unless count`)."""
     unprobed = sorted({alert.name for alert in ALERTS if alert.probe is None})
-    assert unprobed == ["ApiMetricsAbsent", "Watchdog", "WorkerMetricsAbsent"]
+    assert unprobed == ["ApiMetricsAbsent", "EdgeCertificateNotServed", "Watchdog", "WorkerMetricsAbsent"]
 
 
 def test_each_window_pair_of_a_burn_alert_is_tested_alone(rendered: Path):

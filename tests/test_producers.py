@@ -21,7 +21,6 @@ from offline.producers import (
     rule_queries,
     unproduced_series,
 )
-from stackconfig import monitoring as monitoring_module
 from stackconfig.monitoring import METRICS_WORKLOADS, Producers
 
 from .conftest import ROOT, STACKS, edit_stack_file
@@ -44,6 +43,8 @@ def test_the_monitoring_config_names_the_producers_the_graph_deploys(stack: str,
     assert from_graph.redis
     assert from_graph.database
     assert not from_graph.locust_exporter
+    assert from_graph.rule_evaluator, "the alerting path's worker pool runs the evaluator"
+    assert from_graph.load_balancer == from_graph.armor_logs == (stack != "dev"), "dev turns the edge off"
     assert from_graph.pubsub, "the usage topic and its BigQuery subscription (usage.enabled)"
     assert from_graph.run_jobs
     assert from_graph.reconciliation, "the reconcile job writes the mismatch metric"
@@ -59,20 +60,22 @@ def test_every_panel_and_every_rule_of_the_stack_reads_only_produced_series(stac
     assert unproduced_series(queries, producers, _recorded(groups)) == []
 
 
-def test_the_rule_evaluator_switch_follows_the_graph(graphs):
-    """Recording rules (and ALERTS) count as produced on the config's word only until the rule
-    evaluator `<base>-rule-evaluator` is part of the program; then the graph decides. A graph that
-    holds it while the switch still says otherwise fails here, so the switch is not forgotten."""
+def test_the_rule_evaluator_is_read_from_the_graph(graphs):
+    """Recording rules and ALERTS count as produced because the graph holds the alerting path's
+    worker pool `<base>-alerting` running the evaluator's image, not on the config's word."""
     for stack in STACKS:
         monitoring = load_monitoring_config(stack, ROOT)
-        if graph_has_rule_evaluator(graphs[stack], monitoring):
-            assert monitoring_module.RULE_EVALUATOR_IN_GRAPH, (
-                f"{stack}'s graph runs the evaluator: set RULE_EVALUATOR_IN_GRAPH"
-            )
-        else:
-            assert not monitoring_module.RULE_EVALUATOR_IN_GRAPH, (
-                f"{stack}'s graph has no {monitoring.rule_evaluator_name}"
-            )
+        assert monitoring.rule_evaluator_name == f"omni-{stack}-alerting"
+        assert graph_has_rule_evaluator(graphs[stack], monitoring), stack
+        without = {
+            **graphs[stack],
+            "resources": [
+                resource
+                for resource in graphs[stack]["resources"]
+                if (resource.get("inputs") or {}).get("name") != monitoring.rule_evaluator_name
+            ],
+        }
+        assert not producers_in_graph(without, monitoring).rule_evaluator
 
 
 def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
@@ -86,6 +89,8 @@ def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
         redis=True,
         uptime_checks=True,
         locust_exporter=False,
+        load_balancer=True,
+        armor_logs=True,
         pubsub=True,
         run_jobs=True,
         reconciliation=True,
