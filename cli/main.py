@@ -28,6 +28,7 @@ app = typer.Typer(
 
 # Sub-apps: each imports its heavy modules inside its commands, so `omni preview` stays fast.
 from cli import alerts as alerts_cli  # noqa: E402
+from cli import cost as cost_cli  # noqa: E402
 from cli import dashboards as dashboards_cli  # noqa: E402
 from cli import lab as lab_cli  # noqa: E402
 from cli import loadtest as loadtest_cli  # noqa: E402
@@ -38,6 +39,7 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(statuspage_cli.app, name="statuspage")
 app.add_typer(loadtest_cli.app, name="loadtest")
+app.add_typer(cost_cli.app, name="cost")
 
 
 ProjectDir = Annotated[
