@@ -23,7 +23,7 @@ from components.app_contract import (
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
-from components import status_page
+from components import budget, status_page
 from components.status_page import StatusPage, StatusPageArgs
 from statuspage.notices import NOTICES_DIR
 from components.app_contract import METRICS_PATH, METRICS_PORT, METRICS_WORKLOADS, TRACED_WORKLOADS
@@ -68,6 +68,7 @@ apis = ProjectServices(
             *deploy_identity.REQUIRED_APIS,
             *audit.REQUIRED_APIS,
             *(status_page.REQUIRED_APIS if config.status_page.enabled else ()),
+            *(budget.REQUIRED_APIS if config.cost.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -140,6 +141,21 @@ policies = AlertPolicies(
 )
 # Alertmanager reads the routing key from a file (`routing_key_file`) mounted from here.
 paging_secrets = {"pagerduty-routing-key": SecretSpec(pager.routing_key)} if pager else {}
+# The month's spend against the stack's budget; thresholds open tickets like warnings do.
+if config.cost.billing_account and config.cost.monthly_budget:
+    budget.Budget(
+        f"{base}-cost",
+        budget.BudgetArgs(
+            billing_account=config.cost.billing_account,
+            project=config.project,
+            monthly_amount=config.cost.monthly_budget,
+            ticket_channels=[policies.channels[alert_policies.Channel.TICKET].id],
+            actual_thresholds=config.cost.actual_thresholds,
+            forecast_thresholds=config.cost.forecast_thresholds,
+            notify_billing_admins=config.cost.notify_billing_admins,
+        ),
+        opts=after_apis,
+    )
 vault = Secrets(
     base,
     SecretsArgs(

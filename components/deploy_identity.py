@@ -117,6 +117,9 @@ CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE)
 # kind of resource cannot reach `pulumi up` without someone deciding who manages it.
 SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
+    # Budgets live on the billing account, outside the project: a person grants the deployer
+    # Billing Account Costs Manager and the previewer Billing Account Viewer there (docs/cost.md).
+    "gcp:billing/": ServiceRoles(None, ()),
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),

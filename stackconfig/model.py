@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .connections import check_connection_budget, connection_budget
+from .cost import CostSettings
 from .deploy import DeployConfig
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
@@ -351,6 +352,7 @@ class StackConfig(ConfigModel):
     audit: AuditConfig = Field(
         default_factory=AuditConfig, description="Data Access audit logs and the locked audit log bucket (see AuditConfig)."
     )
+    cost: CostSettings = Field(default_factory=CostSettings, description="The stack's Cloud Billing budget (see CostSettings).")
     status_page: StatusPageConfig = Field(
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
