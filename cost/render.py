@@ -150,7 +150,12 @@ def render_per_request(estimate: StackEstimate, result: PerRequest) -> str:
         f"  per request      {usd_fine(result.per_request)}   ({verdict} the roadmap's target {usd_fine(result.target)})",
         f"    fixed part     {usd_fine(result.fixed_per_request)}   ({usd(result.fixed)} a month, shared by every request)",
         f"    variable part  {usd_fine(result.variable_per_request)}   ({usd(result.variable)} a month, grows with traffic)",
-        f"  without the cache {usd_fine(result.per_request_without_cache)}",
+        f"  without cache    {usd_fine(result.per_request_without_cache)}",
+        *(
+            [f"  (understated: {len(estimate.unpriced)} line items have no price row amount and are left out)"]
+            if estimate.unpriced
+            else []
+        ),
         "",
         "The cache model:",
         f"  a hit ({profile.cache_hit_rate:.1%} of requests: the pooling lab's measured rate unless --cache-hit-rate)",

@@ -25,7 +25,7 @@ from cost.render import cost_delta, delta_line, delta_markdown, render_json, ren
 from offline.diff import compute_diff
 from offline.diff_render import render_markdown_comment
 from stackconfig import StackConfigError, load_stack_config
-from tests.conftest import STACKS, resources
+from tests.conftest import ROOT, STACKS, resources
 
 # The planned types of the brief: other helpers add them; each must already be placed.
 PLANNED_TYPES = (
@@ -529,3 +529,26 @@ def test_a_budget_the_estimate_already_exceeds_is_warned_about(graphs: dict[str,
     warning = budget_warning(graph, estimate_graph(graph))
 
     assert warning is not None and "already exceeds the budget $100.00" in warning
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_omni_cost_prints_the_per_request_cost_next_to_the_target_and_a_bad_option_exits_2() -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["cost", "--stack", "dev", "--per-request", "--brief", "--requests-per-month", "1000000", "-C", str(ROOT)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "one API request on stack dev at 1,000,000 requests a month" in result.output
+    assert "the roadmap's target $0.000600" in result.output
+    assert "Coverage: 100%" in result.output
+
+    bad = runner.invoke(app, ["cost", "--stack", "dev", "--cache-hit-rate", "93.5", "-C", str(ROOT)])
+    assert bad.exit_code == 2
+    assert "cache_hit_rate: Input should be less than or equal to 1" in bad.output
