@@ -81,7 +81,7 @@ def _burn_condition(slo: SLO, severity: Severity, ratio_over) -> str:
     for window in _windows(severity):
         threshold = repr(burn_threshold(slo, window))
         pairs.append(
-            f"(\n  {ratio_over(window.long_window)} > {threshold}\nand\n  {ratio_over(window.short_window)} > {threshold}\n)"
+            f"(\n  {ratio_over(window.long_window)} > {threshold}\nand\n  {ratio_over(window.short_window)} " f"> {threshold}\n)"
         )
     return "\nor\n".join(pairs)
 
@@ -113,7 +113,7 @@ def burn_rate_alert(slo: SLO, severity: Severity) -> AlertRule:
         expr=_burn_condition(slo, severity, slo.error_ratio_series),
         for_=FOR_BY_SEVERITY[severity],
         severity=severity,
-        summary=f"SLO {{{{ $labels.slo }}}} of {{{{ $labels.service }}}} is burning its error budget {'fast' if severity is Severity.CRITICAL else 'steadily'}.",
+        summary="SLO {{ $labels.slo }} of {{ $labels.service }} is burning its error " f"budget {'fast' if severity is Severity.CRITICAL else 'steadily'}.",
         description=(
             f"{slo.description} The error ratio of SLO {{{{ $labels.slo }}}} burns the {slo.objective:g} objective's "
             f"budget {explained}. {consequence}"

@@ -7,13 +7,13 @@ Monitoring alert policies all read these objects; none of them is written twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 # Where `docs/runbooks/<AlertName>.md` is published; alerts link there.
 RUNBOOK_BASE_URL = "https://github.com/omni-platform/omni-infra/blob/main/docs/runbooks"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"  # pages the on-call engineer now (PagerDuty)
     WARNING = "warning"  # opens a ticket for working hours
     INFO = "info"  # context for troubleshooting; notifies nobody

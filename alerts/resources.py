@@ -104,7 +104,7 @@ def cloud_run_alerts() -> RuleGroup:
                 description=(
                     "{{ $value | humanizePercentage }} of the requests reaching Cloud Run service "
                     "{{ $labels.service_name }} end in 5xx, counted by Cloud Run's front end (so including "
-                    f"requests the app never saw: cold-start timeouts, crashes, overload). Threshold {RUN_5XX_RATIO:.0%}."
+                    "requests the app never saw: cold-start timeouts, crashes, overload). " f"Threshold {RUN_5XX_RATIO:.0%}."
                 ),
                 scenario=_scenario(
                     _steady(f'{requests}{{{api},response_code_class="2xx"}}', 0, 54),
@@ -198,7 +198,7 @@ def cloud_sql_alerts() -> RuleGroup:
             summary="Cloud SQL {{ $labels.database_id }} disk is {{ $value | humanizePercentage }} full.",
             description=(
                 "The disk of {{ $labels.database_id }} is {{ $value | humanizePercentage }} full "
-                f"(threshold {threshold:.0%}). A full disk stops writes; automatic growth has a ceiling and a rate limit."
+                f"(threshold {threshold:.0%}). A full disk stops writes; automatic growth has a ceiling and a " "rate limit."
             ),
             scenario=_scenario(_steady(f"{m.SQL_DISK.name}{{{database}}}", used), labels=db_labels, value=used, siblings=siblings),
         )
@@ -280,14 +280,15 @@ def redis_alerts() -> RuleGroup:
             AlertRule(
                 name="CacheHitRateLow",
                 expr=(
-                    f"{_ratio_of_rates(cache_requests, hit, 'service, cache', CACHE_HIT_WINDOW)}\n< {CACHE_HIT_RATIO:g}\n"
-                    f"and\nsum by (service, cache) (rate({cache_requests}[{CACHE_HIT_WINDOW}])) > {CACHE_MIN_LOOKUPS_PER_SECOND:g}"
+                    f"{_ratio_of_rates(cache_requests, hit, 'service, cache', CACHE_HIT_WINDOW)}\n"
+                    f"< {CACHE_HIT_RATIO:g}\n"
+                    f"and\nsum by (service, cache) (rate({cache_requests}[{CACHE_HIT_WINDOW}])) " f"> {CACHE_MIN_LOOKUPS_PER_SECOND:g}"
                 ),
                 for_=CACHE_HIT_FOR,
                 severity=Severity.WARNING,
-                summary="Cache {{ $labels.cache }} of {{ $labels.service }} hits only {{ $value | humanizePercentage }}.",
+                summary="Cache {{ $labels.cache }} of {{ $labels.service }} hits only " "{{ $value | humanizePercentage }}.",
                 description=(
-                    "Only {{ $value | humanizePercentage }} of the {{ $labels.cache }} lookups by {{ $labels.service }} "
+                    "Only {{ $value | humanizePercentage }} of the {{ $labels.cache }} lookups by " "{{ $labels.service }} "
                     f"hit over the last {CACHE_HIT_WINDOW} (threshold {CACHE_HIT_RATIO:.0%}, with at least "
                     f"{CACHE_MIN_LOOKUPS_PER_SECOND:g} lookup a second): the database serves what the cache should, "
                     "and latency rises."
@@ -362,7 +363,7 @@ def celery_alerts() -> RuleGroup:
                 severity=Severity.CRITICAL,
                 summary="No Celery worker of {{ $labels.service }} answers.",
                 description=(
-                    "{{ $value | humanize }} Celery workers of {{ $labels.service }} answered the last ping for a minute: "
+                    "{{ $value | humanize }} Celery workers of {{ $labels.service }} answered the last ping for " "a minute: "
                     "no background task runs and the queues only grow."
                 ),
                 scenario=_scenario(
@@ -382,13 +383,13 @@ def api_alerts() -> RuleGroup:
         rules=(
             AlertRule(
                 name="ApiDbPoolWaitHigh",
-                expr=f"histogram_quantile(0.95, sum by (service, le) (rate({wait}[5m])))\n> {DB_POOL_WAIT_P95_SECONDS:g}",
+                expr="histogram_quantile(0.95, sum by (service, le) " f"(rate({wait}[5m])))\n> {DB_POOL_WAIT_P95_SECONDS:g}",
                 for_="10m",
                 severity=Severity.INFO,
                 summary="Requests of {{ $labels.service }} wait for a database connection.",
                 description=(
-                    "The p95 wait for a pooled database connection in {{ $labels.service }} is {{ $value | humanize }}s: "
-                    "pools are exhausted. Look here when latency rises; raise the pool only within the connection budget."
+                    "The p95 wait for a pooled database connection in {{ $labels.service }} is " "{{ $value | humanize }}s: "
+                    "pools are exhausted. Look here when latency rises; raise the pool only within the " "connection budget."
                 ),
                 scenario=_scenario(
                     _steady(f'{wait}{{service="api",le="0.1"}}', 0, 0),
@@ -435,7 +436,7 @@ def availability_alerts() -> RuleGroup:
                 severity=Severity.WARNING,
                 summary="{{ $value | humanizePercentage }} of the {{ $labels.job }} scrape targets are down.",
                 description=(
-                    "Prometheus cannot scrape {{ $value | humanizePercentage }} of the targets of job {{ $labels.job }}: "
+                    "Prometheus cannot scrape {{ $value | humanizePercentage }} of the targets of job " "{{ $labels.job }}: "
                     "their metrics, and the alerts reading them, are missing."
                 ),
                 scenario=_scenario(

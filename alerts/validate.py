@@ -97,7 +97,7 @@ def rule_problems(groups: tuple[RuleGroup, ...], runbook_dir: Path = RUNBOOK_DIR
     for (name, severity), count in sorted(keys.items(), key=lambda item: item[0][0]):
         if count > 1:
             problems.append(
-                RuleProblem(name, f"{count} alerts share the name and severity {getattr(severity, 'value', severity)}; merge them or rename one")
+                RuleProblem(name, f"{count} alerts share the name and severity {getattr(severity, 'value', severity)}; merge " "them or rename one")
             )
     return problems
 

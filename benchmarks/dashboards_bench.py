@@ -56,9 +56,9 @@ def main() -> None:
         for stack in args.stacks.split(","):
             out = Path(scratch) / stack
             render_command(stack, out)  # warm-up: bytecode and disk caches
-            command_s = median_seconds(lambda: render_command(stack, out), args.repeat)
-            render_s = median_seconds(lambda: render_dashboards(stack, ROOT), args.repeat)
-            lint_s = median_seconds(lambda: lint_rendered(stack, ROOT), args.repeat)
+            command_s = median_seconds(lambda stack=stack, out=out: render_command(stack, out), args.repeat)
+            render_s = median_seconds(lambda stack=stack: render_dashboards(stack, ROOT), args.repeat)
+            lint_s = median_seconds(lambda stack=stack: lint_rendered(stack, ROOT), args.repeat)
             verdict = "ok" if command_s < TARGET_S else "OVER TARGET"
             print(f"{stack:<8} {command_s:>22.3f} s {render_s:>18.3f} s {lint_s:>16.3f} s  {verdict}")
 

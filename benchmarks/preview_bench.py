@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scale",
         default="150,300",
-        help="comma-separated sizes of synthetic stacks built from the real Network component (default 150,300; '' for none)",
+        help="comma-separated sizes of synthetic stacks built from the real Network component (default 150,300; " "'' for none)",
     )
     args = parser.parse_args(argv)
     if args.repeat < 1:

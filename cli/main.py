@@ -30,6 +30,7 @@ app = typer.Typer(
 from cli import alerts as alerts_cli  # noqa: E402
 from cli import cost as cost_cli  # noqa: E402
 from cli import dashboards as dashboards_cli  # noqa: E402
+from cli import docs as docs_cli  # noqa: E402
 from cli import lab as lab_cli  # noqa: E402
 from cli import loadtest as loadtest_cli  # noqa: E402
 from cli import statuspage as statuspage_cli  # noqa: E402
@@ -39,6 +40,7 @@ app.add_typer(alerts_cli.app, name="alerts")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(statuspage_cli.app, name="statuspage")
 app.add_typer(loadtest_cli.app, name="loadtest")
+app.add_typer(docs_cli.app, name="docs")
 app.add_typer(cost_cli.app, name="cost")
 
 
@@ -65,18 +67,23 @@ class RunFailed(Exception):
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
-        self.reason = reason  # "invalid config" or "the program failed"
+        self.reason = reason  # "invalid config", "names Google would refuse" or "the program failed"
 
 
 def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     """Run the program for one stack; every expected failure becomes a `RunFailed`."""
     from offline.engine import run_stack
+    from offline.name_checks import NameCheckError, raise_for_names
     from stackconfig import StackConfigError
 
     try:
-        return run_stack(project, stack, preview=preview).to_json()
+        graph = run_stack(project, stack, preview=preview).to_json()
+        raise_for_names(graph)  # Google's naming rules, on whatever the components built
+        return graph
     except StackConfigError as error:
         raise RunFailed(str(error), "invalid config") from None
+    except NameCheckError as error:
+        raise RunFailed(str(error), "names Google would refuse") from None
     except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
         trace = "".join(traceback.format_exception(error))
         message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"
@@ -94,9 +101,9 @@ def _graph_json(project, stack: str, preview: bool = True) -> dict:
 def _stacks(project, stack: str | None, all_stacks: bool) -> list[str]:
     if all_stacks:
         return project.stacks()
-    if stack:
-        return [stack]
-    fail("name a stack with --stack S, or use --all")
+    if not stack:
+        fail("name a stack with --stack S, or use --all")
+    return [stack]
 
 
 @app.command()
@@ -107,7 +114,7 @@ def preview(
         bool,
         typer.Option(
             "--simulate-apply",
-            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving them unknown.",
+            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving " "them unknown.",
         ),
     ] = False,
     project_dir: ProjectDir = Path("."),
@@ -243,7 +250,8 @@ def check(project_dir: ProjectDir = Path(".")) -> None:
         )
         for violation in policies.violations:
             out.print(
-                f"    {violation.enforcement.value} {violation.policy}: {violation.type} {violation.name}: {violation.message}",
+                f"    {violation.enforcement.value} {violation.policy}: "
+                f"{violation.type} {violation.name}: {violation.message}",
                 markup=False,
             )
         budget = cost_cli.budget_warning(graph, cost_cli.estimate(graph))

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import pulumi
 import pulumi_gcp as gcp
@@ -44,7 +44,7 @@ VALUE_REFERENCE = re.compile(r"^\$value(\s*\|\s*[a-zA-Z]+)*$")
 VALUE_PLACEHOLDER = "(value on the incident's chart)"
 
 
-class Channel(str, Enum):
+class Channel(StrEnum):
     PAGER = "pagerduty"
     TICKET = "ticket"
 

@@ -1,7 +1,7 @@
 """The contract between the platform and the Omni application: which environment variables
 each workload gets, and which of them come from Secret Manager.
 
-The README's "What the application reads" section is this module in prose; keep them in step.
+docs/app-contract.md's "What the application reads" section is this module in prose; keep them in step.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from components.database import Database
 from components.redis import Redis
 from components.registry import Registry
 from components.tracing import OTLP_ENDPOINT
+from stackconfig import sidecars
 from stackconfig.model import StackConfig
 
 # Until CI has pushed an image, the workloads run Google's public sample container, so that the
@@ -31,8 +32,8 @@ METRICS_PORT = 9464
 ingress port (8080), so that the internet never reads the metrics; only the collector sidecar,
 on localhost, does."""
 METRICS_PATH = "/metrics"
-METRICS_WORKLOADS = ("api", "worker")  # the ones with a collector sidecar
-TRACED_WORKLOADS = ("api", "worker", "beat")
+METRICS_WORKLOADS = sidecars.METRICS_WORKLOADS  # the ones with a collector sidecar
+TRACED_WORKLOADS = sidecars.TRACED_WORKLOADS
 """The ones with an OpenTelemetry Collector sidecar: every Cloud Run workload that runs the app.
 Beat too: it sends the scheduled tasks, so it starts their traces. Not the migration job, a
 one-off run whose outcome is in its logs: it gets `OTEL_SDK_DISABLED=true`."""
@@ -155,7 +156,7 @@ def workload_env(
 
 # One scheduler process: the smallest Cloud Run instance, 1 vCPU in all, of which beat keeps 750m
 # beside its tracing collector; 512Mi for beat's own container.
-BEAT_CPU, BEAT_MEMORY = "1", "512Mi"
+BEAT_CPU, BEAT_MEMORY = sidecars.BEAT_CPU, sidecars.BEAT_MEMORY
 
 
 def celery_command(workload: str, config: StackConfig) -> list[str]:

@@ -62,6 +62,41 @@ def database_password(name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[
     # secret outputs; marking it here as well keeps it secret wherever it flows even where no
     # engine applies them (the offline engine's mock runtime).
     return pulumi.Output.secret(password.result)
+
+
+@dataclass(frozen=True)
+class PasswordUser:
+    """A built-in PostgreSQL user and its generated password (a secret Output)."""
+
+    user: gcp.sql.User
+    password: pulumi.Output[str]
+
+
+def password_user(
+    resource_name: str,
+    *,
+    user_name: str,
+    instance: pulumi.Input[str],
+    protect: bool,
+    password_name: str,
+    password_opts: pulumi.ResourceOptions,
+    opts: pulumi.ResourceOptions,
+) -> PasswordUser:
+    """A built-in user with a generated password (`database_password`): the instance's admin,
+    or a tool's own login (Grafana's). Such a user owns what it creates, and PostgreSQL will not
+    drop a role while it owns objects, so a disposable stack abandons it with the instance
+    rather than failing the destroy; a protected one refuses the delete."""
+    password = database_password(password_name, password_opts)
+    user = gcp.sql.User(
+        resource_name,
+        name=user_name,
+        instance=instance,
+        type="BUILT_IN",
+        password=password,
+        deletion_policy="PREVENT" if protect else "ABANDON",
+        opts=opts,
+    )
+    return PasswordUser(user, password)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -325,20 +360,20 @@ class Database(pulumi.ComponentResource):
             opts=stateful,
         )
 
-        # Protected: a new password would lock the migrations out until every reader restarts.
-        self.admin_password = database_password(f"{name}-admin-password", stateful)
-        self.admin_user = ADMIN_USER
-        self.admin = gcp.sql.User(
+        # The admin user owns the schema (`password_user` says why it is abandoned, not dropped).
+        admin = password_user(
             f"{name}-admin",
-            name=ADMIN_USER,
+            user_name=ADMIN_USER,
             instance=self.instance.name,
-            type="BUILT_IN",
-            password=self.admin_password,
-            # The admin user owns the schema: PostgreSQL will not drop it while it owns objects,
-            # so a disposable stack abandons it with the instance rather than failing the destroy.
-            deletion_policy="PREVENT" if args.protect else "ABANDON",
+            protect=args.protect,
+            password_name=f"{name}-admin-password",
+            # Protected: a new password would lock the migrations out until every reader restarts.
+            password_opts=stateful,
             opts=stateful,
         )
+        self.admin_password = admin.password
+        self.admin_user = ADMIN_USER
+        self.admin = admin.user
 
         self.iam_users = {}
         for key, email in iam_accounts.items():

@@ -25,7 +25,7 @@ pool and its provider, the deny policy, the custom roles, every IAM binding on a
 account (trust and `actAs`), the audit bucket and sink. The deployer holds no role that changes
 them, and an IAM deny policy (`guardrails`) refuses the deployer and the previewer those
 permissions, and token creation on any account, whatever roles they are ever given. Changing
-them is a person's `pulumi up` (docs/deploying.md).
+them is a person's `pulumi up` (docs/deploy-security.md).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class CustomRole:
 @dataclass(frozen=True)
 class ServiceRoles:
     """The roles that manage (deployer) and read (previewer) one kind of resource. `manage` is a
-    predefined role, a `CustomRole`, or None: the resource is person-managed (docs/deploying.md)."""
+    predefined role, a `CustomRole`, or None: the resource is person-managed (docs/deploy-security.md)."""
 
     manage: str | CustomRole | None
     read: tuple[str, ...]

@@ -38,11 +38,13 @@ from components.cloud_run import (
     Sidecar,
     check_workload_name,
     container_env,
+    http_probe,
     instance_limits,
+    serving_resources,
     sidecar_container,
     vpc_access,
 )
-from components.database import database_password
+from components.database import password_user
 from components.identity import grant_project_roles
 from components.options import child_options
 from components.secrets import Secrets, SecretsArgs, SecretSpec
@@ -331,16 +333,16 @@ class Grafana(pulumi.ComponentResource):
             deletion_policy=deletion_policy,
             opts=stateful,
         )
-        db_password = database_password(f"{name}-db-password", stateful)
-        user = gcp.sql.User(
+        login = password_user(
             f"{name}-db-user",
-            name=DATABASE_USER,
+            user_name=DATABASE_USER,
             instance=args.database_instance,
-            type="BUILT_IN",
-            password=db_password,
-            deletion_policy=deletion_policy,
+            protect=args.protect,
+            password_name=f"{name}-db-password",
+            password_opts=stateful,
             opts=stateful,
         )
+        db_password, user = login.password, login.user
         vault = Secrets(
             f"{name}-secret",
             SecretsArgs(
@@ -446,14 +448,17 @@ class Grafana(pulumi.ComponentResource):
                         "envs": container_env(spec),
                         "depends_ons": [FRONTEND_NAME],
                         "volume_mounts": [{"name": PROVISIONING_VOLUME, "mount_path": MOUNT_DIR}],
-                        "resources": {
-                            "limits": instance_limits("grafana", GRAFANA_CPU, settings.memory, [frontend_sidecar(args.project)]),
-                            "cpu_idle": True,
-                            "startup_cpu_boost": True,
-                        },
+                        "resources": serving_resources(
+                            instance_limits("grafana", GRAFANA_CPU, settings.memory, [frontend_sidecar(args.project)]),
+                            cpu_idle=True,
+                        ),
                         # The first start runs Grafana's database migrations: up to 5 minutes.
-                        "startup_probe": {"http_get": {"path": HEALTH_PATH, "port": GRAFANA_PORT}, "period_seconds": 5, "timeout_seconds": 3, "failure_threshold": 60},
-                        "liveness_probe": {"http_get": {"path": HEALTH_PATH, "port": GRAFANA_PORT}, "period_seconds": 30, "timeout_seconds": 5, "failure_threshold": 3},
+                        "startup_probe": http_probe(
+                            HEALTH_PATH, GRAFANA_PORT, period_seconds=5, timeout_seconds=3, failure_threshold=60
+                        ),
+                        "liveness_probe": http_probe(
+                            HEALTH_PATH, GRAFANA_PORT, period_seconds=30, timeout_seconds=5, failure_threshold=3
+                        ),
                     },
                     frontend_container(args.project),
                 ],

@@ -24,6 +24,7 @@ import yaml
 from components.cloud_run import CONFIG_DIGEST_ANNOTATION as CONFIG_DIGEST_ANNOTATION  # re-exported: where reviewers look for it
 from components.cloud_run import SecretFile, Sidecar, store_sidecar_config
 from stackconfig.platform import duration_seconds
+from stackconfig.sidecars import METRICS_COLLECTOR_MIB, METRICS_COLLECTOR_MILLICORES
 
 REQUIRED_APIS = ("monitoring.googleapis.com",)
 # Pinned: the sidecar is infrastructure, upgraded by a reviewed change. 1.9.x is the line that
@@ -32,7 +33,7 @@ COLLECTOR_IMAGE = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-si
 COLLECTOR_NAME = "collector"
 # The collector's share of an instance, which the app's container gives up (the instance's
 # total is `api.cpu` / `workers.cpu`): it scrapes one local target every interval.
-COLLECTOR_CPU, COLLECTOR_MEMORY = "250m", "256Mi"
+COLLECTOR_CPU, COLLECTOR_MEMORY = f"{METRICS_COLLECTOR_MILLICORES}m", f"{METRICS_COLLECTOR_MIB}Mi"
 CONFIG_DIR = "/etc/rungmp"  # where the sidecar looks for its configuration
 CONFIG_FILE = "config.yaml"
 CONFIG_VOLUME = "rungmp-config"

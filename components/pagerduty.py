@@ -32,7 +32,7 @@ def pagerduty_provider(name: str, token: pulumi.Input[str] | None) -> pagerduty.
         if providers_run():
             raise ValueError(
                 "the PagerDuty provider needs the stack's `pagerduty:token` secret "
-                "(pulumi config set --secret pagerduty:token <key>); it never reads PAGERDUTY_TOKEN from the environment"
+                "(pulumi config set --secret pagerduty:token <key>); it never reads PAGERDUTY_TOKEN from the " "environment"
             )
         return pagerduty.Provider(name)
     return pagerduty.Provider(name, token=pulumi.Output.secret(token))

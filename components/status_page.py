@@ -28,6 +28,7 @@ from components.app_contract import PLACEHOLDER_JOB_IMAGE
 from components.cloud_run import ContainerSpec, Job, JobArgs
 from components.identity import grant_project_roles
 from components.options import child_options
+from stackconfig import gcp_rules
 from statuspage.model import PUBLIC_COMPONENTS, PublicComponent
 from statuspage.notices import parse_notice_text
 from statuspage.sources.gcp import COMPONENT_LABEL
@@ -46,14 +47,12 @@ PUBLISH_COMMAND = ("python", "-m", "statuspage.publish")
 # A run measures, renders and uploads in seconds; the next minute's run is the retry.
 PUBLISH_TIMEOUT = "50s"
 PUBLIC_URL = "https://storage.googleapis.com/{bucket}/"
-CRON_FIELD = re.compile(r"^[0-9*/,-]+$")
 
 
 def check_schedule(schedule: str) -> str:
-    """A five-field cron expression (Cloud Scheduler's unix-cron)."""
-    fields = schedule.split()
-    if len(fields) != 5 or not all(CRON_FIELD.fullmatch(part) for part in fields):
-        raise ValueError(f"schedule {schedule!r}: give five cron fields, like '* * * * *' (every minute)")
+    """A unix-cron expression Cloud Scheduler takes (the config model checks it the same way)."""
+    if problem := gcp_rules.cron_schedule(schedule):
+        raise ValueError(f"schedule {problem}")
     return schedule
 
 
@@ -211,7 +210,7 @@ class StatusPage(pulumi.ComponentResource):
             project=args.project,
             account_id=f"{name}-run",
             display_name=f"Status page scheduler ({name})",
-            description="Cloud Scheduler runs the status page job as this account, which may do nothing else; managed by Pulumi",
+            description="Cloud Scheduler runs the status page job as this account, which may do nothing else; " "managed by Pulumi",
             opts=child,
         )
         invoker = gcp.cloudrunv2.JobIamMember(

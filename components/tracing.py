@@ -32,7 +32,12 @@ import pulumi_gcp as gcp
 import yaml
 
 from components.cloud_run import HttpProbe, SecretFile, Sidecar, sidecar_limits, store_sidecar_config
-from stackconfig.cloud_run_sizing import fractional_cpu_memory_ceiling_mib, memory_mib
+from stackconfig.cloud_run_sizing import memory_mib
+from stackconfig.sidecars import (
+    LARGE_TRACING_COLLECTOR_MILLICORES,
+    TRACING_COLLECTOR_MILLICORES,
+    tracing_collector_millicores,
+)
 
 REQUIRED_APIS = ("cloudtrace.googleapis.com",)
 # Pinned: the contrib build, which has the `googlecloud` exporter, the `probabilistic_sampler`
@@ -43,7 +48,7 @@ COLLECTOR_IMAGE = f"docker.io/otel/opentelemetry-collector-contrib:{COLLECTOR_VE
 COLLECTOR_NAME = "otel-collector"
 # Its share of an instance, which the app's container gives up: it batches and forwards spans
 # from one instance. Above 512Mi it takes LARGE_COLLECTOR_CPU, the least Cloud Run gives that much memory.
-COLLECTOR_CPU, LARGE_COLLECTOR_CPU = "250m", "500m"
+COLLECTOR_CPU, LARGE_COLLECTOR_CPU = f"{TRACING_COLLECTOR_MILLICORES}m", f"{LARGE_TRACING_COLLECTOR_MILLICORES}m"
 CONFIG_DIR = "/etc/otelcol-contrib"  # the image's own config directory, replaced by the mount
 CONFIG_FILE = "config.yaml"
 CONFIG_VOLUME = "otel-config"
@@ -145,8 +150,7 @@ class CollectorConfig:
 
 def collector_cpu(memory: str) -> str:
     """The collector's CPU share for its memory limit: 250m, or 500m above 512Mi."""
-    ceiling = fractional_cpu_memory_ceiling_mib(int(COLLECTOR_CPU[:-1]))
-    return COLLECTOR_CPU if ceiling is None or memory_mib(memory) <= ceiling else LARGE_COLLECTOR_CPU
+    return f"{tracing_collector_millicores(memory_mib(memory))}m"
 
 
 def collector_sidecar(memory: str) -> Sidecar:

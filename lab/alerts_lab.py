@@ -162,7 +162,7 @@ class LabResult:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for row, result in zip(data["scenarios"], self.scenarios):
+        for row, result in zip(data["scenarios"], self.scenarios, strict=True):
             row["passed"] = result.passed
         data["passed"] = self.passed
         return data
@@ -331,7 +331,8 @@ def _follow(
 ) -> None:
     """One look at a scenario's stack: detected or timed out yet? Then clear its fault; resolved yet?"""
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     now = time.monotonic()
     if stack.waiting:
         detected = first_detection(stack, pagerduty.events, webhooks.notifications, alert_names)
@@ -374,7 +375,8 @@ def first_detection(
 ) -> tuple[float, str] | None:
     """When the first page (or ticket) naming an expected alert arrived, and that alert."""
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     found: list[tuple[float, str]] = []
     if scenario.severity is Severity.CRITICAL:
         for event in events:
@@ -399,7 +401,8 @@ def _first_resolve(
 ) -> float | None:
     """When the alert that detected the fault resolved, after the fault was cleared."""
     scenario, alert = stack.scenario, stack.detected_by
-    assert scenario is not None and stack.cleared_at is not None
+    assert scenario is not None
+    assert stack.cleared_at is not None
     if alert is None:
         return None
     if scenario.severity is Severity.CRITICAL:
@@ -420,7 +423,8 @@ def _first_resolve(
 
 def _result(stack: LabStack) -> ScenarioResult:
     scenario = stack.scenario
-    assert scenario is not None and stack.fault_at is not None
+    assert scenario is not None
+    assert stack.fault_at is not None
     mttd = None if stack.detected_at is None else round(stack.detected_at - stack.fault_at, 1)
     resolved = None
     if stack.resolved_at is not None and stack.cleared_at is not None:

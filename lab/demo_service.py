@@ -78,10 +78,11 @@ class TrafficSimulator:
         rnd = self._random
         route, method = rnd.choice(ROUTES)
         tenant = rnd.choice(TENANTS)
+        code = "200"
         if rnd.random() < faults.error_ratio:
             code = "500"
-        else:
-            code = "404" if rnd.random() < 0.02 else "200"  # some client errors: they count as good
+        elif rnd.random() < 0.02:
+            code = "404"  # some client errors: they count as good
         if rnd.random() < faults.slow_ratio:
             duration = rnd.uniform(*SLOW_SECONDS)
         else:

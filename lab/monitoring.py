@@ -22,12 +22,15 @@ def prometheus(
     spec = ServerSpec(
         "prometheus", PROMETHEUS_BINARY, "prometheus", {"prometheus.yml": config_yaml, **rule_files}, port, trees
     )
-    return ManagedServer(spec, [
-        "--config.file={dir}/prometheus.yml",
-        "--storage.tsdb.path={dir}/data",
-        f"--web.listen-address={LOOPBACK}:{{port}}",
-        "--log.level=warn",
-    ])
+    return ManagedServer(
+        spec,
+        [
+            "--config.file={dir}/prometheus.yml",
+            "--storage.tsdb.path={dir}/data",
+            f"--web.listen-address={LOOPBACK}:{{port}}",
+            "--log.level=warn",
+        ],
+    )
 
 
 def alertmanager(config_yaml: str, *, port: int = 0) -> ManagedServer:
@@ -35,12 +38,15 @@ def alertmanager(config_yaml: str, *, port: int = 0) -> ManagedServer:
     spec = ServerSpec(
         "alertmanager", ALERTMANAGER_BINARY, "prometheus-alertmanager", {"alertmanager.yml": config_yaml}, port
     )
-    return ManagedServer(spec, [
-        "--config.file={dir}/alertmanager.yml",
-        "--storage.path={dir}/data",
-        f"--web.listen-address={LOOPBACK}:{{port}}",
-        # No gossip: a single lab instance needs no cluster, and the default cluster port (9094)
-        # would collide between the lab's concurrent Alertmanagers.
-        "--cluster.listen-address=",
-        "--log.level=warn",
-    ])
+    return ManagedServer(
+        spec,
+        [
+            "--config.file={dir}/alertmanager.yml",
+            "--storage.path={dir}/data",
+            f"--web.listen-address={LOOPBACK}:{{port}}",
+            # No gossip: a single lab instance needs no cluster, and the default cluster port (9094)
+            # would collide between the lab's concurrent Alertmanagers.
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+    )

@@ -248,7 +248,7 @@ def check_invariants(runs: tuple[RunResult, ...], pool_size: int) -> tuple[Invar
             continue
         factor = without.p95_ms / with_cache.p95_ms if with_cache.p95_ms > 0 else float("inf")
         invariants.append(Invariant(
-            f"{'pgbouncer' if pooled else 'direct'}: the cache makes p95 at least {P95_IMPROVEMENT_FACTOR:g}x better",
+            f"{'pgbouncer' if pooled else 'direct'}: the cache makes p95 at least {P95_IMPROVEMENT_FACTOR:g}x " "better",
             factor >= P95_IMPROVEMENT_FACTOR,
             f"p95 {without.p95_ms:.0f} ms without, {with_cache.p95_ms:.0f} ms with: {factor:.1f}x",
         ))

@@ -20,11 +20,11 @@ def render_report(result: PoolingLabResult) -> str:
     runs = result.runs
     settings = result.settings
     connections = [(run.plan.name, colour, [(s.at_seconds, float(s.server_connections)) for s in run.connections])
-                   for run, colour in zip(runs, COLOURS)]
+                   for run, colour in zip(runs, COLOURS, strict=False)]
     p95 = [(run.plan.name, colour, [(s.at_seconds, s.p95_ms) for s in run.latency if s.requests_per_second > 0])
-           for run, colour in zip(runs, COLOURS)]
+           for run, colour in zip(runs, COLOURS, strict=False)]
     p50 = [(run.plan.name, colour, [(s.at_seconds, s.p50_ms) for s in run.latency if s.requests_per_second > 0])
-           for run, colour in zip(runs, COLOURS)]
+           for run, colour in zip(runs, COLOURS, strict=False)]
     # The runs' users all arrive within a second of each other: one line marks them all.
     measured_from = max((run.measured_from_seconds for run in runs), default=0.0)
     verdict = "every invariant held" if result.passed else "an invariant failed"
@@ -43,7 +43,8 @@ def render_report(result: PoolingLabResult) -> str:
         f"{settings.duration_seconds} s; PgBouncer pool "
         f"{settings.pool_size} (transaction mode); {settings.api_instances} API instances, each pooling "
         f"{settings.api_pool_size} + {settings.api_max_overflow} connections; uncached item read "
-        f"{settings.item_query_ms:g} ms. Result: <strong class=\"{'pass' if result.passed else 'fail'}\">{verdict}</strong>.</p>",
+        f"{settings.item_query_ms:g} ms. "
+        f"Result: <strong class=\"{'pass' if result.passed else 'fail'}\">{verdict}</strong>.</p>",
         _table(runs),
         "<h2>Invariants</h2>",
         "<ul>" + "".join(
@@ -93,7 +94,7 @@ def _chart(series: Sequence[Series], unit: str, measured_from: float, horizontal
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{escape(unit)} over time">']
     for step in range(5):  # grid and y labels
         value = y_max * step / 4
-        parts.append(f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{sy(value):.1f}" y2="{sy(value):.1f}" stroke="#e3e3e3"/>')
+        parts.append(f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{sy(value):.1f}" y2="{sy(value):.1f}" ' 'stroke="#e3e3e3"/>')
         parts.append(f'<text x="{MARGIN_LEFT - 6}" y="{sy(value) + 4:.1f}" text-anchor="end">{value:.0f}</text>')
     for step in range(5):  # x labels
         value = x_min + (x_max - x_min) * step / 4
@@ -101,16 +102,16 @@ def _chart(series: Sequence[Series], unit: str, measured_from: float, horizontal
     parts.append(f'<text x="{MARGIN_LEFT}" y="{HEIGHT - 2}">{escape(unit)}, by seconds from the start of the load</text>')
     if measured_from > 0:
         x = sx(measured_from)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{MARGIN_TOP}" y2="{MARGIN_TOP + plot_height}" stroke="#777" stroke-dasharray="2 3"/>')
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{MARGIN_TOP}" y2="{MARGIN_TOP + plot_height}" stroke="#777" ' 'stroke-dasharray="2 3"/>')
         parts.append(f'<text x="{x + 4:.1f}" y="{MARGIN_TOP + 10}">every user in: measured from here</text>')
     if horizontal is not None:
         y = sy(horizontal[0])
-        parts.append(f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b00020" stroke-dasharray="6 4"/>')
-        parts.append(f'<text x="{WIDTH - MARGIN_RIGHT}" y="{y - 4:.1f}" text-anchor="end" fill="#b00020">{escape(horizontal[1])}</text>')
+        parts.append(f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#b00020" ' 'stroke-dasharray="6 4"/>')
+        parts.append(f'<text x="{WIDTH - MARGIN_RIGHT}" y="{y - 4:.1f}" text-anchor="end" ' f'fill="#b00020">{escape(horizontal[1])}</text>')
     for label, colour, line in series:
         if line:
             path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in line)
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"><title>{escape(label)}</title></polyline>')
+            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" ' f'points="{path}"><title>{escape(label)}</title></polyline>')
     parts.append("</svg>")
     legend = "".join(
         f'<span><svg width="14" height="4"><rect width="14" height="4" fill="{colour}"/></svg> {escape(label)}</span>'

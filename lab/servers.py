@@ -94,7 +94,7 @@ def _postgres_ready(server: ManagedServer) -> bool:
 class PoolSettings:
     """PgBouncer's pooling: transaction mode, `pool_size` server connections per database and role."""
 
-    pool_size: int = 20  # the API's DB_POOL_SIZE (README: api.dbPoolSize)
+    pool_size: int = 20  # the API's DB_POOL_SIZE (docs/configuration.md: api.dbPoolSize)
     max_client_connections: int = 500
     # No reserve pool: the lab's bound on server connections is exactly `pool_size`.
     reserve_pool_size: int = 0

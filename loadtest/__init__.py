@@ -2,7 +2,7 @@
 
 The suite itself (`config`, `shapes`, `thresholds`, `locustfile`) needs only Locust and the
 standard library: the same files run locally (`omni loadtest run`) and, mounted from a
-ConfigMap, in the Locust master and workers on Kubernetes (`components/locust_cluster.py`).
+ConfigMap, in the Locust master and workers on Kubernetes (`loadtest/infra/locust_cluster.py`).
 """
 
 # The files the Kubernetes ConfigMap carries, mounted as this package in the Locust image.

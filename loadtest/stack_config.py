@@ -1,32 +1,33 @@
 """The `loadtest` stack's configuration: where Locust runs, how many workers, what it targets.
 
 A project of its own (`loadtest/infra`, namespace `omni-loadtest`), so that a load-generation
-cluster is created and destroyed without touching the platform's stacks. Errors use the main
-model's machinery (`Problem`, `StackConfigError`, camelCase `ConfigModel` sections): every bad
-key listed at once, before any resource is declared, with the command that fixes it.
+cluster is created and destroyed without touching the platform's stacks. It is read by the main
+loader (`load_stack_config(model=LoadtestStackConfig, project=LOADTEST_PROJECT)`): every bad key
+listed at once, before any resource is declared, with the command that fixes it.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from loadtest.shape_plans import SHAPES
-from stackconfig.errors import Problem, StackConfigError
-from stackconfig.loader import config_key
-from stackconfig.location import stack_file
+from stackconfig.loader import ConfigProject, load_stack_config
 from stackconfig.model import DEFAULT_REGION, GCP_REGIONS
 from stackconfig.model_base import ConfigModel
 
 NAMESPACE = "omni-loadtest"
-PROJECT_DIR = Path("loadtest/infra")  # from the repository root, as the messages name it
-PROVIDER_FIELDS = {"gcp:project": "project", "gcp:region": "region"}
+LOADTEST_PROJECT = ConfigProject(
+    namespace=NAMESPACE,
+    known_namespaces=frozenset({NAMESPACE, "gcp", "pulumi", "kubernetes"}),
+    provider_settings_home="loadtest/stack_config.py",
+    project_dir=Path("loadtest/infra"),  # from the repository root, as the messages name it
+)
 
 
 def _cidr(value: str) -> str:
@@ -139,52 +140,5 @@ class LoadtestStackConfig(ConfigModel):
 
 
 def load_loadtest_config(stack: str, values: Mapping[str, str], secret_keys: set[str]) -> LoadtestStackConfig:
-    """Validate the stack's config map; raise StackConfigError naming every bad key."""
-    source = str(stack_file(PROJECT_DIR, stack))
-    problems: list[Problem] = []
-    document: dict[str, Any] = {}
-    for full_key, raw in sorted(values.items()):
-        namespace, _, key = full_key.partition(":")
-        if full_key in PROVIDER_FIELDS:
-            document[PROVIDER_FIELDS[full_key]] = raw
-        elif namespace == NAMESPACE:
-            field = LoadtestStackConfig.model_fields.get(_snake(key))
-            text = field is not None and field.annotation in (str, SecretStr, str | None, SecretStr | None)
-            document[key] = raw if text else _decode(raw)
-        elif namespace not in ("pulumi", "kubernetes"):
-            problems.append(Problem(full_key, "a key this project does not read", f"settings go under `{NAMESPACE}:`; remove it with `pulumi config rm '{full_key}' --stack {stack}`"))
-    for name in ("kubeconfig", "apiKey"):
-        full_key = f"{NAMESPACE}:{name}"
-        if full_key in values and full_key not in secret_keys:
-            problems.append(Problem(full_key, "a plain-text value", f"must be encrypted: `pulumi config set --secret {name} <value> --stack {stack}`"))
-    try:
-        config = LoadtestStackConfig.model_validate(document)
-    except ValidationError as error:
-        config = None
-        for detail in error.errors():
-            loc = detail["loc"]
-            key = _key(loc)
-            secret = bool(loc) and loc[0] in ("kubeconfig", "apiKey")
-            found = "(missing)" if detail["type"] == "missing" else "[secret]" if secret else repr(detail["input"])
-            how = f"`pulumi config set{' --path' if len(loc) > 1 else ''} '{key.partition(':')[2] or key}' <value> --stack {stack}`"
-            message = detail["msg"].removeprefix("Value error, ")
-            problems.append(Problem(key, found, f"{message}; set it with {how}"))
-    if problems or config is None:
-        raise StackConfigError(source, sorted(problems, key=lambda problem: problem.key))
-    return config
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    return config_key(loc, NAMESPACE, PROVIDER_FIELDS)
-
-
-def _snake(key: str) -> str:
-    return "".join(f"_{char.lower()}" if char.isupper() else char for char in key)
-
-
-def _decode(raw: str) -> Any:
-    """Pulumi hands objects, lists, numbers and booleans over as JSON text."""
-    try:
-        return json.loads(raw)
-    except (TypeError, ValueError):
-        return raw
+    """Validate the stack's config map with the main loader; raise StackConfigError naming every bad key."""
+    return load_stack_config(stack, values, secret_keys, model=LoadtestStackConfig, project=LOADTEST_PROJECT)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import errno
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
 from localrun.ports import LOOPBACK, PortInUseError
 
@@ -115,7 +116,7 @@ def _handler_class(handle: Handler) -> type[BaseHTTPRequestHandler]:
         do_POST = _serve
         do_PUT = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # the lab prints its own progress; per-request lines would drown it
 
     return RequestHandler

@@ -8,6 +8,7 @@ up the same way and raises `ServerStartError` with the end of its log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -95,8 +96,14 @@ class ManagedServer:
                 # A process group of its own: the terminal's Ctrl-C reaches only the lab, which
                 # then stops the server in order; and killing the group leaves no grandchild.
                 self._process = subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    cwd=self.directory, start_new_session=True, env=environment, **_as_user(identity),
+                    command,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=self.directory,
+                    start_new_session=True,
+                    env=environment,
+                    **_as_user(identity),
                 )
             self.pid = self._process.pid
             self._wait_until_ready()
@@ -115,15 +122,22 @@ class ManagedServer:
             account = pwd.getpwnam(self.spec.unprivileged_user)
         except KeyError:
             raise ServerStartError(
-                f"{self.spec.name} must not run as root and there is no user {self.spec.unprivileged_user!r} to run it as"
+                f"{self.spec.name} must not run as root and there is no user "
+                f"{self.spec.unprivileged_user!r} to run it as"
             ) from None
         return account.pw_uid, account.pw_gid
 
     def _prepare(self, step: tuple[str, ...], identity: tuple[int, int] | None, environment: dict[str, str]) -> None:
         with self._log_path.open("ab") as log:
             finished = subprocess.run(
-                [self._fill(argument) for argument in step], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=self.directory, env=environment, check=False, **_as_user(identity),
+                [self._fill(argument) for argument in step],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.directory,
+                env=environment,
+                check=False,
+                **_as_user(identity),
             )
         if finished.returncode != 0:
             raise ServerStartError(
@@ -205,7 +219,5 @@ def stop_process_group(process: subprocess.Popen[bytes], grace_seconds: float) -
 
 
 def _signal_group(pid: int, signal_number: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal_number)  # the group's id is the leader's pid (start_new_session)
-    except ProcessLookupError:
-        pass

@@ -6,7 +6,7 @@ each selector in every rendered query names a metric listed here.
 
 Three families of metrics:
 - the Omni application's own, exposed on `/metrics` and scraped by the Managed Prometheus
-  sidecar of each Cloud Run workload (the README's "What the application exposes" section);
+  sidecar of each Cloud Run workload (docs/app-contract.md, "What the application exposes");
 - Google Cloud system metrics, which Managed Prometheus serves to PromQL under
   `<service>_googleapis_com:<metric path with _>` (DELTA and CUMULATIVE ones are counters,
   DISTRIBUTIONs are histograms with `_bucket`, `_sum` and `_count`);
@@ -16,16 +16,16 @@ Three families of metrics:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     COUNTER = "counter"  # only ever inside rate()/increase()
     GAUGE = "gauge"
     HISTOGRAM = "histogram"  # queried through its _bucket, _sum and _count series
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     APP = "app"  # the Omni API and Celery workers, through the GMP sidecar
     CLOUD_RUN = "cloud-run"
     CLOUD_SQL = "cloud-sql"

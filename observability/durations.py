@@ -1,4 +1,5 @@
-"""Prometheus durations ("30s", "1h", "3d", "1h30m") read and written as whole seconds: rules, scrape intervals, alert policies."""
+"""Prometheus durations ("30s", "1h", "3d", "1h30m") read and written as whole seconds: rules,
+scrape intervals, alert policies."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def parse_duration(text: str) -> int:
     match = _DURATION.fullmatch(text) if text else None
     if match is None:
         raise ValueError(f"{text!r} is not a Prometheus duration: digits and a unit, largest first (30s, 5m, 1h30m, 3d)")
-    seconds = sum(int(value) * unit for value, unit in zip(match.groups(), _UNIT_SECONDS) if value)
+    seconds = sum(int(value) * unit for value, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if value)
     if seconds != int(seconds):
         raise ValueError(f"{text!r} is not a whole number of seconds")
     return int(seconds)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from dataclasses import asdict
 from typing import Any
 
@@ -69,7 +68,8 @@ def format_pair(change: FieldChange, limit: int = TEXT_VALUE_LIMIT) -> tuple[str
     after = _value_text(change.after, change.after_set)
     if len(before) <= limit and len(after) <= limit:
         return before, after
-    differs_at = len(os.path.commonprefix([before, after]))
+    same = (b == a for b, a in zip(before, after, strict=False))
+    differs_at = next((i for i, equal in enumerate(same) if not equal), min(len(before), len(after)))
     lead = limit // 3  # what is shown of the shared text before the difference
     start = 0 if differs_at < limit - lead else differs_at - lead
     return _window(before, start, limit), _window(after, start, limit)

@@ -110,7 +110,7 @@ def _sql_instance(c: Context) -> dict[str, Any]:
         "firstIpAddress": ip,
         "ipAddresses": [{"ipAddress": ip, "type": "PRIVATE"}],
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{c.resource_project}/instances/{name}",
-        "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}" "@gcp-sa-cloud-sql.iam.gserviceaccount.com",
         "dnsName": f"{c.digest()[:12]}.{c.resource_region}.sql.goog.",
         # The instance's own CA (a stand-in PEM, different per instance).
         "serverCaCerts": [
@@ -212,12 +212,18 @@ def _pagerduty_integration(c: Context) -> dict[str, Any]:
 
 def _workload_identity_pool(c: Context) -> dict[str, Any]:
     # Pools are named by the project's number, not its id.
-    path = f"projects/{project_number(c.resource_project)}/locations/global/workloadIdentityPools/{c.get('workloadIdentityPoolId')}"
+    path = (
+        f"projects/{project_number(c.resource_project)}/locations/global"
+        f"/workloadIdentityPools/{c.get('workloadIdentityPoolId')}"
+    )
     return {"id": path, "name": path, "state": "ACTIVE"}
 
 
 def _workload_identity_provider(c: Context) -> dict[str, Any]:
-    pool = f"projects/{project_number(c.resource_project)}/locations/global/workloadIdentityPools/{c.get('workloadIdentityPoolId')}"
+    pool = (
+        f"projects/{project_number(c.resource_project)}/locations/global"
+        f"/workloadIdentityPools/{c.get('workloadIdentityPoolId')}"
+    )
     path = f"{pool}/providers/{c.get('workloadIdentityPoolProviderId')}"
     return {"id": path, "name": path, "state": "ACTIVE"}
 
@@ -230,7 +236,7 @@ def _log_bucket(c: Context) -> dict[str, Any]:
 def _log_sink(c: Context) -> dict[str, Any]:
     return {
         "id": f"projects/{c.resource_project}/sinks/{c.resource_name}",
-        "writerIdentity": f"serviceAccount:service-{project_number(c.resource_project)}@gcp-sa-logging.iam.gserviceaccount.com",
+        "writerIdentity": f"serviceAccount:service-{project_number(c.resource_project)}" "@gcp-sa-logging.iam.gserviceaccount.com",
     }
 
 

@@ -40,10 +40,10 @@ def plain(value: Any) -> Any:
     so a rule sees what it sees offline."""
     if isinstance(value, Mapping):
         mapping: Mapping[Any, Any] = value
-        return {key: _read(lambda: mapping[key]) for key in mapping}
+        return {key: _read(lambda key=key: mapping[key]) for key in mapping}
     if isinstance(value, Sequence) and not isinstance(value, str):
         sequence: Sequence[Any] = value
-        return [_read(lambda: sequence[i]) for i in range(len(sequence))]
+        return [_read(lambda i=i: sequence[i]) for i in range(len(sequence))]
     return value
 
 

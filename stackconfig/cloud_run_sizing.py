@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
+from .errors import ConfigConflict
+
 MEMORY = re.compile(r"^([0-9]+)(Mi|Gi)$")
 # Cloud Run's memory range per vCPU count (MiB), second-generation environment.
 MEMORY_RANGE_MIB: dict[str, tuple[int, int]] = {
@@ -44,10 +46,13 @@ def check_cpu_memory(section: str, cpu: str, memory: str, sidecars: Sequence[tup
     container's (`<section>.memory`), `sidecars` the (millicores, MiB) of each sidecar beside it:
     the app gets the total minus the sidecars' shares, and the instance's memory (the app's plus
     the sidecars') must fit Cloud Run's range for the total."""
+    # ConfigConflict (a ValueError) names the keys, so the config loader prints each one's fix.
+    cpu_key, memory_key = f"{section}.cpu", f"{section}.memory"
     if cpu not in MEMORY_RANGE_MIB:
-        raise ValueError(
+        raise ConfigConflict(
             f"{section}.cpu {cpu!r}: an instance takes {', '.join(MEMORY_RANGE_MIB)} vCPUs in all, sidecars included; "
-            f"set {section}.cpu to one of them"
+            f"set {section}.cpu to one of them",
+            cpu_key,
         )
     sidecar_millicores = sum(millicores for millicores, _ in sidecars)
     sidecar_mib = sum(mib for _, mib in sidecars)
@@ -55,24 +60,29 @@ def check_cpu_memory(section: str, cpu: str, memory: str, sidecars: Sequence[tup
     if app_millicores < MIN_APP_MILLICORES:
         enough = [total for total in MEMORY_RANGE_MIB if int(total) * 1000 - sidecar_millicores >= MIN_APP_MILLICORES]
         fix = f"set {section}.cpu to {enough[0]}" if enough else "run fewer or smaller sidecars"
-        raise ValueError(
+        raise ConfigConflict(
             f"{section}.cpu {cpu} is the instance's total: its sidecars take {sidecar_millicores}m, leaving the app "
-            f"{app_millicores}m, below {MIN_APP_MILLICORES}m; {fix}"
+            f"{app_millicores}m, below {MIN_APP_MILLICORES}m; {fix}",
+            cpu_key,
         )
     app_mib = memory_mib(memory)
     low, high = MEMORY_RANGE_MIB[cpu]
     if not low <= app_mib + sidecar_mib <= high:
         plus = f" plus its sidecars' {sidecar_mib}Mi" if sidecars else ""
-        raise ValueError(
+        raise ConfigConflict(
             f"{section}.memory {memory}{plus} with {section}.cpu {cpu}: Cloud Run takes {low}Mi to {high // 1024}Gi "
-            f"for {cpu} vCPU; change one of the two"
+            f"for {cpu} vCPU; change one of the two",
+            cpu_key,
+            memory_key,
         )
     for below, ceiling in FRACTIONAL_CPU_MEMORY_CEILING_MIB:
         if app_millicores < below and app_mib > ceiling:
-            raise ValueError(
-                f"{section}.memory {memory}: the app keeps {app_millicores}m of {section}.cpu {cpu} after its sidecars, "
-                f"and Cloud Run gives a container below {below / 1000:g} vCPU at most {ceiling}Mi; "
-                f"lower {section}.memory or raise {section}.cpu"
+            raise ConfigConflict(
+                f"{section}.memory {memory}: the app keeps {app_millicores}m of {section}.cpu {cpu} "
+                f"after its sidecars, and Cloud Run gives a container below {below / 1000:g} vCPU at most {ceiling}Mi; "
+                f"lower {section}.memory or raise {section}.cpu",
+                cpu_key,
+                memory_key,
             )
     return app_millicores
 
@@ -112,7 +122,10 @@ def sidecar_limits(cpu: str, memory: str) -> dict[str, str]:
         raise ValueError(f"sidecar memory {memory}: give 64Mi to {SIDECAR_MAX_MEMORY_MIB}Mi")
     ceiling = fractional_cpu_memory_ceiling_mib(millicores(cpu))
     if ceiling is not None and mib > ceiling:
-        raise ValueError(f"sidecar memory {memory} with cpu {cpu}: Cloud Run gives {cpu} at most {ceiling}Mi; give it more cpu or less memory")
+        raise ValueError(
+            f"sidecar memory {memory} with cpu {cpu}: Cloud Run gives {cpu} at most {ceiling}Mi; "
+            "give it more cpu or less memory"
+        )
     return {"cpu": cpu, "memory": memory}
 
 

@@ -36,3 +36,15 @@ class StackConfigError(pulumi.RunError):
             "no resource was declared."
         )
         super().__init__("\n".join([header, *(p.render() for p in problems)]))
+
+
+class ConfigConflict(ValueError):
+    """A refusal that involves several keys (or one key other than where the validator sits):
+    the loader names each of them, with the command that changes it, instead of the section.
+
+    `keys` are paths from the top of the config as a stack file writes them (`api.cpu`,
+    `tracing.collectorMemory`; `project` and `region` stand for `gcp:project`, `gcp:region`)."""
+
+    def __init__(self, message: str, *keys: str):
+        super().__init__(message)
+        self.keys = keys

@@ -15,9 +15,12 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from . import gcp_rules
+from .combinations import check_combinations
 from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
+from .errors import ConfigConflict
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 
@@ -47,6 +50,11 @@ SUBNET_RANGES = tuple(
 # suffix a component appends (the status page's publisher, `-status-pub`) sets the room left.
 SERVICE_ACCOUNT_ID_MAX = 30
 LONGEST_ACCOUNT_SUFFIX = "-status-pub"
+# What changes the connection budget (stackconfig/connections.py), named when it does not fit.
+BUDGET_KEYS = (
+    "api.maxInstances", "api.dbPoolSize", "api.dbMaxOverflow", "workers.instances", "workers.concurrency",
+    "workers.dbPoolSize", "database.reservedConnections", "database.tier", "database.maxConnections",
+)
 # Labels the program sets itself; a stack may add others but not change these.
 BUILT_IN_LABELS = ("app", "environment", "managed-by", "team", "cost-center")
 
@@ -87,7 +95,7 @@ class NetworkConfig(ConfigModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more than they tell.",
+        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more " "than they tell.",
     )
 
     @field_validator("subnet_cidr")
@@ -149,7 +157,7 @@ class PagerDutyConfig(ConfigModel):
         default=15,
         ge=1,
         le=60,
-        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the whole rotation.",
+        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the " "whole rotation.",
     )
     urgency: Literal["high", "low"] = Field(
         default="high",
@@ -232,8 +240,10 @@ class StatusPageConfig(ConfigModel):
     title: str = Field(default="Omni API status", min_length=1, max_length=80, description="The page's title and the feed's.")
     bucket: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$",
-        description="The public bucket's name (globally unique); unset: `<project>-status`.",
+        description=(
+            "The public bucket's name (globally unique; Cloud Storage's naming rules, without dots, which need a "
+            "verified domain); unset: `<project>-status`."
+        ),
     )
     schedule: str = Field(
         default="* * * * *",
@@ -250,11 +260,26 @@ class StatusPageConfig(ConfigModel):
 
     @field_validator("schedule")
     @classmethod
-    def _five_cron_fields(cls, schedule: str) -> str:
-        fields = schedule.split()
-        if len(fields) != 5 or not all(re.fullmatch(r"[0-9*/,-]+", part) for part in fields):
-            raise ValueError("give five cron fields, like '* * * * *' (every minute)")
+    def _cloud_scheduler_takes_it(cls, schedule: str) -> str:
+        if problem := gcp_rules.cron_schedule(schedule):
+            raise ValueError(problem)
         return schedule
+
+    @field_validator("bucket")
+    @classmethod
+    def _cloud_storage_takes_it(cls, bucket: str | None) -> str | None:
+        if bucket is not None and (problem := gcp_rules.bucket_name(bucket)):
+            raise ValueError(problem)
+        if bucket is not None and "." in bucket:
+            raise ValueError(f"{bucket!r}: a bucket name with dots needs a verified domain; use '-' instead")
+        return bucket
+
+    @field_validator("release")
+    @classmethod
+    def _release_names_one_image(cls, release: str | None) -> str | None:
+        if release == "latest":
+            raise ValueError("`latest` moves between images: use a release tag or a digest")
+        return release
 
 
 class StackConfig(ConfigModel):
@@ -330,11 +355,11 @@ class StackConfig(ConfigModel):
     )
     metrics: MetricsConfig = Field(
         default_factory=MetricsConfig,
-        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see MetricsConfig).",
+        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see " "MetricsConfig).",
     )
     tracing: TracingConfig = Field(
         default_factory=TracingConfig,
-        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see TracingConfig).",
+        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see " "TracingConfig).",
     )
     grafana: GrafanaConfig = Field(
         default_factory=GrafanaConfig,
@@ -364,7 +389,7 @@ class StackConfig(ConfigModel):
         if info.data.get("environment") == "prod" and deploy.preview_pull_requests:
             raise ValueError(
                 "prod's previewer refuses pull requests: whoever can push a branch could decrypt prod's secrets "
-                "through it (docs/deploying.md); prod is previewed by the drift check on main"
+                "through it (docs/deploy-security.md); prod is previewed by the drift check on main"
             )
         return deploy
 
@@ -372,8 +397,18 @@ class StackConfig(ConfigModel):
     @classmethod
     def _prod_audit_locked(cls, audit: AuditConfig, info: ValidationInfo) -> AuditConfig:
         if info.data.get("environment") == "prod" and audit.locked is False:
-            raise ValueError("prod keeps its audit logs locked: an unlocked bucket can be deleted or its retention shortened")
+            raise ConfigConflict(
+                "prod keeps its audit logs locked: an unlocked bucket can be deleted or its retention shortened",
+                "audit.locked",
+            )
         return audit
+
+    @field_validator("project")
+    @classmethod
+    def _google_takes_the_project_id(cls, project: str) -> str:
+        if problem := gcp_rules.project_id(project):
+            raise ValueError(problem)
+        return project
 
     @field_validator("name_prefix")
     @classmethod
@@ -394,7 +429,7 @@ class StackConfig(ConfigModel):
     @classmethod
     def _known_region(cls, region: str) -> str:
         if region not in GCP_REGIONS:
-            raise ValueError(f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and Memorystore: {', '.join(GCP_REGIONS)}")
+            raise ValueError(f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and " f"Memorystore: {', '.join(GCP_REGIONS)}")
         return region
 
     @field_validator("labels")
@@ -403,10 +438,14 @@ class StackConfig(ConfigModel):
         for key, value in labels.items():
             if key in BUILT_IN_LABELS:
                 raise ValueError(f"label {key!r} is set by the program; built-in labels: {', '.join(BUILT_IN_LABELS)}")
-            if not re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", key):
-                raise ValueError(f"label key {key!r} must be lowercase letters, digits, _ or -, starting with a letter")
-            if not re.fullmatch(r"[a-z0-9_-]{0,63}", value):
-                raise ValueError(f"label value {value!r} for {key!r} must be lowercase letters, digits, _ or -")
+            if problem := gcp_rules.label_key(key) or gcp_rules.label_value(key, value):
+                raise ValueError(problem)
+        room = gcp_rules.MAX_LABELS - len(BUILT_IN_LABELS)
+        if len(labels) > room:
+            raise ValueError(
+                f"{len(labels)} labels: Google takes {gcp_rules.MAX_LABELS} per resource, "
+                f"{len(BUILT_IN_LABELS)} of them built in, so {room} at most"
+            )
         return labels
 
     @field_validator("protect")
@@ -423,25 +462,42 @@ class StackConfig(ConfigModel):
     @classmethod
     def _prod_pages(cls, alerting: AlertingConfig, info: ValidationInfo) -> AlertingConfig:
         if info.data.get("environment") == "prod" and not alerting.pagerduty.enabled:
-            raise ValueError("prod must page: critical alerts in prod need the on-call engineer, not a ticket")
+            raise ConfigConflict(
+                "prod must page: critical alerts in prod need the on-call engineer, not a ticket",
+                "alerting.pagerduty.enabled",
+            )
         if info.data.get("environment") == "prod" and alerting.pagerduty.urgency != "high":
-            raise ValueError("prod pages at high urgency: a low-urgency page never wakes the on-call engineer nor escalates")
+            raise ConfigConflict(
+                "prod pages at high urgency: a low-urgency page never wakes the on-call engineer nor escalates",
+                "alerting.pagerduty.urgency",
+            )
         return alerting
 
     @model_validator(mode="after")
     def _connections_fit(self) -> StackConfig:
-        check_connection_budget(self.api, self.workers, self.database)
+        try:
+            check_connection_budget(self.api, self.workers, self.database)
+        except ValueError as error:
+            raise ConfigConflict(str(error), *BUDGET_KEYS) from None
         if self.grafana.enabled:
             # Grafana keeps its state in the same instance: its pools come out of the same budget.
             budget = connection_budget(self.api, self.workers, self.database)
             grafana = self.grafana.max_instances * self.grafana.db_pool_size
             if budget.needed + grafana > budget.max_connections:
-                raise ValueError(
+                raise ConfigConflict(
                     f"the connection budget does not fit Grafana: {budget.explain()}, plus Grafana "
                     f"{self.grafana.max_instances} instances x pool {self.grafana.db_pool_size} = {grafana} "
                     "(grafana.maxInstances, grafana.dbPoolSize). Lower one of the keys named, or raise "
-                    "database.tier / database.maxConnections"
+                    "database.tier / database.maxConnections",
+                    *BUDGET_KEYS,
+                    "grafana.maxInstances",
+                    "grafana.dbPoolSize",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _combinations_fit(self) -> StackConfig:
+        check_combinations(self)
         return self
 
     @property

@@ -14,7 +14,9 @@ from pydantic import Field, field_validator, model_validator
 
 from observability.durations import parse_duration
 
+from . import gcp_rules
 from .cloud_run_sizing import FRACTIONAL_CPU_MEMORY_CEILING_MIB, check_cpu_memory, memory_mib
+from .errors import ConfigConflict
 from .model_base import ConfigModel
 
 CloudRunCpu = Literal["1", "2", "4", "6", "8"]
@@ -39,7 +41,7 @@ class ApiConfig(ConfigModel):
         default=10,
         ge=1,
         le=1000,
-        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the connection budget.",
+        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the " "connection budget.",
     )
     cpu: CloudRunCpu = Field(
         default="2",
@@ -52,7 +54,7 @@ class ApiConfig(ConfigModel):
     memory: str = Field(
         default="1Gi",
         pattern=MEMORY_PATTERN,
-        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud Run's range for `cpu`.",
+        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud " "Run's range for `cpu`.",
     )
     concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
@@ -78,11 +80,13 @@ class ApiConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> ApiConfig:
-        check_cpu_memory("api", self.cpu, self.memory)
+        # `cpu` with `memory` is checked with the sidecars the stack runs (stackconfig/combinations.py).
         if self.min_instances > self.max_instances:
-            raise ValueError(
+            raise ConfigConflict(
                 f"minInstances {self.min_instances} is above maxInstances {self.max_instances}: "
-                "lower api.minInstances or raise api.maxInstances"
+                "lower api.minInstances or raise api.maxInstances",
+                "api.minInstances",
+                "api.maxInstances",
             )
         return self
 
@@ -95,7 +99,7 @@ class WorkersConfig(ConfigModel):
         default="2",
         description=(
             "vCPUs per worker instance in all, its sidecars included (250m per collector, see `api.cpu`); the Celery "
-            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it was sized with."
+            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it " "was sized with."
         ),
     )
     memory: str = Field(
@@ -117,11 +121,6 @@ class WorkersConfig(ConfigModel):
         ),
     )
 
-    @model_validator(mode="after")
-    def _cloud_run_sizes(self) -> WorkersConfig:
-        check_cpu_memory("workers", self.cpu, self.memory)
-        return self
-
 
 class DatabaseConfig(ConfigModel):
     """Cloud SQL for PostgreSQL."""
@@ -131,11 +130,11 @@ class DatabaseConfig(ConfigModel):
     )
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
         default="ENTERPRISE",
-        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection pooling and longer PITR.",
+        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection " "pooling and longer PITR.",
     )
     tier: str = Field(
         default="db-custom-4-16384",
-        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, `db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
+        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, " "`db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
     )
     availability: Literal["REGIONAL", "ZONAL"] = Field(
         default="REGIONAL", description="REGIONAL is high availability: a standby in a second zone, automatic failover."
@@ -161,7 +160,7 @@ class DatabaseConfig(ConfigModel):
         default=None,
         ge=25,
         le=262143,
-        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set explicitly as a flag.",
+        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set " "explicitly as a flag.",
     )
     reserved_connections: int = Field(
         default=10,
@@ -171,28 +170,51 @@ class DatabaseConfig(ConfigModel):
     )
     query_insights: bool = Field(default=True, description="Query Insights (query plans and tags) on.")
 
+    @field_validator("tier")
+    @classmethod
+    def _google_takes_the_tier(cls, tier: str) -> str:
+        if problem := gcp_rules.cloud_sql_tier(tier):
+            raise ValueError(problem)
+        return tier
+
     @model_validator(mode="after")
     def _edition_fits(self) -> DatabaseConfig:
         tier_pattern = ENTERPRISE_TIER if self.edition == "ENTERPRISE" else ENTERPRISE_PLUS_TIER
         if not tier_pattern.fullmatch(self.tier):
             example = "db-custom-4-16384" if self.edition == "ENTERPRISE" else "db-perf-optimized-N-4"
-            raise ValueError(f"tier {self.tier!r} is not a {self.edition} tier: use one like {example!r} or change database.edition")
+            raise ConfigConflict(
+                f"tier {self.tier!r} is not a {self.edition} tier: use one like {example!r} or change database.edition",
+                "database.tier",
+                "database.edition",
+            )
         if self.availability == "REGIONAL" and self.tier in SHARED_CORE_TIERS:
-            raise ValueError(
+            raise ConfigConflict(
                 f"high availability (availability REGIONAL) is not offered on shared-core tier {self.tier}: "
-                "set database.availability to ZONAL or a db-custom tier"
+                "set database.availability to ZONAL or a db-custom tier",
+                "database.tier",
+                "database.availability",
             )
         if self.managed_pooling and self.edition != "ENTERPRISE_PLUS":
-            raise ValueError("managed connection pooling needs database.edition ENTERPRISE_PLUS; set database.managedPooling false")
+            raise ConfigConflict(
+                "managed connection pooling needs database.edition ENTERPRISE_PLUS; set database.managedPooling false",
+                "database.managedPooling",
+                "database.edition",
+            )
         limit = MAX_LOG_RETENTION_DAYS[self.edition]
         if self.log_retention_days > limit:
-            raise ValueError(f"{self.edition} keeps at most {limit} days of logs: lower database.logRetentionDays")
+            raise ConfigConflict(
+                f"{self.edition} keeps at most {limit} days of logs: lower database.logRetentionDays",
+                "database.logRetentionDays",
+                "database.edition",
+            )
         if self.retained_backups <= self.log_retention_days:
             # Cloud SQL refuses logs older than the oldest backup ("backup retention should be
             # > transaction log retention").
-            raise ValueError(
+            raise ConfigConflict(
                 f"database.retainedBackups {self.retained_backups} must be greater than "
-                f"database.logRetentionDays {self.log_retention_days}: raise the first or lower the second"
+                f"database.logRetentionDays {self.log_retention_days}: raise the first or lower the second",
+                "database.retainedBackups",
+                "database.logRetentionDays",
             )
         return self
 
@@ -218,11 +240,17 @@ class RedisCacheConfig(RedisInstanceConfig):
     @model_validator(mode="after")
     def _replicas_are_offered(self) -> RedisCacheConfig:
         if self.read_replicas and self.tier == "BASIC":
-            raise ValueError("read replicas need tier STANDARD_HA: set redis.cache.readReplicas 0 or redis.cache.tier STANDARD_HA")
+            raise ConfigConflict(
+                "read replicas need tier STANDARD_HA: set redis.cache.readReplicas 0 or redis.cache.tier STANDARD_HA",
+                "redis.cache.readReplicas",
+                "redis.cache.tier",
+            )
         if self.read_replicas and self.memory_size_gb < READ_REPLICAS_MIN_GB:
-            raise ValueError(
+            raise ConfigConflict(
                 f"Memorystore offers read replicas only on instances of {READ_REPLICAS_MIN_GB} GB or more: "
-                f"set redis.cache.memorySizeGb {READ_REPLICAS_MIN_GB} or more, or redis.cache.readReplicas 0"
+                f"set redis.cache.memorySizeGb {READ_REPLICAS_MIN_GB} or more, or redis.cache.readReplicas 0",
+                "redis.cache.readReplicas",
+                "redis.cache.memorySizeGb",
             )
         return self
 
@@ -281,9 +309,10 @@ class MetricsConfig(ConfigModel):
     def _interval_in_range(self) -> MetricsConfig:
         low, high = SCRAPE_INTERVAL_RANGE_SECONDS
         if not low <= duration_seconds(self.scrape_interval) <= high:
-            raise ValueError(
+            raise ConfigConflict(
                 f"metrics.scrapeInterval {self.scrape_interval} is outside {low}s to {high // 60}m: "
-                "shorter costs more than it tells, longer lets series go stale between scrapes"
+                "shorter costs more than it tells, longer lets series go stale between scrapes",
+                "metrics.scrapeInterval",
             )
         return self
 
@@ -345,7 +374,7 @@ class GrafanaConfig(ConfigModel):
     version: str = Field(
         default="13.2.3",
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
-        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote repository); an exact version, never `latest`.",
+        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote " "repository); an exact version, never `latest`.",
     )
     access_group: str | None = Field(
         default=None,
@@ -362,7 +391,7 @@ class GrafanaConfig(ConfigModel):
         default=2, ge=1, le=10, description="Grafana scale-out ceiling; each instance holds up to `dbPoolSize` database connections."
     )
     db_pool_size: int = Field(
-        default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the connection budget."
+        default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the " "connection budget."
     )
     memory: str = Field(
         default="1Gi",
@@ -375,15 +404,22 @@ class GrafanaConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _sizes(self) -> GrafanaConfig:
-        check_cpu_memory("grafana", "1", self.memory)
+        try:
+            check_cpu_memory("grafana", "1", self.memory)
+        except ConfigConflict as conflict:
+            raise ConfigConflict(str(conflict), "grafana.memory") from None  # its vCPU is fixed in code
         _, below_one_vcpu = FRACTIONAL_CPU_MEMORY_CEILING_MIB[-1]
         if memory_mib(self.memory) > below_one_vcpu:
-            raise ValueError(
+            raise ConfigConflict(
                 f"grafana.memory {self.memory}: Grafana shares its instance's one vCPU with the query frontend, and "
-                f"Cloud Run gives a container below one vCPU at most {below_one_vcpu}Mi; set grafana.memory to 1Gi or less"
+                f"Cloud Run gives a container below one vCPU at most {below_one_vcpu}Mi; "
+                "set grafana.memory to 1Gi or less",
+                "grafana.memory",
             )
         if self.min_instances > self.max_instances:
-            raise ValueError(
-                f"grafana.minInstances {self.min_instances} is above grafana.maxInstances {self.max_instances}"
+            raise ConfigConflict(
+                f"grafana.minInstances {self.min_instances} is above grafana.maxInstances {self.max_instances}",
+                "grafana.minInstances",
+                "grafana.maxInstances",
             )
         return self

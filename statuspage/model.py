@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 HISTORY_DAYS = 90
 """Daily uptime bars per component, as the best status pages show (Atlassian, Upptime)."""
@@ -18,7 +18,7 @@ UPTIME_WINDOWS = ("24h", "7d", "30d")
 WINDOW_SECONDS = {"24h": 86_400, "7d": 7 * 86_400, "30d": 30 * 86_400}
 
 
-class State(str, Enum):
+class State(StrEnum):
     OPERATIONAL = "operational"
     DEGRADED = "degraded"
     OUTAGE = "outage"
@@ -60,7 +60,7 @@ class PublicComponent:
     description: str
     check_path: str
     """The API path the uptime check requests; 2xx means the component works (the application
-    serves these paths: README, "Status page")."""
+    serves these paths: docs/platform.md, "Status page")."""
 
 
 PUBLIC_COMPONENTS: tuple[PublicComponent, ...] = (

@@ -23,7 +23,7 @@ publishes a half-read incident.
 from __future__ import annotations
 
 import datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -41,14 +41,14 @@ class NoticeError(ValueError):
     """A notice file that cannot be published: the message names the file and the key."""
 
 
-class IncidentStatus(str, Enum):
+class IncidentStatus(StrEnum):
     INVESTIGATING = "investigating"
     IDENTIFIED = "identified"
     MONITORING = "monitoring"
     RESOLVED = "resolved"
 
 
-class MaintenanceStatus(str, Enum):
+class MaintenanceStatus(StrEnum):
     SCHEDULED = "scheduled"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
@@ -129,7 +129,7 @@ class Notice(_Strict):
         for index, update in enumerate(self.updates):
             if update.status not in allowed:
                 raise ValueError(
-                    f"updates.{index}.status: {update.status!r} is not a {self.kind} status; use one of {', '.join(sorted(allowed))}"
+                    f"updates.{index}.status: {update.status!r} is not a {self.kind} status; use one " f"of {', '.join(sorted(allowed))}"
                 )
         times = [update.at for update in self.updates]
         if times != sorted(times):

@@ -77,7 +77,8 @@ def test_every_rendered_alert_has_expr_for_severity_summary_description_and_runb
     alerts = _rule_file_alerts(rendered)
     assert len(alerts) == len(ALERTS)
     for alert in alerts:
-        assert alert["expr"] and parse_duration(alert["for"]) > 0, alert["alert"]
+        assert alert["expr"], alert["alert"]
+        assert parse_duration(alert["for"]) > 0, alert["alert"]
         assert alert["labels"]["severity"] in {"critical", "warning", "info"}, alert["alert"]
         annotations = alert["annotations"]
         assert re.search(r"\{\{ \$labels\.\w+ \}\}", annotations["summary"]), alert["alert"]
@@ -103,7 +104,9 @@ def test_every_alert_has_a_runbook_that_says_what_to_check_and_what_to_do(name: 
     text = (RUNBOOK_DIR / f"{name}.md").read_text()
     assert text.startswith(f"# {name}\n")
     check = text.split("## What to check", 1)[1].split("## What to do", 1)
-    assert len(check) == 2 and check[0].strip() and check[1].strip(), "both sections need content"
+    assert len(check) == 2, "both sections need content"
+    assert check[0].strip(), "both sections need content"
+    assert check[1].strip(), "both sections need content"
 
 
 def test_every_runbook_belongs_to_an_alert():
@@ -115,7 +118,8 @@ def test_each_slo_records_its_error_ratio_per_window_and_alerts_at_the_workbook_
     records = [rule.record for rule in group.recording_rules]
     assert records == [f"slo:sli_error:ratio_rate{window}" for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")]
     page, ticket = sorted(group.alerts, key=lambda alert: alert.severity.value)
-    assert page.severity is Severity.CRITICAL and page.for_ == "30s"
+    assert page.severity is Severity.CRITICAL
+    assert page.for_ == "30s"
     assert 'slo:sli_error:ratio_rate1h{slo="api-availability"} > 0.0144' in page.expr
     assert 'slo:sli_error:ratio_rate5m{slo="api-availability"} > 0.0144' in page.expr
     assert 'slo:sli_error:ratio_rate6h{slo="api-availability"} > 0.006' in page.expr
@@ -132,7 +136,8 @@ def test_every_slo_alert_has_a_standalone_expr_that_reads_raw_series_only():
     for alert in slo_alerts:
         assert alert.standalone_expr is not None
         series = {selector.series for selector in selectors(alert.expr_without_recording_rules)}
-        assert series and not any(name.startswith("slo:") for name in series), alert.name
+        assert series, alert.name
+        assert not any(name.startswith("slo:") for name in series), alert.name
 
 
 def test_rule_groups_keep_prometheus_global_evaluation_interval():
@@ -202,21 +207,25 @@ def test_a_wrong_expectation_makes_promtool_test_fail(rendered: Path, tmp_path: 
     (tmp_path / "tests" / name).write_text(text.replace("is 97% full", "is 96% full"))
     result = promtool_test_rules(tmp_path)
     assert not result.ok
-    assert "FAILED" in result.output and "96% full" in result.output
+    assert "FAILED" in result.output
+    assert "96% full" in result.output
 
 
 def test_symptom_pages_read_two_minutes_at_multiples_of_the_slo_budgets_with_a_traffic_guard():
     pages = {alert.name: alert for alert in ALERTS if alert.name in ("ApiHighErrorRate", "ApiLatencyHigh")}
     assert set(pages) == {"ApiHighErrorRate", "ApiLatencyHigh"}
     for alert in pages.values():
-        assert alert.severity is Severity.CRITICAL and alert.for_ == "30s"
+        assert alert.severity is Severity.CRITICAL
+        assert alert.for_ == "30s"
         assert {found.range for found in selectors(alert.expr)} == {timedelta(minutes=2)}, alert.name
         assert alert.expr.endswith(f"[2m])) > {MIN_REQUESTS_PER_SECOND}"), "the traffic guard comes last"
     assert API_ERROR_RATIO == pytest.approx(50 * API_AVAILABILITY.error_budget) == pytest.approx(0.05)
     assert API_SLOW_RATIO == pytest.approx(5 * API_LATENCY.error_budget) == pytest.approx(0.25)
-    assert 'code=~"5.."' in pages["ApiHighErrorRate"].expr and "> 0.05\nand" in pages["ApiHighErrorRate"].expr
+    assert 'code=~"5.."' in pages["ApiHighErrorRate"].expr
+    assert "> 0.05\nand" in pages["ApiHighErrorRate"].expr
     # The latency page counts slow requests in the SLI's own bucket.
-    assert f'le="{LATENCY_SLO_BUCKET}"' in pages["ApiLatencyHigh"].expr and "> 0.25\nand" in pages["ApiLatencyHigh"].expr
+    assert f'le="{LATENCY_SLO_BUCKET}"' in pages["ApiLatencyHigh"].expr
+    assert "> 0.25\nand" in pages["ApiLatencyHigh"].expr
 
 
 def _symptom_traffic_test(name: str, failing_per_minute: int, firing: list[str]) -> dict:
@@ -237,7 +246,7 @@ def _symptom_traffic_test(name: str, failing_per_minute: int, firing: list[str])
                 "expr": 'ALERTS{alertstate="firing"}',
                 "eval_time": "20m",
                 "exp_samples": [
-                    {"labels": f'ALERTS{{alertname="{alert}",alertstate="firing",service="api",severity="critical"}}', "value": 1}
+                    {"labels": f'ALERTS{{alertname="{alert}",alertstate="firing",' 'service="api",severity="critical"}', "value": 1}
                     for alert in firing
                 ],
             }
@@ -313,7 +322,8 @@ def test_pagerduty_reads_its_routing_key_from_a_file_and_overrides_the_url_only_
     production = yaml.safe_load(render_alertmanager_config())
     pagerduty = next(r for r in production["receivers"] if r["name"] == PAGERDUTY)["pagerduty_configs"][0]
     assert pagerduty["routing_key_file"] == "/etc/alertmanager/secrets/pagerduty-routing-key"
-    assert "url" not in pagerduty and "routing_key" not in pagerduty
+    assert "url" not in pagerduty
+    assert "routing_key" not in pagerduty
 
     lab = render_alertmanager_config(
         pagerduty_url="http://127.0.0.1:9999/v2/enqueue",
@@ -399,7 +409,7 @@ def test_a_missing_runbook_is_reported_with_the_alert_name(tmp_path: Path):
             (runbooks / path.name).write_text(path.read_text())
     problems = rule_problems(GROUPS, runbooks)
     assert [str(problem) for problem in problems] == [
-        f"RedisEvictingKeys (warning): its runbook is missing; write {runbooks / 'RedisEvictingKeys.md'} (what to check, what to do)"
+        f"RedisEvictingKeys (warning): its runbook is missing; write {runbooks / 'RedisEvictingKeys.md'} " "(what to check, what to do)"
     ]
 
 
@@ -444,7 +454,8 @@ def test_alerts_render_stops_on_a_bad_rule_and_names_it(tmp_path: Path, monkeypa
     monkeypatch.setattr("alerts.render.rule_groups", lambda: _with("CeleryQueueBacklog", name="celery_backlog"))
     result = runner.invoke(app, ["alerts", "render", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert "celery_backlog" in result.output and "CamelCase" in result.output
+    assert "celery_backlog" in result.output
+    assert "CamelCase" in result.output
     assert not (tmp_path / "out").exists()
 
 

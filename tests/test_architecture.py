@@ -62,12 +62,19 @@ def package_of(path: Path) -> str | None:
 def project_packages() -> set[str]:
     found = {PROGRAM}
     for path in ROOT.iterdir():
-        if path.is_dir() and path.name not in NOT_PACKAGES and not path.name.startswith(".") and any(path.rglob("*.py")):
+        if (
+            path.is_dir()
+            and path.name not in NOT_PACKAGES
+            and not path.name.startswith(".")
+            and any(path.rglob("*.py"))
+        ):
             found.add(path.name)
     return found
 
 
-def imports_of(source: str, module_path: tuple[str, ...], package: str, packages: set[str], file: str) -> Iterator[Import]:
+def imports_of(
+    source: str, module_path: tuple[str, ...], package: str, packages: set[str], file: str
+) -> Iterator[Import]:
     """The imports of one module's source that reach another of our packages.
 
     `module_path` is the module's dotted location (`("components", "cloud_run", "service")`),
@@ -102,7 +109,9 @@ def all_imports() -> list[Import]:
         if package is None:
             continue
         module_path = path.relative_to(ROOT).with_suffix("").parts
-        found.extend(imports_of(path.read_text(encoding="utf-8"), module_path, package, packages, str(path.relative_to(ROOT))))
+        found.extend(
+            imports_of(path.read_text(encoding="utf-8"), module_path, package, packages, str(path.relative_to(ROOT)))
+        )
     return found
 
 
@@ -158,7 +167,8 @@ IMPORTS = all_imports()
 def test_every_package_has_a_row_in_the_layering_table() -> None:
     assert project_packages() == set(LAYERS), (
         "docs/architecture.md's layering table and the repository's packages differ: "
-        f"missing rows {sorted(project_packages() - set(LAYERS))}, rows of no package {sorted(set(LAYERS) - project_packages())}"
+        f"missing rows {sorted(project_packages() - set(LAYERS))}, "
+        f"rows of no package {sorted(set(LAYERS) - project_packages())}"
     )
 
 

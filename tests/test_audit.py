@@ -225,7 +225,7 @@ def test_every_google_resource_the_program_declares_is_managed_by_a_deployer_rol
 # Managed by the deployer with a role no project grant can give: a person grants it on the billing
 # account (docs/cost.md), so no project role is listed for it.
 GRANTED_OUTSIDE_THE_PROJECT = {"gcp:billing/budget:Budget"}
-# What only a person changes (docs/deploying.md): the trust, the guardrails, the audit trail.
+# What only a person changes (docs/deploy-security.md): the trust, the guardrails, the audit trail.
 PERSON_MANAGED = {
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool",
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",

@@ -1,5 +1,5 @@
-"""The metric catalogue: one name per metric, the README's table in step, and every query of
-every dashboard and alert reading only catalogued series (or recording rules of our own)."""
+"""The metric catalogue: one name per metric, the app contract's table (docs/app-contract.md) in step, and
+every query of every dashboard and alert reading only catalogued series (or recording rules of our own)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from offline.dashboards import render_dashboards
 from observability import catalogue as m
 from observability.promql import PromQLError, expand_grafana_variables, parse, selectors
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+APP_CONTRACT = Path(__file__).resolve().parents[1] / "docs" / "app-contract.md"
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
@@ -32,7 +32,8 @@ def test_app_counters_end_in_total_and_durations_are_in_seconds():
             assert metric.name.startswith("omni_"), metric.name
             assert (metric.kind is m.Kind.COUNTER) == metric.name.endswith("_total"), metric.name
             if "duration" in metric.name or "wait" in metric.name:
-                assert metric.name.endswith("_seconds") and metric.unit == "s", metric.name
+                assert metric.name.endswith("_seconds"), metric.name
+                assert metric.unit == "s", metric.name
 
 
 def test_the_latency_slo_bucket_is_one_of_the_histogram_buckets():
@@ -45,9 +46,9 @@ def test_only_histograms_have_bucket_series():
     assert m.HTTP_REQUEST_DURATION.bucket == "omni_http_request_duration_seconds_bucket"
 
 
-def test_the_readme_lists_every_metric_the_application_exposes():
-    readme = README.read_text(encoding="utf-8")
-    table = readme[readme.index("### What the application exposes") :]
+def test_the_app_contract_lists_every_metric_the_application_exposes():
+    contract = APP_CONTRACT.read_text(encoding="utf-8")
+    table = contract[contract.index("## What the application exposes") :]
     for metric in m.ALL_METRICS:
         if metric.source is m.Source.APP:
             labels = ", ".join(f"`{label}`" for label in metric.labels)

@@ -89,7 +89,8 @@ def test_check_fails_on_invalid_config(project_copy):
     edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: stage")
     result = omni("check", "-C", str(project_copy.root))
     assert result.exit_code == 1
-    assert "staging: invalid config" in result.output and "omni-infra:environment: found 'stage'" in result.output
+    assert "staging: invalid config" in result.output
+    assert "omni-infra:environment: found 'stage'" in result.output
 
 
 def test_snapshot_writes_deterministic_files(project_copy):
@@ -128,7 +129,8 @@ def test_diff_markdown_puts_danger_before_anything_else(project_copy, graphs):
     assert body.lstrip().startswith("> [!CAUTION]")
     # Every protected resource loses `protect`; some also lose their provider-side deletion protection.
     removed = re.search(r"removes protection from (\d+) resources", body)
-    assert removed and int(removed.group(1)) >= counts(graphs["staging"])[1]
+    assert removed
+    assert int(removed.group(1)) >= counts(graphs["staging"])[1]
 
 
 def test_diff_json_against_a_file(project_copy, tmp_path, graphs):

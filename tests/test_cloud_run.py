@@ -54,11 +54,16 @@ from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Side
 from stackconfig.platform import ApiConfig
 
 # Two collectors, as the API and the workers run them (Managed Prometheus waits for the app).
-collectors = [Sidecar(name="collector", image="collector:1.0.0", cpu="250m"), Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m", after_app=False)]
+collectors = [
+    Sidecar(name="collector", image="collector:1.0.0", cpu="250m"),
+    Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m", after_app=False),
+]
 
 api_key = pulumi.Config("omni-infra").require_secret("apiKey")
 vpc = gcp.compute.Network("vpc", name="vpc", auto_create_subnetworks=False)
-subnet = gcp.compute.Subnetwork("subnet", name="subnet", network=vpc.id, ip_cidr_range="10.10.0.0/20", region="europe-west1")
+subnet = gcp.compute.Subnetwork(
+    "subnet", name="subnet", network=vpc.id, ip_cidr_range="10.10.0.0/20", region="europe-west1"
+)
 secret = gcp.secretmanager.Secret("omni-test-api-key", secret_id="omni-test-api-key", replication={{"auto": {{}}}})
 version = gcp.secretmanager.SecretVersion("omni-test-api-key-version", secret=secret.id, secret_data=api_key)
 
@@ -76,17 +81,34 @@ def container(email, **overrides):
 
 api = ApiService(
     "omni-test-api",
-    ApiServiceArgs(region="europe-west1", container=container("{api_email}", {api_container}), settings=ApiConfig({settings}){api_args}),
+    ApiServiceArgs(
+        region="europe-west1",
+        container=container("{api_email}", {api_container}),
+        settings=ApiConfig({settings}){api_args},
+    ),
     opts=pulumi.ResourceOptions(depends_on=[version]),
 )
 worker = WorkerPool(
     "omni-test-worker",
-    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), service="worker", command={worker_command}, instances=3{worker_args}),
+    WorkerPoolArgs(
+        region="europe-west1",
+        container=container("{worker_email}"),
+        service="worker",
+        command={worker_command},
+        instances=3{worker_args},
+    ),
     opts=pulumi.ResourceOptions(depends_on=[version]),
 )
 beat = WorkerPool(
     "omni-test-beat",
-    WorkerPoolArgs(region="europe-west1", container=container("{worker_email}"), service="beat", command={beat_command}, instances=1, memory="512Mi"),
+    WorkerPoolArgs(
+        region="europe-west1",
+        container=container("{worker_email}"),
+        service="beat",
+        command={beat_command},
+        instances=1,
+        memory="512Mi",
+    ),
 )
 pulumi.export("uri", api.uri)
 pulumi.export("name", api.name)
@@ -149,7 +171,8 @@ def test_secrets_reach_every_container_only_as_secret_manager_references(make_pr
             }, workload["name"]
             for env in container["envs"]:
                 value = env.get("value", "")
-                assert value != SECRET and SECRET_PLACEHOLDER not in value, env
+                assert value != SECRET, env
+                assert SECRET_PLACEHOLDER not in value, env
     # The secret itself is in the graph, so the test would see it if it leaked.
     assert by_name(graph, "omni-test-api-key-version")["inputs"]["secretData"] == SECRET
     assert SECRET_PLACEHOLDER not in str([w["inputs"] for w in workloads(graph)])
@@ -257,7 +280,8 @@ def test_api_is_a_gen2_service_on_port_8080_named_after_the_component(make_proje
     assert api_container(graph)["ports"] == {"containerPort": 8080}
     assert api_container(graph)["image"] == "europe-west1-docker.pkg.dev/probe-project/omni/api:2024-06-01.3"
     assert graph["outputs"]["name"] == "omni-test-api"
-    assert graph["outputs"]["uri"].startswith("https://omni-test-api-") and graph["outputs"]["uri"].endswith(".run.app")
+    assert graph["outputs"]["uri"].startswith("https://omni-test-api-")
+    assert graph["outputs"]["uri"].endswith(".run.app")
 
 
 def test_startup_and_liveness_probes_get_the_health_path_on_8080(make_project):
@@ -267,7 +291,8 @@ def test_startup_and_liveness_probes_get_the_health_path_on_8080(make_project):
     assert liveness["httpGet"] == {"path": "/internal/health", "port": 8080}
     for probe in (startup, liveness):
         assert probe["timeoutSeconds"] < probe["periodSeconds"]
-        assert probe["periodSeconds"] <= 240 and probe["failureThreshold"] >= 1
+        assert probe["periodSeconds"] <= 240
+        assert probe["failureThreshold"] >= 1
     # Direct VPC egress can take a minute or more to connect a new instance.
     assert startup.get("initialDelaySeconds", 0) + startup["periodSeconds"] * startup["failureThreshold"] >= 90
     # A live instance is not restarted on one slow answer.
@@ -416,7 +441,7 @@ def test_cpu_and_memory_are_refused_when_cloud_run_would_refuse_them(cpu, memory
 
 def test_a_size_cloud_run_would_refuse_is_refused_in_the_args():
     spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
-    with pytest.raises(ValueError, match="workers.memory 1Gi with workers.cpu 4: Cloud Run takes 2048Mi to 16Gi"):
+    with pytest.raises(ValueError, match=r"workers.memory 1Gi with workers.cpu 4: Cloud Run takes 2048Mi to 16Gi"):
         WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=["celery"], instances=1, cpu="4", memory="1Gi")
     with pytest.raises(ValueError, match="512Mi to 4Gi"):
         ApiServiceArgs(region="europe-west1", container=spec, settings=ApiConfig(cpu="1", memory="8Gi"))
@@ -456,7 +481,8 @@ def test_an_api_running_collectors_keeps_its_cpu_between_requests(make_project):
 def test_sidecars_wait_for_the_probed_api_and_start_beside_celery(make_project):
     graph = run(make_project, api_args=", sidecars=collectors", worker_args=', cpu="2", sidecars=collectors')
     api = {c["name"]: c for c in containers(one(graph, SERVICE))}
-    assert api["collector"]["dependsOns"] == ["app"] and "startupProbe" in api["app"]
+    assert api["collector"]["dependsOns"] == ["app"]
+    assert "startupProbe" in api["app"]
     # Cloud Run refuses a dependency on a container without a startup probe, and Celery has none.
     pool = {c["name"]: c for c in containers(by_name(graph, "omni-test-worker-pool"))}
     assert "startupProbe" not in pool["app"]
@@ -467,7 +493,7 @@ def test_sidecars_wait_for_the_probed_api_and_start_beside_celery(make_project):
     ("args", "problem"),
     [
         ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")]},
-         "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; set workers.cpu to 2"),
+         "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; " "set workers.cpu to 2"),
         ({"cpu": "1", "memory": "2Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m")]},
          "workers.memory 2Gi: the app keeps 750m of workers.cpu 1 after its sidecars"),
         ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")], "config_section": "beat"},

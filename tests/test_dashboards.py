@@ -108,17 +108,20 @@ def test_every_dashboard_has_the_datasource_environment_and_service_variables(re
         assert variables["datasource"]["current"]["value"] == style.DATASOURCE_UID == "managed-prometheus"
         assert variables["environment"]["query"] == "label_values(project_id)"
         assert variables["environment"]["current"]["value"] == project
-        assert dashboard["description"] and dashboard["editable"] is False
+        assert dashboard["description"]
+        assert dashboard["editable"] is False
 
 
 def test_every_panel_has_a_title_description_unit_and_templated_query(rendered):
     for uid, dashboard in boards(rendered).items():
         assert len(dashboard["panels"]) >= 6, uid
         for item in dashboard["panels"]:
-            assert item["title"] and item["description"], (uid, item["id"])
+            assert item["title"], (uid, item["id"])
+            assert item["description"], (uid, item["id"])
             assert item["fieldConfig"]["defaults"]["unit"], (uid, item["title"])
             assert item["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-            assert exprs(item) and all('project_id=~"$environment"' in expr for expr in exprs(item))
+            assert exprs(item)
+            assert all('project_id=~"$environment"' in expr for expr in exprs(item))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -204,7 +207,7 @@ def test_changing_max_instances_changes_only_the_panels_that_show_it(rendered, t
     # Instances against the ceiling, and the connection budget every instance's pool adds to.
     assert differing == {"omni-cloud-run.json", "omni-cloud-sql.json", "omni-load-test.json"}
     before, after = boards(rendered, "prod")["omni-cloud-run"], json.loads(changed["omni-cloud-run.json"])
-    changed_panels = {b["title"] for b, a in zip(before["panels"], after["panels"]) if a != b}
+    changed_panels = {b["title"] for b, a in zip(before["panels"], after["panels"], strict=True) if a != b}
     assert changed_panels == {"Active instances", "Instances by state"}
 
 
@@ -223,7 +226,8 @@ def test_cloud_run_metrics_select_the_workload_at_the_end_of_the_service_name(re
     service = next(v for v in cloud_run["templating"]["list"] if v["name"] == "service")
     assert service["regex"] == "/^.+-([a-z]+)$/"
     queries = [t["expr"] for panel in cloud_run["panels"] for t in panel.get("targets", [])]
-    assert queries and all('service_name=~".+-$service"' in q for q in queries if "run_googleapis_com" in q)
+    assert queries
+    assert all('service_name=~".+-$service"' in q for q in queries if "run_googleapis_com" in q)
 
 
 # --- what particular dashboards show --------------------------------------------------------------
@@ -232,13 +236,15 @@ def test_cloud_run_metrics_select_the_workload_at_the_end_of_the_service_name(re
 def test_latency_is_drawn_against_the_500_ms_target_with_links_to_cloud_trace(rendered):
     dashboards = boards(rendered)
     latency = panel(dashboards["omni-api-latency"], "p50, p95, p99 against the 500 ms target")
-    assert len(exprs(latency)) == 3 and all("histogram_quantile" in expr for expr in exprs(latency))
+    assert len(exprs(latency)) == 3
+    assert all("histogram_quantile" in expr for expr in exprs(latency))
     assert threshold_values(latency) == [0.5]
     for uid in ("omni-api-latency", "omni-tracing"):
         for item in dashboards[uid]["panels"]:
             if item["type"] == "timeseries" and item["fieldConfig"]["defaults"]["unit"] in ("s", "ms"):
                 urls = [link["url"] for link in item["fieldConfig"]["defaults"].get("links", [])]
-                assert urls and urls[0].startswith(
+                assert urls, (uid, item["title"])
+                assert urls[0].startswith(
                     "https://console.cloud.google.com/traces/list?project=${environment}"
                 ), (uid, item["title"])
 
@@ -345,7 +351,8 @@ def test_lint_fails_on_a_dashboard_broken_for_each_rule(rendered, rule):
     findings = lint_dashboard(broken)
     assert rule in {finding.rule for finding in findings}, findings
     finding = next(finding for finding in findings if finding.rule == rule)
-    assert finding.message and str(finding).startswith(f"{broken['uid'] or broken['title']}: ")
+    assert finding.message
+    assert str(finding).startswith(f"{broken['uid'] or broken['title']}: ")
 
 
 def test_a_finding_names_the_dashboard_panel_rule_and_the_fix(rendered):
@@ -399,7 +406,8 @@ def test_cli_list_shows_every_uid_and_question():
     result = omni("dashboards", "list")
     assert result.exit_code == 0
     for spec in DASHBOARDS:
-        assert spec.uid in result.output and spec.question in result.output
+        assert spec.uid in result.output
+        assert spec.question in result.output
 
 
 def test_cli_lint_passes_on_the_rendered_dashboards():
@@ -417,7 +425,8 @@ def test_cli_lint_of_a_directory_fails_on_a_broken_dashboard(tmp_path):
     path.write_text(json.dumps(dashboard))
     result = omni("dashboards", "lint", str(tmp_path))
     assert result.exit_code == 1
-    assert "omni-celery: panel 1" in result.output and "[target-counter-agg]" in result.output
+    assert "omni-celery: panel 1" in result.output
+    assert "[target-counter-agg]" in result.output
     assert len(lint_directory(tmp_path)) == 1
 
 

@@ -99,12 +99,14 @@ def dev(make_project) -> dict[str, Any]:
 
 def test_prod_database_is_regional_with_pitr_and_retained_backups(prod):
     settings = by_name(prod, "db-pg")["inputs"]["settings"]
-    assert prod["resources"] and len(resources(prod, INSTANCE)) == 1
+    assert prod["resources"]
+    assert len(resources(prod, INSTANCE)) == 1
     assert by_name(prod, "db-pg")["inputs"]["databaseVersion"] == "POSTGRES_16"
     assert settings["edition"] == "ENTERPRISE"
     assert settings["tier"] == "db-custom-4-16384"
     assert settings["availabilityType"] == "REGIONAL"
-    assert settings["diskType"] == "PD_SSD" and settings["diskAutoresize"] is True
+    assert settings["diskType"] == "PD_SSD"
+    assert settings["diskAutoresize"] is True
     backups = settings["backupConfiguration"]
     assert backups["enabled"] is True
     assert backups["pointInTimeRecoveryEnabled"] is True
@@ -223,7 +225,8 @@ def test_application_database_and_admin_user_are_created_on_the_instance(prod):
     assert database["inputs"]["charset"] == "UTF8"
     assert database["propertyDependencies"]["instance"] == [instance]
     admin = by_name(prod, "db-admin")
-    assert admin["inputs"]["name"] == "omni" and admin["inputs"]["type"] == "BUILT_IN"
+    assert admin["inputs"]["name"] == "omni"
+    assert admin["inputs"]["type"] == "BUILT_IN"
     assert admin["propertyDependencies"]["instance"] == [instance]
     assert admin["propertyDependencies"]["password"] == [by_name(prod, "db-admin-password")["urn"]]
     assert prod["outputs"]["admin_user"] == "omni"
@@ -290,9 +293,11 @@ def test_no_iam_users_unless_asked(prod):
 
 
 def test_read_replica_exists_only_when_asked(prod, make_project):
-    assert len(resources(prod, INSTANCE)) == 1 and prod["outputs"]["has_replica"] is False
+    assert len(resources(prod, INSTANCE)) == 1
+    assert prod["outputs"]["has_replica"] is False
     graph = run(make_project, "read_replica=True")
-    assert len(resources(graph, INSTANCE)) == 2 and graph["outputs"]["has_replica"] is True
+    assert len(resources(graph, INSTANCE)) == 2
+    assert graph["outputs"]["has_replica"] is True
 
 
 def test_read_replica_follows_the_primary_in_the_same_region_privately(make_project):
@@ -329,7 +334,8 @@ def test_managed_pooling_is_configured_only_when_enabled(make_project):
 def test_outputs_give_the_connection_name_and_database(make_project):
     graph = run(make_project, PROD, preview=False)
     project, region, name = graph["outputs"]["connection_name"].split(":")
-    assert (project, region) == ("probe-project", "europe-west1") and name.startswith("db-pg")
+    assert (project, region) == ("probe-project", "europe-west1")
+    assert name.startswith("db-pg")
     assert graph["outputs"]["database_name"] == "omni"
 
 

@@ -185,7 +185,8 @@ def test_list_items_are_addressed_by_index_and_extra_items_are_added() -> None:
 
     assert change_paths(entry) == ["template.containers[0].image", "template.containers[1]"]
     added = entry.changes[1]
-    assert not added.before_set and added.after == {"image": "b:1"}
+    assert not added.before_set
+    assert added.after == {"image": "b:1"}
 
 
 def test_added_and_removed_keys_are_marked_as_not_set_on_the_other_side() -> None:
@@ -194,8 +195,10 @@ def test_added_and_removed_keys_are_marked_as_not_set_on_the_other_side() -> Non
 
     changes = {c.path: c for c in only(diff([before], [after]), "vpc").changes}
 
-    assert changes["description"].before_set and not changes["description"].after_set
-    assert not changes["mtu"].before_set and changes["mtu"].after == 1460
+    assert changes["description"].before_set
+    assert not changes["description"].after_set
+    assert not changes["mtu"].before_set
+    assert changes["mtu"].after == 1460
 
 
 def test_true_and_one_are_different_values() -> None:
@@ -255,7 +258,8 @@ def test_alias_to_a_former_urn_is_a_rename_not_a_delete_and_create() -> None:
 
     report = diff([before], [after])
 
-    assert report.counts["delete"] == 0 and report.counts["create"] == 0
+    assert report.counts["delete"] == 0
+    assert report.counts["create"] == 0
     entry = only(report, "vpc")
     assert entry.kind is ChangeKind.UPDATE
     assert entry.previous_urn == old_urn
@@ -364,7 +368,8 @@ def test_replacing_a_stateful_resource_is_flagged_as_data_loss() -> None:
     assert [d.kind for d in report.dangers] == [DangerKind.REPLACE_STATEFUL]
     danger = report.dangers[0]
     assert danger.severity is Severity.HIGH
-    assert "settings.diskType" in danger.reason and "data" in danger.reason
+    assert "settings.diskType" in danger.reason
+    assert "data" in danger.reason
 
 
 def test_replacing_a_stateless_resource_is_not_a_danger() -> None:
@@ -489,7 +494,8 @@ def test_an_updatable_input_from_a_replaced_resource_is_an_update_known_after_ap
     firewall = only(report, "fw")
     assert firewall.replace_paths == ()
     [change] = firewall.changes
-    assert change.path == "network" and change.known_after_apply
+    assert change.path == "network"
+    assert change.known_after_apply
     assert change.source == urn("vpc")
     assert "comes from vpc, which is replaced" in render_text(report)
     # An updatable input on a replaced resource is listed too, never a second cause.
@@ -628,7 +634,8 @@ def test_conditional_rules_are_data_in_the_replacements_table() -> None:
     assert not cidr.forces("10.0.0.0/24", "10.0.0.0/16")
     assert cidr.forces("10.0.0.0/16", "10.0.0.0/24")
     assert disk.path == "settings.diskSize"
-    assert disk.forces(100, 50) and not disk.forces(50, 100)
+    assert disk.forces(100, 50)
+    assert not disk.forces(50, 100)
     # A conditional path is never also listed as unconditional.
     for rtype, rules in replacements.CONDITIONAL_FORCE_NEW.items():
         for rule in rules:
@@ -648,7 +655,8 @@ def test_protect_removed_is_flagged() -> None:
 def test_protect_added_is_not_a_danger() -> None:
     report = diff([resource("vpc")], [resource("vpc", protect=True)])
 
-    assert report.has_changes and not report.has_danger
+    assert report.has_changes
+    assert not report.has_danger
 
 
 @pytest.mark.parametrize(
@@ -857,7 +865,8 @@ def test_markdown_puts_the_danger_section_before_anything_else() -> None:
     markdown = render_markdown(dangerous_report())
     lines = markdown.splitlines()
 
-    assert lines[0].startswith("## ") and STACK in lines[0]
+    assert lines[0].startswith("## ")
+    assert STACK in lines[0]
     danger_at = markdown.index("> [!CAUTION]")
     assert markdown.index("| Change |") > danger_at
     assert markdown.index("### ") > danger_at
@@ -869,7 +878,8 @@ def test_markdown_has_counts_table_and_details_per_updated_resource() -> None:
 
     assert "| - delete | 2 |" in markdown
     assert "| + create | 1 |" in markdown
-    assert "<details>" in markdown and "| `mtu` | `1460` | `1500` |" in markdown
+    assert "<details>" in markdown
+    assert "| `mtu` | `1460` | `1500` |" in markdown
 
 
 def test_markdown_truncates_long_values_and_escapes_pipes() -> None:
@@ -916,11 +926,14 @@ def test_long_values_are_cut_around_the_first_difference_so_both_sides_differ() 
 
     [line] = [ln for ln in render_text(report).splitlines() if "~ description:" in ln]
     old_text, new_text = line.split(" => ")
-    assert "team-a" in old_text and "team-b" in new_text
-    assert old_text.count("…") == 1 and new_text.count("…") == 1  # cut at the front only
+    assert "team-a" in old_text
+    assert "team-b" in new_text
+    assert old_text.count("…") == 1
+    assert new_text.count("…") == 1  # cut at the front only
     [row] = [ln for ln in render_markdown(report).splitlines() if ln.startswith("| `description`")]
     cells = row.split(" | ")
-    assert "team-a" in cells[1] and "team-b" in cells[2]
+    assert "team-a" in cells[1]
+    assert "team-b" in cells[2]
 
 
 def test_text_lists_dangers_first_then_groups_with_pulumi_symbols() -> None:

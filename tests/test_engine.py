@@ -73,7 +73,8 @@ def by_name(graph, name):
 def test_records_parent_protect_and_every_resource_option(make_project):
     graph = run_stack(make_project(OPTIONS_PROGRAM, STACK_FILE), "test")
     box, net = by_name(graph, "box"), by_name(graph, "box-net")
-    assert box["custom"] is False and net["custom"] is True
+    assert box["custom"] is False
+    assert net["custom"] is True
     assert net["parent"] == box["urn"]
     assert net["urn"] == "urn:pulumi:test::probe::probe:index:Box$gcp:compute/network:Network::box-net"
     assert net["protect"] is True
@@ -122,7 +123,8 @@ def test_secrets_are_recorded_as_secret_and_never_shown(make_project):
         assert by_name(graph, "token-v1")["inputs"]["secretData"] == SECRET
         assert graph.outputs["token"] == SECRET
         text = dumps(graph.to_json())
-        assert "c2VjcmV0LWNpcGhlcnRleHQ" not in text and "v1:" not in text
+        assert "c2VjcmV0LWNpcGhlcnRleHQ" not in text
+        assert "v1:" not in text
 
 
 def test_a_secret_passed_on_in_plain_text_is_refused(make_project):
@@ -142,7 +144,7 @@ def test_reading_an_existing_resource_fails_loudly(make_project):
 import pulumi_gcp as gcp
 gcp.compute.Network.get("existing", "projects/p/global/networks/default")
 """
-    with pytest.raises(OfflineReadError, match="gcp:compute/network:Network.get"):
+    with pytest.raises(OfflineReadError, match=r"gcp:compute/network:Network.get"):
         run_stack(make_project(program, STACK_FILE), "test")
 
 
@@ -157,7 +159,8 @@ def test_graph_json_has_the_documented_shape(graphs):
     graph = graphs["dev"]
     assert set(graph) == {"version", "stack", "project", "resources", "outputs"}
     stack = one(graph, "pulumi:pulumi:Stack")
-    assert stack["parent"] is None and stack["name"] == "omni-infra-dev"
+    assert stack["parent"] is None
+    assert stack["name"] == "omni-infra-dev"
     for resource in graph["resources"]:
         assert {"urn", "type", "name", "parent", "dependencies", "protect", "inputs", "provider"} <= set(resource)
         assert resource["dependencies"] == sorted(resource["dependencies"])
@@ -219,5 +222,6 @@ pulumi.export("connection", instance.connection_name)
     preview = run_stack(make_project(program, STACK_FILE), "test")
     assert preview.outputs["name"] == UNKNOWN
     applied = run_stack(make_project(program, STACK_FILE), "test", preview=False)
-    assert applied.outputs["name"].startswith("db-") and len(applied.outputs["name"]) == len("db-") + 7
+    assert applied.outputs["name"].startswith("db-")
+    assert len(applied.outputs["name"]) == len("db-") + 7
     assert applied.outputs["connection"] == f"probe-project:europe-west1:{applied.outputs['name']}"

@@ -151,7 +151,8 @@ def test_the_datasource_is_managed_prometheus_through_the_frontend_sidecar():
     assert datasource["uid"] == DATASOURCE_UID == "managed-prometheus"
     assert datasource["type"] == "prometheus"
     assert datasource["url"] == DATASOURCE_URL == f"http://localhost:{FRONTEND_PORT}"
-    assert datasource["isDefault"] is True and datasource["editable"] is False
+    assert datasource["isDefault"] is True
+    assert datasource["editable"] is False
     assert datasource["jsonData"]["timeInterval"] == "30s"
 
 
@@ -159,7 +160,8 @@ def test_the_datasource_is_managed_prometheus_through_the_frontend_sidecar():
 def test_the_frontend_serves_the_datasource_url_for_the_stack_project(graphs, stack):
     service = grafana_service(graphs[stack], stack)
     frontend = containers(service)["prometheus-frontend"]
-    assert frontend["image"] == FRONTEND_IMAGE and not FRONTEND_IMAGE.endswith(":latest")
+    assert frontend["image"] == FRONTEND_IMAGE
+    assert not FRONTEND_IMAGE.endswith(":latest")
     assert frontend["args"] == [f"--web.listen-address=:{FRONTEND_PORT}", f"--query.project-id={PROJECTS[stack]}"]
     assert frontend["startupProbe"]["httpGet"] == {"path": "/-/ready", "port": FRONTEND_PORT}
     assert "ports" not in frontend, "the frontend is reachable from Grafana only"
@@ -192,7 +194,7 @@ def test_grafana_and_its_frontend_share_one_vcpu_billed_per_request(graphs, stac
 
 def test_grafana_memory_beyond_what_its_share_of_a_vcpu_gets_is_refused_in_the_args_too():
     # Past the config's check (a settings object built without validation), the component refuses it.
-    with pytest.raises(ValueError, match="grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
+    with pytest.raises(ValueError, match=r"grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
         GrafanaArgs(
             project="omni-api-dev", region="europe-west1", network_id="n", subnet_id="s", database_instance="i",
             database_host="10.0.0.3", database_ca_cert="-----BEGIN CERTIFICATE-----", dashboards={}, settings=GrafanaConfig.model_construct(memory="2Gi"),
@@ -248,10 +250,12 @@ def test_the_dashboard_provider_reads_the_mounted_files_and_refuses_ui_edits():
 def test_the_bucket_is_mounted_where_grafana_reads_its_provisioning(graphs, stack):
     service = grafana_service(graphs[stack], stack)
     (volume,) = service["inputs"]["template"]["volumes"]
-    assert volume["gcs"]["bucket"] == f"{PROJECTS[stack]}-grafana" and volume["gcs"]["readOnly"] is True
+    assert volume["gcs"]["bucket"] == f"{PROJECTS[stack]}-grafana"
+    assert volume["gcs"]["readOnly"] is True
     assert containers(service)["grafana"]["volumeMounts"] == [{"name": volume["name"], "mountPath": MOUNT_DIR}]
     assert grafana_env(service)["GF_PATHS_PROVISIONING"] == PROVISIONING_DIR
-    assert DASHBOARDS_DIR.startswith(MOUNT_DIR + "/") and PROVISIONING_DIR.startswith(MOUNT_DIR + "/")
+    assert DASHBOARDS_DIR.startswith(MOUNT_DIR + "/")
+    assert PROVISIONING_DIR.startswith(MOUNT_DIR + "/")
     assert set(objects(graphs[stack])) >= {"provisioning/datasources/managed-prometheus.yaml", "provisioning/dashboards/omni.yaml"}
     assert service["inputs"]["template"]["executionEnvironment"] == "EXECUTION_ENVIRONMENT_GEN2"
 
@@ -259,7 +263,8 @@ def test_the_bucket_is_mounted_where_grafana_reads_its_provisioning(graphs, stac
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_provisioning_bucket_is_private(graphs, stack):
     bucket = by_name(graphs[stack], f"omni-{stack}-grafana-provisioning")["inputs"]
-    assert bucket["publicAccessPrevention"] == "enforced" and bucket["uniformBucketLevelAccess"] is True
+    assert bucket["publicAccessPrevention"] == "enforced"
+    assert bucket["uniformBucketLevelAccess"] is True
     assert bucket["forceDestroy"] is (stack == "dev")
 
 
@@ -316,7 +321,7 @@ def test_grafana_runs_a_pinned_release_through_the_docker_hub_mirror(applied, st
     assert mirror["mode"] == "REMOTE_REPOSITORY"
     assert mirror["remoteRepositoryConfig"]["dockerRepository"]["publicRepository"] == "DOCKER_HUB"
     image = containers(grafana_service(graph, stack))["grafana"]["image"]
-    assert image == f"europe-west1-docker.pkg.dev/{PROJECTS[stack]}/omni-{stack}-grafana-dockerhub/grafana/grafana:{GrafanaConfig().version}"
+    assert image == f"europe-west1-docker.pkg.dev/{PROJECTS[stack]}/omni-{stack}-grafana-dockerhub" f"/grafana/grafana:{GrafanaConfig().version}"
 
 
 def test_grafana_is_protected_where_data_is(graphs):
@@ -338,8 +343,10 @@ def test_grafana_off_declares_none_of_it(project_copy):
 
 def test_grafana_defaults():
     settings = GrafanaConfig()
-    assert settings.enabled is True and settings.access_group is None
-    assert settings.min_instances == 0 and settings.max_instances == 2
+    assert settings.enabled is True
+    assert settings.access_group is None
+    assert settings.min_instances == 0
+    assert settings.max_instances == 2
 
 
 @pytest.mark.parametrize(

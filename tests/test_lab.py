@@ -118,7 +118,8 @@ def test_pagerduty_receiver_accepts_a_valid_trigger_as_pagerduty_does(pagerduty)
 def test_pagerduty_receiver_makes_up_a_dedup_key_for_a_trigger_without_one(pagerduty):
     event = {key: value for key, value in TRIGGER.items() if key != "dedup_key"}
     status, body = http("POST", pagerduty.enqueue_url, event)
-    assert status == 202 and len(body["dedup_key"]) == 32
+    assert status == 202
+    assert len(body["dedup_key"]) == 32
     assert pagerduty.events[0].dedup_key == body["dedup_key"]
 
 
@@ -149,7 +150,8 @@ def test_pagerduty_receiver_rejects_an_invalid_event_with_400_and_the_reason(pag
     event = {key: value for key, value in event.items() if value is not None}
     status, body = http("POST", pagerduty.enqueue_url, event)
     assert status == 400
-    assert body["status"] == "invalid event" and body["message"] == "Event object is invalid"
+    assert body["status"] == "invalid event"
+    assert body["message"] == "Event object is invalid"
     assert any(error in message for message in body["errors"]), body["errors"]
     assert pagerduty.events == ()
 
@@ -161,9 +163,11 @@ def test_pagerduty_receiver_rejects_malformed_json_and_other_paths(pagerduty):
 
 
 def test_a_receiver_on_a_taken_port_says_which_port_and_what(taken_port):
-    with pytest.raises(PortInUseError, match=rf"127\.0\.0\.1:{taken_port} is already in use.*PagerDuty receiver"):
-        with PagerDutyReceiver({ROUTING_KEY}, port=taken_port):
-            pass
+    with (
+        pytest.raises(PortInUseError, match=rf"127\.0\.0\.1:{taken_port} is already in use.*PagerDuty receiver"),
+        PagerDutyReceiver({ROUTING_KEY}, port=taken_port),
+    ):
+        pass
 
 
 def test_a_lab_http_server_accepts_200_clients_connecting_at_once_without_a_syn_retry():
@@ -197,7 +201,8 @@ def test_prometheus_and_alertmanager_start_ready_and_leave_nothing_behind():
             assert http("GET", server.url + "/-/ready")[0] == 200
         servers = [(server.pid, server.port, server.directory) for server in (am, prom)]
     for pid, port, directory in servers:
-        assert pid is not None and not process_exists(pid)
+        assert pid is not None
+        assert not process_exists(pid)
         assert not port_is_listening(port)
         assert not directory.exists()
 
@@ -206,18 +211,25 @@ def test_a_server_that_fails_to_start_is_cleaned_up_and_shows_its_log():
     server = prometheus("global: [this is not a map\n", {})
     with pytest.raises(ServerStartError, match=r"(?s)prometheus exited with code \d+ before it was ready.*Error loading config"):
         server.start()
-    assert server.pid is not None and not process_exists(server.pid)
+    assert server.pid is not None
+    assert not process_exists(server.pid)
     assert not port_is_listening(server.port)
     assert not server.directory.exists()
 
 
 def test_an_interrupted_lab_stops_its_servers():
     server = alertmanager(MINIMAL_ALERTMANAGER)
-    with pytest.raises(KeyboardInterrupt):
+
+    def interrupted_run() -> None:
         with server:
-            assert server.pid is not None and process_exists(server.pid)
+            assert server.pid is not None
+            assert process_exists(server.pid)
             raise KeyboardInterrupt  # what Ctrl-C (or SIGTERM, in `omni lab alerts`) raises
-    assert server.pid is not None and not process_exists(server.pid)
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_run()
+    assert server.pid is not None
+    assert not process_exists(server.pid)
     assert not port_is_listening(server.port)
 
 
@@ -274,7 +286,8 @@ def test_the_demo_service_refuses_unknown_faults():
     with DemoService() as demo:
         assert http("POST", demo.url + "/faults/meteor-strike")[0] == 404
         status, body = http("PUT", demo.url + "/faults", {"error_ratio": 2})
-        assert status == 400 and "between 0 and 1" in body["error"]
+        assert status == 400
+        assert "between 0 and 1" in body["error"]
         assert http("PUT", demo.url + "/faults", {"cpu": 1})[0] == 400
         assert demo.faults == Faults()
 
@@ -302,10 +315,12 @@ def test_history_grows_each_counter_at_its_healthy_rate_and_leaves_gauges_out(ra
     assert lines[-1] == "# EOF"
     series = [line.rsplit(" ", 2)[0] for line in lines[:-1]]
     # Each series' samples are contiguous (the format requires it): 600 s at 30 s is 21 samples.
-    assert len(series) == 21 * len(rates) and all(series[i] == series[i // 21 * 21] for i in range(len(series)))
+    assert len(series) == 21 * len(rates)
+    assert all(series[i] == series[i // 21 * 21] for i in range(len(series)))
     first, last = lines[0].split(" "), lines[20].split(" ")
     assert (float(first[1]), float(first[2])) == (0.0, 9_400.0)
-    assert 'instance="history"' in first[0] and 'job="omni-api"' in first[0]
+    assert 'instance="history"' in first[0]
+    assert 'job="omni-api"' in first[0]
     assert float(last[2]) == 10_000.0
 
 
@@ -397,7 +412,8 @@ def test_false_pages_are_control_pages_early_pages_and_pages_for_other_alerts():
         ("cache-collapse", ("CeleryNoLiveWorkers",), 20.0),
         (CONTROL_STACK, (expected,), 30.0),
     ]
-    assert "before the fault" in found[1].reason and "healthy control" in found[3].reason
+    assert "before the fault" in found[1].reason
+    assert "healthy control" in found[3].reason
 
 
 def test_the_first_page_naming_any_expected_alert_detects_the_fault_and_says_which():
@@ -439,7 +455,8 @@ def test_a_scenario_passes_only_when_detected_within_its_target_and_the_lab_only
     assert clean.passed
     assert not LabResult((row(94.5),), (FalsePage(CONTROL_STACK, ("X",), 3.0, "r"),), 180.0, {}, 240.0).passed
     data = json.loads(json.dumps(clean.to_json()))
-    assert data["passed"] is True and data["scenarios"][0]["passed"] is True
+    assert data["passed"] is True
+    assert data["scenarios"][0]["passed"] is True
     assert data["scenarios"][0]["mttd_seconds"] == 94.5
 
 

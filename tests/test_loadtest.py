@@ -166,7 +166,7 @@ def test_a_run_without_requests_fails():
 
 
 def settings(tmp_path: Path, **changes: Any) -> RunSettings:
-    base: dict[str, Any] = dict(host="http://127.0.0.1:1", users=5, spawn_rate=5, duration_seconds=4, report_dir=tmp_path / "report")
+    base: dict[str, Any] = {"host": "http://127.0.0.1:1", "users": 5, "spawn_rate": 5, "duration_seconds": 4, "report_dir": tmp_path / "report"}
     return RunSettings(**{**base, **changes})
 
 
@@ -318,8 +318,10 @@ def test_omni_loadtest_run_passes_against_a_healthy_api_and_writes_csv_and_html_
 def test_a_slow_api_breaks_the_p95_limit_and_the_run_returns_the_stats_and_exit_code_1(tmp_path, api):
     api.delay_seconds = 0.6
     result = run_load_test(settings(tmp_path, host=api.url, users=4, spawn_rate=4, duration_seconds=4))
-    assert not result.passed and result.exit_code == 1
-    assert result.total.requests > 0 and result.total.failures == 0
+    assert not result.passed
+    assert result.exit_code == 1
+    assert result.total.requests > 0
+    assert result.total.failures == 0
     assert result.total.p95_ms >= 500
     assert result.breaches == (f"p95 latency {result.total.p95_ms:.0f} ms is not under 500 ms",)
     assert {route.name for route in result.routes} >= {config.CACHED_READ.stats_name}
@@ -339,20 +341,23 @@ def test_omni_loadtest_run_refuses_bad_input_with_exit_code_2(tmp_path):
         app, ["loadtest", "run", "--host", "http://127.0.0.1:1", "--users", "0", "--shape", "zigzag", "--out", str(tmp_path)]
     )
     assert result.exit_code == 2
-    assert "--users must be at least 1" in result.output and "no load shape named 'zigzag'" in result.output
+    assert "--users must be at least 1" in result.output
+    assert "no load shape named 'zigzag'" in result.output
     assert list(tmp_path.iterdir()) == []
 
 
 def test_omni_loadtest_lists_the_run_command():
     result = CliRunner().invoke(app, ["loadtest", "--help"])
-    assert result.exit_code == 0 and "run" in result.output
+    assert result.exit_code == 0
+    assert "run" in result.output
 
 
 def test_a_shaped_run_follows_its_shape(tmp_path, api):
     result = run_load_test(settings(tmp_path, host=api.url, users=10, spawn_rate=5, duration_seconds=5, shape="spike"))
     assert result.passed, result.breaches
     log = result.log.read_text()
-    assert "Shape test updating to 2 users" in log and "Shape test updating to 10 users" in log
+    assert "Shape test updating to 2 users" in log
+    assert "Shape test updating to 10 users" in log
     assert locust_processes_writing_to(tmp_path) == []
 
 

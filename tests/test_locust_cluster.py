@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from components.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
+from loadtest.infra.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
 from localrun.ports import free_port
 from loadtest import SUITE_FILES
 from loadtest.manifests import KUBERNETES_VERSION, manifests_from_graph, render_yaml, validation_errors
@@ -148,7 +148,8 @@ def test_the_validator_rejects_what_kubernetes_would(graph):
     broken["spec"]["replicas"] = "four"
     broken["spec"]["template"]["spec"]["containers"][0]["cpuLimit"] = 1
     errors = validation_errors([broken])
-    assert len(errors) == 1 and errors[0].startswith("Deployment locust-")
+    assert len(errors) == 1
+    assert errors[0].startswith("Deployment locust-")
 
 
 KUBECONFIG_STACK = """
@@ -194,7 +195,7 @@ def test_the_stack_config_names_every_bad_key_before_anything_is_declared():
 
 def test_a_kubeconfig_must_be_a_secret_and_is_never_echoed():
     message = problems_of({**VALID, "omni-loadtest:kubeconfig": "apiVersion: v1 token=hunter2"})
-    assert "must be encrypted: `pulumi config set --secret kubeconfig" in message
+    assert "must be encrypted: `pulumi config set --secret 'kubeconfig' <value> --stack loadtest`" in message
     assert "hunter2" not in message
 
 
@@ -214,7 +215,7 @@ def test_a_missing_target_and_an_unknown_key_are_named():
 
 
 def test_the_component_refuses_an_unpinned_image_and_zero_workers():
-    with pytest.raises(ValueError, match="workers must be at least 1.*not pinned"):
+    with pytest.raises(ValueError, match=r"workers must be at least 1.*not pinned"):
         LocustClusterArgs(suite_files={"locustfile.py": ""}, target_host="http://api", workers=0, image="locustio/locust")
 
 
@@ -226,7 +227,8 @@ def test_every_kubernetes_type_has_its_replacement_rules(rtype):
 def test_omni_preview_runs_the_loadtest_project():
     result = CliRunner().invoke(app, ["preview", "-C", str(INFRA), "--stack", STACK])
     assert result.exit_code == 0, result.output
-    assert "omni:loadtest:LocustCluster" in result.output and "gcp:container/cluster:Cluster" in result.output
+    assert "omni:loadtest:LocustCluster" in result.output
+    assert "gcp:container/cluster:Cluster" in result.output
 
 
 def test_the_master_and_worker_commands_run_the_suite_distributed(graph, tmp_path):
@@ -245,8 +247,7 @@ def test_the_master_and_worker_commands_run_the_suite_distributed(graph, tmp_pat
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     environment.pop("LOCUST_SKIP_MONKEY_PATCH", None)
     master = subprocess.Popen(
-        local(master_args) + ["--host", api.url, "--headless", "-u", "4", "-r", "4", "-t", "3s", "--expect-workers", "1",
-                              "--master-bind-port", str(port), "--csv", str(tmp_path / "stats")],
+        [*local(master_args), "--host", api.url, "--headless", "-u", "4", "-r", "4", "-t", "3s", "--expect-workers", "1", "--master-bind-port", str(port), "--csv", str(tmp_path / "stats")],
         env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     worker = subprocess.Popen(local(worker_args), env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL,
@@ -261,5 +262,6 @@ def test_the_master_and_worker_commands_run_the_suite_distributed(graph, tmp_pat
     assert master.returncode == 0, output.decode(errors="replace")[-2000:]
     # A master runs no users itself: every request was made by the worker.
     total, _ = read_stats(tmp_path / "stats")
-    assert total.requests > 0 and total.failures == 0
+    assert total.requests > 0
+    assert total.failures == 0
     assert worker.poll() is not None  # the master told it to quit

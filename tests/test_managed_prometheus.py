@@ -183,9 +183,11 @@ def test_the_collector_runs_beside_the_api_and_the_worker_with_its_config_mounte
 def test_the_collector_starts_after_the_api_and_beside_celery(graphs, stack):
     api, worker = (containers_by_name(w) for w in collected_workloads(graphs[stack], stack))
     # After the API's startup probe passes, so that its first scrape finds the app up.
-    assert api["collector"]["dependsOns"] == ["app"] and "startupProbe" in api["app"]
+    assert api["collector"]["dependsOns"] == ["app"]
+    assert "startupProbe" in api["app"]
     # Celery has no startup probe, and Cloud Run refuses a dependency on a container without one.
-    assert "dependsOns" not in worker["collector"] and "startupProbe" not in worker["app"]
+    assert "dependsOns" not in worker["collector"]
+    assert "startupProbe" not in worker["app"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -204,7 +206,8 @@ def test_the_collector_mounts_the_version_the_program_wrote(applied, stack):
 def test_the_collector_is_pinned_to_an_exact_release():
     image, tag = COLLECTOR_IMAGE.rsplit(":", 1)
     assert image == "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar"
-    assert tag.count(".") == 2 and all(part.isdigit() for part in tag.split("."))
+    assert tag.count(".") == 2
+    assert all(part.isdigit() for part in tag.split("."))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -281,7 +284,8 @@ def test_turning_the_collector_off_removes_the_sidecars_and_their_config(project
 
 
 def test_the_scrape_interval_defaults_to_30_seconds():
-    assert MetricsConfig().scrape_interval == "30s" and MetricsConfig().collector is True
+    assert MetricsConfig().scrape_interval == "30s"
+    assert MetricsConfig().collector is True
 
 
 @pytest.mark.parametrize(

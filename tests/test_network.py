@@ -77,7 +77,8 @@ def test_every_google_resource_uses_the_stack_provider(graphs, stack):
     provider = one(graph, "pulumi:providers:gcp")
     assert provider["inputs"]["project"] == f"omni-api-{stack}"
     google = [r for r in graph["resources"] if r["type"].startswith("gcp:")]
-    assert google and all(r["provider"] == provider["urn"] for r in google)
+    assert google
+    assert all(r["provider"] == provider["urn"] for r in google)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -69,11 +69,13 @@ def test_prod_database_is_regional_with_pitr_private_ssl_and_protected(graphs):
     settings = instance["inputs"]["settings"]
     assert settings["availabilityType"] == "REGIONAL"
     backups = settings["backupConfiguration"]
-    assert backups["enabled"] and backups["pointInTimeRecoveryEnabled"]
+    assert backups["enabled"]
+    assert backups["pointInTimeRecoveryEnabled"]
     assert backups["transactionLogRetentionDays"] == 7
     assert backups["backupRetentionSettings"]["retainedBackups"] == 14
     ip = settings["ipConfiguration"]
-    assert ip["ipv4Enabled"] is False and ip["sslMode"] == "ENCRYPTED_ONLY"
+    assert ip["ipv4Enabled"] is False
+    assert ip["sslMode"] == "ENCRYPTED_ONLY"
     assert "authorizedNetworks" not in ip
     assert instance["inputs"]["deletionProtection"] is True
     assert settings["deletionProtectionEnabled"] is True
@@ -94,7 +96,8 @@ def test_dev_database_is_small_zonal_and_disposable(graphs):
     settings = instance["inputs"]["settings"]
     assert settings["tier"] == "db-custom-1-3840"
     assert settings["availabilityType"] == "ZONAL"
-    assert instance["protect"] is False and instance["inputs"]["deletionProtection"] is False
+    assert instance["protect"] is False
+    assert instance["inputs"]["deletionProtection"] is False
 
 
 @pytest.mark.parametrize(("stack", "expected"), [("dev", "100"), ("staging", "400"), ("prod", "500")])
@@ -107,7 +110,8 @@ def test_max_connections_is_set_explicitly_from_the_tier(graphs, stack, expected
 def test_redis_per_stack(graphs):
     prod_cache, prod_broker = redis(graphs["prod"], "cache")["inputs"], redis(graphs["prod"], "broker")["inputs"]
     assert prod_cache["tier"] == prod_broker["tier"] == "STANDARD_HA"
-    assert prod_cache["readReplicasMode"] == "READ_REPLICAS_ENABLED" and prod_cache["replicaCount"] == 1
+    assert prod_cache["readReplicasMode"] == "READ_REPLICAS_ENABLED"
+    assert prod_cache["replicaCount"] == 1
     assert prod_cache["redisConfigs"] == {"maxmemory-policy": "allkeys-lru"}
     assert prod_broker["redisConfigs"] == {"maxmemory-policy": "noeviction"}
     assert prod_broker["persistenceConfig"]["persistenceMode"] == "RDB"
@@ -115,7 +119,8 @@ def test_redis_per_stack(graphs):
         for role in ("cache", "broker"):
             inputs = redis(graphs[stack], role)["inputs"]
             assert inputs["connectMode"] == "PRIVATE_SERVICE_ACCESS"
-            assert inputs["authEnabled"] is True and inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
+            assert inputs["authEnabled"] is True
+            assert inputs["transitEncryptionMode"] == "SERVER_AUTHENTICATION"
     assert {redis(graphs["dev"], role)["inputs"]["tier"] for role in ("cache", "broker")} == {"BASIC"}
 
 
@@ -137,11 +142,13 @@ def test_secrets_reach_containers_only_through_secret_manager(applied, stack):
         for env in container["envs"]:
             if "valueSource" in env:
                 ref = env["valueSource"]["secretKeyRef"]
-                assert ref["secret"] in secret_ids and ref["version"] == "latest"
+                assert ref["secret"] in secret_ids
+                assert ref["version"] == "latest"
                 seen.add(env["name"])
             else:
                 assert env["value"] not in (SECRET, UNKNOWN), (name, env["name"])
-                assert "mock-auth" not in env["value"] and "M0ck" not in env["value"], (name, env["name"])
+                assert "mock-auth" not in env["value"], (name, env["name"])
+                assert "M0ck" not in env["value"], (name, env["name"])
     assert seen == {"OMNI_SECRET_KEY", "REDIS_CACHE_AUTH", "REDIS_BROKER_AUTH", "DATABASE_PASSWORD"}
 
 
@@ -199,7 +206,8 @@ def test_workloads_reach_the_database_and_redis_over_the_private_network(applied
             continue
         assert env["DATABASE_HOST"] == database_ip
         assert env["REDIS_CACHE_HOST"] == graph["outputs"]["redis_cache_host"]
-        assert env["DATABASE_IAM_AUTH"] == "true" and env["DATABASE_USER"].endswith(".iam")
+        assert env["DATABASE_IAM_AUTH"] == "true"
+        assert env["DATABASE_USER"].endswith(".iam")
     for workload in resources(graph, SERVICE) + resources(graph, POOL):
         interfaces = workload["inputs"]["template"]["vpcAccess"]["networkInterfaces"]
         assert interfaces[0]["subnetwork"] == subnet["inputs"]["name"] or interfaces[0]["subnetwork"].endswith(subnet["inputs"]["name"])
@@ -311,7 +319,8 @@ def test_every_secret_a_container_references_is_granted_to_its_service_account(a
 def test_secrets_are_protected_where_data_is(graphs):
     for stack, protected in (("prod", True), ("staging", True), ("dev", False)):
         for secret in resources(graphs[stack], "gcp:secretmanager/secret:Secret"):
-            assert secret["protect"] is protected and secret["inputs"]["deletionProtection"] is protected
+            assert secret["protect"] is protected
+            assert secret["inputs"]["deletionProtection"] is protected
 
 
 def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
@@ -326,7 +335,8 @@ def test_the_read_replica_is_rehearsed_in_staging_and_used_by_the_app(applied):
             assert env["DATABASE_READ_HOST"].startswith("10."), name
             assert env["DATABASE_READ_HOST"] != env["DATABASE_HOST"]
             # TLS verified against the instances' own CAs: the primary's and the replica's.
-            assert env["DATABASE_IP_TYPE"] == "PRIVATE" and env["DATABASE_SSLMODE"] == "verify-ca"
+            assert env["DATABASE_IP_TYPE"] == "PRIVATE"
+            assert env["DATABASE_SSLMODE"] == "verify-ca"
             assert env["DATABASE_CA_CERTS"].count("-----BEGIN CERTIFICATE-----") == 2
 
 
@@ -337,15 +347,19 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     container = template["containers"][0]
     env = {e["name"]: e.get("value") for e in container["envs"]}
     users = {e["name"]: e["value"] for c in (api_service(graph),) for e in task_template(c)["containers"][0]["envs"] if "value" in e}
-    assert env["DATABASE_USER"] == "omni" and env["DATABASE_IAM_AUTH"] == "false"
+    assert env["DATABASE_USER"] == "omni"
+    assert env["DATABASE_IAM_AUTH"] == "false"
     app_users = env["DATABASE_APP_USERS"].split(",")
-    assert len(app_users) == 2 and users["DATABASE_USER"] in app_users
+    assert len(app_users) == 2
+    assert users["DATABASE_USER"] in app_users
     assert all(user.endswith(".iam") for user in app_users)
     assert {e["name"]: e["valueSource"]["secretKeyRef"]["secret"] for e in container["envs"] if "valueSource" in e} == {
         "DATABASE_PASSWORD": "omni-prod-db-admin-password"
     }
-    assert template["maxRetries"] == 0 and template["vpcAccess"]["egress"] == "ALL_TRAFFIC"
-    assert container["image"] == "us-docker.pkg.dev/cloudrun/container/job" and "commands" not in container
+    assert template["maxRetries"] == 0
+    assert template["vpcAccess"]["egress"] == "ALL_TRAFFIC"
+    assert container["image"] == "us-docker.pkg.dev/cloudrun/container/job"
+    assert "commands" not in container
 
     edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
     released = task_template(migration_job(run_stack(project_copy, "prod").to_json()))["containers"][0]

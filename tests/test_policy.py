@@ -190,7 +190,7 @@ CASES: tuple[Case, ...] = (
     # --- identity ---------------------------------------------------------------------------
     Case(
         "escalation-roles-conditioned",
-        node(PROJECT_IAM, {"role": "roles/resourcemanager.projectIamAdmin", "member": "serviceAccount:d", "condition": {"expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly(['roles/run.viewer'])"}}, name="limited-iam-admin"),
+        node(PROJECT_IAM, {"role": "roles/resourcemanager.projectIamAdmin", "member": "serviceAccount:d", "condition": {"expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', " "[]).hasOnly(['roles/run.viewer'])"}}, name="limited-iam-admin"),
         False,
     ),
     Case("escalation-roles-conditioned", node(PROJECT_IAM, {"role": "roles/iam.serviceAccountAdmin", "member": "serviceAccount:d"}, name="sa-admin"), True),
@@ -369,8 +369,10 @@ def test_a_report_passes_with_advisory_violations_only_and_fails_with_a_mandator
     advisory_only = check_graph(graph(open_api))
     with_mandatory = check_graph(graph(open_api, node(PROJECT_IAM, {"role": "roles/owner", "member": "user:a@b.c"}, name="owner")))
 
-    assert advisory_only.passed and [v.policy for v in advisory_only.advisory] == ["cloud-run-ingress-behind-load-balancer"]
-    assert not with_mandatory.passed and [v.policy for v in with_mandatory.mandatory] == ["no-primitive-roles"]
+    assert advisory_only.passed
+    assert [v.policy for v in advisory_only.advisory] == ["cloud-run-ingress-behind-load-balancer"]
+    assert not with_mandatory.passed
+    assert [v.policy for v in with_mandatory.mandatory] == ["no-primitive-roles"]
 
 
 def test_a_resource_that_does_not_say_its_environment_is_judged_as_prod() -> None:

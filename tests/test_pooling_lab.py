@@ -86,9 +86,11 @@ def _run(result: PoolingLabResult, pooled: bool, cache: bool) -> RunResult:
 def test_the_lab_makes_four_runs_that_all_serve_requests_without_errors(smoke: PoolingLabResult) -> None:
     assert [run.plan for run in smoke.runs] == list(RUNS)
     for run in smoke.runs:
-        assert run.requests > 0 and run.failures == 0, run.plan.name
+        assert run.requests > 0, run.plan.name
+        assert run.failures == 0, run.plan.name
         assert run.p95_ms >= run.p50_ms > 0
-        assert run.connections and run.latency
+        assert run.connections
+        assert run.latency
 
 
 @needs_servers
@@ -102,7 +104,8 @@ def test_with_pgbouncer_server_connections_never_exceed_the_pool(smoke: PoolingL
         direct = _run(smoke, pooled=False, cache=cache)
         assert direct.peak_server_connections >= SMOKE_API_INSTANCES * SMOKE_API_POOL_SIZE > SMOKE_POOL_SIZE
     bounds = [i for i in smoke.invariants if "within PgBouncer's pool" in i.name]
-    assert len(bounds) == 2 and all(invariant.passed for invariant in bounds)
+    assert len(bounds) == 2
+    assert all(invariant.passed for invariant in bounds)
 
 
 @needs_servers
@@ -114,7 +117,8 @@ def test_hit_rate_comes_from_redis_counters_and_agrees_with_the_api(smoke: Pooli
         assert (cached.cache_hits, cached.cache_misses) == (cached.app_cache_hits, cached.app_cache_misses)
         assert cached.cache_hits + cached.cache_misses > 0
         assert cached.hit_rate == cached.cache_hits / (cached.cache_hits + cached.cache_misses)
-        assert cached.hit_rate is not None and cached.hit_rate > 0.5
+        assert cached.hit_rate is not None
+        assert cached.hit_rate > 0.5
         uncached = _run(smoke, pooled=pooled, cache=False)
         assert (uncached.cache_hits, uncached.cache_misses, uncached.hit_rate) == (0, 0, None)
 
@@ -137,7 +141,9 @@ def test_the_lab_writes_results_json_and_a_self_contained_html_report(smoke: Poo
     html = smoke.html_report.read_text()
     assert html.count("<svg viewBox") == 3  # connections, p95 and p50 over time
     assert all(plan.name in html for plan in RUNS)
-    assert "<script" not in html and "src=" not in html and "href=" not in html  # nothing fetched
+    assert "<script" not in html
+    assert "src=" not in html
+    assert "href=" not in html  # nothing fetched
 
 
 def _measured(name: str, *, pooled: bool, cache: bool, peak: int = 10, p95: float = 100.0,
@@ -154,13 +160,15 @@ def _measured(name: str, *, pooled: bool, cache: bool, peak: int = 10, p95: floa
 def test_an_invariant_fails_when_pgbouncer_lets_through_more_than_its_pool() -> None:
     runs = (_measured("pgbouncer, cache off", pooled=True, cache=False, peak=21),)
     (bound,) = check_invariants(runs, pool_size=20)
-    assert not bound.passed and "peak 21, pool 20" in bound.detail
+    assert not bound.passed
+    assert "peak 21, pool 20" in bound.detail
 
 
 def test_an_invariant_fails_when_the_cache_hits_half_the_time_or_less() -> None:
     runs = (_measured("direct, cache on", pooled=False, cache=True, hits=50, misses=50),)
     (hit_rate,) = check_invariants(runs, pool_size=20)
-    assert not hit_rate.passed and "50.0%" in hit_rate.detail
+    assert not hit_rate.passed
+    assert "50.0%" in hit_rate.detail
 
 
 def test_an_invariant_fails_when_the_cache_does_not_halve_p95_in_the_same_pooling_mode() -> None:
@@ -205,4 +213,5 @@ def test_cli_refuses_bad_input_with_a_clear_message_and_exit_code_2() -> None:
 
 def test_cli_lists_the_pooling_lab() -> None:
     result = CliRunner().invoke(cli_app, ["lab", "--help"])
-    assert result.exit_code == 0 and "pooling" in result.output
+    assert result.exit_code == 0
+    assert "pooling" in result.output

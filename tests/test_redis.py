@@ -133,7 +133,8 @@ def test_standard_ha_with_a_read_replica_gets_read_replicas_and_a_read_endpoint(
     # The broker's default is STANDARD_HA without read replicas: a queue has no use for them.
     broker = instance(graph, "broker")["inputs"]
     assert broker["tier"] == "STANDARD_HA"
-    assert "readReplicasMode" not in broker and "replicaCount" not in broker
+    assert "readReplicasMode" not in broker
+    assert "replicaCount" not in broker
 
     outputs = run(PROD_LIKE, preview=False)["outputs"]
     assert outputs["cache_read_endpoint"].startswith("10.")
@@ -145,7 +146,8 @@ def test_basic_gets_no_replicas_and_no_read_endpoint(run):
     for role in ("cache", "broker"):
         inputs = instance(graph, role)["inputs"]
         assert inputs["tier"] == "BASIC"
-        assert "readReplicasMode" not in inputs and "replicaCount" not in inputs
+        assert "readReplicasMode" not in inputs
+        assert "replicaCount" not in inputs
     outputs = run(DEV_LIKE, preview=False)["outputs"]
     assert not [key for key in outputs if key.endswith("_read_endpoint")]
 
@@ -171,7 +173,8 @@ def test_the_auth_string_reaches_outputs_only_as_a_secret(run, preview):
 def test_the_server_ca_is_a_visible_pem_bundle_of_every_ca(run):
     # A CA certificate is public: reviews should see it change on a CA rotation.
     outputs = run(PROD_LIKE)["outputs"]
-    assert outputs["cache_ca"] == UNKNOWN and outputs["broker_ca"] == UNKNOWN
+    assert outputs["cache_ca"] == UNKNOWN
+    assert outputs["broker_ca"] == UNKNOWN
     certs = [
         gcp.redis.outputs.InstanceServerCaCert(cert="-----BEGIN CERTIFICATE-----\nold\n-----END CERTIFICATE-----\n"),
         gcp.redis.outputs.InstanceServerCaCert(cert="-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----"),
@@ -179,7 +182,8 @@ def test_the_server_ca_is_a_visible_pem_bundle_of_every_ca(run):
     ]
     bundle = pem_bundle(certs)
     assert bundle.count("-----BEGIN CERTIFICATE-----") == 2
-    assert bundle.endswith("-----END CERTIFICATE-----\n") and "\n\n" not in bundle
+    assert bundle.endswith("-----END CERTIFICATE-----\n")
+    assert "\n\n" not in bundle
     assert pem_bundle(None) == ""
 
 

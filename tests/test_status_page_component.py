@@ -37,7 +37,8 @@ def test_every_public_component_has_an_https_uptime_check_on_the_api_host(applie
     for component in PUBLIC_COMPONENTS:
         check = checks[component.id]
         assert check["httpCheck"]["path"] == component.check_path
-        assert check["httpCheck"]["useSsl"] is True and check["httpCheck"]["validateSsl"] is True
+        assert check["httpCheck"]["useSsl"] is True
+        assert check["httpCheck"]["validateSsl"] is True
         assert check["monitoredResource"] == {"type": "uptime_url", "labels": {"host": api_host(api_uri), "project_id": graph["outputs"]["project"]}}
         assert check["period"] == "60s"
 
@@ -105,7 +106,7 @@ def test_a_malformed_notice_stops_the_deploy_naming_the_file():
 
 def test_the_schedule_must_be_five_cron_fields():
     assert check_schedule("*/5 * * * *") == "*/5 * * * *"
-    with pytest.raises(ValueError, match="five cron fields"):
+    with pytest.raises(ValueError, match="five unix-cron fields"):
         check_schedule("every minute")
 
 

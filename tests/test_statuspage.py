@@ -11,7 +11,7 @@ import threading
 import urllib.parse
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import pytest
@@ -96,7 +96,8 @@ def test_a_declared_incident_overrides_passing_checks():
     report = build_report("t", healthy, [notice], now, "test")
     states = {status.component.id: status.state for status in report.components}
     assert states == {"api": State.OPERATIONAL, "auth": State.DEGRADED, "tasks": State.OPERATIONAL, "workers": State.OPERATIONAL}
-    assert report.state is State.DEGRADED and report.active == (notice,)
+    assert report.state is State.DEGRADED
+    assert report.active == (notice,)
 
 
 def measurement(component_id: str, state: State, now: datetime.datetime, ratio: float | None = 1.0) -> Measurement:
@@ -156,14 +157,16 @@ def test_the_page_loads_nothing_from_anywhere_else(demo_site):
     assert "<script" not in page
     for attribute in re.findall(r'(?:src|href)="([^"]+)"', page):
         assert not attribute.startswith(("http:", "https:", "//")), attribute
-    assert "@import" not in page and "url(" not in page
+    assert "@import" not in page
+    assert "url(" not in page
 
 
 def test_every_component_has_a_badge_per_window(demo_site):
     badges = sorted(name for name in demo_site if name.startswith("badges/"))
     assert len(badges) == len(PUBLIC_COMPONENTS) * 3
     badge = ElementTree.fromstring(demo_site["badges/tasks-24h.svg"])
-    assert badge.get("role") == "img" and badge.findtext("{http://www.w3.org/2000/svg}title") == "Task submission uptime 24h: 94.16%"
+    assert badge.get("role") == "img"
+    assert badge.findtext("{http://www.w3.org/2000/svg}title") == "Task submission uptime 24h: 94.16%"
 
 
 def test_two_renders_are_identical(tmp_path):
@@ -194,7 +197,7 @@ def _openmetrics(now: float, hours: int) -> str:
             at = start + step * 60
             errors_now = at > now - 3600
             total += 600 * (0.01 if errors_now else 0) if code == "500" else 600 * (0.99 if errors_now else 1)
-            lines.append(f'omni_http_requests_total{{service="api",route="/v1/items",method="GET",code="{code}"}} {total} {at:.3f}')
+            lines.append(f'omni_http_requests_total{{service="api",route="/v1/items",' f'method="GET",code="{code}"}} {total} {at:.3f}')
     lines += [f'omni_celery_workers{{service="worker"}} 1 {start + step * 60:.3f}' for step in steps]
     return "\n".join(lines) + "\n# EOF\n"
 
@@ -212,8 +215,10 @@ def test_the_prometheus_source_reads_a_real_prometheus(tmp_path):
     assert by_id["api"].state is State.DEGRADED  # 99% over the last 5 minutes
     assert by_id["api"].days[0].ratio is None  # 90 days ago: no data, not 100%
     yesterday = by_id["api"].days[-2].ratio
-    assert yesterday is not None and 0.99 <= yesterday <= 1.0
-    assert by_id["workers"].state is State.OPERATIONAL and by_id["workers"].windows["24h"] == pytest.approx(1.0)
+    assert yesterday is not None
+    assert 0.99 <= yesterday <= 1.0
+    assert by_id["workers"].state is State.OPERATIONAL
+    assert by_id["workers"].windows["24h"] == pytest.approx(1.0)
     assert by_id["auth"].state is State.UNKNOWN  # no auth routes in this data
 
 
@@ -223,7 +228,7 @@ def test_the_prometheus_source_reads_a_real_prometheus(tmp_path):
 class _FakeStorage(http.server.BaseHTTPRequestHandler):
     """The three Cloud Storage JSON API calls the publisher makes, on 127.0.0.1."""
 
-    objects: dict[str, tuple[str, dict[str, Any]]] = {}
+    objects: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 the base's name
         pass
@@ -288,7 +293,9 @@ def test_cli_refuses_an_unknown_source(tmp_path):
 
 def test_cli_lists_its_commands():
     result = CliRunner().invoke(app, ["statuspage", "--help"])
-    assert result.exit_code == 0 and "render" in result.output and "serve" in result.output
+    assert result.exit_code == 0
+    assert "render" in result.output
+    assert "serve" in result.output
 
 
 def test_status_document_of_a_report_without_data_says_no_data():
@@ -350,11 +357,13 @@ def test_the_gcp_source_reads_each_components_labelled_uptime_check():
     api = CloudMonitoring(metrics, "omni-api-prod").measure(PUBLIC_COMPONENTS[0], checks["api"], now)
     assert api.state is State.DEGRADED  # one location of six failing
     assert [day.ratio for day in api.days[:-1]] == [0.995] * (HISTORY_DAYS - 1)
-    assert api.days[-1].ratio == 0.999 and api.windows == {"24h": 0.999, "7d": 0.999, "30d": 0.999}
+    assert api.days[-1].ratio == 0.999
+    assert api.windows == {"24h": 0.999, "7d": 0.999, "30d": 0.999}
     assert all(r["filter"] == f'metric.type = "{CHECK_PASSED}" AND metric.labels.check_id = "omni-prod-status-api-x1"' for r in metrics.requests)
     # A component whose check is not found yet shows no data, never 100%.
     tasks = CloudMonitoring(metrics, "omni-api-prod").measure(PUBLIC_COMPONENTS[2], None, now)
-    assert tasks.state is State.UNKNOWN and tasks.uptime_90d is None
+    assert tasks.state is State.UNKNOWN
+    assert tasks.uptime_90d is None
 
 
 def test_serve_shows_the_page_on_loopback(tmp_path):
@@ -375,7 +384,8 @@ def test_serve_shows_the_page_on_loopback(tmp_path):
             except requests.ConnectionError:
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
-        assert page.status_code == 200 and "Omni API status" in page.text
+        assert page.status_code == 200
+        assert "Omni API status" in page.text
     finally:
         server.terminate()
         server.wait(timeout=10)

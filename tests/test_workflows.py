@@ -183,7 +183,8 @@ def test_the_comment_is_edited_in_place_through_the_diffs_marker() -> None:
     script = next(step["with"]["script"] for step in steps(load("pull-request-comment.yml")["jobs"]["comment"]) if uses(step, "actions/github-script"))
 
     assert f'"{COMMENT_MARKER}"' in script
-    assert "updateComment" in script and "createComment" in script
+    assert "updateComment" in script
+    assert "createComment" in script
     # The artifact is untrusted: the number must belong to the commit the diff ran on.
     assert "workflow_run.head_sha" in script
 
@@ -238,11 +239,13 @@ def test_drift_detection_expects_no_changes_and_files_an_issue() -> None:
     script = next(step["with"]["script"] for step in steps(issue) if uses(step, "actions/github-script"))
 
     assert "schedule" in triggers(workflow)
-    assert pulumi["with"]["expect-no-changes"] is True and pulumi["with"]["refresh"] is True
+    assert pulumi["with"]["expect-no-changes"] is True
+    assert pulumi["with"]["refresh"] is True
     # The same group as the deploys: a drift check never overlaps a `pulumi up`.
     assert detect["concurrency"]["group"] == "pulumi-${{ matrix.stack }}"
     assert issue["permissions"] == {"issues": "write"}
-    assert "issues.create" in script and "issues.update" in script
+    assert "issues.create" in script
+    assert "issues.update" in script
     # Read-only: drift runs as each stack's previewer, never as the deployer.
     accounts = [entry["service-account"] for entry in detect["strategy"]["matrix"]["include"]]
     assert accounts == [f"${{{{ vars.{stack}_PREVIEWER_SERVICE_ACCOUNT }}}}" for stack in ("DEV", "STAGING", "PROD")]
@@ -314,8 +317,10 @@ def test_the_pr_comment_lists_every_stacks_danger_before_anything_else() -> None
     assert danger < comment.index("| Stack |") < comment.index("## omni diff: stack `dev`")
     top = comment[danger : comment.index("| Stack |")]
     assert "**prod**: This change deletes 1 stateful resource and removes protection from 1 resource." in top
-    assert "`omni-prod-pg`" in top and "the data in it is lost" in top
-    assert "`omni-prod-cache-redis`" in top and "protection removed" in top
+    assert "`omni-prod-pg`" in top
+    assert "the data in it is lost" in top
+    assert "`omni-prod-cache-redis`" in top
+    assert "protection removed" in top
 
 
 def test_a_comment_without_danger_says_so_first() -> None:
@@ -330,7 +335,8 @@ def test_a_comment_too_long_for_github_keeps_the_danger_and_drops_the_details() 
     comment = render_markdown_comment(crafted_reports(), limit=1500)
 
     assert len(comment) < 2500
-    assert "Danger in prod" in comment and "`omni-prod-pg`" in comment
+    assert "Danger in prod" in comment
+    assert "`omni-prod-pg`" in comment
     assert "<details>" not in comment
     assert "omni diff --stack prod --ref origin/main" in comment
 

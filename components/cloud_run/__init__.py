@@ -33,6 +33,8 @@ from .containers import (
     check_workload_name,
     command_container,
     container_env,
+    http_probe,
+    serving_resources,
     vpc_access,
 )
 from .env import SECRET_VERSION, EnvVar, PlainSecretError, check_env_names
@@ -71,11 +73,13 @@ __all__ = [
     "command_container",
     "container_env",
     "cpu_quantity",
+    "http_probe",
     "ingress",
     "instance_limits",
     "millicores",
     "resource_limits",
     "secret_volumes",
+    "serving_resources",
     "sidecar_container",
     "sidecar_limits",
     "store_sidecar_config",

@@ -82,6 +82,31 @@ def check_workload_name(name: str) -> None:
         )
 
 
+def http_probe(
+    path: str,
+    port: int,
+    *,
+    period_seconds: int,
+    timeout_seconds: int,
+    failure_threshold: int,
+    initial_delay_seconds: int | None = None,
+) -> Any:
+    """A startup or liveness probe by HTTP GET: the instance fails once `failure_threshold`
+    probes in a row, `period_seconds` apart, got no answer within `timeout_seconds`. (The SDK
+    types the same block separately for each resource, hence `Any`.)"""
+    probe: dict[str, Any] = {"http_get": {"path": path, "port": port}}
+    if initial_delay_seconds is not None:
+        probe["initial_delay_seconds"] = initial_delay_seconds
+    probe.update(period_seconds=period_seconds, timeout_seconds=timeout_seconds, failure_threshold=failure_threshold)
+    return probe
+
+
+def serving_resources(limits: Mapping[str, str], *, cpu_idle: bool) -> Any:
+    """A serving container's resources: its limits, whether the CPU idles between requests
+    (request-based billing), and a CPU boost while it starts."""
+    return {"limits": dict(limits), "cpu_idle": cpu_idle, "startup_cpu_boost": True}
+
+
 def container_env(spec: ContainerSpec) -> list[EnvVar]:
     """The container's `envs` block (`env.env_vars`)."""
     return env_vars(spec.env, spec.secret_env)

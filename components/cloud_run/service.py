@@ -12,7 +12,16 @@ from components.options import child_options
 from stackconfig.cloud_run_sizing import instance_limits
 from stackconfig.platform import ApiConfig
 
-from .containers import APP_CONTAINER, PORT, ContainerSpec, check_workload_name, container_env, vpc_access
+from .containers import (
+    APP_CONTAINER,
+    PORT,
+    ContainerSpec,
+    check_workload_name,
+    container_env,
+    http_probe,
+    serving_resources,
+    vpc_access,
+)
 from .sidecars import SecretFile, Sidecar, check_sidecars, secret_volumes, sidecar_container
 
 INVOKER_ROLE = "roles/run.invoker"
@@ -118,27 +127,23 @@ class ApiService(pulumi.ComponentResource):
                     "image": spec.image,
                     "ports": {"container_port": PORT},
                     "envs": container_env(spec),
-                    "resources": {
-                        "limits": instance_limits("api", settings.cpu, settings.memory, args.sidecars),
-                        "cpu_idle": cpu_idle,
-                        "startup_cpu_boost": True,
-                    },
+                    "resources": serving_resources(
+                        instance_limits("api", settings.cpu, settings.memory, args.sidecars), cpu_idle=cpu_idle
+                    ),
                     # Direct VPC egress may take a minute or more to connect a new instance:
                     # up to 2 minutes (24 x 5 s) to pass before the instance is failed.
-                    "startup_probe": {
-                        "http_get": {"path": settings.health_path, "port": PORT},
-                        "initial_delay_seconds": 0,
-                        "period_seconds": 5,
-                        "timeout_seconds": 3,
-                        "failure_threshold": 24,
-                    },
+                    "startup_probe": http_probe(
+                        settings.health_path,
+                        PORT,
+                        initial_delay_seconds=0,
+                        period_seconds=5,
+                        timeout_seconds=3,
+                        failure_threshold=24,
+                    ),
                     # Restart an instance that stops answering for about 45 s.
-                    "liveness_probe": {
-                        "http_get": {"path": settings.health_path, "port": PORT},
-                        "period_seconds": 15,
-                        "timeout_seconds": 5,
-                        "failure_threshold": 3,
-                    },
+                    "liveness_probe": http_probe(
+                        settings.health_path, PORT, period_seconds=15, timeout_seconds=5, failure_threshold=3
+                    ),
                 },
                 # The same CPU allocation as the API's container: Cloud Run bills the instance.
                 *(sidecar_container(sidecar, app_probed=True, cpu_idle=cpu_idle) for sidecar in args.sidecars),

@@ -24,7 +24,8 @@ class WorkerPoolArgs:
     """The `service` label (`worker`, `beat`): what cost and log reports group by."""
     command: Sequence[str]
     """The process to run (empty: the image's entrypoint): its first element replaces the
-    image's entrypoint, the rest are its arguments (`["celery", "-A", "omni.tasks", "worker", "--concurrency", "4"]`)."""
+    image's entrypoint, the rest are its arguments
+    (`["celery", "-A", "omni.tasks", "worker", "--concurrency", "4"]`)."""
     instances: int
     """Instances, scaled manually: exactly this many run (1 for Celery beat)."""
     cpu: str = "1"

@@ -30,7 +30,7 @@ def cost_per_thousand_requests(facts: StackFacts) -> str:
 def build(facts: StackFacts) -> BoardContent:
     price = style.instance_second_price(facts.api_vcpus, facts.api_memory_gib)
     basis = (f"Priced for the API's size in {facts.stack}: {facts.api_vcpus:g} vCPU and {facts.api_memory_gib:g} GiB "
-             f"at ${style.CLOUD_RUN_USD_PER_VCPU_SECOND:.8f} per vCPU-second and ${style.CLOUD_RUN_USD_PER_GIB_SECOND:.8f} per "
+             f"at ${style.CLOUD_RUN_USD_PER_VCPU_SECOND:.8f} per vCPU-second and " f"${style.CLOUD_RUN_USD_PER_GIB_SECOND:.8f} per "
              f"GiB-second (${price:.8f} per instance-second), plus ${style.CLOUD_RUN_USD_PER_REQUEST * 1e6:.2f} per "
              f"million requests; list prices before free tier and discounts, from {style.CLOUD_RUN_PRICES_SOURCE}.")
     panels = [

@@ -16,13 +16,13 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))  # the suite and the components live in the repository's packages
 
-from components import gke_autopilot  # noqa: E402
-from components.gke_autopilot import ExistingNetwork, GkeAutopilot, GkeAutopilotArgs, OwnNetwork  # noqa: E402
-from components.locust_cluster import LocustCluster, LocustClusterArgs, PodResources  # noqa: E402
-from components.project_services import ProjectServices, ProjectServicesArgs  # noqa: E402
 import loadtest  # noqa: E402
+from components.project_services import ProjectServices, ProjectServicesArgs  # noqa: E402
 from loadtest import SUITE_FILES  # noqa: E402
 from loadtest.config import SuiteSettings  # noqa: E402
+from loadtest.infra import gke_autopilot  # noqa: E402
+from loadtest.infra.gke_autopilot import ExistingNetwork, GkeAutopilot, GkeAutopilotArgs, OwnNetwork  # noqa: E402
+from loadtest.infra.locust_cluster import LocustCluster, LocustClusterArgs, PodResources  # noqa: E402
 from loadtest.stack_config import ClusterConfig, load_loadtest_config  # noqa: E402
 from stackconfig.runtime import runtime_config  # noqa: E402
 

@@ -60,7 +60,7 @@ def state_from_locations(fractions: Sequence[float]) -> State:
 
 
 def _point_value(series: Any) -> list[tuple[datetime.datetime, float]]:
-    return [(point.interval.end_time.replace(tzinfo=datetime.timezone.utc), point.value.double_value) for point in series.points]
+    return [(point.interval.end_time.replace(tzinfo=datetime.UTC), point.value.double_value) for point in series.points]
 
 
 class CloudMonitoring:
@@ -102,14 +102,14 @@ class CloudMonitoring:
         if check_id is None:
             # No check carries the component's label (yet): show no data rather than guess.
             return Measurement(component.id, State.UNKNOWN, tuple(DailyUptime(day, None) for day in days), {})
-        midnight = datetime.datetime.combine(now.date(), datetime.time(), datetime.timezone.utc)
-        first = datetime.datetime.combine(days[0], datetime.time(), datetime.timezone.utc)
+        midnight = datetime.datetime.combine(now.date(), datetime.time(), datetime.UTC)
+        first = datetime.datetime.combine(days[0], datetime.time(), datetime.UTC)
         # Complete days: periods of one day ending at midnight; today so far as one period.
-        by_end = {end: value for end, value in self.fraction_passed(check_id, first, midnight, 86_400)}
+        by_end = dict(self.fraction_passed(check_id, first, midnight, 86_400))
         since_midnight = max(60, int((now - midnight).total_seconds()))
         today = self.fraction_passed(check_id, midnight, now, since_midnight)
         history = [
-            DailyUptime(day, by_end.get(datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc) + datetime.timedelta(days=1)))
+            DailyUptime(day, by_end.get(datetime.datetime.combine(day, datetime.time(), datetime.UTC) + datetime.timedelta(days=1)))
             for day in days[:-1]
         ] + [DailyUptime(days[-1], today[0][1] if today else None)]
         windows: dict[str, float | None] = {}

@@ -118,7 +118,7 @@ def measure_with_indicators(client: PrometheusClient, component: PublicComponent
     complete = client.daily(indicator.query("1d"), ends)
     since_midnight = max(60, int((now - _midnight(now.date())).total_seconds()))
     today = client.instant(indicator.query(f"{since_midnight}s"), now)
-    history = [DailyUptime(day, complete[end]) for day, end in zip(days[:-1], ends)] + [DailyUptime(days[-1], today)]
+    history = [DailyUptime(day, complete[end]) for day, end in zip(days[:-1], ends, strict=True)] + [DailyUptime(days[-1], today)]
     windows = {window: client.instant(indicator.query(window), now) for window in UPTIME_WINDOWS}
     current = client.instant(indicator.query(CURRENT_WINDOW), now)
     return Measurement(component.id, state_from_ratio(current), tuple(history[-HISTORY_DAYS:]), windows)
