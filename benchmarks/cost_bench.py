@@ -13,11 +13,9 @@ is printed next to the figures; nothing here asserts on time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -49,15 +47,17 @@ print(time.perf_counter() - start)
 
 
 def first_estimate(stack: str, repeat: int) -> float:
-    """In a fresh process that has imported what a preview already has (pydantic, yaml): import `cost`, load and validate the price table, price the
-    committed snapshot (reading the snapshot included: a few ms): what `omni cost` adds."""
+    """In a fresh process that has imported what a preview already has (pydantic, yaml): import
+    `cost`, load and validate the price table, price the committed snapshot (reading it included:
+    a few ms). That is what `omni cost` adds to a preview."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     python = ROOT / ".venv" / "bin" / "python"
     snapshot = str(ROOT / "snapshots" / f"{stack}.json")
     times = []
     for _ in range(repeat):
-        done = subprocess.run([str(python), "-c", FIRST_ESTIMATE, snapshot], cwd=ROOT, env=env, check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [str(python), "-c", FIRST_ESTIMATE, snapshot], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        )
         times.append(float(done.stdout.strip()))
     return statistics.median(times)
 

@@ -84,12 +84,17 @@ def cost(
     stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")] = "dev",
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     per_request: Annotated[
-        bool, typer.Option("--per-request", help="The cost of one API request: fixed and variable parts, the cache's effect.")
+        bool,
+        typer.Option(
+            "--per-request", help="The cost of one API request: fixed and variable parts, the cache's effect."
+        ),
     ] = False,
     profile_file: Annotated[
         Path | None, typer.Option("--profile", help="A YAML traffic profile (keys as in docs/cost.md).")
     ] = None,
-    requests_per_month: Annotated[int | None, typer.Option("--requests-per-month", help="API requests a month.")] = None,
+    requests_per_month: Annotated[
+        int | None, typer.Option("--requests-per-month", help="API requests a month.")
+    ] = None,
     mean_duration_ms: Annotated[
         float | None, typer.Option("--mean-duration-ms", help="Mean duration of a request that misses the cache.")
     ] = None,

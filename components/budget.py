@@ -38,10 +38,18 @@ class BudgetArgs:
     route, and a shared billing account's admins are not mailed for every stack."""
 
 
-def threshold_rules(actual: tuple[float, ...], forecast: tuple[float, ...]) -> list[gcp.billing.BudgetThresholdRuleArgs]:
+def threshold_rules(
+    actual: tuple[float, ...], forecast: tuple[float, ...]
+) -> list[gcp.billing.BudgetThresholdRuleArgs]:
     return [
-        *(gcp.billing.BudgetThresholdRuleArgs(threshold_percent=share, spend_basis="CURRENT_SPEND") for share in actual),
-        *(gcp.billing.BudgetThresholdRuleArgs(threshold_percent=share, spend_basis="FORECASTED_SPEND") for share in forecast),
+        *(
+            gcp.billing.BudgetThresholdRuleArgs(threshold_percent=share, spend_basis="CURRENT_SPEND")
+            for share in actual
+        ),
+        *(
+            gcp.billing.BudgetThresholdRuleArgs(threshold_percent=share, spend_basis="FORECASTED_SPEND")
+            for share in forecast
+        ),
     ]
 
 

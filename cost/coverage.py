@@ -50,7 +50,9 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "gcp:compute/routerNat:RouterNat": _priced("gateway hours and data processed (profile)"),
     "gcp:compute/globalForwardingRule:GlobalForwardingRule": _priced("rule hours and data processed (profile)"),
     "gcp:compute/securityPolicy:SecurityPolicy": _priced("policy, rules and requests evaluated (profile)"),
-    "gcp:logging/projectBucketConfig:ProjectBucketConfig": _priced("retention beyond 30 days of the profile's log volume"),
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": _priced(
+        "retention beyond 30 days of the profile's log volume"
+    ),
     "gcp:artifactregistry/repository:Repository": _priced("stored image GB (profile)"),
     "gcp:secretmanager/secret:Secret": _priced("active versions and access operations (profile)"),
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _priced("executions: every period from every checker region"),
@@ -63,7 +65,9 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "gcp:kms/cryptoKey:CryptoKey": _priced("active key versions"),
     # Free.
     "gcp:compute/network:Network": _free("VPC networks are not billed"),
-    "gcp:compute/subnetwork:Subnetwork": _free("subnets are not billed (flow logs are billed as logs, in the log volume)"),
+    "gcp:compute/subnetwork:Subnetwork": _free(
+        "subnets are not billed (flow logs are billed as logs, in the log volume)"
+    ),
     "gcp:compute/router:Router": _free("Cloud Router is not billed; its NAT gateway is priced"),
     "gcp:compute/globalAddress:GlobalAddress": _free(
         "an internal range or an address in use by a forwarding rule is not billed"
@@ -122,7 +126,9 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "pagerduty:index/service:Service": _free("billed by PagerDuty per seat, outside Google Cloud"),
     "pagerduty:index/schedule:Schedule": _free("billed by PagerDuty per seat, outside Google Cloud"),
     "pagerduty:index/escalationPolicy:EscalationPolicy": _free("billed by PagerDuty per seat, outside Google Cloud"),
-    "pagerduty:index/serviceIntegration:ServiceIntegration": _free("billed by PagerDuty per seat, outside Google Cloud"),
+    "pagerduty:index/serviceIntegration:ServiceIntegration": _free(
+        "billed by PagerDuty per seat, outside Google Cloud"
+    ),
 }
 IAM_MEMBER_SUFFIXES = ("IAMMember", "IamMember", "IAMBinding", "IamBinding")
 
@@ -160,4 +166,6 @@ def coverage(types: set[str] | list[str]) -> Coverage:
 
 def graph_types(graph: dict[str, Any]) -> set[str]:
     """The billable kinds of resource a graph declares (components and the stack are not)."""
-    return {r["type"] for r in graph.get("resources", []) if r.get("custom", True) and r["type"] != "pulumi:pulumi:Stack"}
+    return {
+        r["type"] for r in graph.get("resources", []) if r.get("custom", True) and r["type"] != "pulumi:pulumi:Stack"
+    }

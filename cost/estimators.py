@@ -47,8 +47,15 @@ Estimator = Callable[[dict[str, Any], str, Context], list[LineItem]]
 
 
 def _item(
-    resource: dict[str, Any], component: str, context: Context, what: str, quantity: float, price_id: str,
-    *, fixed: bool, region: str | None = None,
+    resource: dict[str, Any],
+    component: str,
+    context: Context,
+    what: str,
+    quantity: float,
+    price_id: str,
+    *,
+    fixed: bool,
+    region: str | None = None,
 ) -> LineItem:
     row = context.row(price_id, region or _region(resource, context))
     # Quantities are counted in single units; the row may price a block (1,000,000 requests).
@@ -146,33 +153,89 @@ def run_service(resource: dict[str, Any], component: str, context: Context) -> l
         above = max(0.0, busy - floor)
         if floor:
             items += [
-                _item(resource, component, context, f"min {min_instances} instances: vCPU ({size})",
-                      cpu * floor, "run.instance.cpu", fixed=True),
-                _item(resource, component, context, f"min {min_instances} instances: memory",
-                      memory * floor, "run.instance.memory", fixed=True),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    f"min {min_instances} instances: vCPU ({size})",
+                    cpu * floor,
+                    "run.instance.cpu",
+                    fixed=True,
+                ),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    f"min {min_instances} instances: memory",
+                    memory * floor,
+                    "run.instance.memory",
+                    fixed=True,
+                ),
             ]
         if above:
             items += [
-                _item(resource, component, context, f"instances above the minimum: vCPU ({size})",
-                      cpu * above, "run.instance.cpu", fixed=False),
-                _item(resource, component, context, "instances above the minimum: memory",
-                      memory * above, "run.instance.memory", fixed=False),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    f"instances above the minimum: vCPU ({size})",
+                    cpu * above,
+                    "run.instance.cpu",
+                    fixed=False,
+                ),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    "instances above the minimum: memory",
+                    memory * above,
+                    "run.instance.memory",
+                    fixed=False,
+                ),
             ]
     else:
         idle = max(0.0, floor - busy)
         if idle:
             items += [
-                _item(resource, component, context, f"idle min {min_instances} instances: vCPU ({size})",
-                      cpu * idle, "run.request.idle_cpu", fixed=True),
-                _item(resource, component, context, f"idle min {min_instances} instances: memory",
-                      memory * idle, "run.request.idle_memory", fixed=True),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    f"idle min {min_instances} instances: vCPU ({size})",
+                    cpu * idle,
+                    "run.request.idle_cpu",
+                    fixed=True,
+                ),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    f"idle min {min_instances} instances: memory",
+                    memory * idle,
+                    "run.request.idle_memory",
+                    fixed=True,
+                ),
             ]
         if busy:
             items += [
-                _item(resource, component, context, f"active instances: vCPU ({size})",
-                      cpu * busy, "run.request.cpu", fixed=False),
-                _item(resource, component, context, "active instances: memory",
-                      memory * busy, "run.request.memory", fixed=False),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    f"active instances: vCPU ({size})",
+                    cpu * busy,
+                    "run.request.cpu",
+                    fixed=False,
+                ),
+                _item(
+                    resource,
+                    component,
+                    context,
+                    "active instances: memory",
+                    memory * busy,
+                    "run.request.memory",
+                    fixed=False,
+                ),
                 _item(resource, component, context, "requests", requests, "run.request.requests", fixed=False),
             ]
     average_instances = max(busy, floor) / SECONDS_PER_MONTH
@@ -181,29 +244,41 @@ def run_service(resource: dict[str, Any], component: str, context: Context) -> l
 
 
 def _is_api(resource: dict[str, Any], context: Context) -> bool:
-    """The service the traffic profile's requests reach: the one whose `service` label is `api`,
-    or the only public service without IAP."""
-    inputs = resource.get("inputs", {})
-    if (inputs.get("labels") or {}).get("service") == "api":
-        return True
-    return False
+    """The service the traffic profile's requests reach: the one whose `service` label is `api`
+    (the API component sets it; Grafana and other services get no API traffic)."""
+    return (resource.get("inputs", {}).get("labels") or {}).get("service") == "api"
 
 
 def _telemetry(
-    resource: dict[str, Any], component: str, context: Context, containers: list[dict[str, Any]],
-    instances: float, requests: float,
+    resource: dict[str, Any],
+    component: str,
+    context: Context,
+    containers: list[dict[str, Any]],
+    instances: float,
+    requests: float,
 ) -> list[LineItem]:
     names = _container_names(containers)
     profile = context.profile
     items: list[LineItem] = []
     if METRICS_SIDECAR in names and instances:
         samples = instances * profile.metric_series_per_instance * SECONDS_PER_MONTH / profile.scrape_interval_s
-        items.append(_item(resource, component, context, "Managed Prometheus samples", samples,
-                           "prometheus.samples", fixed=False, region="global"))
+        items.append(
+            _item(
+                resource,
+                component,
+                context,
+                "Managed Prometheus samples",
+                samples,
+                "prometheus.samples",
+                fixed=False,
+                region="global",
+            )
+        )
     if TRACING_SIDECAR in names and requests:
         spans = requests * profile.spans_per_request
-        items.append(_item(resource, component, context, "Cloud Trace spans", spans, "trace.spans",
-                           fixed=False, region="global"))
+        items.append(
+            _item(resource, component, context, "Cloud Trace spans", spans, "trace.spans", fixed=False, region="global")
+        )
     return items
 
 
@@ -216,10 +291,24 @@ def run_worker_pool(resource: dict[str, Any], component: str, context: Context) 
     seconds = instances * SECONDS_PER_MONTH
     size = f"{cpu:g} vCPU, {memory:g} GiB over {len(containers)} containers"
     return [
-        _item(resource, component, context, f"{instances} instances: vCPU ({size})", cpu * seconds,
-              "run.workerpool.cpu", fixed=True),
-        _item(resource, component, context, f"{instances} instances: memory", memory * seconds,
-              "run.workerpool.memory", fixed=True),
+        _item(
+            resource,
+            component,
+            context,
+            f"{instances} instances: vCPU ({size})",
+            cpu * seconds,
+            "run.workerpool.cpu",
+            fixed=True,
+        ),
+        _item(
+            resource,
+            component,
+            context,
+            f"{instances} instances: memory",
+            memory * seconds,
+            "run.workerpool.memory",
+            fixed=True,
+        ),
         *_telemetry(resource, component, context, containers, instances, 0),
     ]
 
@@ -233,10 +322,24 @@ def run_job(resource: dict[str, Any], component: str, context: Context) -> list[
     runs, why = job_runs_per_month(resource, context)
     seconds = runs * tasks * context.profile.job_run_seconds
     return [
-        _item(resource, component, context, f"{runs:,.0f} runs ({why}) x {tasks} task: vCPU", cpu * seconds,
-              "run.job.cpu", fixed=False),
-        _item(resource, component, context, f"{runs:,.0f} runs x {tasks} task: memory", memory * seconds,
-              "run.job.memory", fixed=False),
+        _item(
+            resource,
+            component,
+            context,
+            f"{runs:,.0f} runs ({why}) x {tasks} task: vCPU",
+            cpu * seconds,
+            "run.job.cpu",
+            fixed=False,
+        ),
+        _item(
+            resource,
+            component,
+            context,
+            f"{runs:,.0f} runs x {tasks} task: memory",
+            memory * seconds,
+            "run.job.memory",
+            fixed=False,
+        ),
     ]
 
 
@@ -309,25 +412,59 @@ def sql_instance(resource: dict[str, Any], component: str, context: Context) -> 
     if match:
         vcpus, memory_gb = int(match.group(1)), int(match.group(2)) / 1024
         items += [
-            _item(resource, component, context, f"{tier} {edition} {label}: {vcpus} vCPU", vcpus * HOURS_PER_MONTH,
-                  f"{prefix}{ha}.vcpu", fixed=True),
-            _item(resource, component, context, f"{tier} {edition} {label}: {memory_gb:g} GB memory",
-                  memory_gb * HOURS_PER_MONTH, f"{prefix}{ha}.memory", fixed=True),
+            _item(
+                resource,
+                component,
+                context,
+                f"{tier} {edition} {label}: {vcpus} vCPU",
+                vcpus * HOURS_PER_MONTH,
+                f"{prefix}{ha}.vcpu",
+                fixed=True,
+            ),
+            _item(
+                resource,
+                component,
+                context,
+                f"{tier} {edition} {label}: {memory_gb:g} GB memory",
+                memory_gb * HOURS_PER_MONTH,
+                f"{prefix}{ha}.memory",
+                fixed=True,
+            ),
         ]
     else:
-        context.notes.append(f"{resource['name']}: tier {tier!r} is not db-custom-N-M; its vCPU and memory are left out")
+        context.notes.append(
+            f"{resource['name']}: tier {tier!r} is not db-custom-N-M; its vCPU and memory are left out"
+        )
     disk = float(settings.get("diskSize") or 10)
     if (settings.get("diskType") or "PD_SSD") == "PD_SSD":
-        items.append(_item(resource, component, context, f"{disk:g} GB SSD storage ({label})", disk,
-                           "sql.storage.ssd.ha" if regional else "sql.storage.ssd", fixed=True))
+        items.append(
+            _item(
+                resource,
+                component,
+                context,
+                f"{disk:g} GB SSD storage ({label})",
+                disk,
+                "sql.storage.ssd.ha" if regional else "sql.storage.ssd",
+                fixed=True,
+            )
+        )
     else:
         context.notes.append(f"{resource['name']}: HDD storage has no price row; left out")
     backups = settings.get("backupConfiguration") or {}
     if backups.get("enabled"):
         retained = int((backups.get("backupRetentionSettings") or {}).get("retainedBackups") or 7)
         backup_gb = disk * (1 + (retained - 1) * context.profile.backup_change_ratio)
-        items.append(_item(resource, component, context, f"backups: {retained} retained, ~{backup_gb:g} GB",
-                           backup_gb, "sql.backup", fixed=False))
+        items.append(
+            _item(
+                resource,
+                component,
+                context,
+                f"backups: {retained} retained, ~{backup_gb:g} GB",
+                backup_gb,
+                "sql.backup",
+                fixed=False,
+            )
+        )
     return items
 
 
@@ -347,13 +484,29 @@ def redis_instance(resource: dict[str, Any], component: str, context: Context) -
     tier = "standard" if inputs.get("tier") == "STANDARD_HA" else "basic"
     band = redis_band(size)
     items = [
-        _item(resource, component, context, f"{tier} tier, {size:g} GB ({band.upper()})", size * HOURS_PER_MONTH,
-              f"redis.{tier}.{band}", fixed=True),
+        _item(
+            resource,
+            component,
+            context,
+            f"{tier} tier, {size:g} GB ({band.upper()})",
+            size * HOURS_PER_MONTH,
+            f"redis.{tier}.{band}",
+            fixed=True,
+        ),
     ]
     replicas = int(inputs.get("replicaCount") or 0) if inputs.get("readReplicasMode") == "READ_REPLICAS_ENABLED" else 0
     if replicas > 1:
-        items.append(_item(resource, component, context, f"{replicas - 1} read replicas beyond the first",
-                           (replicas - 1) * size * HOURS_PER_MONTH, "redis.read_replica", fixed=True))
+        items.append(
+            _item(
+                resource,
+                component,
+                context,
+                f"{replicas - 1} read replicas beyond the first",
+                (replicas - 1) * size * HOURS_PER_MONTH,
+                "redis.read_replica",
+                fixed=True,
+            )
+        )
     return items
 
 
@@ -363,20 +516,47 @@ def redis_instance(resource: dict[str, Any], component: str, context: Context) -
 def nat(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     return [
         _item(resource, component, context, "gateway hours", HOURS_PER_MONTH, "nat.gateway", fixed=True),
-        _item(resource, component, context, "data processed", context.profile.nat_gib_per_month,
-              "nat.data_processed", fixed=False),
+        _item(
+            resource,
+            component,
+            context,
+            "data processed",
+            context.profile.nat_gib_per_month,
+            "nat.data_processed",
+            fixed=False,
+        ),
     ]
 
 
 def forwarding_rule(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     inputs = resource.get("inputs", {})
-    items = [_item(resource, component, context, "rule hours", HOURS_PER_MONTH, "lb.forwarding_rule", fixed=True,
-                   region="global")]
+    items = [
+        _item(
+            resource,
+            component,
+            context,
+            "rule hours",
+            HOURS_PER_MONTH,
+            "lb.forwarding_rule",
+            fixed=True,
+            region="global",
+        )
+    ]
     if "443" in str(inputs.get("portRange", "")):
         profile = context.profile
         gb = profile.requests_per_month * (profile.request_kb + profile.response_kb) / 1_000_000
-        items.append(_item(resource, component, context, "data processed (requests and responses)", gb,
-                           "lb.data_processed", fixed=False, region="global"))
+        items.append(
+            _item(
+                resource,
+                component,
+                context,
+                "data processed (requests and responses)",
+                gb,
+                "lb.data_processed",
+                fixed=False,
+                region="global",
+            )
+        )
     return items
 
 
@@ -384,10 +564,30 @@ def security_policy(resource: dict[str, Any], component: str, context: Context) 
     rules = resource.get("inputs", {}).get("rules") or []
     items = [_item(resource, component, context, "policy", 1, "armor.policy", fixed=True, region="global")]
     if rules:
-        items.append(_item(resource, component, context, f"{len(rules)} rules", len(rules), "armor.rule",
-                           fixed=True, region="global"))
-    items.append(_item(resource, component, context, "requests evaluated", context.profile.requests_per_month,
-                       "armor.requests", fixed=False, region="global"))
+        items.append(
+            _item(
+                resource,
+                component,
+                context,
+                f"{len(rules)} rules",
+                len(rules),
+                "armor.rule",
+                fixed=True,
+                region="global",
+            )
+        )
+    items.append(
+        _item(
+            resource,
+            component,
+            context,
+            "requests evaluated",
+            context.profile.requests_per_month,
+            "armor.requests",
+            fixed=False,
+            region="global",
+        )
+    )
     return items
 
 
@@ -404,8 +604,17 @@ def log_bucket(resource: dict[str, Any], component: str, context: Context) -> li
         return []
     # Steady state: each month's logs stay (days - 30) / 30 months past the free 30 days.
     stored = context.profile.log_gib_per_month_per_bucket * (days - 30) / 30
-    return [_item(resource, component, context, f"{stored:g} GiB retained beyond 30 days ({days} days)", stored,
-                  "logging.retention", fixed=False)]
+    return [
+        _item(
+            resource,
+            component,
+            context,
+            f"{stored:g} GiB retained beyond 30 days ({days} days)",
+            stored,
+            "logging.retention",
+            fixed=False,
+        )
+    ]
 
 
 def uptime_check(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
@@ -413,14 +622,34 @@ def uptime_check(resource: dict[str, Any], component: str, context: Context) -> 
     period = _seconds(inputs.get("period") or "60s")
     regions = len(inputs.get("selectedRegions") or []) or context.profile.uptime_checker_regions
     executions = SECONDS_PER_MONTH / period * regions
-    return [_item(resource, component, context, f"every {period:g} s from {regions} regions", executions,
-                  "monitoring.uptime_executions", fixed=True, region="global")]
+    return [
+        _item(
+            resource,
+            component,
+            context,
+            f"every {period:g} s from {regions} regions",
+            executions,
+            "monitoring.uptime_executions",
+            fixed=True,
+            region="global",
+        )
+    ]
 
 
 def alert_policy(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     conditions = len(resource.get("inputs", {}).get("conditions") or []) or 1
-    return [_item(resource, component, context, f"{conditions} conditions", conditions,
-                  "monitoring.alert_condition", fixed=True, region="global")]
+    return [
+        _item(
+            resource,
+            component,
+            context,
+            f"{conditions} conditions",
+            conditions,
+            "monitoring.alert_condition",
+            fixed=True,
+            region="global",
+        )
+    ]
 
 
 def _seconds(text: str) -> float:
@@ -432,29 +661,65 @@ def _seconds(text: str) -> float:
 
 def bucket(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     location = str(resource.get("inputs", {}).get("location") or context.region).lower()
-    return [_item(resource, component, context, "stored data", context.profile.bucket_gib_per_bucket,
-                  "storage.standard", fixed=False, region=location)]
+    return [
+        _item(
+            resource,
+            component,
+            context,
+            "stored data",
+            context.profile.bucket_gib_per_bucket,
+            "storage.standard",
+            fixed=False,
+            region=location,
+        )
+    ]
 
 
 def registry(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
-    return [_item(resource, component, context, "stored images", context.profile.registry_gb_per_repository,
-                  "registry.storage", fixed=False)]
+    return [
+        _item(
+            resource,
+            component,
+            context,
+            "stored images",
+            context.profile.registry_gb_per_repository,
+            "registry.storage",
+            fixed=False,
+        )
+    ]
 
 
 def secret(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     replication = resource.get("inputs", {}).get("replication") or {}
     replicas = len(((replication.get("userManaged") or {}).get("replicas")) or []) or 1
     return [
-        _item(resource, component, context, f"1 active version x {replicas} locations", replicas,
-              "secrets.active_version", fixed=True, region="global"),
-        _item(resource, component, context, "access operations", context.profile.secret_accesses_per_month_per_secret,
-              "secrets.access", fixed=False, region="global"),
+        _item(
+            resource,
+            component,
+            context,
+            f"1 active version x {replicas} locations",
+            replicas,
+            "secrets.active_version",
+            fixed=True,
+            region="global",
+        ),
+        _item(
+            resource,
+            component,
+            context,
+            "access operations",
+            context.profile.secret_accesses_per_month_per_secret,
+            "secrets.access",
+            fixed=False,
+            region="global",
+        ),
     ]
 
 
 def crypto_key(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
-    return [_item(resource, component, context, "1 active key version", 1, "kms.key_version", fixed=True,
-                  region="global")]
+    return [
+        _item(resource, component, context, "1 active key version", 1, "kms.key_version", fixed=True, region="global")
+    ]
 
 
 def scheduler_job(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
@@ -466,26 +731,56 @@ def scheduler_job(resource: dict[str, Any], component: str, context: Context) ->
 
 def topic(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     tib = context.profile.pubsub_gib_per_month_per_topic / 1024
-    return [_item(resource, component, context, "publish throughput", tib, "pubsub.throughput", fixed=False,
-                  region="global")]
+    return [
+        _item(
+            resource, component, context, "publish throughput", tib, "pubsub.throughput", fixed=False, region="global"
+        )
+    ]
 
 
 def subscription(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     tib = context.profile.pubsub_gib_per_month_per_topic / 1024
     if resource.get("inputs", {}).get("bigqueryConfig"):
-        return [_item(resource, component, context, "BigQuery subscription throughput", tib,
-                      "pubsub.bigquery_subscription", fixed=False, region="global")]
-    return [_item(resource, component, context, "delivery throughput", tib, "pubsub.throughput", fixed=False,
-                  region="global")]
+        return [
+            _item(
+                resource,
+                component,
+                context,
+                "BigQuery subscription throughput",
+                tib,
+                "pubsub.bigquery_subscription",
+                fixed=False,
+                region="global",
+            )
+        ]
+    return [
+        _item(
+            resource, component, context, "delivery throughput", tib, "pubsub.throughput", fixed=False, region="global"
+        )
+    ]
 
 
 def bigquery_table(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     profile = context.profile
     return [
-        _item(resource, component, context, "active storage", profile.bigquery_gib_per_table,
-              "bigquery.storage.active", fixed=False),
-        _item(resource, component, context, "data scanned by queries", profile.bigquery_scanned_tib_per_month_per_table,
-              "bigquery.analysis", fixed=False),
+        _item(
+            resource,
+            component,
+            context,
+            "active storage",
+            profile.bigquery_gib_per_table,
+            "bigquery.storage.active",
+            fixed=False,
+        ),
+        _item(
+            resource,
+            component,
+            context,
+            "data scanned by queries",
+            profile.bigquery_scanned_tib_per_month_per_table,
+            "bigquery.analysis",
+            fixed=False,
+        ),
     ]
 
 

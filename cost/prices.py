@@ -19,8 +19,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 PRICES_FILE = Path(__file__).with_name("prices.yaml")
 
 Unit = Literal[
-    "vCPU-second", "GiB-second", "request", "vCPU-hour", "GiB-hour", "GB-hour", "GB-month", "GiB-month",
-    "GB", "GiB", "TiB", "hour", "month", "execution", "sample", "span", "access",
+    "vCPU-second",
+    "GiB-second",
+    "request",
+    "vCPU-hour",
+    "GiB-hour",
+    "GB-hour",
+    "GB-month",
+    "GiB-month",
+    "GB",
+    "GiB",
+    "TiB",
+    "hour",
+    "month",
+    "execution",
+    "sample",
+    "span",
+    "access",
 ]
 
 

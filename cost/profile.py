@@ -39,9 +39,13 @@ class TrafficProfile(BaseModel):
         description="Share of requests the cache answers (default: the pooling lab's measured 93.5 %).",
     )
     cache_hit_duration_ms: float = Field(default=8.0, gt=0, description="Mean duration of a request the cache answers.")
-    queries_per_request: float = Field(default=3.0, ge=0, description="Database queries of a request that misses the cache.")
+    queries_per_request: float = Field(
+        default=3.0, ge=0, description="Database queries of a request that misses the cache."
+    )
     request_kb: float = Field(default=2.0, ge=0, description="Mean request size in kB (load balancer data processed).")
-    response_kb: float = Field(default=8.0, ge=0, description="Mean response size in kB (load balancer data processed).")
+    response_kb: float = Field(
+        default=8.0, ge=0, description="Mean response size in kB (load balancer data processed)."
+    )
     concurrency_utilization: float = Field(
         default=0.6,
         gt=0,
@@ -53,7 +57,9 @@ class TrafficProfile(BaseModel):
         default=500, ge=0, description="Prometheus series one scraped instance exposes."
     )
     scrape_interval_s: float = Field(default=30.0, gt=0, description="Managed Prometheus scrape interval.")
-    deploys_per_month: int = Field(default=20, ge=0, description="Deploys a month: runs of unscheduled jobs (migrations).")
+    deploys_per_month: int = Field(
+        default=20, ge=0, description="Deploys a month: runs of unscheduled jobs (migrations)."
+    )
     job_run_seconds: float = Field(default=30.0, gt=0, description="Mean duration of one job task run.")
     backup_change_ratio: float = Field(
         default=0.05, ge=0, le=1, description="Share of the disk one incremental Cloud SQL backup adds."
@@ -61,13 +67,17 @@ class TrafficProfile(BaseModel):
     log_gib_per_month_per_bucket: float = Field(
         default=2.0, ge=0, description="Logs a declared log bucket receives a month (GiB)."
     )
-    registry_gb_per_repository: float = Field(default=5.0, ge=0, description="Images an Artifact Registry repository holds.")
+    registry_gb_per_repository: float = Field(
+        default=5.0, ge=0, description="Images an Artifact Registry repository holds."
+    )
     bucket_gib_per_bucket: float = Field(default=1.0, ge=0, description="Data a Cloud Storage bucket holds (GiB).")
     secret_accesses_per_month_per_secret: int = Field(
         default=3_000, ge=0, description="Reads of one secret a month (instance starts, job runs)."
     )
     nat_gib_per_month: float = Field(default=10.0, ge=0, description="Egress through Cloud NAT a month (GiB).")
-    pubsub_gib_per_month_per_topic: float = Field(default=10.0, ge=0, description="Messages published to a topic (GiB).")
+    pubsub_gib_per_month_per_topic: float = Field(
+        default=10.0, ge=0, description="Messages published to a topic (GiB)."
+    )
     bigquery_gib_per_table: float = Field(default=50.0, ge=0, description="Active storage of a BigQuery table (GiB).")
     bigquery_scanned_tib_per_month_per_table: float = Field(
         default=0.1, ge=0, description="Data queries scan in a table a month (TiB)."
@@ -84,10 +94,7 @@ class TrafficProfile(BaseModel):
 
     def assumptions(self) -> list[tuple[str, Any, str]]:
         """Every value with its description, in declaration order, for printing."""
-        return [
-            (name, getattr(self, name), field.description or "")
-            for name, field in type(self).model_fields.items()
-        ]
+        return [(name, getattr(self, name), field.description or "") for name, field in type(self).model_fields.items()]
 
 
 def _errors(error: ValidationError, origin: str) -> str:

@@ -41,17 +41,14 @@ def render_text(estimate: StackEstimate, *, details: bool = True) -> str:
             price = "UNPRICED" if item.unit_price is None else usd(item.monthly)
             mark = "" if item.verified else " *"
             lines.append(
-                f"  {price:>12}  {item.resource:<{width}}  {item.what}: "
-                f"{item.quantity:,.4g} {item.unit}{mark}"
+                f"  {price:>12}  {item.resource:<{width}}  {item.what}: {item.quantity:,.4g} {item.unit}{mark}"
             )
     lines += _coverage_lines(estimate)
     lines += _price_lines(estimate)
     lines += ["", "Assumptions (traffic profile; change with options or --profile FILE):"]
     for name, value, description in estimate.profile.assumptions():
         lines.append(f"  {name} = {value}  ({description})")
-    lines.append(
-        f"  => mean request duration with the cache: {estimate.profile.mean_duration_with_cache_ms:.2f} ms"
-    )
+    lines.append(f"  => mean request duration with the cache: {estimate.profile.mean_duration_with_cache_ms:.2f} ms")
     lines += ["", *LEFT_OUT]
     for note in estimate.notes:
         lines.append(f"note: {note}")
@@ -66,7 +63,7 @@ LEFT_OUT = [
 
 
 def _coverage_lines(estimate: StackEstimate) -> list[str]:
-    counts = {billing: 0 for billing in Billing}
+    counts = dict.fromkeys(Billing, 0)
     for billing in estimate.coverage.types.values():
         if billing is not None:
             counts[billing.billing] += 1
@@ -89,7 +86,10 @@ def _price_lines(estimate: StackEstimate) -> list[str]:
             lines.append(f"  {item.resource}: {item.what} ({item.price_id})")
     unverified = estimate.unverified_rows
     if unverified:
-        lines += ["", f"* Unverified price rows used ({len(unverified)} of {len(estimate.rows_used)}; cost/prices.yaml):"]
+        lines += [
+            "",
+            f"* Unverified price rows used ({len(unverified)} of {len(estimate.rows_used)}; cost/prices.yaml):",
+        ]
         for row in unverified:
             amount = "no amount" if row.amount is None else f"{row.amount:g} USD per {row.per:,} {row.unit}"
             lines.append(f"  {row.id} [{', '.join(row.regions)}]: {amount}: {row.note}")
@@ -101,23 +101,36 @@ def render_json(estimate: StackEstimate, per_request: PerRequest | None = None) 
         "stack": estimate.stack,
         "region": estimate.region,
         "currency": "USD",
-        "monthly": {"total": round(estimate.total, 2), "fixed": round(estimate.fixed, 2),
-                    "variable": round(estimate.variable, 2)},
+        "monthly": {
+            "total": round(estimate.total, 2),
+            "fixed": round(estimate.fixed, 2),
+            "variable": round(estimate.variable, 2),
+        },
         "components": {name: round(amount, 2) for name, amount in estimate.by_component().items()},
         "resources": {name: round(amount, 2) for name, amount in estimate.by_resource().items()},
         "items": [
             {
-                "resource": item.resource, "type": item.type, "component": item.component, "what": item.what,
-                "quantity": item.quantity, "unit": item.unit, "price_id": item.price_id,
-                "unit_price": item.unit_price, "monthly": round(item.monthly, 4), "fixed": item.fixed,
-                "verified": item.verified, "priced": item.priced,
+                "resource": item.resource,
+                "type": item.type,
+                "component": item.component,
+                "what": item.what,
+                "quantity": item.quantity,
+                "unit": item.unit,
+                "price_id": item.price_id,
+                "unit_price": item.unit_price,
+                "monthly": round(item.monthly, 4),
+                "fixed": item.fixed,
+                "verified": item.verified,
+                "priced": item.priced,
             }
             for item in estimate.items
         ],
         "coverage": {
             "percent": estimate.coverage.percent,
-            "types": {t: (None if b is None else {"billing": b.billing.value, "reason": b.reason})
-                      for t, b in estimate.coverage.types.items()},
+            "types": {
+                t: (None if b is None else {"billing": b.billing.value, "reason": b.reason})
+                for t, b in estimate.coverage.types.items()
+            },
         },
         "unverified_price_rows": sorted({row.id for row in estimate.unverified_rows}),
         "assumptions": {name: value for name, value, _ in estimate.profile.assumptions()},
@@ -144,12 +157,13 @@ def per_request_data(result: PerRequest) -> dict[str, Any]:
 def render_per_request(estimate: StackEstimate, result: PerRequest) -> str:
     verdict = "meets" if result.per_request <= result.target else "misses"
     profile = estimate.profile
+    target = f"({verdict} the roadmap's target {usd_fine(result.target)})"
     lines = [
         f"omni cost: one API request on stack {estimate.stack} at {result.requests:,} requests a month",
         "",
-        f"  per request      {usd_fine(result.per_request)}   ({verdict} the roadmap's target {usd_fine(result.target)})",
-        f"    fixed part     {usd_fine(result.fixed_per_request)}   ({usd(result.fixed)} a month, shared by every request)",
-        f"    variable part  {usd_fine(result.variable_per_request)}   ({usd(result.variable)} a month, grows with traffic)",
+        f"  per request      {usd_fine(result.per_request)}   {target}",
+        f"    fixed part     {usd_fine(result.fixed_per_request)}   ({usd(result.fixed)} a month, shared)",
+        f"    variable part  {usd_fine(result.variable_per_request)}   ({usd(result.variable)} a month, grows with it)",
         f"  without cache    {usd_fine(result.per_request_without_cache)}",
         *(
             [f"  (understated: {len(estimate.unpriced)} line items have no price row amount and are left out)"]
@@ -159,9 +173,10 @@ def render_per_request(estimate: StackEstimate, result: PerRequest) -> str:
         "",
         "The cache model:",
         f"  a hit ({profile.cache_hit_rate:.1%} of requests: the pooling lab's measured rate unless --cache-hit-rate)",
-        f"  takes {profile.cache_hit_duration_ms:g} ms and no database query; a miss takes {profile.mean_duration_ms:g} ms and "
-        f"{profile.queries_per_request:g} queries.",
-        f"  mean duration {profile.mean_duration_with_cache_ms:.2f} ms with the cache, {profile.mean_duration_ms:g} ms without;",
+        f"  takes {profile.cache_hit_duration_ms:g} ms and no database query; a miss takes "
+        f"{profile.mean_duration_ms:g} ms and {profile.queries_per_request:g} queries.",
+        f"  mean duration {profile.mean_duration_with_cache_ms:.2f} ms with the cache, "
+        f"{profile.mean_duration_ms:g} ms without;",
         f"  {result.database_queries_avoided:,.0f} database queries a month avoided. The database is provisioned: the",
         "  queries avoided free its capacity (a smaller tier later), they do not lower this month's bill.",
         "  Busy instance time = requests x mean duration / (concurrency x utilization); below the minimum",
