@@ -35,13 +35,13 @@ class CostSettings(ConfigModel):
             "Required with billingAccount; `omni cost` and `omni check` warn when the estimate already exceeds it."
         ),
     )
-    actual_thresholds: tuple[float, ...] = Field(
-        default=(0.5, 0.9, 1.0),
+    actual_thresholds: list[float] = Field(
+        default=[0.5, 0.9, 1.0],
         min_length=1,
         description="Shares of the budget actually spent at which a ticket opens (0.5 = 50%).",
     )
-    forecast_thresholds: tuple[float, ...] = Field(
-        default=(1.0,),
+    forecast_thresholds: list[float] = Field(
+        default=[1.0],
         description="Shares of the budget the month's forecast may reach before a ticket opens.",
     )
     notify_billing_admins: bool = Field(
@@ -55,11 +55,11 @@ class CostSettings(ConfigModel):
 
     @field_validator("actual_thresholds", "forecast_thresholds")
     @classmethod
-    def _positive_shares(cls, shares: tuple[float, ...]) -> tuple[float, ...]:
+    def _positive_shares(cls, shares: list[float]) -> list[float]:
         for share in shares:
             if not 0 < share <= 10:
                 raise ValueError(f"{share} is not a share of the budget between 0 and 10 (0.5 = 50%)")
-        return tuple(sorted(set(shares)))
+        return sorted(set(shares))
 
     @model_validator(mode="after")
     def _budget_with_account(self) -> CostSettings:

@@ -377,7 +377,7 @@ class StackConfig(ConfigModel):
     audit: AuditConfig = Field(
         default_factory=AuditConfig, description="Data Access audit logs and the locked audit log bucket (see AuditConfig)."
     )
-    cost: CostSettings = Field(default_factory=CostSettings, description="The stack's Cloud Billing budget (see CostSettings).")
+    cost: CostSettings = Field(default_factory=CostSettings, description="The Cloud Billing budget (see CostSettings).")
     status_page: StatusPageConfig = Field(
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
