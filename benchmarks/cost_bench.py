@@ -63,7 +63,7 @@ def first_estimate(stack: str, repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description="What pricing a graph adds to a preview, per stack.")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--stacks", default="dev,staging,prod")
     args = parser.parse_args()
