@@ -43,6 +43,8 @@ from components.provider import google_provider
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
 from components.secrets import Secrets, SecretsArgs, SecretSpec
+from components import usage as usage_metering
+from components.usage import Usage, UsageArgs
 from stackconfig import load_from_runtime
 
 config = load_from_runtime(pulumi.get_stack())
@@ -69,6 +71,7 @@ apis = ProjectServices(
             *audit.REQUIRED_APIS,
             *(status_page.REQUIRED_APIS if config.status_page.enabled else ()),
             *(budget.REQUIRED_APIS if config.cost.enabled else ()),
+            *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -221,11 +224,51 @@ def collection(workload: str) -> dict[str, Any]:
     return {"sidecars": [c.sidecar for c in collectors], "secret_files": [c.config_file for c in collectors]}
 
 
+# Usage metering: the topic the API and workers publish billable usage to, BigQuery, invoicing.
+usage_names = config.usage.names(base)
+usage_pipeline = (
+    Usage(
+        base,
+        UsageArgs(
+            project=config.project,
+            region=config.region,
+            topic=usage_names.topic,
+            dataset=usage_names.dataset,
+            publishers=app_members,
+            network_id=net.network_id,
+            subnet_id=net.subnet_id,
+            image=(
+                images.image("omni-invoicing", config.usage.invoicing_release)
+                if config.usage.invoicing_release
+                else None
+            ),
+            raw_retention_days=config.usage.raw_retention_days,
+            invoice_schedule=config.usage.invoice_schedule,
+            reconcile_schedule=config.usage.reconcile_schedule,
+            stripe_key_added=config.usage.stripe_key_added,
+            environment=config.environment,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.usage.enabled
+    else None
+)
+
+
 def container(workload: str) -> ContainerSpec:
     env = (
         migration_env(config, db, vault.secret_ids)
         if workload == "migrate"
-        else workload_env(workload, config, db, cache, broker, vault.secret_ids)
+        else workload_env(
+            workload,
+            config,
+            db,
+            cache,
+            broker,
+            vault.secret_ids,
+            usage_pipeline.topic_path if usage_pipeline and workload in APP_WORKLOADS else None,
+        )
     )
     return ContainerSpec(
         image=migration_job_image(images, config) if workload == "migrate" else app_image(images, config),
@@ -359,6 +402,7 @@ deployers = DeployIdentity(
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),
             **(status.runtime_emails if status else {}),
+            **(usage_pipeline.runtime_emails if usage_pipeline else {}),
         },
     ),
     opts=after_apis,
@@ -387,3 +431,6 @@ if grafana_ui:
     pulumi.export("grafana_url", grafana_ui.url)
 if status:
     pulumi.export("status_page_url", status.url)
+if usage_pipeline:
+    pulumi.export("usage_topic", usage_pipeline.topic_name)
+    pulumi.export("usage_jobs", usage_pipeline.jobs)

@@ -43,6 +43,11 @@ IDENTITY_LABELS = (
     "task",
     "check_id",
     "job",
+    # usage metering (alerts/usage.py)
+    "subscription_id",
+    "topic_id",
+    "job_name",
+    "usage_month",
 )
 
 # One notification per alert name and severity: five databases filling up make one page.

@@ -67,11 +67,19 @@ class RunFailed(Exception):
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
-        self.reason = reason  # "invalid config", "names Google would refuse" or "the program failed"
+        # "invalid config", "names Google would refuse", "refused as Pulumi or Google would", "the program failed"
+        self.reason = reason
 
 
 def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     """Run the program for one stack; every expected failure becomes a `RunFailed`."""
+    from offline import graph_cache
+
+    cached = graph_cache.load(project.root, stack, preview)
+    if cached is not None:
+        return cached
+
+    from offline.declarations import ProgramRefused
     from offline.engine import run_stack
     from offline.name_checks import NameCheckError, raise_for_names
     from stackconfig import StackConfigError
@@ -79,11 +87,15 @@ def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     try:
         graph = run_stack(project, stack, preview=preview).to_json()
         raise_for_names(graph)  # Google's naming rules, on whatever the components built
+        graph_cache.store(project.root, stack, preview, graph)
         return graph
     except StackConfigError as error:
         raise RunFailed(str(error), "invalid config") from None
     except NameCheckError as error:
         raise RunFailed(str(error), "names Google would refuse") from None
+    except ProgramRefused as error:
+        # What Pulumi or Google would refuse: the message names the resource and the line.
+        raise RunFailed(f"stack {stack}: {error}", "refused as Pulumi or Google would") from None
     except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
         trace = "".join(traceback.format_exception(error))
         message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"

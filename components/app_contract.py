@@ -105,6 +105,7 @@ def workload_env(
     cache: Redis,
     broker: Redis,
     secret_ids: Mapping[str, pulumi.Input[str]],
+    usage_topic: pulumi.Input[str] | None = None,
 ) -> WorkloadEnv:
     """The environment of `api`, `worker` or `beat`, each given only what it uses.
 
@@ -151,6 +152,9 @@ def workload_env(
         secret_env["REDIS_CACHE_AUTH"] = secret_ids["redis-cache-auth"]
         if is_api:
             secret_env["OMNI_SECRET_KEY"] = secret_ids["api-secret-key"]
+        if usage_topic is not None:
+            # Where usage events go (`projects/P/topics/T`); unset where metering is off.
+            env["USAGE_TOPIC"] = usage_topic
     return WorkloadEnv(env, secret_env)
 
 

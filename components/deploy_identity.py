@@ -42,6 +42,7 @@ from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
 from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
 from components.status_page import PUBLISHER_PROJECT_ROLES
+from components.usage import INVOICING_PROJECT_ROLES
 from stackconfig.deploy import GITHUB_ID, GITHUB_REPOSITORY
 
 REQUIRED_APIS = ("iam.googleapis.com", "iamcredentials.googleapis.com", "sts.googleapis.com")
@@ -117,6 +118,8 @@ CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE)
 # kind of resource cannot reach `pulumi up` without someone deciding who manages it.
 SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
+    # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
+    "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
     # Budgets live on the billing account, outside the project: a person grants the deployer
     # Billing Account Costs Manager and the previewer Billing Account Viewer there (docs/cost.md).
     "gcp:billing/": ServiceRoles(None, ()),
@@ -139,6 +142,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:projects/service": ServiceRoles(
         "roles/serviceusage.serviceUsageAdmin", ("roles/serviceusage.serviceUsageViewer",)
     ),
+    # Topics, subscriptions, schemas and their IAM.
+    "gcp:pubsub/": ServiceRoles("roles/pubsub.admin", ("roles/pubsub.viewer",)),
     "gcp:redis/": ServiceRoles("roles/redis.admin", ("roles/redis.viewer",)),
     "gcp:secretmanager/": ServiceRoles(SECRETS_ROLE, ("roles/secretmanager.viewer",)),
     "gcp:serviceaccount/": ServiceRoles(SERVICE_ACCOUNTS_ROLE, ("roles/iam.serviceAccountViewer",)),
@@ -181,6 +186,7 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *(role for roles in WORKLOAD_ROLES.values() for role in roles),
             *GRAFANA_PROJECT_ROLES,
             *PUBLISHER_PROJECT_ROLES,
+            *INVOICING_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }
     )

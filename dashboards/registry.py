@@ -4,7 +4,7 @@ bookmarks and Grafana's provisioning key on it."""
 from __future__ import annotations
 
 from .board import DashboardSpec
-from .boards import api, celery, cloud_run, cloud_sql, cost, load_test, redis, slo, tracing, usage
+from .boards import api, celery, cloud_run, cloud_sql, cost, load_test, redis, slo, tracing, usage, usage_pipeline
 
 DASHBOARDS: tuple[DashboardSpec, ...] = (
     DashboardSpec("omni-api-overview", "API overview",
@@ -29,9 +29,12 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
     DashboardSpec("omni-celery", "Celery",
                   "Is background work keeping up? Queue depth, task latency, failures, workers.", celery.build,
                   ("workers",)),
-    DashboardSpec("omni-usage", "Usage",
-                  "Who uses the API and how? Requests per tenant (API key owner) and top endpoints.", usage.build,
-                  ("api",)),
+    DashboardSpec("omni-usage", "Usage and quota",
+                  "Who uses the API and how much of their quota? Requests and billable units per tenant "
+                  "(API key owner), quota use at the current rate, refusals, top endpoints.", usage.build, ("api",)),
+    DashboardSpec("omni-usage-pipeline", "Usage pipeline",
+                  "Does every usage event reach BigQuery once, and do invoices agree with it? Publishing, backlog, "
+                  "BigQuery writes, dead letters, invoicing runs, reconciliation.", usage_pipeline.build, ("usage",)),
     DashboardSpec("omni-cost", "Cost per request",
                   "What does a request cost? Billable instance time at list prices over requests.", cost.build,
                   ("gcp",)),

@@ -52,6 +52,10 @@ class AppMetrics:
         self.celery_queue_length = _gauge(c.CELERY_QUEUE_LENGTH, registry)
         self.celery_workers = _gauge(c.CELERY_WORKERS, registry)
         self.celery_task_queue_wait = _histogram(c.CELERY_TASK_QUEUE_WAIT, registry, TASK_BUCKETS)
+        self.usage_events_published = _counter(c.USAGE_EVENTS_PUBLISHED, registry)
+        self.usage_publish_failures = _counter(c.USAGE_PUBLISH_FAILURES, registry)
+        self.tenant_units = _counter(c.TENANT_UNITS, registry)
+        self.tenant_quota = _gauge(c.TENANT_QUOTA, registry)
 
 
 def app_metrics_in_catalogue() -> tuple[Metric, ...]:

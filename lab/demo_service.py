@@ -39,6 +39,9 @@ TASKS = ("omni.tasks.send_webhook", "omni.tasks.reindex_item")
 CACHE_NAME = "items"
 QUEUE_NAME = "celery"
 DB_POOL_SIZE = 20
+# Every answered request is one usage event of one `request` unit; each tenant's monthly quota.
+UNIT_KIND = "request"
+MONTHLY_QUOTA = 50_000_000
 
 TICK_SECONDS = 0.2
 HEALTHY_MEDIAN_SECONDS = 0.04  # a healthy request's typical duration
@@ -57,6 +60,9 @@ class TrafficSimulator:
         self._request_debt = 0.0  # fractional requests carried to the next tick
         self._task_debt = 0.0
         self._queue_length = 0.0
+        metrics.usage_publish_failures.labels(service=API_SERVICE)  # exposed at 0 from the start
+        for tenant in TENANTS:
+            metrics.tenant_quota.labels(service=API_SERVICE, tenant=tenant, unit_kind=UNIT_KIND).set(MONTHLY_QUOTA)
 
     def advance(self, seconds: float, faults: Faults) -> None:
         """Play `seconds` of traffic under `faults`."""
@@ -91,6 +97,9 @@ class TrafficSimulator:
         m.http_requests.labels(service=API_SERVICE, route=route, method=method, code=code).inc()
         m.http_request_duration.labels(service=API_SERVICE, route=route, method=method).observe(duration)
         m.tenant_requests.labels(service=API_SERVICE, tenant=tenant, route=route, code=code).inc()
+        if code != "500":
+            m.usage_events_published.labels(service=API_SERVICE, unit_kind=UNIT_KIND).inc()
+            m.tenant_units.labels(service=API_SERVICE, tenant=tenant, unit_kind=UNIT_KIND).inc()
         if method == "GET":
             result = "hit" if rnd.random() < faults.cache_hit_ratio else "miss"
             m.cache_requests.labels(service=API_SERVICE, cache=CACHE_NAME, result=result).inc()

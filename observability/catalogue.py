@@ -31,6 +31,8 @@ class Source(StrEnum):
     CLOUD_SQL = "cloud-sql"
     MEMORYSTORE = "memorystore"
     UPTIME = "uptime-checks"
+    PUBSUB = "pubsub"
+    CUSTOM = "custom"  # written to Cloud Monitoring by our own jobs (the invoicing reconciliation)
     PROMETHEUS = "prometheus"
     LOCUST = "locust"
 
@@ -130,6 +132,28 @@ CELERY_TASK_QUEUE_WAIT = Metric(
     "Time a task waited in the queue before a worker started it.", "s", ("service", "task"),
 )
 
+# Usage metering: what the app publishes to the usage topic (components/usage.py, docs/usage.md).
+USAGE_EVENTS_PUBLISHED = Metric(
+    "omni_usage_events_published_total", Kind.COUNTER, Source.APP,
+    "Usage events the app published to the usage topic (Pub/Sub acknowledged them), by unit kind.", "ops",
+    ("service", "unit_kind"),
+)
+USAGE_PUBLISH_FAILURES = Metric(
+    "omni_usage_publish_failures_total", Kind.COUNTER, Source.APP,
+    "Usage events the app could not publish after its client's retries (kept to publish again).", "ops",
+    ("service",),
+)
+TENANT_UNITS = Metric(
+    "omni_tenant_units_total", Kind.COUNTER, Source.APP,
+    "Billable units per tenant, as published in usage events, by unit kind.", "ops",
+    ("service", "tenant", "unit_kind"),
+)
+TENANT_QUOTA = Metric(
+    "omni_tenant_quota_units", Kind.GAUGE, Source.APP,
+    "The tenant's monthly quota of a unit kind under its plan (the API refuses with 429 beyond it).", "short",
+    ("service", "tenant", "unit_kind"),
+)
+
 # --- Cloud Run (monitored resource cloud_run_revision / cloud_run_worker_pool) ---------------
 RUN_REQUESTS = Metric(
     "run_googleapis_com:request_count", Kind.COUNTER, Source.CLOUD_RUN,
@@ -203,6 +227,44 @@ REDIS_CLIENTS = Metric(
 REDIS_HIT_RATIO = Metric(
     "redis_googleapis_com:stats_cache_hit_ratio", Kind.GAUGE, Source.MEMORYSTORE,
     "Keyspace hits over lookups, as Redis counts them (0 to 1).", "percentunit", ("instance_id",),
+)
+
+# --- Cloud Run jobs (monitored resource cloud_run_job) -------------------------------------------
+RUN_JOB_EXECUTIONS = Metric(
+    "run_googleapis_com:job_completed_execution_count", Kind.COUNTER, Source.CLOUD_RUN,
+    "Finished executions of Cloud Run jobs, by job and result (succeeded or failed).", "ops", ("job_name", "result"),
+)
+
+# --- Pub/Sub (monitored resources pubsub_topic and pubsub_subscription) --------------------------
+PUBSUB_SEND_REQUESTS = Metric(
+    "pubsub_googleapis_com:topic_send_request_count", Kind.COUNTER, Source.PUBSUB,
+    "Publish requests to a topic, by response class (success, invalid, ...): a schema refusal is not success.",
+    "reqps", ("topic_id", "response_class"),
+)
+PUBSUB_UNDELIVERED = Metric(
+    "pubsub_googleapis_com:subscription_num_undelivered_messages", Kind.GAUGE, Source.PUBSUB,
+    "Messages a subscription has not yet delivered and had acknowledged: its backlog.", "short", ("subscription_id",),
+)
+PUBSUB_OLDEST_UNACKED = Metric(
+    "pubsub_googleapis_com:subscription_oldest_unacked_message_age", Kind.GAUGE, Source.PUBSUB,
+    "Age of the oldest message a subscription has not had acknowledged, in seconds.", "s", ("subscription_id",),
+)
+PUBSUB_DEAD_LETTERS = Metric(
+    "pubsub_googleapis_com:subscription_dead_letter_message_count", Kind.COUNTER, Source.PUBSUB,
+    "Messages a subscription moved to its dead-letter topic after its last delivery attempt.", "ops",
+    ("subscription_id",),
+)
+PUBSUB_PUSH_REQUESTS = Metric(
+    "pubsub_googleapis_com:subscription_push_request_count", Kind.COUNTER, Source.PUBSUB,
+    "Delivery attempts of a push or export subscription (a BigQuery subscription's writes), by response class.",
+    "reqps", ("subscription_id", "response_class"),
+)
+
+# --- Written by the invoicing job (custom.googleapis.com) -----------------------------------------
+RECONCILIATION_MISMATCHES = Metric(
+    "custom_googleapis_com:omni_invoicing_reconciliation_mismatched_lines", Kind.GAUGE, Source.CUSTOM,
+    "Invoice lines whose invoiced units differ from the metered units, by billed month (the reconcile job's last run).",
+    "short", ("usage_month",),
 )
 
 # --- Uptime checks (monitored resource uptime_url) --------------------------------------------

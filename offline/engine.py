@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import contextvars
 import logging
+import os
 import runpy
 import sys
 from dataclasses import dataclass
@@ -23,12 +24,15 @@ import yaml
 from stackconfig.location import STACK_FILE_GLOB, stack_config_dir, stack_file_name, stack_of
 from stackconfig.model import DEFAULT_REGION
 
+from .declarations import Declarations, DuplicateUrnError, find_output_to_string
 from .graph import Graph
 from .monitor import RecordingMonitor
 from .outputs import ComputedOutputs
+from .sdk_stack_trace import first_frame_only
 from .stackfile import read_stack_file
 
 T = TypeVar("T")
+OUTPUT_STRING_FLAG = "PULUMI_ERROR_OUTPUT_STRING"
 
 
 @dataclass(frozen=True)
@@ -62,15 +66,46 @@ def run_stack(project: Project, stack: str, *, preview: bool = True, monitor: Re
     """The resource graph `__main__.py` declares for `stack`.
 
     Raises `stackconfig.StackConfigError` for bad config (the program checks it before
-    declaring anything) and re-raises whatever else the program raises. Pass a `monitor` to
-    see what was registered even when the run fails.
+    declaring anything), `declarations.ProgramRefused` for what the real engine or the cloud
+    would refuse (a duplicate URN, an Output formatted into a string, an input the provider's
+    schema rejects), and re-raises whatever else the program raises. Pass a `monitor` to see
+    what was registered even when the run fails.
     """
     values, secret_keys = read_stack_file(project.stack_file(stack))
     if monitor is None:
         monitor = new_monitor(values, preview)
+    declarations = Declarations(project.root)
     context = contextvars.copy_context()
-    context.run(_run_program, project, stack, monitor, values, secret_keys, preview)
-    return Graph(stack=stack, project=project.name, resources=monitor.recorded, outputs=monitor.stack_outputs)
+    try:
+        context.run(_run_program, project, stack, monitor, values, secret_keys, preview)
+    except Exception as error:
+        formatted = find_output_to_string(error)
+        if formatted is not None:
+            raise declarations.output_formatted_error(formatted) from None
+        duplicate = _duplicate_urn(monitor, declarations)
+        if duplicate is not None:
+            raise duplicate from error
+        raise
+    duplicate = _duplicate_urn(monitor, declarations)
+    if duplicate is not None:
+        raise duplicate
+    graph = Graph(
+        stack=stack,
+        project=project.name,
+        resources=monitor.recorded,
+        outputs=monitor.stack_outputs,
+        simulated_invokes=None if preview else sorted(monitor.stand_ins),
+    )
+    from .validation import validate_graph  # reads the provider facts once per process
+
+    validate_graph(graph)
+    return graph
+
+
+def _duplicate_urn(monitor: RecordingMonitor, declarations: Declarations) -> DuplicateUrnError | None:
+    for urn, registrations in monitor.duplicates.items():
+        return declarations.duplicate_urn_error(urn, registrations)
+    return None
 
 
 def new_monitor(values: dict[str, str], preview: bool = True) -> RecordingMonitor:
@@ -81,7 +116,14 @@ def new_monitor(values: dict[str, str], preview: bool = True) -> RecordingMonito
     return RecordingMonitor(outputs)
 
 
-def _run_program(project: Project, stack: str, monitor: RecordingMonitor, values: dict[str, str], secret_keys: set[str], preview: bool) -> None:
+def _run_program(
+    project: Project,
+    stack: str,
+    monitor: RecordingMonitor,
+    values: dict[str, str],
+    secret_keys: set[str],
+    preview: bool,
+) -> None:
     from pulumi.runtime import mocks, settings
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.stack import run_in_stack
@@ -115,9 +157,18 @@ def _run_program(project: Project, stack: str, monitor: RecordingMonitor, values
     # inline, in order, instead of hopping through a thread pool: faster and repeatable.
     loop.set_default_executor(_InlineExecutor())
     loop.set_exception_handler(_log_loop_error)
+    # The SDK then raises on `str(output)` instead of warning and sending the warning's text
+    # to the cloud, which is what `pulumi up` would do with it.
+    previous = os.environ.get(OUTPUT_STRING_FLAG)
+    os.environ[OUTPUT_STRING_FLAG] = "1"
     try:
-        loop.run_until_complete(run_in_stack(program))
+        with first_frame_only():
+            loop.run_until_complete(run_in_stack(program))
     finally:
+        if previous is None:
+            os.environ.pop(OUTPUT_STRING_FLAG, None)
+        else:
+            os.environ[OUTPUT_STRING_FLAG] = previous
         # Mirror the language host: cancel what a failed program left pending, then close.
         for task in asyncio.all_tasks(loop):
             task.cancel()

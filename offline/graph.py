@@ -101,15 +101,21 @@ class Graph:
     project: str
     resources: list[Resource]
     outputs: dict[str, Any]
+    # Set for a simulated apply (`--simulate-apply`): the provider functions answered with
+    # stand-ins; computed outputs are stand-ins too. Never set in preview (what snapshots hold).
+    simulated_invokes: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": GRAPH_VERSION,
             "stack": self.stack,
             "project": self.project,
             "resources": [r.to_json() for r in sorted(self.resources, key=lambda r: r.urn)],
             "outputs": self.outputs,
         }
+        if self.simulated_invokes is not None:
+            data["simulated"] = {"standInInvokes": sorted(self.simulated_invokes)}
+        return data
 
 
 def dumps(graph_json: dict[str, Any]) -> str:

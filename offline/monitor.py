@@ -11,6 +11,8 @@ request is converted to plain data once, and the response is built straight from
 
 from __future__ import annotations
 
+import sys
+import urllib.parse
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
@@ -21,7 +23,7 @@ from pulumi.runtime.settings import get_project, get_stack
 from offline.stackfile import SECRET_PLACEHOLDER
 
 from .graph import SECRET, STACK_TYPE, UNKNOWN, Resource
-from .outputs import ComputedOutputs
+from .outputs import ComputedOutputs, OfflineInvokeError
 
 SIGNATURE_KEY = rpc._special_sig_key
 SECRET_SIGNATURE = rpc._special_secret_sig
@@ -88,12 +90,23 @@ class RecordingMonitor(mocks.MockMonitor):
         self.stack_urn = ""
         self.stack_outputs: dict[str, Any] = {}
         self._ids: dict[str, str] = {}
+        self._registered: dict[str, tuple[str, str]] = {}  # URN -> (parent URN, source file:line)
+        # URN -> (parent URN, source) of each registration, for URNs registered more than once.
+        self.duplicates: dict[str, list[tuple[str, str]]] = {}
+        # Invoke tokens answered with stand-ins (simulated apply only).
+        self.stand_ins: set[str] = set()
 
     def RegisterResource(self, request: resource_pb2.RegisterResourceRequest) -> resource_pb2.RegisterResourceResponse:
         urn = make_urn(get_stack(), get_project(), request.parent, request.type, request.name)
         inputs = _plain_struct(request.object)
         resource = self._record(urn, request, inputs)
         check_no_plain_secret(resource.inputs, f"{request.type} {request.name} input")
+        # Where the program declared it, as the SDK tells the engine (the first frame outside it).
+        registration = (request.parent, _source_path(request.sourcePosition))
+        first = self._registered.setdefault(urn, registration)
+        if first is not registration:
+            # The engine refuses this registration; the run reports it once the program ends.
+            self.duplicates.setdefault(urn, [first]).append(registration)
         self.recorded.append(resource)
         if request.type == STACK_TYPE:
             self.stack_urn = urn
@@ -124,7 +137,18 @@ class RecordingMonitor(mocks.MockMonitor):
         )
 
     def Invoke(self, request: resource_pb2.ResourceInvokeRequest) -> resource_pb2.ResourceInvokeResponse:
+        if self.computed.preview:
+            # A provider function reads the cloud: its answer is only known when it runs there.
+            # The engine's "wholly unknown" answer makes the SDK resolve the result as unknown.
+            if _called_in_plain_form():
+                raise OfflineInvokeError(
+                    f"the program calls provider function {request.tok} in its plain form, which needs the "
+                    "cloud's answer while the program runs; the offline engine has none. Call its `_output` "
+                    "form (e.g. `gcp.organizations.get_project_output(...)`), whose answer stays unknown in preview"
+                )
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
         result = self.computed.for_invoke(request.tok, _plain_struct(request.args))
+        self.stand_ins.add(request.tok)
         response = struct_pb2.Struct()
         response.update(result)
         fields: dict[str, Any] = {"return": response}  # `return` is a Python keyword
@@ -183,6 +207,28 @@ def make_urn(stack: str, project: str, parent: str, type_: str, name: str) -> st
     if parent_type and parent_type != STACK_TYPE:
         type_ = parent_type + "$" + type_
     return f"urn:pulumi:{stack}::{project}::{type_}::{name}"
+
+
+def _source_path(position: Any) -> str:
+    """`/abs/path.py:12` from the SDK's source position (a file URI and a line), or ""."""
+    uri = position.uri
+    if not uri.startswith("file://"):
+        return ""
+    return f"{urllib.parse.unquote(uri.removeprefix('file://'))}:{position.line}"
+
+
+def _called_in_plain_form() -> bool:
+    """Whether the SDK's plain `invoke` (not `invoke_output`) is on the stack: it blocks on the
+    answer, so an unknown one cannot be handed back to the program."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name in ("invoke", "invoke_output", "invoke_output_single") and code.co_filename.endswith(
+            "pulumi/runtime/invoke.py"
+        ):
+            return code.co_name == "invoke"
+        frame = frame.f_back
+    return False
 
 
 class OfflineReadError(RuntimeError):

@@ -201,6 +201,28 @@ def _scheduler_job(c: Context) -> dict[str, Any]:
     return {"id": f"projects/{c.resource_project}/locations/{c.resource_region}/jobs/{c.resource_name}", "state": "ENABLED"}
 
 
+def _pubsub(kind: str) -> Computed:
+    """Pub/Sub ids are paths: `projects/p/topics/t` (the provider's `id` of a topic, schema or
+    subscription, which other resources reference)."""
+
+    def outputs(c: Context) -> dict[str, Any]:
+        return {"id": f"projects/{c.resource_project}/{kind}/{c.resource_name}"}
+
+    return outputs
+
+
+def _bigquery_dataset(c: Context) -> dict[str, Any]:
+    dataset = c.get("datasetId")
+    path = f"projects/{c.resource_project}/datasets/{dataset}"
+    return {"id": path, "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/{path}", "etag": c.digest()[:16]}
+
+
+def _bigquery_table(c: Context) -> dict[str, Any]:
+    path = f"projects/{c.resource_project}/datasets/{c.get('datasetId')}/tables/{c.get('tableId')}"
+    kind = "VIEW" if c.get("view") else "TABLE"
+    return {"id": path, "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/{path}", "type": kind}
+
+
 def _pagerduty_id(c: Context) -> dict[str, Any]:
     # PagerDuty IDs: `P` and six upper-case letters or digits.
     return {"id": "P" + c.digest()[:6].upper(), "htmlUrl": f"https://omni.pagerduty.com/{c.digest()[:6]}"}
@@ -317,6 +339,11 @@ COMPUTED: dict[str, Computed] = {
     "gcp:monitoring/notificationChannel:NotificationChannel": _monitoring("notificationChannels"),
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": _uptime_check,
     "gcp:cloudscheduler/job:Job": _scheduler_job,
+    "gcp:pubsub/topic:Topic": _pubsub("topics"),
+    "gcp:pubsub/schema:Schema": _pubsub("schemas"),
+    "gcp:pubsub/subscription:Subscription": _pubsub("subscriptions"),
+    "gcp:bigquery/dataset:Dataset": _bigquery_dataset,
+    "gcp:bigquery/table:Table": _bigquery_table,
     "pagerduty:index/schedule:Schedule": _pagerduty_id,
     "pagerduty:index/escalationPolicy:EscalationPolicy": _pagerduty_id,
     "pagerduty:index/service:Service": _pagerduty_id,

@@ -55,7 +55,15 @@ def render_preview_text(graph: dict[str, Any]) -> str:
     rows = preview_rows(graph)
     type_width = max((len(prefix) + len(type_) for prefix, type_, _, _ in rows), default=10)
     name_width = max((len(name) for _, _, name, _ in rows), default=10)
-    lines = [f"Previewing stack {graph['stack']} of {graph['project']} (offline: no cloud, no state)", ""]
+    lines = [f"Previewing stack {graph['stack']} of {graph['project']} (offline: no cloud, no state)"]
+    simulated = graph.get("simulated")
+    if simulated is not None:
+        invokes = ", ".join(simulated.get("standInInvokes", [])) or "none"
+        lines.append(
+            "SIMULATED APPLY: computed outputs and provider-function answers are stand-ins derived from the URNs, "
+            f"not values from Google Cloud (stand-in invokes: {invokes})"
+        )
+    lines.append("")
     lines.append(f"     {'Type':<{type_width}}  {'Name':<{name_width}}  Plan")
     for prefix, type_, name, flags in rows:
         note = f"  [{'; '.join(flags)}]" if flags else ""
@@ -70,4 +78,7 @@ def render_preview_text(graph: dict[str, Any]) -> str:
     lines += ["", f"Resources: + {total} to create ({protected} protected)"]
     for type_, count in counts:
         lines.append(f"    {count:>4}  {type_}")
+    from .validation import coverage  # the provider facts are read only to print this line
+
+    lines += ["", coverage(graph).line()]
     return "\n".join(lines) + "\n"

@@ -3,187 +3,39 @@
 Data, not logic. ``offline.diff`` reads four tables:
 
 - ``FORCE_NEW``: input paths whose change makes the provider plan a NEW resource (Terraform
-  ``ForceNew`` / ``immutable``, which the Pulumi bridge reports as a replace). Paths use the
-  engine's camelCase names, dots for nesting and no list indices: a change anywhere under a
-  listed path counts. Types not listed fall back to ``DEFAULT_FORCE_NEW``.
-- ``CONDITIONAL_FORCE_NEW``: input paths that force a new resource only for some changes
-  (Terraform ``customdiff.ForceNewIfChange``), each with a small ``(old, new) -> bool`` rule.
+  ``ForceNew``, which the Pulumi bridge reports as a replace). Paths use the engine's camelCase
+  names, dots for nesting and no list indices: a change anywhere under a listed path counts.
+  For Google types they come from the provider's own schema (``offline.facts``, extracted by
+  ``scripts/extract_provider_facts.py``); for the other providers from the hand-written
+  ``OTHER_PROVIDERS_FORCE_NEW``. Types in neither fall back to ``DEFAULT_FORCE_NEW``.
+- ``CONDITIONAL_FORCE_NEW``: input paths that force a new resource only for some changes: the
+  provider's ``customdiff.ForceNewIfChange``/``ForceNewIf`` rules named in the extracted data
+  (implemented in ``RULES``), plus ``GCP_CUSTOM_DIFF_OVERLAY`` for the CustomizeDiff functions
+  that call ``d.ForceNew`` themselves, which no schema field records.
 - ``STATEFUL_TYPES``: resources whose loss loses data (or something as hard to get back).
 - ``PROTECTION_SWITCHES``: inputs that guard a resource against deletion.
-
-Sources: the google provider schemas (hashicorp/terraform-provider-google and the
-magic-modules product YAML it is generated from) and terraform-provider-random, read for the
-provider generation that pulumi-gcp 10.2 / pulumi-random 4.21 bridge. ``FORCE_NEW`` lists
-only unconditional ForceNew fields; the conditional ones that can be judged from the two values
-alone are in ``CONDITIONAL_FORCE_NEW``, the rest are named in comments.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from offline import facts
 from offline.graph import UNKNOWN
 
 # Unknown types: a new name or project is a new cloud object for nearly every GCP resource.
 DEFAULT_FORCE_NEW: tuple[str, ...] = ("name", "project")
 
-FORCE_NEW: dict[str, tuple[str, ...]] = {
-    # IAM member grants cannot be edited: any change is a revoke plus a new grant.
-    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": ("name", "location", "project", "role", "member", "condition"),
-    "gcp:secretmanager/secretIamMember:SecretIamMember": ("secretId", "project", "role", "member", "condition"),
-    "gcp:compute/network:Network": (
-        "name",
-        "project",
-        "autoCreateSubnetworks",
-        "description",
-        "internalIpv6Range",
-        "networkProfile",
-        "params",  # resource manager tags, only sent on create
-    ),
-    # ipCidrRange is updated in place when it grows: see CONDITIONAL_FORCE_NEW.
-    "gcp:compute/subnetwork:Subnetwork": (
-        "name",
-        "project",
-        "region",
-        "network",
-        "description",
-        "purpose",
-        "params",
-    ),
-    # Every field but labels is immutable (labels go through setLabels).
-    "gcp:compute/globalAddress:GlobalAddress": (
-        "name",
-        "project",
-        "address",
-        "addressType",
-        "description",
-        "ipVersion",
-        "network",
-        "prefixLength",
-        "purpose",
-    ),
-    "gcp:compute/router:Router": (
-        "name",
-        "project",
-        "region",
-        "network",
-        "encryptedInterconnectRouter",
-    ),
-    "gcp:compute/routerNat:RouterNat": (
-        "name",
-        "project",
-        "region",
-        "router",
-        "type",
-        "initialNatIps",
-        "endpointTypes",
-    ),
-    # network is NOT ForceNew on firewalls: the rule is patched in place.
-    "gcp:compute/firewall:Firewall": ("name", "project", "direction", "params"),
-    # reservedPeeringRanges is patched in place; the connection has no name or project input.
-    "gcp:servicenetworking/connection:Connection": ("network", "service"),
-    "gcp:projects/service:Service": ("project", "service"),
-    # databaseVersion is NOT listed: major version upgrades run in place. Shrinking
-    # settings.diskSize is in CONDITIONAL_FORCE_NEW. Conditional replacements the engine
-    # decides: removing settings.ipConfiguration.privateNetwork, changing masterInstanceName
-    # outside a switchover.
-    "gcp:sql/databaseInstance:DatabaseInstance": (
-        "name",
-        "project",
-        "region",
-        "encryptionKeyName",
-        "masterInstanceName",
-        "replicaConfiguration",
-        "settings.collation",
-        "settings.diskType",
-    ),
-    "gcp:sql/database:Database": ("name", "project", "instance"),  # charset/collation update
-    "gcp:sql/user:User": ("name", "project", "instance", "host", "type"),  # password updates
-    # redisVersion downgrades also force a new instance (upgrades run in place).
-    "gcp:redis/instance:Instance": (
-        "name",
-        "project",
-        "region",
-        "locationId",
-        "alternativeLocationId",
-        "authorizedNetwork",
-        "connectMode",
-        "reservedIpRange",
-        "tier",
-        "transitEncryptionMode",
-        "customerManagedKey",
-    ),
-    "gcp:memorystore/instance:Instance": (
-        "instanceId",
-        "location",
-        "project",
-        "authorizationMode",
-        "transitEncryptionMode",
-        "zoneDistributionConfig",
-    ),
-    # Cloud Run v2 patches everything else, template included (a new revision, same service).
-    "gcp:cloudrunv2/service:Service": ("name", "location", "project"),
-    "gcp:cloudrunv2/workerPool:WorkerPool": ("name", "location", "project"),
-    "gcp:cloudrunv2/job:Job": ("name", "location", "project"),
-    # replication is immutable as a block (a KMS key inside it may be updatable, but the
-    # block is the safe unit to warn about); tags are create-only resource manager tags.
-    "gcp:secretmanager/secret:Secret": ("secretId", "project", "replication", "tags"),
-    # A new payload is a new version: versions are immutable. Only `enabled` updates.
-    "gcp:secretmanager/secretVersion:SecretVersion": (
-        "secret",
-        "project",
-        "secretData",
-        "isSecretDataBase64",
-        "secretDataWoVersion",
-    ),
-    "gcp:serviceaccount/account:Account": ("accountId", "project"),  # displayName etc. update
-    # remoteRepositoryConfig is immutable nearly field by field; treated as one block.
-    "gcp:artifactregistry/repository:Repository": (
-        "repositoryId",
-        "location",
-        "project",
-        "format",
-        "mode",
-        "kmsKeyName",
-        "mavenConfig.allowSnapshotOverwrites",
-        "mavenConfig.versionPolicy",
-        "remoteRepositoryConfig",
-    ),
-    # storageClass, versioning, lifecycle rules... are patched. Unlocking a locked
-    # retentionPolicy also forces a new bucket (conditional, not listed).
-    "gcp:storage/bucket:Bucket": (
-        "name",
-        "location",
-        "project",
-        "enableObjectRetention",
-        "customPlacementConfig.dataLocations",
-        "hierarchicalNamespace",
-    ),
-    # An IAM member binding has no update at all: any change is remove + add.
-    "gcp:projects/iAMMember:IAMMember": ("project", "role", "member", "condition"),
-    "gcp:serviceaccount/iAMMember:IAMMember": ("serviceAccountId", "role", "member", "condition"),
-    # One audit config per service: the log types update in place.
-    "gcp:projects/iAMAuditConfig:IAMAuditConfig": ("project", "service"),
-    # A pool id, once deleted, stays reserved for 30 days: a replacement needs a new id.
-    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": ("workloadIdentityPoolId", "project", "mode"),
-    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
-        "workloadIdentityPoolId",
-        "workloadIdentityPoolProviderId",
-        "project",
-    ),
-    # retentionDays and locked update in place (a locked retention only grows).
-    "gcp:logging/projectBucketConfig:ProjectBucketConfig": ("bucketId", "location", "project"),
-    "gcp:logging/projectSink:ProjectSink": ("name", "project", "uniqueWriterIdentity"),
-    # resource_google_project_iam_custom_role.go: role_id and project are ForceNew; title,
-    # description, permissions and stage are updated in place.
-    "gcp:projects/iAMCustomRole:IAMCustomRole": ("roleId", "project"),
-    # magic-modules IAM2 DenyPolicy: the parameters parent and name are immutable; the rules
-    # and the display name are updated in place.
-    "gcp:iam/denyPolicy:DenyPolicy": ("parent", "name"),
-    # Every argument of random_password is RequiresReplace: a change means a NEW password.
+# Providers the extraction does not cover, read by hand for the versions the program pins.
+OTHER_PROVIDERS_FORCE_NEW: dict[str, tuple[str, ...]] = {
+    # terraform-provider-random resource_password.go: every argument is RequiresReplace, so a
+    # change means a NEW password.
     "random:index/randomPassword:RandomPassword": (
         "keepers",
         "length",
@@ -198,53 +50,12 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "minSpecial",
         "overrideSpecial",
     ),
-    # Everything but the project is patched in place, the PromQL condition included.
-    "gcp:monitoring/alertPolicy:AlertPolicy": ("project",),
-    # Patched in place, even its type; the sensitive labels are write-only (never read back).
-    "gcp:monitoring/notificationChannel:NotificationChannel": ("project",),
-    # The checked target cannot move: a new resource, host or checker type is a new check (and
-    # a new check id, which the status page finds again by its label). Paths, period and
-    # labels are patched.
-    "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": (
-        "project",
-        "monitoredResource",
-        "resourceGroup",
-        "syntheticMonitor",
-        "checkerType",
-        "tcpCheck",
-    ),
-    # Schedule, target and retries are patched; the name and region are the job's identity.
-    "gcp:cloudscheduler/job:Job": ("name", "project", "region"),
-    "gcp:cloudrunv2/jobIamMember:JobIamMember": ("name", "location", "project", "role", "member", "condition"),
     # terraform-provider-pagerduty: only the integration has ForceNew inputs; schedules
     # (layers are ended, never removed), escalation policies and services are all updated in place.
     "pagerduty:index/serviceIntegration:ServiceIntegration": ("service", "type", "vendor", "emailFilters"),
     "pagerduty:index/schedule:Schedule": (),
     "pagerduty:index/escalationPolicy:EscalationPolicy": (),
     "pagerduty:index/service:Service": (),
-    # Grafana's provisioning files. A new content is a new object (the program replaces them
-    # delete-first: same bucket and name); metadata such as cacheControl is patched.
-    "gcp:storage/bucketObject:BucketObject": (
-        "bucket",
-        "name",
-        "content",
-        "source",
-        "contentType",
-        "detectMd5hash",
-        "customerEncryption",
-        "kmsKeyName",
-    ),
-    "gcp:storage/bucketIAMMember:BucketIAMMember": ("bucket", "role", "member", "condition"),
-    "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember": (
-        "project",
-        "location",
-        "cloudRunServiceName",
-        "role",
-        "member",
-        "condition",
-    ),
-    # Creating a service agent is idempotent; nothing of it updates.
-    "gcp:projects/serviceIdentity:ServiceIdentity": ("project", "service"),
     # pulumi-kubernetes (provider/pkg/provider/forcenew.go): a new name or namespace is a new
     # object for every kind; ConfigMap and Secret contents replace (the provider's default
     # until its `enableConfigMapMutable`/`enableSecretMutable`), as do immutable selectors and
@@ -254,24 +65,32 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type", "stringData", "data"),
     "kubernetes:core/v1:Service": ("metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"),
     "kubernetes:apps/v1:Deployment": ("metadata.name", "metadata.namespace", "spec.selector"),
-    "gcp:container/cluster:Cluster": (
-        "name",
-        "location",
-        "project",
-        "description",
-        "network",
-        "subnetwork",
-        "networkingMode",
-        "clusterIpv4Cidr",
-        "initialNodeCount",
-        "defaultMaxPodsPerNode",
-        "enableAutopilot",
-        "enableKubernetesAlpha",
-        "enableTpu",
-        "confidentialNodes",
-        "masterAuth.clientCertificateConfig",
-    ),
 }
+
+
+class _ForceNewTable(Mapping[str, tuple[str, ...]]):
+    """Type -> force-new paths: the extracted Google facts, then the other providers' table."""
+
+    def __getitem__(self, resource_type: str) -> tuple[str, ...]:
+        type_facts = facts.for_type(resource_type)
+        if type_facts is not None:
+            return type_facts.force_new
+        return OTHER_PROVIDERS_FORCE_NEW[resource_type]
+
+    def __contains__(self, resource_type: object) -> bool:
+        return isinstance(resource_type, str) and (
+            facts.for_type(resource_type) is not None or resource_type in OTHER_PROVIDERS_FORCE_NEW
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        yield from sorted(facts.all_types() | set(OTHER_PROVIDERS_FORCE_NEW))
+
+    def __len__(self) -> int:
+        return len(facts.all_types() | set(OTHER_PROVIDERS_FORCE_NEW))
+
+
+FORCE_NEW: Mapping[str, tuple[str, ...]] = _ForceNewTable()
+
 
 @dataclass(frozen=True)
 class ConditionalForceNew:
@@ -307,9 +126,8 @@ def cidr_not_expanded(old: Any, new: Any) -> bool:
 
 
 def number_decreased(old: Any, new: Any) -> bool:
-    """terraform-provider-google ``ForceNewIfChange("settings.0.disk_size", isDiskShrinkage)``:
-    a smaller disk needs a new instance. ``diskSize`` is optional and computed, so unsetting it
-    (or 0) is no change to the disk (which autoresize may have grown)."""
+    """``IsDiskShrinkage``/``isInstanceShrinkage``/``diskSizeCutomizeDiff``: a smaller number
+    needs a new resource. Unsetting it (or 0, "computed") is no change to what exists."""
     if new == UNKNOWN:
         return True
     if not _is_number(old) or not _is_number(new) or new == 0:
@@ -317,26 +135,167 @@ def number_decreased(old: Any, new: Any) -> bool:
     return new < old
 
 
+_REDIS_VERSION = re.compile(r"REDIS_(\d+)_(\d+)")
+
+
+def redis_version_decreased(old: Any, new: Any) -> bool:
+    """``isRedisVersionDecreasing``: REDIS_X_Y read as X.Y; a lower version needs a new instance
+    (an upgrade runs in place); values that are not REDIS_X_Y never force one."""
+    if new == UNKNOWN:
+        return True
+    old_match, new_match = _REDIS_VERSION.search(str(old or "")), _REDIS_VERSION.search(str(new or ""))
+    if old is None or new is None or old_match is None or new_match is None:
+        return False
+    return float(f"{new_match[1]}.{new_match[2]}") < float(f"{old_match[1]}.{old_match[2]}")
+
+
+def turned_off(old: Any, new: Any) -> bool:
+    """``isPolicyLocked``/``isBeenEnabled``: true before and false now (a locked retention
+    policy unlocked, L4 subsetting disabled) needs a new resource."""
+    if new == UNKNOWN:
+        return True
+    return old is True and new is False
+
+
+def emptied(old: Any, new: Any) -> bool:
+    """``ForceNewResourcePoliciesWorkloadPolicyIfNewIsEmpty``/``privateNetworkCustomizeDiff``:
+    a value removed (set before, empty now) needs a new resource. A value known only after
+    apply is a value being set, not a removal."""
+    return old not in (None, "", UNKNOWN) and new in (None, "")
+
+
+def _decided_by_provider(old: Any, new: Any) -> bool:
+    # A rule the engine cannot judge from the two values (it reads other state): a likely
+    # replacement is what a reviewer should see.
+    return True
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-CONDITIONAL_FORCE_NEW: dict[str, tuple[ConditionalForceNew, ...]] = {
-    "gcp:compute/subnetwork:Subnetwork": (
+# BigQuery column types the provider treats as the same type.
+_BIGQUERY_SAME_TYPES = ({"INTEGER", "INT64"}, {"FLOAT", "FLOAT64"}, {"BOOLEAN", "BOOL"})
+
+
+def _bigquery_columns(schema: Any) -> dict[str, dict[str, Any]] | None:
+    try:
+        columns = json.loads(schema) if isinstance(schema, str) else schema
+        return {str(column["name"]).lower(): column for column in columns}
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def _bigquery_type_changed(old: Any, new: Any) -> bool:
+    old_type, new_type = str(old).upper(), str(new).upper()
+    return old_type != new_type and not any({old_type, new_type} <= same for same in _BIGQUERY_SAME_TYPES)
+
+
+def bigquery_schema_not_changeable(old: Any, new: Any) -> bool:
+    """terraform-provider-google ``resourceBigQueryTableSchemaIsChangeable``: a table keeps its
+    data only while columns are added (never REQUIRED ones) or relaxed from REQUIRED to
+    NULLABLE; dropping a column, changing its type or tightening its mode needs a new table."""
+    if old is None or new is None:
+        return False  # a view, or a schema left to BigQuery
+    if new == UNKNOWN:
+        return True
+    old_columns, new_columns = _bigquery_columns(old), _bigquery_columns(new)
+    if old_columns is None or new_columns is None:
+        return True
+    if not old_columns.keys() <= new_columns.keys():
+        return True
+    if any(str(column.get("mode", "NULLABLE")).upper() == "REQUIRED" for key, column in new_columns.items() if key not in old_columns):
+        return True
+    for key, column in old_columns.items():
+        after = new_columns[key]
+        if _bigquery_type_changed(column.get("type"), after.get("type")):
+            return True
+        old_mode, new_mode = (str(c.get("mode") or "NULLABLE").upper() for c in (column, after))
+        if old_mode != new_mode and not (old_mode == "REQUIRED" and new_mode == "NULLABLE"):
+            return True
+    return False
+
+
+
+# The provider's named ForceNewIfChange/ForceNewIf rules, as read in its source.
+RULES: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "IsShrinkageIpCidr": (
+        cidr_not_expanded,
+        "the new range does not contain the old one: only an expansion is done in place",
+    ),
+    "IsDiskShrinkage": (number_decreased, "a disk cannot shrink: a smaller size needs a new one"),
+    "isInstanceShrinkage": (number_decreased, "instance counts only grow in place: fewer needs a new connector"),
+    "isRedisVersionDecreasing": (
+        redis_version_decreased,
+        "a Redis version downgrade needs a new instance (upgrades run in place)",
+    ),
+    "isPolicyLocked": (turned_off, "a locked retention policy cannot be unlocked: a new bucket"),
+    "isBeenEnabled": (turned_off, "turning the feature off again needs a new cluster"),
+    "ForceNewResourcePoliciesWorkloadPolicyIfNewIsEmpty": (emptied, "removing the workload policy needs a new group"),
+}
+
+# CustomizeDiff functions of terraform-provider-google-beta that force a new resource by calling
+# `d.ForceNew` themselves: no schema field records them, so they are read by hand (source named).
+GCP_CUSTOM_DIFF_OVERLAY: dict[str, tuple[ConditionalForceNew, ...]] = {
+    "gcp:bigquery/table:Table": (
+        # services/bigquery/resource_bigquery_table.go resourceBigQueryTableSchemaCustomizeDiff
         ConditionalForceNew(
-            "ipCidrRange",
-            cidr_not_expanded,
-            "the new range does not contain the old one: only an expansion is done in place",
+            "schema",
+            bigquery_schema_not_changeable,
+            "a column dropped, retyped, tightened or added as REQUIRED: BigQuery needs a new table (its rows are lost)",
         ),
     ),
     "gcp:sql/databaseInstance:DatabaseInstance": (
+        # services/sql/resource_sql_database_instance.go diskSizeCutomizeDiff
         ConditionalForceNew(
             "settings.diskSize",
             number_decreased,
             "a Cloud SQL disk cannot shrink: a smaller size needs a new instance",
         ),
+        # services/sql/resource_sql_database_instance.go privateNetworkCustomizeDiff
+        ConditionalForceNew(
+            "settings.ipConfiguration.privateNetwork",
+            emptied,
+            "removing the private network from an instance needs a new instance",
+        ),
     ),
 }
+
+
+@cache
+def _conditional(resource_type: str) -> tuple[ConditionalForceNew, ...]:
+    rules: list[ConditionalForceNew] = list(GCP_CUSTOM_DIFF_OVERLAY.get(resource_type, ()))
+    type_facts = facts.for_type(resource_type)
+    for path, rule_name in sorted((type_facts.force_new_if if type_facts else {}).items()):
+        forces, meaning = RULES.get(
+            rule_name,
+            (_decided_by_provider, f"the provider decides at plan time ({rule_name}); shown as a likely replacement"),
+        )
+        rules.append(ConditionalForceNew(path, forces, meaning))
+    return tuple(rules)
+
+
+class _ConditionalTable(Mapping[str, tuple[ConditionalForceNew, ...]]):
+    """Type -> conditional rules, for every type that has one."""
+
+    def _types(self) -> list[str]:
+        with_rules = {t for t in facts.all_types() if (found := facts.for_type(t)) is not None and found.force_new_if}
+        return sorted(with_rules | set(GCP_CUSTOM_DIFF_OVERLAY))
+
+    def __getitem__(self, resource_type: str) -> tuple[ConditionalForceNew, ...]:
+        rules = _conditional(resource_type)
+        if not rules:
+            raise KeyError(resource_type)
+        return rules
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._types())
+
+    def __len__(self) -> int:
+        return len(self._types())
+
+
+CONDITIONAL_FORCE_NEW: Mapping[str, tuple[ConditionalForceNew, ...]] = _ConditionalTable()
 
 
 # Losing one of these loses data, credentials or an address other resources are built on.
@@ -352,6 +311,9 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         "gcp:secretmanager/secret:Secret",
         "gcp:secretmanager/secretVersion:SecretVersion",
         "gcp:artifactregistry/repository:Repository",
+        # Usage events and invoices (a view is recreated from its query, but shares the type).
+        "gcp:bigquery/dataset:Dataset",
+        "gcp:bigquery/table:Table",
         "random:index/randomPassword:RandomPassword",  # a replacement is a new password
         # The private services range: Cloud SQL and Redis private IPs are allocated from it.
         "gcp:compute/globalAddress:GlobalAddress",
@@ -395,9 +357,7 @@ PROTECTION_SWITCHES: dict[str, tuple[ProtectionSwitch, ...]] = {
         ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
     ),
     "gcp:memorystore/instance:Instance": (
-        ProtectionSwitch(
-            "deletionProtectionEnabled", frozenset({True}), True, _DELETION_PROTECTION_OFF
-        ),
+        ProtectionSwitch("deletionProtectionEnabled", frozenset({True}), True, _DELETION_PROTECTION_OFF),
     ),
     # Unset counts as protected: the provider refuses the delete until it is false in state.
     "gcp:redis/instance:Instance": (
@@ -408,6 +368,18 @@ PROTECTION_SWITCHES: dict[str, tuple[ProtectionSwitch, ...]] = {
     ),
     "gcp:secretmanager/secret:Secret": (
         ProtectionSwitch("deletionProtection", frozenset({True}), False, _DELETION_PROTECTION_OFF),
+    ),
+    # The provider's default is true: unset counts as protected.
+    "gcp:bigquery/table:Table": (
+        ProtectionSwitch("deletionProtection", frozenset({True}), True, _DELETION_PROTECTION_OFF),
+    ),
+    "gcp:bigquery/dataset:Dataset": (
+        ProtectionSwitch(
+            "deleteContentsOnDestroy",
+            frozenset({False}),
+            False,
+            "deleteContentsOnDestroy turned on: deleting the dataset will also delete its tables",
+        ),
     ),
     "gcp:storage/bucket:Bucket": (
         ProtectionSwitch(
@@ -436,7 +408,7 @@ def force_new_paths(resource_type: str) -> tuple[str, ...]:
 
 def conditional_force_new(resource_type: str) -> tuple[ConditionalForceNew, ...]:
     """The input paths that force a new resource of this type only for some changes."""
-    return CONDITIONAL_FORCE_NEW.get(resource_type, ())
+    return _conditional(resource_type)
 
 
 def is_stateful(resource_type: str) -> bool:

@@ -32,6 +32,10 @@ SCOPES: dict[str, tuple[str, str]] = {
     "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": ("runService", "name"),
     "gcp:cloudrunv2/jobIamMember:JobIamMember": ("runJob", "name"),
     "gcp:iap/webCloudRunServiceIamMember:WebCloudRunServiceIamMember": ("iapService", "cloudRunServiceName"),
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": ("topic", "topic"),
+    "gcp:pubsub/subscriptionIAMMember:SubscriptionIAMMember": ("subscription", "subscription"),
+    "gcp:bigquery/datasetIamMember:DatasetIamMember": ("dataset", "datasetId"),
+    "gcp:bigquery/iamMember:IamMember": ("table", "tableId"),
 }
 CUSTOM_ROLE = "gcp:projects/iAMCustomRole:IAMCustomRole"
 DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"

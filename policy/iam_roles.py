@@ -56,6 +56,11 @@ ESCALATION_PERMISSIONS = frozenset(
         "run.jobs.setIamPolicy",
         "artifactregistry.repositories.setIamPolicy",
         "iap.webServices.setIamPolicy",
+        # Who may read or write usage events and invoices (components/usage.py).
+        "bigquery.datasets.setIamPolicy",
+        "bigquery.tables.setIamPolicy",
+        "pubsub.topics.setIamPolicy",
+        "pubsub.subscriptions.setIamPolicy",
     }
 )
 
@@ -80,6 +85,8 @@ def _row(page: str, *permissions: str) -> RoleRow:
 ROLES: dict[str, RoleRow] = {
     # --- the deployer's ---------------------------------------------------------------------
     "roles/artifactregistry.admin": _row("artifactregistry", "artifactregistry.repositories.setIamPolicy"),
+    "roles/bigquery.admin": _row("bigquery", "bigquery.datasets.setIamPolicy", "bigquery.tables.setIamPolicy"),
+    "roles/pubsub.admin": _row("pubsub", "pubsub.topics.setIamPolicy", "pubsub.subscriptions.setIamPolicy"),
     "roles/cloudscheduler.admin": _row("cloudscheduler"),
     "roles/cloudsql.admin": _row("cloudsql"),
     "roles/compute.networkAdmin": _row("compute"),
@@ -99,6 +106,8 @@ ROLES: dict[str, RoleRow] = {
     ),
     # --- read-only: the previewer's -----------------------------------------------------------
     "roles/artifactregistry.reader": _row("artifactregistry"),
+    "roles/bigquery.metadataViewer": _row("bigquery"),
+    "roles/pubsub.viewer": _row("pubsub"),
     "roles/cloudscheduler.viewer": _row("cloudscheduler"),
     "roles/cloudsql.viewer": _row("cloudsql"),
     "roles/compute.networkViewer": _row("compute"),
@@ -124,4 +133,10 @@ ROLES: dict[str, RoleRow] = {
     "roles/storage.legacyObjectReader": _row("storage"),
     "roles/storage.objectUser": _row("storage"),
     "roles/iap.httpsResourceAccessor": _row("iap"),
+    # The usage pipeline's: the Pub/Sub service agent, the publishers and the invoicing jobs.
+    "roles/bigquery.dataEditor": _row("bigquery"),  # rows and tables; setIamPolicy is dataOwner's
+    "roles/bigquery.dataViewer": _row("bigquery"),
+    "roles/bigquery.jobUser": _row("bigquery"),
+    "roles/pubsub.publisher": _row("pubsub"),
+    "roles/pubsub.subscriber": _row("pubsub"),
 }

@@ -22,6 +22,7 @@ from .cost import CostSettings
 from .deploy import DeployConfig
 from .errors import ConfigConflict
 from .model_base import ConfigModel
+from .usage import UsageConfig
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 
 PROJECT_NAMESPACE = "omni-infra"
@@ -382,6 +383,16 @@ class StackConfig(ConfigModel):
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
+    usage: UsageConfig = Field(
+        default_factory=UsageConfig, validate_default=True, description="Usage metering and invoicing (see UsageConfig)."
+    )
+
+    @field_validator("usage")
+    @classmethod
+    def _usage_names_google_accepts(cls, usage: UsageConfig, info: ValidationInfo) -> UsageConfig:
+        if usage.enabled and "name_prefix" in info.data and "environment" in info.data:
+            usage.names(f"{info.data['name_prefix']}-{info.data['environment']}")
+        return usage
 
     @field_validator("deploy")
     @classmethod

@@ -288,7 +288,7 @@ def test_the_narrowest_prefix_of_a_type_names_its_role(rtype: str, role: str | C
     roles = service_roles(rtype)
     assert roles is not None
     assert roles.manage == role
-    assert service_roles("gcp:bigquery/dataset:Dataset") is None
+    assert service_roles("gcp:dataflow/job:Job") is None
 
 
 @pytest.mark.parametrize("stack", STACKS)

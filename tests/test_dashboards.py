@@ -39,6 +39,7 @@ GOLDEN_UIDS = [
     "omni-redis",
     "omni-celery",
     "omni-usage",
+    "omni-usage-pipeline",
     "omni-cost",
     "omni-tracing",
     "omni-load-test",

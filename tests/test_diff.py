@@ -361,14 +361,14 @@ def test_ignored_force_new_change_is_not_a_replacement() -> None:
 
 def test_replacing_a_stateful_resource_is_flagged_as_data_loss() -> None:
     before = resource("db", SQL_INSTANCE, sql_instance())
-    after = resource("db", SQL_INSTANCE, sql_instance(diskType="PD_HDD"))
+    after = resource("db", SQL_INSTANCE, sql_instance(collation="en_US.UTF8"))  # settings.collation: ForceNew
 
     report = diff([before], [after])
 
     assert [d.kind for d in report.dangers] == [DangerKind.REPLACE_STATEFUL]
     danger = report.dangers[0]
     assert danger.severity is Severity.HIGH
-    assert "settings.diskType" in danger.reason
+    assert "settings.collation" in danger.reason
     assert "data" in danger.reason
 
 
@@ -626,20 +626,75 @@ def test_shrinking_a_cloud_sql_disk_replaces_the_instance(
         assert danger_kinds(report) == {DangerKind.REPLACE_STATEFUL}
 
 
-def test_conditional_rules_are_data_in_the_replacements_table() -> None:
-    [cidr] = replacements.conditional_force_new(SUBNETWORK)
-    [disk] = replacements.conditional_force_new(SQL_INSTANCE)
+def test_conditional_rules_come_from_the_providers_custom_diff() -> None:
+    [cidr] = replacements.conditional_force_new(SUBNETWORK)  # ForceNewIfChange("ip_cidr_range", IsShrinkageIpCidr)
+    sql_rules = {rule.path: rule for rule in replacements.conditional_force_new(SQL_INSTANCE)}
 
     assert cidr.path == "ipCidrRange"
     assert not cidr.forces("10.0.0.0/24", "10.0.0.0/16")
     assert cidr.forces("10.0.0.0/16", "10.0.0.0/24")
-    assert disk.path == "settings.diskSize"
+    disk = sql_rules["settings.diskSize"]  # diskSizeCutomizeDiff, from the hand-read overlay
     assert disk.forces(100, 50)
     assert not disk.forces(50, 100)
     # A conditional path is never also listed as unconditional.
     for rtype, rules in replacements.CONDITIONAL_FORCE_NEW.items():
         for rule in rules:
             assert rule.path not in replacements.force_new_paths(rtype), (rtype, rule.path)
+
+
+REDIS = "gcp:redis/instance:Instance"
+BUCKET_OBJECT = "gcp:storage/bucketObject:BucketObject"
+
+
+@pytest.mark.parametrize(
+    ("old_version", "new_version", "kind"),
+    [
+        ("REDIS_7_2", "REDIS_7_0", ChangeKind.REPLACE),  # a downgrade: a new instance
+        ("REDIS_7_0", "REDIS_5_0", ChangeKind.REPLACE),
+        ("REDIS_7_0", "REDIS_7_2", ChangeKind.UPDATE),  # an upgrade runs in place
+        # The provider compares REDIS_<major>_<minor> only: REDIS_6_X is not judged (the API decides).
+        ("REDIS_7_2", "REDIS_6_X", ChangeKind.UPDATE),
+    ],
+)
+def test_a_redis_version_downgrade_replaces_the_instance(old_version: str, new_version: str, kind: ChangeKind) -> None:
+    def instance(version: str) -> Resource:
+        return resource("cache", REDIS, {"name": "cache", "memorySizeGb": 1, "redisVersion": version})
+
+    report = diff([instance(old_version)], [instance(new_version)])
+
+    assert only(report, "cache").kind is kind
+    if kind is ChangeKind.REPLACE:
+        assert only(report, "cache").replace_paths == ("redisVersion",)
+        assert danger_kinds(report) == {DangerKind.REPLACE_STATEFUL}
+
+
+def test_a_bucket_objects_metadata_forces_a_new_object() -> None:
+    before = resource("o", BUCKET_OBJECT, {"bucket": "b", "name": "o", "metadata": {"owner": "a"}})
+    after = resource("o", BUCKET_OBJECT, {"bucket": "b", "name": "o", "metadata": {"owner": "b"}})
+
+    entry = only(diff([before], [after]), "o")
+
+    assert entry.kind is ChangeKind.REPLACE
+    assert entry.replace_paths == ("metadata",)
+
+
+def test_a_bucket_objects_content_is_updated_in_place() -> None:
+    before = resource("o", BUCKET_OBJECT, {"bucket": "b", "name": "o", "content": "v1"})
+    after = resource("o", BUCKET_OBJECT, {"bucket": "b", "name": "o", "content": "v2"})
+
+    assert only(diff([before], [after]), "o").kind is ChangeKind.UPDATE
+
+
+def test_force_new_facts_are_generated_from_the_provider_source_with_provenance() -> None:
+    from offline import facts
+
+    provenance = facts.provenance()
+    assert provenance["provider"]["repository"] == "https://github.com/hashicorp/terraform-provider-google-beta"
+    assert len(provenance["provider"]["commit"]) == 40
+    assert provenance["sdk"] == {"package": "pulumi-gcp", "version": "10.2.0"}
+    assert provenance["script"] == "scripts/extract_provider_facts.py"
+    # The tables read the extracted data: no hand-written Google entry shadows it.
+    assert not any(t.startswith("gcp:") for t in replacements.OTHER_PROVIDERS_FORCE_NEW)
 
 
 # --- protection ---------------------------------------------------------------------------

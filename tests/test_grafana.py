@@ -398,5 +398,7 @@ def test_a_changed_dashboard_shows_in_the_diff_as_that_one_file(graphs, project,
     monkeypatch.setattr(dashboards.render, "render_for", with_one_dashboard_edited)
     report = compute_diff(graphs["prod"], run_stack(project, "prod").to_json())
     touched = [d for d in report.resources if d.kind is not ChangeKind.SAME]
-    assert [(d.name, d.kind) for d in touched] == [(f"omni-prod-grafana-dashboards-{changed.removesuffix('.json')}", ChangeKind.UPDATE)]
+    # The object's metadata (the digest) is ForceNew in the provider's schema: a new object,
+    # created after the old one is deleted (delete_before_replace).
+    assert [(d.name, d.kind) for d in touched] == [(f"omni-prod-grafana-dashboards-{changed.removesuffix('.json')}", ChangeKind.REPLACE)]
     assert [c.path for c in touched[0].changes] == [f"metadata.{CONTENT_DIGEST_KEY}"]

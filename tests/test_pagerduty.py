@@ -134,7 +134,9 @@ def test_a_token_set_as_a_secret_reaches_the_provider_masked(project_copy):
 
 # --- configuration that cannot page ---------------------------------------------------------
 
-PROD = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod"}
+# The identity pool's repository ids are required in every stack (docs/deploy-security.md).
+DEPLOY = {"omni-infra:deploy": json.dumps({"githubRepositoryId": "812345678", "githubOwnerId": "91234567"})}
+PROD = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod", **DEPLOY}
 READY = json.dumps({"ticketEmail": "tickets@omni.example", "pagerduty": {"onCall": ROTATION}})
 
 
@@ -159,7 +161,7 @@ def test_under_the_mock_runtime_the_token_is_not_needed():
 
 def test_a_stack_that_does_not_page_never_needs_the_token():
     alerting = json.dumps({"ticketEmail": "tickets@omni.example", "pagerduty": {"enabled": False}})
-    dev = {"gcp:project": "omni-api-dev", "omni-infra:environment": "dev", "omni-infra:alerting": alerting}
+    dev = {"gcp:project": "omni-api-dev", "omni-infra:environment": "dev", "omni-infra:alerting": alerting, **DEPLOY}
     assert problems_of(dev, credentials=True, stack="dev") == ""
 
 

@@ -28,8 +28,8 @@ def redis(graph, role):
 
 
 # Cloud Run workloads specified elsewhere: Grafana (test_grafana.py), the status page's
-# publisher job (test_status_page_component.py).
-TOOLING = {"grafana", "statuspage"}
+# publisher job (test_status_page_component.py), the invoicing jobs (test_usage.py).
+TOOLING = {"grafana", "statuspage", "invoicing"}
 
 
 def workloads(graph):
@@ -175,6 +175,8 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
         f"{base}-otel-config": apps | {emails["beat"]},
         f"{base}-grafana-secret-db-password": {grafana},
         f"{base}-grafana-secret-key": {grafana},
+        # The Stripe key, read by the invoicing jobs' account alone (test_usage.py).
+        f"{base}-stripe-api-key": {f"{base}-invoicing@omni-api-{stack}.iam.gserviceaccount.com"},
     }
 
 
