@@ -61,7 +61,7 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "gcp:storage/bucket:Bucket": _priced("stored GiB (profile)"),
     "gcp:pubsub/topic:Topic": _priced("throughput (profile)"),
     "gcp:pubsub/subscription:Subscription": _priced("throughput, BigQuery subscriptions at their own rate (profile)"),
-    "gcp:bigquery/table:Table": _priced("active storage and analysis (profile)"),
+    "gcp:bigquery/table:Table": _priced("active storage and analysis (profile); a view costs through its tables"),
     "gcp:kms/cryptoKey:CryptoKey": _priced("active key versions"),
     # Free.
     "gcp:compute/network:Network": _free("VPC networks are not billed"),

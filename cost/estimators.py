@@ -762,6 +762,8 @@ def subscription(resource: dict[str, Any], component: str, context: Context) -> 
 
 def bigquery_table(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
     profile = context.profile
+    if resource.get("inputs", {}).get("view"):
+        return []  # a logical view stores nothing; its queries scan (and bill) the tables it reads
     return [
         _item(
             resource,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -385,14 +386,15 @@ def test_the_usage_pipeline_pubsub_and_bigquery_on_a_hand_written_fragment() -> 
     to_bigquery = resource("gcp:pubsub/subscription:Subscription", "sink", {"bigqueryConfig": {"table": "t"}})
     table = resource("gcp:bigquery/table:Table", "usage", {"location": "us-central1"})
     dataset = resource("gcp:bigquery/dataset:Dataset", "metering", {})
+    view = resource("gcp:bigquery/table:Table", "monthly", {"view": {"query": "SELECT 1"}})
     profile = TrafficProfile(
         pubsub_gib_per_month_per_topic=10, bigquery_gib_per_table=50, bigquery_scanned_tib_per_month_per_table=0.1
     )
     # topic: 10 GiB = 10/1024 TiB x $40 = 0.390625
     # BigQuery subscription: 10/1024 TiB x $50 = 0.48828125
     # table: 50 GiB x $0.02 = 1.0; 0.1 TiB x $6.25 = 0.625
-    # total 0.390625 + 0.48828125 + 1.0 + 0.625 = 2.50390625
-    assert monthly(fragment(topic, to_bigquery, table, dataset), profile) == 2.503906
+    # the view and the dataset: nothing of their own.  total 0.390625 + 0.48828125 + 1.0 + 0.625 = 2.50390625
+    assert monthly(fragment(topic, to_bigquery, table, dataset, view), profile) == 2.503906
 
 
 def test_a_log_bucket_pays_only_for_retention_beyond_30_days() -> None:
@@ -561,7 +563,7 @@ def test_the_pull_request_comment_carries_the_cost_line_above_the_details(graphs
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_staging_and_prod_have_a_budget_that_opens_tickets_through_the_ticket_channel(
-    graphs: dict[str, Any], stack: str
+    graphs: dict[str, Any], applied: dict[str, Any], stack: str
 ) -> None:
     (budget,) = resources(graphs[stack], "gcp:billing/budget:Budget")
     inputs = budget["inputs"]
@@ -576,7 +578,9 @@ def test_staging_and_prod_have_a_budget_that_opens_tickets_through_the_ticket_ch
     ]
     assert inputs["allUpdatesRule"]["disableDefaultIamRecipients"] is True
     assert [d.rsplit("::", 1)[-1] for d in budget["propertyDependencies"]["allUpdatesRule"]] == [ticket]
-    assert inputs["budgetFilter"]["projects"][0].startswith("projects/")
+    # The project's number is read at deploy time (known after apply); the filter names it.
+    (deployed,) = resources(applied[stack], "gcp:billing/budget:Budget")
+    assert re.fullmatch(r"projects/[0-9]+", deployed["inputs"]["budgetFilter"]["projects"][0])
     assert "billingbudgets" in {
         r["name"].rsplit("-", 1)[-1] for r in resources(graphs[stack], "gcp:projects/service:Service")
     }
