@@ -37,7 +37,7 @@ def wall(command: list[str], repeat: int) -> float:
 
 FIRST_ESTIMATE = """
 import json, sys, time
-import pydantic, yaml  # already loaded by every preview (stackconfig, offline.stackfile)
+import stackconfig.model, yaml  # a preview has loaded them (the config models, the stack file reader)
 start = time.perf_counter()
 from cost.model import estimate_graph
 graph = json.loads(open(sys.argv[1], encoding="utf-8").read())
@@ -47,7 +47,7 @@ print(time.perf_counter() - start)
 
 
 def first_estimate(stack: str, repeat: int) -> float:
-    """In a fresh process that has imported what a preview already has (pydantic, yaml): import
+    """In a fresh process that has imported what a preview already has (the config models, yaml): import
     `cost`, load and validate the price table, price the committed snapshot (reading it included:
     a few ms). That is what `omni cost` adds to a preview."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
