@@ -21,6 +21,13 @@ from components.app_contract import (
     workload_env,
 )
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
+from components import rule_evaluator
+from components.rule_evaluator import (
+    RuleEvaluator,
+    RuleEvaluatorArgs,
+    production_alertmanager_yaml,
+    production_rule_files,
+)
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
 from components import budget, status_page
@@ -64,6 +71,7 @@ apis = ProjectServices(
             *registry.REQUIRED_APIS,
             *cloud_run.REQUIRED_APIS,
             *alert_policies.REQUIRED_APIS,
+            *rule_evaluator.REQUIRED_APIS,
             *managed_prometheus.REQUIRED_APIS,
             *(tracing.REQUIRED_APIS if config.tracing.enabled else ()),
             *(grafana.REQUIRED_APIS if config.grafana.enabled else ()),
@@ -132,33 +140,8 @@ pager = (
     if config.alerting.pagerduty.enabled
     else None
 )
-# Every alert rule of alerts/ as a Cloud Monitoring PromQL policy on Managed Prometheus.
-policies = AlertPolicies(
-    f"{base}-alerts",
-    AlertPoliciesArgs(
-        groups=rule_groups(),
-        ticket_email=config.alerting.ticket_email,
-        pagerduty_routing_key=pager.routing_key if pager else None,
-    ),
-    opts=after_apis,
-)
 # Alertmanager reads the routing key from a file (`routing_key_file`) mounted from here.
 paging_secrets = {"pagerduty-routing-key": SecretSpec(pager.routing_key)} if pager else {}
-# The month's spend against the stack's budget; thresholds open tickets like warnings do.
-if config.cost.billing_account and config.cost.monthly_budget:
-    budget.Budget(
-        f"{base}-cost",
-        budget.BudgetArgs(
-            billing_account=config.cost.billing_account,
-            project=config.project,
-            monthly_amount=config.cost.monthly_budget,
-            ticket_channels=[policies.channels[alert_policies.Channel.TICKET].id],
-            actual_thresholds=tuple(config.cost.actual_thresholds),
-            forecast_thresholds=tuple(config.cost.forecast_thresholds),
-            notify_billing_admins=config.cost.notify_billing_admins,
-        ),
-        opts=after_apis,
-    )
 vault = Secrets(
     base,
     SecretsArgs(
@@ -174,6 +157,50 @@ vault = Secrets(
     ),
     opts=after_apis,
 )
+
+# The alerting path: the rule files of alerts/ evaluated on Managed Prometheus, Alertmanager beside
+# the evaluator paging through PagerDuty and emailing tickets (docs/alerting.md).
+alerting = RuleEvaluator(
+    f"{base}-alerting",
+    RuleEvaluatorArgs(
+        project=config.project,
+        region=config.region,
+        network_id=net.network_id,
+        subnet_id=net.subnet_id,
+        rule_files=production_rule_files(rule_groups()),
+        alertmanager_config=production_alertmanager_yaml(config),
+        alertmanager_version=config.alerting_path.alertmanager_version,
+        evaluation_interval=config.metrics.scrape_interval,
+        routing_key_secret=vault.secret_ids["pagerduty-routing-key"] if pager else None,
+        protect=config.protect,
+    ),
+    opts=after_apis,
+)
+# Cloud Monitoring keeps only the dead man's switch of that path, paging through its own channel.
+policies = AlertPolicies(
+    f"{base}-alerts",
+    AlertPoliciesArgs(
+        ticket_email=config.alerting.ticket_email,
+        pagerduty_routing_key=pager.routing_key if pager else None,
+        watches=alerting,
+    ),
+    opts=after_apis,
+)
+# The month's spend against the stack's budget; thresholds open tickets like warnings do.
+if config.cost.billing_account and config.cost.monthly_budget:
+    budget.Budget(
+        f"{base}-cost",
+        budget.BudgetArgs(
+            billing_account=config.cost.billing_account,
+            project=config.project,
+            monthly_amount=config.cost.monthly_budget,
+            ticket_channels=[policies.channels[alert_policies.Channel.TICKET].id],
+            actual_thresholds=tuple(config.cost.actual_thresholds),
+            forecast_thresholds=tuple(config.cost.forecast_thresholds),
+            notify_billing_admins=config.cost.notify_billing_admins,
+        ),
+        opts=after_apis,
+    )
 
 
 # Managed Prometheus: the collector sidecar of the API and the workers, and the file it reads.
@@ -401,6 +428,7 @@ deployers = DeployIdentity(
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),
+            "alerting": alerting.account.email,
             **(status.runtime_emails if status else {}),
             **(usage_pipeline.runtime_emails if usage_pipeline else {}),
         },

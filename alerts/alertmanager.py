@@ -1,10 +1,14 @@
 """Alertmanager's configuration as data: routes by severity, grouping, inhibition, receivers;
 and the route cases `amtool config routes test` checks it against.
 
-critical -> PagerDuty (Events API v2, routing key read from a file), warning -> the ticket
-webhook, info -> nobody, Watchdog -> the dead man's switch. Alertmanager 0.25 (Debian 12)
-accepts `routing_key_file` (checked with `amtool check-config`, which refuses unknown fields);
-webhooks there have no `url_file`, so their URLs are plain settings.
+critical -> PagerDuty (Events API v2, routing key read from a file), warning -> a ticket (an email
+to the team's ticket inbox in production, a webhook in the lab), info -> nobody, Watchdog -> the
+heartbeat receiver the dead man's switch watches (docs/alerting.md, "The production path").
+Every critical alert of one outage family (the API, the Celery workers) is one Alertmanager group,
+so one PagerDuty incident: a full API outage pages once, and the burn-rate and uptime alerts of
+the same cause join that incident instead of paging again. Alertmanager 0.25 (Debian 12) accepts
+`routing_key_file` and `smtp_auth_password_file` (checked with `amtool check-config`, which refuses
+unknown fields); webhooks there have no `url_file`, so their URLs are plain settings.
 """
 
 from __future__ import annotations
@@ -15,10 +19,16 @@ from typing import Any
 from alerts.model import AlertRule, Severity
 
 PAGERDUTY_ROUTING_KEY_FILE = "/etc/alertmanager/secrets/pagerduty-routing-key"
-# Production receivers inside the VPC (docs/alerting.md): the bridge that files warnings as
-# tickets in the team's queue, and the dead man's switch that alerts when heartbeats stop.
-TICKET_WEBHOOK_URL = "http://alert-ticket-bridge.omni.internal:9095/alertmanager"
-WATCHDOG_WEBHOOK_URL = "http://deadman-switch.omni.internal:9096/heartbeat"
+SMTP_PASSWORD_FILE = "/etc/alertmanager/smtp/smtp-password"
+# The rule evaluator's HTTP port in the alerting instance (components/rule_evaluator.py), where
+# Alertmanager, its sidecar on localhost, sends the Watchdog: the heartbeat's round trip
+# (evaluator -> Alertmanager -> evaluator) counts in Alertmanager's own notification metrics,
+# which Cloud Monitoring watches (alerts/deadman.py). The evaluator answers any request to
+# `/-/healthy` with 200 and reads nothing of it.
+EVALUATOR_PORT = 9092
+WATCHDOG_WEBHOOK_URL = f"http://localhost:{EVALUATOR_PORT}/-/healthy"
+# Kept for callers that render a webhook ticket receiver (the lab); production sends email.
+TICKET_WEBHOOK_URL = "http://localhost:9095/tickets"
 
 WATCHDOG_ALERT = "Watchdog"
 
@@ -53,6 +63,38 @@ IDENTITY_LABELS = (
 # One notification per alert name and severity: five databases filling up make one page.
 GROUP_BY = ["alertname", "severity"]
 
+# Alerts one cause fires together, whose pages must be one incident: the fast symptom page, the
+# SLO burn-rate page behind it, the uptime check and the front end's view of the same failure.
+# Each family's critical alerts form one Alertmanager group (`group_by: [severity]` under a route
+# matching the family), and PagerDuty's dedup key is the group's: the first alert pages, the
+# others are added to the open incident without paging again. Families are named by what
+# breaks for users; a test checks every name here is an alert the rules define.
+OUTAGE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "api": (
+        "ApiHighErrorRate",
+        "ApiLatencyHigh",
+        "ApiAvailabilityErrorBudgetBurn",
+        "ApiLatencyErrorBudgetBurn",
+        "UptimeCheckFailing",
+        "CloudRunHigh5xxRate",
+    ),
+    "celery": ("CeleryNoLiveWorkers", "CeleryTaskSuccessErrorBudgetBurn"),
+}
+
+
+@dataclass(frozen=True)
+class EmailTickets:
+    """Tickets as email to the team's email-to-ticket inbox, through an SMTP relay (production)."""
+
+    to: str
+    smarthost: str
+    """`host:port` of the relay; Alertmanager speaks STARTTLS and refuses to send without it."""
+    sender: str
+    username: str | None = None
+    """SMTP AUTH user; None: the relay accepts the sender without AUTH."""
+    password_file: str = SMTP_PASSWORD_FILE
+    """Read by Alertmanager at each send; used only with a username."""
+
 
 @dataclass(frozen=True)
 class RouteCase:
@@ -62,13 +104,70 @@ class RouteCase:
     receivers: tuple[str, ...]
 
 
+def family_matcher(alerts: tuple[str, ...]) -> str:
+    """`alertname=~"A|B"`: a regex matcher of exactly these names (Alertmanager anchors it)."""
+    return f'alertname=~"{"|".join(alerts)}"'
+
+
+def page_route(paging: bool) -> dict[str, Any]:
+    """Critical alerts: PagerDuty, one group per outage family, else one per alert name; where
+    nothing pages (dev), the ticket queue."""
+    if not paging:
+        return {"matchers": [f'severity="{Severity.CRITICAL.value}"'], "receiver": TICKET, "group_wait": "1m"}
+    return {
+        "matchers": [f'severity="{Severity.CRITICAL.value}"'],
+        "receiver": PAGERDUTY,
+        # None: the page budget is 2 minutes from outage to phone and the alert already waited
+        # for its window and `for`. Waiting would batch little: the evaluator evaluates each rule
+        # group on its own offset within the 30 s interval, so a family's alerts arrive seconds
+        # apart anyway, and the family's later alerts join the incident at the next group_interval.
+        "group_wait": "0s",
+        # How soon an alert that joins an open incident (the burn-rate page after the
+        # symptom page) is added to it.
+        "group_interval": "1m",
+        "repeat_interval": "4h",
+        "routes": [
+            {"matchers": [family_matcher(alerts)], "group_by": ["severity"]}
+            for _, alerts in sorted(OUTAGE_FAMILIES.items())
+        ],
+    }
+
+
+def ticket_receiver(tickets: EmailTickets | None, webhook_url: str | None) -> dict[str, Any]:
+    if tickets is not None:
+        return {"name": TICKET, "email_configs": [{"to": tickets.to, "send_resolved": True}]}
+    if webhook_url is None:
+        raise ValueError("the ticket receiver needs an email inbox (production) or a webhook URL (a lab)")
+    return {"name": TICKET, "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}
+
+
+def smtp_settings(tickets: EmailTickets | None) -> dict[str, Any]:
+    """Alertmanager's `global` SMTP block for email tickets; empty without them."""
+    if tickets is None:
+        return {}
+    settings: dict[str, Any] = {
+        "smtp_smarthost": tickets.smarthost,
+        "smtp_from": tickets.sender,
+        "smtp_require_tls": True,
+    }
+    if tickets.username is not None:
+        settings["smtp_auth_username"] = tickets.username
+        settings["smtp_auth_password_file"] = tickets.password_file
+    return settings
+
+
 def alertmanager_config(
     *,
     pagerduty_url: str | None,
     routing_key_file: str,
-    ticket_webhook_url: str,
-    watchdog_webhook_url: str,
+    ticket_webhook_url: str | None = None,
+    watchdog_webhook_url: str = WATCHDOG_WEBHOOK_URL,
+    paging: bool = True,
+    tickets: EmailTickets | None = None,
 ) -> dict[str, Any]:
+    """The whole configuration. Tickets go by email when `tickets` is given (production), else to
+    `ticket_webhook_url` (a lab's receiver); with `paging` off, critical alerts open tickets too
+    and there is no PagerDuty receiver."""
     pagerduty: dict[str, Any] = {
         "routing_key_file": routing_key_file,
         "send_resolved": True,
@@ -76,7 +175,9 @@ def alertmanager_config(
     }
     if pagerduty_url is not None:  # Alertmanager's default is PagerDuty's Events API v2 endpoint
         pagerduty["url"] = pagerduty_url
+    global_settings = smtp_settings(tickets)
     return {
+        **({"global": global_settings} if global_settings else {}),
         "route": {
             # Anything without a known severity still reaches a human, as a ticket.
             "receiver": TICKET,
@@ -91,19 +192,12 @@ def alertmanager_config(
                     "receiver": WATCHDOG,
                     "group_wait": "0s",
                     "group_interval": "1m",
-                    # The switch expects a heartbeat every few minutes; Alertmanager resends a
-                    # firing group only every repeat_interval, so it is short.
-                    "repeat_interval": "1m",
+                    # The switch expects a heartbeat every minute (alerts/deadman.py). A group is
+                    # resent at a flush (every group_interval) once repeat_interval has passed:
+                    # shorter than the interval, so every flush resends, not every other one.
+                    "repeat_interval": "30s",
                 },
-                {
-                    "matchers": [f'severity="{Severity.CRITICAL.value}"'],
-                    "receiver": PAGERDUTY,
-                    # Short: the page budget is 2 minutes from outage to phone, and the
-                    # burn-rate alert already waited for its windows and `for`.
-                    "group_wait": "10s",
-                    "group_interval": "1m",
-                    "repeat_interval": "4h",
-                },
+                page_route(paging),
                 {
                     "matchers": [f'severity="{Severity.WARNING.value}"'],
                     "receiver": TICKET,
@@ -122,8 +216,8 @@ def alertmanager_config(
             }
         ],
         "receivers": [
-            {"name": PAGERDUTY, "pagerduty_configs": [pagerduty]},
-            {"name": TICKET, "webhook_configs": [{"url": ticket_webhook_url, "send_resolved": True}]},
+            *([{"name": PAGERDUTY, "pagerduty_configs": [pagerduty]}] if paging else []),
+            ticket_receiver(tickets, ticket_webhook_url),
             {"name": WATCHDOG, "webhook_configs": [{"url": watchdog_webhook_url, "send_resolved": False}]},
             {"name": NOBODY},
         ],
@@ -134,13 +228,15 @@ def alertmanager_config(
 RECEIVER_BY_SEVERITY = {Severity.CRITICAL: PAGERDUTY, Severity.WARNING: TICKET, Severity.INFO: NOBODY}
 
 
-def route_cases(alerts: tuple[AlertRule, ...]) -> tuple[RouteCase, ...]:
+def route_cases(alerts: tuple[AlertRule, ...], *, paging: bool = True) -> tuple[RouteCase, ...]:
     """Where every alert must go, with its real labels, for `amtool config routes test`; and
     an alert without severity, which must still reach a human."""
     cases = []
     for alert in alerts:
         labels = {**alert.labels, "alertname": alert.name, "severity": alert.severity.value}
         receiver = WATCHDOG if alert.name == WATCHDOG_ALERT else RECEIVER_BY_SEVERITY[alert.severity]
+        if receiver == PAGERDUTY and not paging:
+            receiver = TICKET
         cases.append(RouteCase(labels, (receiver,)))
     cases.append(RouteCase({"alertname": "UnlabelledAlert"}, (TICKET,)))
     return tuple(cases)

@@ -41,6 +41,7 @@ import pulumi_gcp as gcp
 from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
 from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
+from components.rule_evaluator import PROJECT_ROLES as ALERTING_PROJECT_ROLES
 from components.status_page import PUBLISHER_PROJECT_ROLES
 from components.usage import INVOICING_PROJECT_ROLES
 from stackconfig.deploy import GITHUB_ID, GITHUB_REPOSITORY
@@ -186,6 +187,7 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *(role for roles in WORKLOAD_ROLES.values() for role in roles),
             *GRAFANA_PROJECT_ROLES,
             *PUBLISHER_PROJECT_ROLES,
+            *ALERTING_PROJECT_ROLES,
             *INVOICING_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }

@@ -63,10 +63,16 @@ class RunMonitoring:
     """At most the interval; unset, 10 s (or the interval, if shorter)."""
     target_metadata: tuple[str, ...] = DEFAULT_TARGET_METADATA
     name: str = "omni"
+    more_ports: tuple[int, ...] = ()
+    """Further localhost ports scraped on the same path and interval (the alerting instance's
+    Alertmanager and rule evaluator)."""
 
     def __post_init__(self) -> None:
-        if not 1024 <= self.port <= 65535:
-            raise ValueError(f"metrics port {self.port}: use an unprivileged port, 1024 to 65535")
+        for port in (self.port, *self.more_ports):
+            if not 1024 <= port <= 65535:
+                raise ValueError(f"metrics port {port}: use an unprivileged port, 1024 to 65535")
+        if len({self.port, *self.more_ports}) != 1 + len(self.more_ports):
+            raise ValueError(f"metrics ports {[self.port, *self.more_ports]}: each port once")
         if not self.path.startswith("/"):
             raise ValueError(f"metrics path {self.path!r} must start with '/'")
         interval = duration_seconds(self.interval)
@@ -92,11 +98,12 @@ class RunMonitoring:
                 "endpoints": [
                     {
                         # The sidecar takes the port as a string (a name or a number).
-                        "port": str(self.port),
+                        "port": str(port),
                         "path": self.path,
                         "interval": self.interval,
                         "timeout": self.effective_timeout,
                     }
+                    for port in (self.port, *self.more_ports)
                 ],
                 "targetLabels": {"metadata": sorted(self.target_metadata)},
             },

@@ -3,9 +3,9 @@
 - **Uptime checks**: one Cloud Monitoring HTTPS check per public component
   (`statuspage.model.PUBLIC_COMPONENTS`: its path on the API's host), every minute from every
   checker region. Each carries the `statuspage-component` label the publisher finds it by.
-  Alerting is the `UptimeCheckFailing` rule of `alerts/` (a policy per rule, by
-  `components/alert_policies.py`), which counts failing locations by `check_id` for every check:
-  no second policy here.
+  Alerting is the `UptimeCheckFailing` rule of `alerts/`, evaluated by the rule evaluator
+  (`components/rule_evaluator.py`), which counts failing locations by `check_id` for every check:
+  no Cloud Monitoring policy here.
 - **Site**: a public bucket (objects readable by `allUsers` by name, uniform access, not
   listable: `roles/storage.legacyObjectReader`), served
   over HTTPS at `https://storage.googleapis.com/<bucket>/index.html`; the notices of

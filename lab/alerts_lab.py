@@ -1,4 +1,15 @@
-"""The MTTD lab: inject faults into a demo service watched by the real rules, time the pages.
+"""The MTTD lab: inject faults into a demo service watched by production's alerting path, time the pages.
+
+What runs is production's path at production's intervals (docs/lab.md): the rule files the
+evaluator loads (`alerts.deadman.production_rule_files`) and the Alertmanager configuration it
+routes by (`alerts.alertmanager.alertmanager_config`: grouping, inhibition, timings), with only
+the receivers pointed at local stand-ins (tickets by webhook instead of email); scrape and
+evaluation every 30 s (the stacks' `metrics.scrapeInterval`), the samples served
+`ingestion_delay_seconds` late (Managed Prometheus's ingestion), and `notification_delay_seconds`
+added to every page (PagerDuty to the phone). The dead man's switch runs as in production: a
+stand-in for Cloud Monitoring (a Prometheus evaluating `alerts.deadman.DEADMAN_CHECK` every 30 s,
+its own Alertmanager and routing key) watches the control stack and the stacks whose evaluator or
+Alertmanager the lab stops.
 
 Each scenario gets its own monitoring stack, all running at once: a demo service, a Prometheus
 loading the rendered rule files and an Alertmanager with the rendered configuration, whose
@@ -23,37 +34,62 @@ import re
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
+from alerts.deadman import DEADMAN_CHECK, HEARTBEAT_SERIES
 from alerts.model import Severity
 from lab.demo_service import DemoService
 from lab.faults import HEALTHY, NAMED_FAULTS, Faults
 from lab.history import healthy_rates, write_history_blocks
-from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
 from lab.monitoring import alertmanager, prometheus
-from localrun.processes import ManagedServer
+from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
 from lab.webhook_receiver import WebhookNotification, WebhookReceiver
+from localrun.processes import ManagedServer
+from stackconfig.platform import MetricsConfig
 
-# Production scrapes and evaluates every 30 s (the GMP sidecar's default, and Cloud Monitoring's
-# smallest evaluation interval). The lab uses 5 s so that one run fits in minutes: detection
-# times then show the rules' windows and `for:` durations rather than the sampling delay, which
-# in production adds up to 30 s (scrape) + 30 s (evaluation) to every figure measured here.
-SCRAPE_INTERVAL = "5s"
-EVALUATION_INTERVAL = "5s"
+# Production's intervals: the stacks' scrape interval (MetricsConfig's default; no stack overrides
+# it), at which the evaluator evaluates too, and Cloud Monitoring's 30 s evaluation grid.
+SCRAPE_INTERVAL = MetricsConfig().scrape_interval
+EVALUATION_INTERVAL = SCRAPE_INTERVAL
+# Assumed, not measured (no cloud here): a scraped sample is queryable in Managed Prometheus about
+# this long after the scrape (the collector's export batching plus Monarch's write path), and a
+# page reaches the phone this long after Alertmanager's request to PagerDuty.
+INGESTION_DELAY_SECONDS = 15.0
+NOTIFICATION_DELAY_SECONDS = 5.0
 SCRAPE_JOB = "omni-api"
 
-CRITICAL_TARGET_SECONDS = 120.0  # every page within 2 minutes of the fault (issue 5)
-WARNING_TARGET_SECONDS = 300.0  # a ticket within 5 minutes (the seed's MTTD target)
+
+@dataclass(frozen=True)
+class LabTiming:
+    """How closely the lab follows production's clock."""
+
+    scrape_interval: str
+    evaluation_interval: str
+    ingestion_delay_seconds: float
+    notification_delay_seconds: float
+
+
+PRODUCTION_TIMING = LabTiming(SCRAPE_INTERVAL, EVALUATION_INTERVAL, INGESTION_DELAY_SECONDS, NOTIFICATION_DELAY_SECONDS)
+# For CI: six times faster sampling and no delays; its figures show the rules, not production.
+QUICK_TIMING = LabTiming("5s", "5s", 0.0, 0.0)
+
+CRITICAL_TARGET_SECONDS = 120.0  # every page within 2 minutes of the fault (issue 14)
+WARNING_TARGET_SECONDS = 600.0  # the cache-collapse ticket within 10 minutes (issue 14)
+# The switch: window (2m) + `for` (2m) + a scrape and an evaluation of the stand-in (30 s each).
+DEADMAN_TARGET_SECONDS = 360.0
 CONTROL_STACK = "healthy-control"
 # Healthy history each Prometheus starts with: the longest window of a paging burn-rate pair
 # (6h, with 30m), so every page window holds production-like traffic from the first evaluation.
 DEFAULT_HISTORY_SECONDS = 6 * 3600
 REQUESTS_PER_SECOND = 40.0  # the demo's API traffic, live and in the history alike
+# What a scenario does at T0: switch a fault on in the demo service, or stop a part of the path.
+FAULT, STOP_EVALUATOR, STOP_ALERTMANAGER = "fault", "stop-evaluator", "stop-alertmanager"
 
 
 @dataclass(frozen=True)
@@ -69,13 +105,21 @@ class Scenario:
     severity: Severity  # critical: must page (PagerDuty trigger); warning: must open a ticket
     # Other alerts this fault may rightly page for (symptoms of the same failure): no false page.
     related_alerts: frozenset[str] = frozenset()
+    action: str = FAULT  # or STOP_EVALUATOR, STOP_ALERTMANAGER: the dead man's switch's scenarios
 
     @property
     def faults(self) -> Faults:
-        return NAMED_FAULTS[self.name]
+        return NAMED_FAULTS[self.name] if self.action == FAULT else HEALTHY
+
+    @property
+    def deadman(self) -> bool:
+        """Detected by the dead man's switch (Cloud Monitoring's stand-in), not the rule path."""
+        return self.action != FAULT
 
     @property
     def target_seconds(self) -> float:
+        if self.deadman:
+            return DEADMAN_TARGET_SECONDS
         return CRITICAL_TARGET_SECONDS if self.severity is Severity.CRITICAL else WARNING_TARGET_SECONDS
 
 
@@ -88,7 +132,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("latency-regression", "90% of API requests take 0.6 to 2.5 s", _API_LATENCY, Severity.CRITICAL),
     Scenario("workers-gone", "no Celery worker answers; tasks stop", ("CeleryNoLiveWorkers",), Severity.CRITICAL),
     Scenario("cache-collapse", "the cache hit ratio falls to 2%", ("CacheHitRateLow",), Severity.WARNING),
+    Scenario(
+        "evaluator-down", "the rule evaluator stops", (DEADMAN_CHECK.name,), Severity.CRITICAL, action=STOP_EVALUATOR
+    ),
+    Scenario(
+        "alertmanager-down", "Alertmanager stops", (DEADMAN_CHECK.name,), Severity.CRITICAL, action=STOP_ALERTMANAGER
+    ),
 )
+QUICK_SCENARIOS = tuple(scenario for scenario in SCENARIOS if not scenario.deadman)
 
 
 @dataclass(frozen=True)
@@ -103,21 +154,24 @@ class AlertingConfig:
 
 
 def project_alerting() -> AlertingConfig:
-    """The project's own rules and Alertmanager configuration (package `alerts`)."""
-    from alerts.render import render_alertmanager_config, render_rule_files
+    """Production's rule files and Alertmanager configuration, receivers pointed at the lab."""
+    from alerts.alertmanager import alertmanager_config
+    from alerts.deadman import production_rule_files
+    from alerts.render import to_yaml
     from alerts.rules import rule_groups
 
     def render(pagerduty_url: str, routing_key_file: Path, ticket_url: str, watchdog_url: str) -> str:
-        return render_alertmanager_config(
+        return to_yaml(alertmanager_config(
             pagerduty_url=pagerduty_url, routing_key_file=str(routing_key_file),
             ticket_webhook_url=ticket_url, watchdog_webhook_url=watchdog_url,
-        )
+        ))
 
     severities: dict[str, set[Severity]] = {}
     for group in rule_groups():
         for alert in group.alerts:
             severities.setdefault(alert.name, set()).add(alert.severity)
-    return AlertingConfig(render_rule_files(), render, {name: frozenset(s) for name, s in severities.items()})
+    alert_severities = {name: frozenset(s) for name, s in severities.items()}
+    return AlertingConfig(production_rule_files(rule_groups()), render, alert_severities)
 
 
 @dataclass(frozen=True)
@@ -130,6 +184,10 @@ class ScenarioResult:
     target_seconds: float
     mttd_seconds: float | None  # None: no matching page or ticket before the timeout
     resolved_seconds: float | None  # from clearing the fault to the resolve, when it came during the run
+    # When each other expected alert (the burn-rate page behind a symptom page) first appeared in
+    # a notification of the stack, since the fault: it joins the open incident, it does not page.
+    later_alerts_seconds: dict[str, float] = field(default_factory=dict)
+    incidents: int = 0  # distinct PagerDuty incidents (dedup keys) triggered after the fault
 
     @property
     def passed(self) -> bool:
@@ -172,10 +230,14 @@ def scenario_problems(scenarios: tuple[Scenario, ...], alerting: AlertingConfig)
     """Why these scenarios cannot run against these rules; empty when they can."""
     problems = []
     for scenario in scenarios:
-        if scenario.name not in NAMED_FAULTS:
+        if not scenario.deadman and scenario.name not in NAMED_FAULTS:
             problems.append(f"scenario {scenario.name}: the demo service has no fault of that name")
         if not scenario.expected_alerts:
             problems.append(f"scenario {scenario.name}: it expects no alert; name the alerts that detect it")
+        if scenario.deadman:
+            if scenario.expected_alerts != (DEADMAN_CHECK.name,):
+                problems.append(f"scenario {scenario.name}: the dead man's switch raises only {DEADMAN_CHECK.name}")
+            continue
         for expected in scenario.expected_alerts:
             severities = alerting.alert_severities.get(expected)
             if severities is None:
@@ -211,14 +273,63 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def prometheus_config(demo_port: int, alertmanager_port: int, rule_files: list[str]) -> str:
+def prometheus_config(
+    demo_port: int, alertmanager_port: int, rule_files: list[str], timing: LabTiming = PRODUCTION_TIMING
+) -> str:
     config = {
-        "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL},
+        "global": {"scrape_interval": timing.scrape_interval, "evaluation_interval": timing.evaluation_interval},
         "rule_files": rule_files,
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
         "scrape_configs": [{"job_name": SCRAPE_JOB, "static_configs": [{"targets": [f"127.0.0.1:{demo_port}"]}]}],
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+DEADMAN_RULE_FILE = "deadman.rules.yml"
+WATCHED_LABEL = "watched"
+
+
+def deadman_rule_file() -> str:
+    """Cloud Monitoring's policy as a Prometheus rule: the same query, its duration as `for`."""
+    from alerts.render import to_yaml
+
+    rule = {
+        "alert": DEADMAN_CHECK.name, "expr": DEADMAN_CHECK.query, "for": DEADMAN_CHECK.duration,
+        "labels": {"severity": "critical"}, "annotations": {"summary": DEADMAN_CHECK.summary},
+    }
+    return to_yaml({"groups": [{"name": "cloud-monitoring", "rules": [rule]}]})
+
+
+def monitor_config(watched: str, evaluator_port: int, alertmanager_port: int, monitor_alertmanager_port: int) -> str:
+    """The stand-in for Cloud Monitoring watching one stack: it reads the evaluator's heartbeat (as
+    Managed Prometheus stores it) and Alertmanager's metrics (as the collector scrapes them), and
+    evaluates the switch every 30 s, Cloud Monitoring's grid."""
+    config = {
+        "global": {"scrape_interval": "30s", "evaluation_interval": "30s", "external_labels": {WATCHED_LABEL: watched}},
+        "rule_files": [DEADMAN_RULE_FILE],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{monitor_alertmanager_port}"]}]}]},
+        "scrape_configs": [
+            {
+                "job_name": "evaluator-heartbeat", "metrics_path": "/federate", "honor_labels": True,
+                "params": {"match[]": [HEARTBEAT_SERIES]},
+                "static_configs": [{"targets": [f"127.0.0.1:{evaluator_port}"]}],
+            },
+            {"job_name": "alertmanager", "static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]},
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def monitor_alertmanager_config(pagerduty_url: str, routing_key_file: Path) -> str:
+    """Cloud Monitoring's PagerDuty channel: every incident of a watched stack pages at once."""
+    from alerts.render import to_yaml
+
+    return to_yaml({
+        "route": {"receiver": "pagerduty", "group_by": [WATCHED_LABEL], "group_wait": "0s",
+                  "group_interval": "1m", "repeat_interval": "4h"},
+        "receivers": [{"name": "pagerduty", "pagerduty_configs": [
+            {"url": pagerduty_url, "routing_key_file": str(routing_key_file), "send_resolved": True}]}],
+    })
 
 
 @dataclass
@@ -231,12 +342,14 @@ class LabStack:
     demo: DemoService
     alertmanager: ManagedServer | None = None
     prometheus: ManagedServer | None = None
+    watched: bool = False  # a Cloud Monitoring stand-in watches its alerting path
     fault_at: float | None = None  # monotonic T0
     detected_at: float | None = None
     detected_by: str | None = None  # the expected alert the detecting page or ticket named
     cleared_at: float | None = None
     resolved_at: float | None = None
     gave_up: bool = False
+    finished: bool = False  # every expected alert came, or the timeout passed: the fault is cleared
 
     @property
     def ticket_path(self) -> str:
@@ -248,7 +361,7 @@ class LabStack:
 
     @property
     def waiting(self) -> bool:
-        return self.scenario is not None and self.detected_at is None and not self.gave_up
+        return self.scenario is not None and not self.finished
 
 
 def run_alerts_lab(
@@ -259,6 +372,8 @@ def run_alerts_lab(
     healthy_seconds: float = 180.0,
     timeout_per_scenario: float = 300.0,
     history_seconds: int = DEFAULT_HISTORY_SECONDS,
+    timing: LabTiming = PRODUCTION_TIMING,
+    wait_for_every_alert: bool = True,
     on_progress: Callable[[str], None] = lambda message: None,
 ) -> LabResult:
     """Run the scenarios at once, each on its own stack, with a healthy control stack alongside.
@@ -271,12 +386,17 @@ def run_alerts_lab(
     if problems:
         raise ValueError("; ".join(problems))
     started = time.monotonic()
+    delay = timing.ingestion_delay_seconds
     stacks = [
-        LabStack(s.name, s, uuid.uuid4().hex, DemoService(seed=index, requests_per_second=REQUESTS_PER_SECOND))
+        LabStack(s.name, s, uuid.uuid4().hex, DemoService(seed=index, requests_per_second=REQUESTS_PER_SECOND,
+                                                          metrics_delay_seconds=delay), watched=s.deadman)
         for index, s in enumerate(scenarios, start=1)
     ]
-    stacks.append(LabStack(CONTROL_STACK, None, uuid.uuid4().hex, DemoService(requests_per_second=REQUESTS_PER_SECOND)))
-    alert_names = frozenset(alerting.alert_severities)
+    any_deadman = any(s.deadman for s in scenarios)
+    stacks.append(LabStack(CONTROL_STACK, None, uuid.uuid4().hex, DemoService(
+        requests_per_second=REQUESTS_PER_SECOND, metrics_delay_seconds=delay), watched=any_deadman))
+    monitor_key = uuid.uuid4().hex
+    alert_names = frozenset(alerting.alert_severities) | {DEADMAN_CHECK.name}
 
     with ExitStack() as cleanup, tempfile.TemporaryDirectory(prefix="omni-lab-") as work:
         history = None
@@ -285,49 +405,68 @@ def run_alerts_lab(
             history = write_history_blocks(
                 Path(work), healthy_rates(REQUESTS_PER_SECOND), job=SCRAPE_JOB, end=time.time(), seconds=history_seconds
             )
-        pagerduty = cleanup.enter_context(PagerDutyReceiver({stack.routing_key for stack in stacks}))
+        pagerduty = cleanup.enter_context(PagerDutyReceiver({stack.routing_key for stack in stacks} | {monitor_key}))
         webhooks = cleanup.enter_context(WebhookReceiver())
         for stack in stacks:
-            _start_stack(stack, alerting, pagerduty, webhooks, Path(work), history, cleanup)
+            _start_stack(stack, alerting, pagerduty, webhooks, Path(work), history, timing, cleanup)
             on_progress(f"{stack.name}: demo {stack.demo.url}, Prometheus {_url(stack.prometheus)}, "
                         f"Alertmanager {_url(stack.alertmanager)}")
+        if any_deadman:
+            _start_monitors(stacks, pagerduty, monitor_key, Path(work), cleanup, on_progress)
         control_started = time.monotonic()
 
         on_progress(f"healthy baseline for {baseline_seconds:.0f} s")
         time.sleep(baseline_seconds)
         for stack in stacks:
             if stack.scenario is not None:
-                stack.demo.set_faults(stack.scenario.faults)
+                _inject(stack)
                 stack.fault_at = time.monotonic()
-                on_progress(f"{stack.name}: fault injected")
+                on_progress(f"{stack.name}: fault injected ({stack.scenario.description})")
 
         healthy_until = control_started + healthy_seconds
         while any(stack.waiting for stack in stacks) or time.monotonic() < healthy_until:
             for stack in stacks:
                 if stack.scenario is not None:
-                    _follow(stack, pagerduty, webhooks, alert_names, timeout_per_scenario, on_progress)
+                    _follow(stack, pagerduty, webhooks, alert_names, monitor_key, timing, timeout_per_scenario,
+                            wait_for_every_alert, on_progress)
             time.sleep(0.25)  # arrival times are recorded by the receivers: polling adds no error
         healthy_observed = time.monotonic() - control_started
         # Everything the receivers got while the stacks ran; the stacks stop as the block ends.
         events, notes = pagerduty.events, webhooks.notifications
 
-    results = tuple(_result(stack) for stack in stacks if stack.scenario is not None)
-    unexpected = false_pages(stacks, events, alert_names, control_started)
+    results = tuple(
+        _result(stack, events, alert_names, timing, monitor_key) for stack in stacks if stack.scenario is not None
+    )
+    unexpected = false_pages(stacks, events, alert_names, control_started, monitor_key)
     heartbeats = {stack.name: sum(note.path == stack.watchdog_path for note in notes) for stack in stacks}
     return LabResult(
         scenarios=results, false_pages=unexpected, healthy_seconds=round(healthy_observed, 1),
         watchdog_heartbeats=heartbeats, duration_seconds=round(time.monotonic() - started, 1),
         settings={
-            "scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL,
+            "scrape_interval": timing.scrape_interval, "evaluation_interval": timing.evaluation_interval,
+            "ingestion_delay_seconds": timing.ingestion_delay_seconds,
+            "notification_delay_seconds": timing.notification_delay_seconds,
             "baseline_seconds": baseline_seconds, "timeout_per_scenario": timeout_per_scenario,
             "history_seconds": history_seconds,
         },
     )
 
 
+def _inject(stack: LabStack) -> None:
+    """T0: switch the scenario's fault on, or stop the part of the path it takes away."""
+    scenario = stack.scenario
+    assert scenario is not None
+    if scenario.action == STOP_EVALUATOR and stack.prometheus is not None:
+        stack.prometheus.stop()
+    elif scenario.action == STOP_ALERTMANAGER and stack.alertmanager is not None:
+        stack.alertmanager.stop()
+    else:
+        stack.demo.set_faults(scenario.faults)
+
+
 def _follow(
     stack: LabStack, pagerduty: PagerDutyReceiver, webhooks: WebhookReceiver, alert_names: frozenset[str],
-    timeout: float, on_progress: Callable[[str], None],
+    monitor_key: str, timing: LabTiming, timeout: float, wait_for_every_alert: bool, on_progress: Callable[[str], None],
 ) -> None:
     """One look at a scenario's stack: detected or timed out yet? Then clear its fault; resolved yet?"""
     scenario = stack.scenario
@@ -335,17 +474,29 @@ def _follow(
     assert stack.fault_at is not None
     now = time.monotonic()
     if stack.waiting:
-        detected = first_detection(stack, pagerduty.events, webhooks.notifications, alert_names)
-        if detected is not None:
+        if scenario.deadman:
+            detected = deadman_detection(stack, pagerduty.events, monitor_key)
+        else:
+            detected = first_detection(stack, pagerduty.events, webhooks.notifications, alert_names)
+        if detected is not None and stack.detected_at is None:
             stack.detected_at, stack.detected_by = detected
-            on_progress(f"{stack.name}: {stack.detected_by} after {stack.detected_at - stack.fault_at:.1f} s")
+            page = stack.detected_at - stack.fault_at + timing.notification_delay_seconds
+            on_progress(f"{stack.name}: {stack.detected_by} after {page:.1f} s")
+        # The fault stays on until every expected alert (the burn-rate page behind the symptom
+        # page) has shown, so that each one's time is measured, or until the timeout.
+        seen = later_alerts(stack, pagerduty.events, alert_names, 0.0) if stack.detected_at is not None else {}
+        every_alert_came = len(seen) + 1 >= len(scenario.expected_alerts)
+        if stack.detected_at is not None and (not wait_for_every_alert or every_alert_came):
+            stack.finished = True
         elif now - stack.fault_at > timeout:
-            stack.gave_up = True
-            on_progress(f"{stack.name}: no {' or '.join(scenario.expected_alerts)} within {timeout:.0f} s")
+            stack.finished = True
+            stack.gave_up = stack.detected_at is None
+            if stack.gave_up:
+                on_progress(f"{stack.name}: no {' or '.join(scenario.expected_alerts)} within {timeout:.0f} s")
     if not stack.waiting and stack.cleared_at is None:
         stack.demo.set_faults(HEALTHY)
         stack.cleared_at = now
-    if stack.cleared_at is not None and stack.resolved_at is None:
+    if stack.cleared_at is not None and stack.resolved_at is None and not scenario.deadman:
         stack.resolved_at = _first_resolve(stack, pagerduty.events, webhooks.notifications, alert_names)
 
 
@@ -353,9 +504,27 @@ def _url(server: ManagedServer | None) -> str:
     return server.url if server else "-"
 
 
+def _start_monitors(
+    stacks: list[LabStack], pagerduty: PagerDutyReceiver, monitor_key: str, key_dir: Path, cleanup: ExitStack,
+    on_progress: Callable[[str], None],
+) -> None:
+    """Cloud Monitoring's stand-in: its PagerDuty channel, and one evaluator per watched stack (the
+    switch's query sums over the stack's Alertmanager, so stacks cannot share one)."""
+    key_file = key_dir / "cloud-monitoring.key"
+    key_file.write_text(monitor_key, encoding="utf-8")
+    channel = cleanup.enter_context(alertmanager(monitor_alertmanager_config(pagerduty.enqueue_url, key_file)))
+    for stack in stacks:
+        if stack.watched and stack.prometheus is not None and stack.alertmanager is not None:
+            monitor = cleanup.enter_context(prometheus(
+                monitor_config(stack.name, stack.prometheus.port, stack.alertmanager.port, channel.port),
+                {DEADMAN_RULE_FILE: deadman_rule_file()},
+            ))
+            on_progress(f"{stack.name}: watched by the dead man's switch at {monitor.url}")
+
+
 def _start_stack(
     stack: LabStack, alerting: AlertingConfig, pagerduty: PagerDutyReceiver, webhooks: WebhookReceiver,
-    key_dir: Path, history: Path | None, cleanup: ExitStack,
+    key_dir: Path, history: Path | None, timing: LabTiming, cleanup: ExitStack,
 ) -> None:
     key_file = key_dir / f"{stack.name}.key"
     key_file.write_text(stack.routing_key, encoding="utf-8")
@@ -365,7 +534,7 @@ def _start_stack(
     )
     stack.alertmanager = cleanup.enter_context(alertmanager(am_config))
     stack.prometheus = cleanup.enter_context(prometheus(
-        prometheus_config(stack.demo.port, stack.alertmanager.port, sorted(alerting.rule_files)),
+        prometheus_config(stack.demo.port, stack.alertmanager.port, sorted(alerting.rule_files), timing),
         alerting.rule_files, history_blocks=history,
     ))
 
@@ -388,6 +557,24 @@ def first_detection(
             if note.path == stack.ticket_path and note.status == "firing" and note.received_monotonic >= stack.fault_at:
                 found += _expected_in(scenario, note.received_monotonic, note.alert_names)
     return min(found, default=None, key=lambda arrival: arrival[0])
+
+
+def deadman_detection(
+    stack: LabStack, events: tuple[PagerDutyEvent, ...], monitor_key: str
+) -> tuple[float, str] | None:
+    """When Cloud Monitoring's stand-in first paged for this stack's alerting path."""
+    assert stack.fault_at is not None
+    for event in events:
+        if (event.routing_key == monitor_key and event.event_action == "trigger"
+                and event.received_monotonic >= stack.fault_at and watched_stack(event) == stack.name):
+            return event.received_monotonic, DEADMAN_CHECK.name
+    return None
+
+
+def watched_stack(event: PagerDutyEvent) -> str | None:
+    """The stack a page of the switch is about: its group label, first in the summary."""
+    match = re.search(r"\] (\S+)", event.summary or "")
+    return match.group(1) if match else None
 
 
 def _expected_in(scenario: Scenario, at: float, named: tuple[str, ...]) -> list[tuple[float, str]]:
@@ -421,11 +608,22 @@ def _first_resolve(
     return min(times, default=None)
 
 
-def _result(stack: LabStack) -> ScenarioResult:
+def _result(
+    stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], timing: LabTiming, monitor_key: str = ""
+) -> ScenarioResult:
     scenario = stack.scenario
     assert scenario is not None
     assert stack.fault_at is not None
-    mttd = None if stack.detected_at is None else round(stack.detected_at - stack.fault_at, 1)
+    delay = timing.notification_delay_seconds
+    mttd = None if stack.detected_at is None else round(stack.detected_at - stack.fault_at + delay, 1)
+    later = later_alerts(stack, events, names, delay)
+    # Incidents the stack's outage opened: its own pages, or for a stopped path the switch's.
+    keys = {
+        event.dedup_key for event in events
+        if event.event_action == "trigger" and event.received_monotonic >= stack.fault_at
+        and (event.routing_key == stack.routing_key if not scenario.deadman
+             else event.routing_key == monitor_key and watched_stack(event) == stack.name)
+    }
     resolved = None
     if stack.resolved_at is not None and stack.cleared_at is not None:
         resolved = round(stack.resolved_at - stack.cleared_at, 1)
@@ -433,18 +631,54 @@ def _result(stack: LabStack) -> ScenarioResult:
         scenario=scenario.name, fault=scenario.description, expected_alerts=scenario.expected_alerts,
         detected_by=stack.detected_by, severity=scenario.severity.value,
         target_seconds=scenario.target_seconds, mttd_seconds=mttd, resolved_seconds=resolved,
+        later_alerts_seconds=later, incidents=len(keys),
     )
 
 
+def later_alerts(
+    stack: LabStack, events: tuple[PagerDutyEvent, ...], names: frozenset[str], delay: float
+) -> dict[str, float]:
+    """Each expected alert but the detecting one: seconds from the fault to the first page event
+    of the stack naming it (the page, or the update of the open incident it joined)."""
+    scenario = stack.scenario
+    assert scenario is not None
+    assert stack.fault_at is not None
+    later: dict[str, float] = {}
+    for event in events:
+        if event.routing_key != stack.routing_key or event.event_action != "trigger":
+            continue
+        if event.received_monotonic < stack.fault_at:
+            continue
+        for alert in alerts_named_in(page_text(event), names):
+            if alert in scenario.expected_alerts and alert != stack.detected_by and alert not in later:
+                later[alert] = round(event.received_monotonic - stack.fault_at + delay, 1)
+    return later
+
+
 def false_pages(
-    stacks: list[LabStack], events: tuple[PagerDutyEvent, ...], names: frozenset[str], control_started: float
+    stacks: list[LabStack], events: tuple[PagerDutyEvent, ...], names: frozenset[str], control_started: float,
+    monitor_key: str | None = None,
 ) -> tuple[FalsePage, ...]:
     """Pages nobody should have got: any from the control stack, any before a stack's fault, any
-    for an alert its scenario does not expect (a warning scenario expects no page). One per incident."""
+    for an alert its scenario does not expect (a warning scenario expects no page), any of the dead
+    man's switch but for a stack whose path the lab stopped. One per incident."""
     by_key = {stack.routing_key: stack for stack in stacks}
+    by_name = {stack.name: stack for stack in stacks}
     seen: set[tuple[str, str]] = set()
     found = []
     for event in events:
+        if event.routing_key == monitor_key:
+            if event.event_action != "trigger" or ("switch", event.dedup_key) in seen:
+                continue
+            seen.add(("switch", event.dedup_key))
+            watched = by_name.get(watched_stack(event) or "")
+            scenario = watched.scenario if watched else None
+            if watched is None or scenario is None or not scenario.deadman or watched.fault_at is None \
+                    or event.received_monotonic < watched.fault_at:
+                at = event.received_monotonic - control_started
+                found.append(FalsePage(watched.name if watched else "?", (DEADMAN_CHECK.name,), round(at, 1),
+                                       "the dead man's switch paged for a stack whose path runs"))
+            continue
         stack = by_key[event.routing_key]
         if event.event_action != "trigger" or (stack.name, event.dedup_key) in seen:
             continue

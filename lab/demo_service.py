@@ -19,6 +19,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from types import TracebackType
 from typing import Any
 
@@ -44,6 +45,7 @@ UNIT_KIND = "request"
 MONTHLY_QUOTA = 50_000_000
 
 TICK_SECONDS = 0.2
+SNAPSHOT_SECONDS = 1.0  # resolution of the ingestion delay
 HEALTHY_MEDIAN_SECONDS = 0.04  # a healthy request's typical duration
 SLOW_SECONDS = (0.6, 2.5)  # a slow request lands past the 500 ms latency SLO, in this range
 
@@ -128,7 +130,13 @@ class TrafficSimulator:
 class DemoService:
     """The demo service on 127.0.0.1:`port` (0: a free port), with its load loop, until closed."""
 
-    def __init__(self, *, port: int = 0, seed: int = 0, requests_per_second: float = 40):
+    def __init__(
+        self, *, port: int = 0, seed: int = 0, requests_per_second: float = 40, metrics_delay_seconds: float = 0
+    ):
+        # Ingestion delay: `/metrics` serves what the service reported this long ago, as a
+        # scrape that lands in Managed Prometheus `metrics_delay_seconds` late would show it.
+        self.metrics_delay_seconds = metrics_delay_seconds
+        self._snapshots: deque[tuple[float, bytes]] = deque()
         self.registry = CollectorRegistry()
         self.metrics = AppMetrics(self.registry)
         self._simulator = TrafficSimulator(self.metrics, requests_per_second=requests_per_second, seed=seed)
@@ -168,14 +176,30 @@ class DemoService:
     def _run_load(self) -> None:
         last = time.monotonic()
         self._simulator.advance(0, self._faults)  # every series exists from the first scrape
+        self._snapshot(last)
         while not self._stop.wait(TICK_SECONDS):
             now = time.monotonic()
             self._simulator.advance(now - last, self._faults)
             last = now
+            self._snapshot(now)
+
+    def _snapshot(self, now: float) -> None:
+        """Keep the metrics text of each second for the ingestion delay (none without one)."""
+        if self.metrics_delay_seconds <= 0 or (self._snapshots and now - self._snapshots[-1][0] < SNAPSHOT_SECONDS):
+            return
+        self._snapshots.append((now, generate_latest(self.registry)))
+        while len(self._snapshots) > 1 and self._snapshots[1][0] <= now - self.metrics_delay_seconds:
+            self._snapshots.popleft()
+
+    def metrics_text(self) -> bytes:
+        """What a scrape reads now: the live metrics, or those of `metrics_delay_seconds` ago."""
+        if self.metrics_delay_seconds <= 0 or not self._snapshots:
+            return generate_latest(self.registry)
+        return self._snapshots[0][1]
 
     def _handle(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
         if method == "GET" and path == "/metrics":
-            return 200, RawResponse(generate_latest(self.registry), CONTENT_TYPE_LATEST)
+            return 200, RawResponse(self.metrics_text(), CONTENT_TYPE_LATEST)
         if method == "GET" and path == "/healthz":
             alive = self._loop is not None and self._loop.is_alive()
             return (200, {"status": "ok"}) if alive else (503, {"status": "load loop stopped"})

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from . import gcp_rules
+from .alerting_path import AlertingPathConfig
 from .combinations import check_combinations
 from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
@@ -369,6 +370,12 @@ class StackConfig(ConfigModel):
     alerting: AlertingConfig = Field(
         default_factory=AlertingConfig,
         description="Alert routing: PagerDuty for critical alerts, the ticket queue for warnings (see AlertingConfig).",
+    )
+    alerting_path: AlertingPathConfig = Field(
+        default_factory=AlertingPathConfig,
+        description=(
+            "The rule evaluator and Alertmanager on Cloud Run, and the SMTP relay of tickets (see AlertingPathConfig)."
+        ),
     )
 
     deploy: DeployConfig = Field(

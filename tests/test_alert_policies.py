@@ -1,6 +1,7 @@
-"""Cloud Monitoring alert policies: the alert rules of alerts/, one policy each, with the same
-PromQL and `for`, routed by severity (critical pages, warning opens a ticket, info notifies
-nobody), documented with the runbook, and never reading a recording rule."""
+"""Cloud Monitoring's alerting: its channels, and one policy only, the dead man's switch of the
+rule path. Every alert rule pages (or opens its ticket) through the rule evaluator and
+Alertmanager (tests/test_alerting_path.py); a Cloud Monitoring policy for one of them would page
+a second time for the same outage."""
 
 from __future__ import annotations
 
@@ -8,20 +9,9 @@ import json
 
 import pytest
 
-from alerts.model import AlertRule, RuleGroup, Severity
-from alerts.rules import rule_groups
-from components.alert_policies import (
-    VALUE_PLACEHOLDER,
-    WATCHDOG,
-    Channel,
-    cloud_monitoring_text,
-    evaluation_interval,
-    has_policy,
-    notification_targets,
-    policy_key,
-)
-from observability.durations import parse_duration
-from observability.promql import selectors
+from alerts.deadman import DEADMAN_CHECK, DEADMAN_SIGNALS, HEARTBEAT_SERIES
+from alerts.rules import all_alerts
+from components.alert_policies import Channel, deadman_targets, seconds
 from offline.stackfile import read_stack_file
 
 from .conftest import STACKS, resources
@@ -29,105 +19,34 @@ from .conftest import STACKS, resources
 POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 MONITORING_API = "monitoring.googleapis.com"
-GROUPS = rule_groups()
-RULES = [(group, rule) for group in GROUPS for rule in group.alerts]
-# Every rule but the watchdog, which Cloud Monitoring would keep as an incident open forever.
-POLICY_RULES = [(group, rule) for group, rule in RULES if has_policy(rule)]
-RECORDED_SERIES = {rule.record for group in GROUPS for rule in group.recording_rules}
-
-
-def policies(graph) -> dict[str, dict]:
-    """Each policy by its alert rule's key (`ApiLatencyErrorBudgetBurn-critical`)."""
-    prefix = f"omni-{graph['stack']}-alerts-"
-    return {r["name"].removeprefix(prefix): r for r in resources(graph, POLICY)}
 
 
 def channel_types(graph, policy) -> list[str]:
     """What a policy notifies, by channel type (`pagerduty`, `email`)."""
     by_urn = {r["urn"]: r for r in resources(graph, CHANNEL)}
-    return sorted(by_urn[urn]["inputs"]["type"] for urn in policy["propertyDependencies"].get("notificationChannels", []))
-
-
-def condition(policy) -> dict:
-    (only,) = policy["inputs"]["conditions"]
-    return only["conditionPrometheusQueryLanguage"]
-
-
-def test_the_rules_hold_alerts_of_every_severity_and_the_watchdog():
-    # Otherwise the routing tests below would pass on nothing.
-    assert {rule.severity for _, rule in RULES} == set(Severity)
-    assert any(rule.name == WATCHDOG for _, rule in RULES)
-    assert RECORDED_SERIES
+    return sorted(
+        by_urn[urn]["inputs"]["type"] for urn in policy["propertyDependencies"].get("notificationChannels", [])
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_alert_rule_but_the_watchdog_has_exactly_one_policy_and_nothing_else_does(graphs, stack):
-    assert sorted(policies(graphs[stack])) == sorted(policy_key(rule) for _, rule in POLICY_RULES)
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_the_always_firing_watchdog_never_becomes_a_policy(graphs, stack):
-    assert WATCHDOG not in {r["inputs"]["displayName"] for r in resources(graphs[stack], POLICY)}
-
-
-@pytest.mark.parametrize(("group", "rule"), POLICY_RULES, ids=[policy_key(rule) for _, rule in POLICY_RULES])
-def test_each_policy_has_the_rules_promql_for_labels_and_origin(graphs, group, rule):
-    policy = policies(graphs["prod"])[policy_key(rule)]
-    promql = condition(policy)
-    assert policy["inputs"]["displayName"] == rule.name
-    assert promql["query"] == rule.expr_without_recording_rules
-    assert promql["duration"] == f"{parse_duration(rule.for_)}s"
-    assert promql["labels"] == {**rule.labels, "severity": rule.severity.value}
-    assert (promql["ruleGroup"], promql["alertRule"]) == (group.name, rule.name)
-    assert policy["inputs"]["userLabels"] == {"severity": rule.severity.value}
-
-
-@pytest.mark.parametrize(("group", "rule"), POLICY_RULES, ids=[policy_key(rule) for _, rule in POLICY_RULES])
-def test_no_policy_reads_a_recording_rule(graphs, group, rule):
-    query = condition(policies(graphs["prod"])[policy_key(rule)])["query"]
-    series = {selector.series for selector in selectors(query)}
-    assert not series & RECORDED_SERIES, f"{rule.name} reads {series & RECORDED_SERIES}: Cloud Monitoring has no recording rules"
-    assert "slo:" not in query
-
-
-def test_evaluation_intervals_are_the_groups_rounded_up_to_30_seconds(graphs):
-    for group, rule in POLICY_RULES:
-        interval = condition(policies(graphs["prod"])[policy_key(rule)])["evaluationInterval"]
-        seconds = parse_duration(interval)
-        assert seconds % 30 == 0
-        assert seconds >= (parse_duration(group.interval) if group.interval else 30)
+def test_no_alert_rule_has_a_policy_so_no_outage_pages_twice(graphs, stack):
+    names = {policy["inputs"]["displayName"] for policy in resources(graphs[stack], POLICY)}
+    assert names == {DEADMAN_CHECK.name}
+    assert not names & {alert.name for alert in all_alerts()}
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_critical_alerts_page_through_pagerduty_and_nothing_else(graphs, stack):
-    graph = graphs[stack]
-    criticals = [rule for _, rule in POLICY_RULES if rule.severity is Severity.CRITICAL]
-    assert criticals
-    for rule in criticals:
-        assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["pagerduty"], rule.name
+def test_the_switch_pages_through_pagerduty_where_the_stack_pages(graphs, stack):
+    (policy,) = resources(graphs[stack], POLICY)
+    assert channel_types(graphs[stack], policy) == ["pagerduty"]
+    assert policy["inputs"]["severity"] == "CRITICAL"
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_warnings_open_a_ticket_and_page_nobody(graphs, stack):
-    graph = graphs[stack]
-    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.WARNING):
-        assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["email"], rule.name
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_info_alerts_notify_nobody(graphs, stack):
-    graph = graphs[stack]
-    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.INFO):
-        policy = policies(graph)[policy_key(rule)]
-        assert policy["inputs"].get("notificationChannels", []) == [], rule.name
-        assert "severity" not in policy["inputs"]
-
-
-def test_dev_pages_nobody_so_its_critical_alerts_open_tickets(graphs):
-    graph = graphs["dev"]
-    assert [r["inputs"]["type"] for r in resources(graph, CHANNEL)] == ["email"]
-    for rule in (rule for _, rule in POLICY_RULES if rule.severity is Severity.CRITICAL):
-        assert channel_types(graph, policies(graph)[policy_key(rule)]) == ["email"]
+def test_dev_pages_nobody_so_its_switch_opens_a_ticket(graphs):
+    (policy,) = resources(graphs["dev"], POLICY)
+    assert channel_types(graphs["dev"], policy) == ["email"]
+    assert [r["inputs"]["type"] for r in resources(graphs["dev"], CHANNEL)] == ["email"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -137,15 +56,39 @@ def test_the_ticket_channel_emails_the_stacks_ticket_queue(project, graphs, stac
     assert ticket["inputs"]["labels"] == {"email_address": json.loads(values["omni-infra:alerting"])["ticketEmail"]}
 
 
-@pytest.mark.parametrize(("group", "rule"), POLICY_RULES, ids=[policy_key(rule) for _, rule in POLICY_RULES])
-def test_every_policy_documents_summary_description_and_runbook(graphs, group, rule):
-    docs = policies(graphs["prod"])[policy_key(rule)]["inputs"]["documentation"]
-    assert docs["subject"] == cloud_monitoring_text(rule.summary)
-    assert docs["content"].startswith(cloud_monitoring_text(rule.description))
-    assert rule.runbook_url in docs["content"]
-    assert docs["links"] == [{"displayName": "Runbook", "url": rule.runbook_url}]
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_switch_watches_the_heartbeat_and_alertmanager_on_cloud_monitorings_grid(graphs, stack):
+    (policy,) = resources(graphs[stack], POLICY)
+    (condition,) = policy["inputs"]["conditions"]
+    promql = condition["conditionPrometheusQueryLanguage"]
+    assert promql["query"] == DEADMAN_CHECK.query
+    assert HEARTBEAT_SERIES in promql["query"]
+    assert "alertmanager_notifications_total" in promql["query"]
+    assert promql["duration"] == "120s"
+    assert promql["evaluationInterval"] == "30s"
+    # The series exist only once the path runs; the API must not refuse the policy before.
+    assert promql["disableMetricValidation"] is True
+
+
+def test_the_switchs_signals_each_cover_a_part_of_the_path():
+    assert [signal.name for signal in DEADMAN_SIGNALS] == [
+        "evaluator heartbeat missing",
+        "Alertmanager heartbeat not delivered",
+        "Alertmanager metrics missing",
+        "Alertmanager cannot reach PagerDuty",
+    ]
+    # One series without labels whichever signal holds: one Cloud Monitoring incident.
+    assert DEADMAN_CHECK.query.count("sum(") >= len(DEADMAN_SIGNALS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_switch_documents_its_runbook(graphs, stack):
+    (policy,) = resources(graphs[stack], POLICY)
+    docs = policy["inputs"]["documentation"]
+    assert docs["links"] == [{"displayName": "Runbook", "url": DEADMAN_CHECK.runbook_url}]
+    assert DEADMAN_CHECK.runbook_url.endswith("/docs/runbooks/AlertingPathDown.md")
+    assert docs["subject"] == DEADMAN_CHECK.summary
     assert docs["mimeType"] == "text/markdown"
-    assert "{{" not in docs["subject"] + docs["content"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -156,56 +99,11 @@ def test_policies_and_channels_wait_for_the_monitoring_api(graphs, stack):
         assert monitoring in resource["dependencies"], resource["name"]
 
 
-# --- the pure pieces -------------------------------------------------------------------------
+@pytest.mark.parametrize(("paging", "expected"), [(True, (Channel.PAGER,)), (False, (Channel.TICKET,))])
+def test_the_switch_pages_where_anything_pages_and_opens_a_ticket_elsewhere(paging, expected):
+    assert deadman_targets(paging) == expected
 
 
-def rule(name: str = "QueueStuck", severity: Severity = Severity.WARNING) -> AlertRule:
-    return AlertRule(
-        name=name,
-        expr="sum(omni_queue_length) > 100",
-        for_="10m",
-        severity=severity,
-        summary="Queue {{ $labels.queue }} is stuck.",
-        description="{{ $value }} messages wait.",
-    )
-
-
-@pytest.mark.parametrize(
-    ("template", "expected"),
-    [
-        ("SLO {{ $labels.slo }} burns.", "SLO ${metric.label.slo} burns."),
-        ("{{$labels.service}}/{{ $labels.queue }}", "${metric.label.service}/${metric.label.queue}"),
-        ("at {{ $value | humanizePercentage }} now", f"at {VALUE_PLACEHOLDER} now"),
-        ("no template at all", "no template at all"),
-    ],
-)
-def test_prometheus_templates_become_cloud_monitoring_variables(template, expected):
-    assert cloud_monitoring_text(template) == expected
-
-
-def test_a_template_cloud_monitoring_cannot_render_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"\{\{ if \$labels.x \}\} has no Cloud Monitoring equivalent"):
-        cloud_monitoring_text("{{ if $labels.x }}yes{{ end }}")
-
-
-@pytest.mark.parametrize(("interval", "expected"), [(None, "30s"), ("15s", "30s"), ("30s", "30s"), ("45s", "60s"), ("2m", "120s")])
-def test_evaluation_interval_rounds_up_to_a_multiple_of_30_seconds(interval, expected):
-    assert evaluation_interval(RuleGroup(name="g", rules=(), interval=interval)) == expected
-
-
-@pytest.mark.parametrize(
-    ("severity", "paging", "expected"),
-    [
-        (Severity.CRITICAL, True, (Channel.PAGER,)),
-        (Severity.CRITICAL, False, (Channel.TICKET,)),
-        (Severity.WARNING, True, (Channel.TICKET,)),
-        (Severity.WARNING, False, (Channel.TICKET,)),
-        (Severity.INFO, True, ()),
-    ],
-)
-def test_routing_by_severity(severity, paging, expected):
-    assert notification_targets(rule(severity=severity), paging) == expected
-
-
-def test_the_watchdog_never_pages_whatever_its_severity():
-    assert notification_targets(rule(WATCHDOG, Severity.CRITICAL), paging=True) == ()
+@pytest.mark.parametrize(("duration", "expected"), [("0s", "0s"), ("2m", "120s"), ("90s", "90s")])
+def test_durations_become_protobuf_durations(duration, expected):
+    assert seconds(duration) == expected

@@ -34,6 +34,7 @@ from alerts.slo import API_AVAILABILITY, API_LATENCY, SLO, SLOS
 from alerts.symptoms import API_ERROR_RATIO, API_SLOW_RATIO, MIN_REQUESTS_PER_SECOND
 from alerts.tools import ToolResult, amtool_check_config, promtool_test_rules, run_checks
 from alerts.unittests import expand_template, humanize, humanize_percentage, unit_test_file_name
+from alerts.deadman import DEADMAN_CHECK
 from alerts.validate import RUNBOOK_DIR, AlertRuleError, rule_problems
 from cli.main import app
 from observability.catalogue import LATENCY_SLO_BUCKET
@@ -110,7 +111,8 @@ def test_every_alert_has_a_runbook_that_says_what_to_check_and_what_to_do(name: 
 
 
 def test_every_runbook_belongs_to_an_alert():
-    assert {path.stem for path in RUNBOOK_DIR.glob("*.md")} == {alert.name for alert in ALERTS}
+    # ... or to the dead man's switch of the alerting path, a Cloud Monitoring policy (alerts/deadman.py).
+    assert {path.stem for path in RUNBOOK_DIR.glob("*.md")} == {alert.name for alert in ALERTS} | {DEADMAN_CHECK.name}
 
 
 def test_each_slo_records_its_error_ratio_per_window_and_alerts_at_the_workbook_burn_rates():

@@ -271,7 +271,9 @@ def test_turning_the_collector_off_removes_the_sidecars_and_their_config(project
     edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false")
     graph = run_stack(project_copy, "prod").to_json()
     for workload in resources(graph, SERVICE) + resources(graph, POOL):
-        if workload["name"].startswith("omni-prod-grafana"):
+        # Grafana runs no collector; the alerting instance's scrapes Alertmanager for the dead
+        # man's switch, whatever the app's collectors do.
+        if workload["name"].startswith(("omni-prod-grafana", "omni-prod-alerting")):
             continue
         assert "collector" not in containers_by_name(workload), workload["name"]
         assert not [v for v in workload["inputs"]["template"].get("volumes", []) if v["name"] == "rungmp-config"]
@@ -280,7 +282,7 @@ def test_turning_the_collector_off_removes_the_sidecars_and_their_config(project
     for name in ("omni-prod-api-service", "omni-prod-worker-pool"):
         assert containers_by_name(by_name(graph, name))["app"]["resources"]["limits"]["cpu"] == "1750m"
     assert resources(graph, "omni:metrics:ManagedPrometheus") == []
-    assert not [s for s in resources(graph, SECRET) if "rungmp" in s["name"]]
+    assert not [s for s in resources(graph, SECRET) if "rungmp" in s["name"] and "alerting" not in s["name"]]
 
 
 def test_the_scrape_interval_defaults_to_30_seconds():

@@ -28,8 +28,9 @@ def redis(graph, role):
 
 
 # Cloud Run workloads specified elsewhere: Grafana (test_grafana.py), the status page's
-# publisher job (test_status_page_component.py), the invoicing jobs (test_usage.py).
-TOOLING = {"grafana", "statuspage", "invoicing"}
+# publisher job (test_status_page_component.py), the invoicing jobs (test_usage.py), the alerting
+# path (test_alerting_path.py).
+TOOLING = {"grafana", "statuspage", "invoicing", "alerting"}
 
 
 def workloads(graph):
@@ -164,6 +165,7 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
     base = f"omni-{stack}"
     apps = {emails["api"], emails["worker"]}
     grafana = f"{base}-grafana@omni-api-{stack}.iam.gserviceaccount.com"
+    alerting = f"{base}-alerting@omni-api-{stack}.iam.gserviceaccount.com"
     assert readers == {
         f"{base}-api-secret-key": {emails["api"]},
         f"{base}-redis-cache-auth": apps,
@@ -175,6 +177,9 @@ def test_each_secret_is_readable_by_exactly_its_workloads(applied, stack):
         f"{base}-otel-config": apps | {emails["beat"]},
         f"{base}-grafana-secret-db-password": {grafana},
         f"{base}-grafana-secret-key": {grafana},
+        # The alerting path's files, and the routing key its Alertmanager pages with.
+        **{f"{base}-alerting-{name}": {alerting} for name in ("rules", "alertmanager", "rungmp")},
+        **({f"{base}-pagerduty-routing-key": {alerting}} if stack != "dev" else {}),
         # The Stripe key, read by the invoicing jobs' account alone (test_usage.py).
         f"{base}-stripe-api-key": {f"{base}-invoicing@omni-api-{stack}.iam.gserviceaccount.com"},
     }
@@ -293,6 +298,7 @@ def test_workloads_and_data_services_carry_a_service_label(graphs, stack):
         f"omni-{stack}-worker-pool": "worker",
         f"omni-{stack}-beat-pool": "beat",
         f"omni-{stack}-grafana-service": "grafana",
+        f"omni-{stack}-alerting-pool": "alerting",
     }
     # Cloud SQL is out of reach of the provider's default labels: it carries the stack's own.
     assert primary(graph)["inputs"]["settings"]["userLabels"] == {
