@@ -31,6 +31,8 @@ from components.rule_evaluator import (
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
 from components import budget, status_page
+from components import edge as front_door
+from components.edge import Edge, EdgeArgs
 from components.status_page import StatusPage, StatusPageArgs
 from statuspage.notices import NOTICES_DIR
 from components.app_contract import METRICS_PATH, METRICS_PORT, METRICS_WORKLOADS, TRACED_WORKLOADS
@@ -79,6 +81,7 @@ apis = ProjectServices(
             *audit.REQUIRED_APIS,
             *(status_page.REQUIRED_APIS if config.status_page.enabled else ()),
             *(budget.REQUIRED_APIS if config.cost.enabled else ()),
+            *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
         ],
     ),
@@ -316,6 +319,7 @@ api = ApiService(
         container=container("api"),
         settings=config.api,
         deletion_protection=config.protect,
+        behind_load_balancer=config.edge.enabled,
         **collection("api"),
     ),
     opts=after_secrets,
@@ -381,6 +385,7 @@ grafana_ui = (
             dashboards=render_for(facts_from_config(pulumi.get_stack(), config)),
             settings=config.grafana,
             scrape_interval=config.metrics.scrape_interval,
+            host=config.edge.hosts.grafana if config.edge.enabled else None,
             protect=config.protect,
         ),
         opts=after_apis,
@@ -396,7 +401,8 @@ status = (
         StatusPageArgs(
             project=config.project,
             region=config.region,
-            api_uri=api.uri,
+            # With the edge on, the checks go through the custom domain, as users do.
+            api_uri=f"https://{config.edge.hosts.api}" if config.edge.enabled else api.uri,
             image=images.image("omni-statuspage", config.status_page.release) if config.status_page.release else None,
             network_id=net.network_id,
             subnet_id=net.subnet_id,
@@ -404,11 +410,31 @@ status = (
             title=config.status_page.title,
             schedule=config.status_page.schedule,
             notices={path.stem: path.read_text(encoding="utf-8") for path in sorted(NOTICES_DIR.glob("*.yaml"))},
+            site_url=(
+                f"https://{config.edge.hosts.status}/" if config.edge.enabled and config.edge.hosts.status else None
+            ),
             protect=config.protect,
         ),
         opts=after_apis,
     )
     if config.status_page.enabled
+    else None
+)
+
+# The front door: the HTTPS load balancer, certificates, Cloud Armor and CDN for every public host.
+edge = (
+    Edge(
+        f"{base}-edge",
+        EdgeArgs(
+            project=config.project,
+            region=config.region,
+            settings=config.edge,
+            services={"api": api.name, **({"grafana": grafana_ui.name} if grafana_ui else {})},
+            buckets={"status": status.bucket.name} if status else {},
+        ),
+        opts=after_apis,
+    )
+    if config.edge.enabled
     else None
 )
 
@@ -441,7 +467,8 @@ pulumi.export("region", config.region)
 pulumi.export("network_id", net.network_id)
 pulumi.export("subnet_id", net.subnet_id)
 pulumi.export("private_services_range", net.private_services_range.name)
-pulumi.export("api_url", api.uri)
+# Behind the edge the run.app URL is disabled: the API's address is its custom domain.
+pulumi.export("api_url", f"https://{config.edge.hosts.api}" if config.edge.enabled else api.uri)
 pulumi.export("image_base", images.image_base)
 pulumi.export("database_connection_name", db.connection_name)
 pulumi.export("database_private_ip", db.private_ip)
@@ -459,6 +486,11 @@ if grafana_ui:
     pulumi.export("grafana_url", grafana_ui.url)
 if status:
     pulumi.export("status_page_url", status.url)
+if edge:
+    pulumi.export("edge_ip_address", edge.ip_address)
+    pulumi.export("edge_urls", edge.urls)
+    # The records to publish at the domain's DNS host (docs/edge.md).
+    pulumi.export("edge_dns_records", edge.dns_records)
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)

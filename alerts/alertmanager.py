@@ -53,6 +53,8 @@ IDENTITY_LABELS = (
     "task",
     "check_id",
     "job",
+    "url_map_name",  # the edge's load balancer
+    "policy",  # a Cloud Armor policy
     # usage metering (alerts/usage.py)
     "subscription_id",
     "topic_id",

@@ -5,6 +5,7 @@ the Alertmanager route tests and the Cloud Monitoring policies all start here.""
 from __future__ import annotations
 
 from alerts.burnrate import slo_rule_groups
+from alerts.edge import edge_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
@@ -12,7 +13,7 @@ from alerts.usage import usage_rule_groups
 
 
 def rule_groups() -> tuple[RuleGroup, ...]:
-    return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups() + usage_rule_groups()
+    return slo_rule_groups() + symptom_rule_groups() + resource_rule_groups() + edge_rule_groups() + usage_rule_groups()
 
 
 def all_alerts(groups: tuple[RuleGroup, ...] | None = None) -> tuple[AlertRule, ...]:

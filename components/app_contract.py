@@ -2,6 +2,8 @@
 each workload gets, and which of them come from Secret Manager.
 
 docs/app-contract.md's "What the application reads" section is this module in prose; keep them in step.
+Behind the edge, what Cloud Armor cannot do (per-plan limits, unknown keys, the client's IP) is the
+application's part: docs/edge.md, "What the application must do".
 """
 
 from __future__ import annotations

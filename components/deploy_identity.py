@@ -112,13 +112,29 @@ SECRETS_ROLE = CustomRole(
         )
     ),
 )
-CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE)
+# Log-based metrics (the edge's Cloud Armor counts): `logging.configWriter` would also delete sinks
+# and buckets, which the audit trail forbids; this role holds the metrics' permissions alone.
+LOG_METRICS_ROLE = CustomRole(
+    "deployer_log_metrics",
+    "Omni deployer: log-based metrics",
+    tuple(
+        sorted(
+            {
+                *(f"logging.logMetrics.{verb}" for verb in ("create", "delete", "get", "list", "update")),
+                "resourcemanager.projects.get",
+            }
+        )
+    ),
+)
+CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE, LOG_METRICS_ROLE)
 
 # Resource type prefix (`gcp:<module>/`, or a narrower `gcp:<module>/<type>`) -> its roles: every
 # Google type the program declares must match one (a test checks each stack's graph), so a new
 # kind of resource cannot reach `pulumi up` without someone deciding who manages it.
 SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:artifactregistry/": ServiceRoles("roles/artifactregistry.admin", ("roles/artifactregistry.reader",)),
+    # Certificates, DNS authorizations, certificate maps and entries (the editor role cannot delete).
+    "gcp:certificatemanager/": ServiceRoles("roles/certificatemanager.admin", ("roles/certificatemanager.viewer",)),
     # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
     "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
     # Budgets live on the billing account, outside the project: a person grants the deployer
@@ -127,12 +143,16 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
+    # Cloud Armor policies are the security admin's, not the network admin's.
+    "gcp:compute/securityPolicy": ServiceRoles("roles/compute.securityAdmin", ("roles/compute.networkViewer",)),
     # The trust of the pool, and the deny policy that guards it: a person's.
     "gcp:iam/": ServiceRoles(None, ("roles/iam.workloadIdentityPoolViewer", "roles/iam.denyReviewer")),
     # IAP access is an IAM policy on the IAP resource; the security reviewer reads every policy.
     "gcp:iap/": ServiceRoles("roles/iap.admin", ("roles/iam.securityReviewer",)),
     # The audit bucket and its sink: automation must not be able to stop the trail.
     "gcp:logging/": ServiceRoles(None, ("roles/logging.viewer",)),
+    # The edge's log-based metrics: their own custom role, nothing that touches the trail.
+    "gcp:logging/metric": ServiceRoles(LOG_METRICS_ROLE, ("roles/logging.viewer",)),
     # Alert policies, notification channels and uptime checks.
     "gcp:monitoring/": ServiceRoles("roles/monitoring.editor", ("roles/monitoring.viewer",)),
     # Project IAM members and audit configs: both live in the project's IAM policy.

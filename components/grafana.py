@@ -261,6 +261,10 @@ class GrafanaArgs:
     settings: GrafanaConfig = field(default_factory=GrafanaConfig)
     scrape_interval: str = "30s"
     """The collectors' scrape interval: the datasource's minimum step."""
+    host: str | None = None
+    """Its host on the edge (`edge.hosts.grafana`): Grafana's root URL, and its only way in
+    (ingress from the load balancer only). IAP stays on the service: it guards that path too.
+    None: Grafana answers on its run.app URL, behind IAP."""
     protect: bool = True
     """Pulumi `protect` and deletion protection on Grafana's database, user and secrets (its
     users' preferences and stars live there), the service's deletion protection, and a bucket
@@ -406,7 +410,11 @@ class Grafana(pulumi.ComponentResource):
         project_number = gcp.organizations.get_project_output(
             project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
         ).number
-        root_url = project_number.apply(lambda number: service_url(name, number, args.region))
+        root_url = (
+            pulumi.Output.from_input(f"https://{args.host}")
+            if args.host
+            else project_number.apply(lambda number: service_url(name, number, args.region))
+        )
         audience = project_number.apply(lambda number: iap_audience(number, args.region, name))
         spec = ContainerSpec(
             image=image,
@@ -422,7 +430,8 @@ class Grafana(pulumi.ComponentResource):
             location=args.region,
             description="Grafana behind IAP (managed by Pulumi)",
             labels={"service": "grafana"},
-            ingress="INGRESS_TRAFFIC_ALL",  # IAP guards every path in, the run.app URL included
+            # IAP guards every path in, the run.app URL included; behind the edge, the load balancer is the only one.
+            ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" if args.host else "INGRESS_TRAFFIC_ALL",
             iap_enabled=True,
             # IAM stays on: only the IAP service agent may invoke the service.
             invoker_iam_disabled=False,

@@ -8,7 +8,8 @@
   no Cloud Monitoring policy here.
 - **Site**: a public bucket (objects readable by `allUsers` by name, uniform access, not
   listable: `roles/storage.legacyObjectReader`), served
-  over HTTPS at `https://storage.googleapis.com/<bucket>/index.html`; the notices of
+  over HTTPS at `https://storage.googleapis.com/<bucket>/index.html`, or through the edge's Cloud
+  CDN at its own host (`site_url`); the notices of
   `statuspage/incidents/` are uploaded to its `notices/` prefix by `pulumi up`.
 - **Publisher**: a Cloud Run job (`python -m statuspage.publish`) run by Cloud Scheduler every
   minute. Its service account may read Cloud Monitoring and write objects of this bucket, nothing
@@ -81,6 +82,9 @@ class StatusPageArgs:
     notices: Mapping[str, str] = field(default_factory=dict)
     """Notice id -> YAML text (`statuspage/incidents/*.yaml`), uploaded to `notices/`."""
     components: tuple[PublicComponent, ...] = PUBLIC_COMPONENTS
+    site_url: str | None = None
+    """The page's address on the edge (`https://status.omni.example/`, Cloud CDN in front of the
+    bucket); None: the bucket's storage.googleapis.com address."""
     protect: bool = True
     """Pulumi `protect` on the bucket, not force-destroyed, and the job's deletion protection."""
 
@@ -181,7 +185,12 @@ class StatusPage(pulumi.ComponentResource):
             member=publisher.member,
             opts=child,
         )
-        self.url = self.bucket.name.apply(lambda bucket: PUBLIC_URL.format(bucket=bucket) + "index.html")
+        site_url = (
+            pulumi.Output.from_input(args.site_url)
+            if args.site_url
+            else self.bucket.name.apply(lambda bucket: PUBLIC_URL.format(bucket=bucket))
+        )
+        self.url = site_url.apply(lambda url: url + "index.html")
         job = Job(
             f"{name}-publish",
             JobArgs(
@@ -195,7 +204,7 @@ class StatusPage(pulumi.ComponentResource):
                         "STATUSPAGE_BUCKET": self.bucket.name,
                         "STATUSPAGE_PROJECT": args.project,
                         "STATUSPAGE_TITLE": args.title,
-                        "STATUSPAGE_SITE_URL": self.bucket.name.apply(lambda bucket: PUBLIC_URL.format(bucket=bucket)),
+                        "STATUSPAGE_SITE_URL": site_url,
                     },
                 ),
                 service="statuspage",

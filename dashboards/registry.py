@@ -4,7 +4,7 @@ bookmarks and Grafana's provisioning key on it."""
 from __future__ import annotations
 
 from .board import DashboardSpec
-from .boards import api, celery, cloud_run, cloud_sql, cost, load_test, redis, slo, tracing, usage, usage_pipeline
+from .boards import api, celery, cloud_run, cloud_sql, cost, edge, load_test, redis, slo, tracing, usage, usage_pipeline
 
 DASHBOARDS: tuple[DashboardSpec, ...] = (
     DashboardSpec("omni-api-overview", "API overview",
@@ -41,6 +41,9 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
     DashboardSpec("omni-tracing", "Tracing",
                   "Which requests are slow, and where do I see their traces? Latency linked to Cloud Trace.",
                   tracing.build, ("api",)),
+    DashboardSpec("omni-edge", "Edge",
+                  "Is the front door healthy? Requests, latency, 4xx/5xx, Cloud Armor's refusals by rule, CDN hits.",
+                  edge.build, ("gcp", "edge")),
     DashboardSpec("omni-load-test", "Load test",
                   "How did the platform cope with the load test? Locust's view next to the server's.",
                   load_test.build, ("load-test",)),

@@ -8,6 +8,7 @@ the same loader (`offline.dashboards`), never running the program. The few numbe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from stackconfig.armor import api_rules
 from stackconfig.connections import ConnectionBudget, connection_budget
 from stackconfig.model import StackConfig
 from stackconfig.cloud_run_sizing import memory_mib
@@ -28,6 +29,9 @@ class StackFacts:
     api_connections_per_instance: int  # pool + overflow
     worker_processes: int  # instances x concurrency
     budget: ConnectionBudget
+    # The API's Cloud Armor rules as (priority, name): the logs, and so the edge's panels, name a rule
+    # by its priority (stackconfig/armor.py).
+    armor_rules: tuple[tuple[int, str], ...] = ()
 
     # The `service` label of the workloads' metrics: the workload, the same in every stack (the
     # Managed Prometheus collector sets it; `components/managed_prometheus.py`).
@@ -49,4 +53,5 @@ def facts_from_config(stack: str, config: StackConfig) -> StackFacts:
         api_connections_per_instance=config.api.db_pool_size + config.api.db_max_overflow,
         worker_processes=config.workers.instances * config.workers.concurrency,
         budget=connection_budget(config.api, config.workers, config.database),
+        armor_rules=tuple((rule.priority, rule.name) for rule in api_rules(config.edge.armor)),
     )

@@ -31,6 +31,7 @@ class Source(StrEnum):
     CLOUD_SQL = "cloud-sql"
     MEMORYSTORE = "memorystore"
     UPTIME = "uptime-checks"
+    EDGE = "edge"  # the HTTPS load balancer, and Cloud Armor's decisions counted from its logs
     PUBSUB = "pubsub"
     CUSTOM = "custom"  # written to Cloud Monitoring by our own jobs (the invoicing reconciliation)
     PROMETHEUS = "prometheus"
@@ -272,6 +273,38 @@ UPTIME_CHECK_PASSED = Metric(
     "monitoring_googleapis_com:uptime_check_check_passed", Kind.GAUGE, Source.UPTIME,
     "1 when a checker location's last check passed, by check and location.", "bool",
     ("check_id", "checker_location"),
+)
+
+UPTIME_CERT_DAYS_LEFT = Metric(
+    "monitoring_googleapis_com:uptime_check_time_until_ssl_cert_expires", Kind.GAUGE, Source.UPTIME,
+    "Days until the certificate the checked host served expires, by check and location (HTTPS checks with "
+    "SSL validation; no sample when no valid certificate was served).", "d", ("check_id", "checker_location"),
+)
+
+# --- The edge (monitored resource https_lb_rule; log-based metrics of components/edge) ----------
+LB_REQUESTS = Metric(
+    "loadbalancing_googleapis_com:https_request_count", Kind.COUNTER, Source.EDGE,
+    "Requests the HTTPS load balancer served, by backend, response code class (200, 400, 500...) and CDN "
+    "cache result, Cloud Armor's refusals included.", "reqps",
+    (
+        "url_map_name", "backend_target_name", "backend_target_type", "response_code_class", "response_code",
+        "cache_result",
+    ),
+)
+LB_LATENCIES = Metric(
+    "loadbalancing_googleapis_com:https_total_latencies", Kind.HISTOGRAM, Source.EDGE,
+    "Time from the load balancer's first request byte to its last response byte, in milliseconds.", "ms",
+    ("backend_target_name", "response_code_class"),
+)
+ARMOR_DECISIONS = Metric(
+    "logging_googleapis_com:user_edge_armor_decisions", Kind.COUNTER, Source.EDGE,
+    "Cloud Armor's enforced decisions at the edge, by policy, rule priority and outcome (ACCEPT, DENY), "
+    "counted from the load balancer's request logs.", "reqps", ("policy", "priority", "outcome"),
+)
+ARMOR_PREVIEW_DECISIONS = Metric(
+    "logging_googleapis_com:user_edge_armor_preview_decisions", Kind.COUNTER, Source.EDGE,
+    "What Cloud Armor's rules in preview mode would have done, by policy, rule priority and outcome.", "reqps",
+    ("policy", "priority", "outcome"),
 )
 
 # --- Prometheus itself and the Locust exporter ------------------------------------------------

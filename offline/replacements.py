@@ -323,6 +323,56 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
 )
 
 
+# Replacing one of these interrupts public traffic, however the replacement is ordered: what a
+# reviewer must know before approving it. (Pulumi creates a replacement first when the program
+# leaves the name to it, as the edge does; the interruption below remains.)
+@dataclass(frozen=True)
+class Outage:
+    """What replacing a resource does to public traffic, for the resources `applies` to (by their inputs)."""
+
+    meaning: str
+    applies: Callable[[Any], bool] = lambda inputs: True
+
+
+def _external_address(inputs: Any) -> bool:
+    # The private services range is a GlobalAddress too (INTERNAL, VPC_PEERING, on a network):
+    # not public. EXTERNAL is the provider's default type; only internal addresses take a network.
+    if not isinstance(inputs, dict):
+        return False
+    internal_only = ("network", "purpose", "prefixLength")
+    return inputs.get("addressType", "EXTERNAL") == "EXTERNAL" and not any(key in inputs for key in internal_only)
+
+
+OUTAGE_ON_REPLACE: dict[str, Outage] = {
+    "gcp:compute/globalAddress:GlobalAddress": Outage(
+        "a new public IP address: every host's A record must change, and clients keep resolving the old "
+        "address until their DNS caches expire",
+        _external_address,
+    ),
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": Outage(
+        "the public listener is deleted and re-created on the address: connections are refused in between"
+    ),
+    "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup": Outage(
+        "the backend's serverless NEG is swapped: requests in flight to the old one fail, and the old one "
+        "cannot be deleted while a backend service still uses it"
+    ),
+    "gcp:certificatemanager/certificate:Certificate": Outage(
+        "a new Google-managed certificate is issued from scratch (minutes to hours): the host serves no valid "
+        "certificate until it is active"
+    ),
+    "gcp:compute/managedSslCertificate:ManagedSslCertificate": Outage(
+        "a new managed certificate is provisioned from scratch: HTTPS fails for its domains until it is active"
+    ),
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": Outage(
+        "a new DNS authorization comes with a new CNAME record to publish: its certificate cannot be issued "
+        "or renewed until the record is changed"
+    ),
+    "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": Outage(
+        "deleted before its replacement exists (one entry per host): the host serves no certificate in between"
+    ),
+}
+
+
 @dataclass(frozen=True)
 class ProtectionSwitch:
     """An input that, while it holds one of ``protective`` values, guards against deletion."""
@@ -413,6 +463,12 @@ def conditional_force_new(resource_type: str) -> tuple[ConditionalForceNew, ...]
 
 def is_stateful(resource_type: str) -> bool:
     return resource_type in STATEFUL_TYPES
+
+
+def outage_on_replace(resource_type: str, inputs: Any) -> str | None:
+    """What replacing this resource (its type, its inputs) does to public traffic; None when nothing."""
+    outage = OUTAGE_ON_REPLACE.get(resource_type)
+    return outage.meaning if outage is not None and outage.applies(inputs) else None
 
 
 def protection_switches(resource_type: str) -> tuple[ProtectionSwitch, ...]:

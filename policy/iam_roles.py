@@ -90,6 +90,9 @@ ROLES: dict[str, RoleRow] = {
     "roles/cloudscheduler.admin": _row("cloudscheduler"),
     "roles/cloudsql.admin": _row("cloudsql"),
     "roles/compute.networkAdmin": _row("compute"),
+    # The edge: Cloud Armor policies, and Certificate Manager (`certificatemanager.*`, no IAM policy).
+    "roles/compute.securityAdmin": _row("compute"),
+    "roles/certificatemanager.admin": _row("certificatemanager"),
     "roles/iap.admin": _row("iap", "iap.webServices.setIamPolicy"),
     "roles/monitoring.editor": _row("monitoring"),
     "roles/redis.admin": _row("redis"),
@@ -111,6 +114,7 @@ ROLES: dict[str, RoleRow] = {
     "roles/cloudscheduler.viewer": _row("cloudscheduler"),
     "roles/cloudsql.viewer": _row("cloudsql"),
     "roles/compute.networkViewer": _row("compute"),
+    "roles/certificatemanager.viewer": _row("certificatemanager"),
     "roles/iam.denyReviewer": _row("iam"),
     "roles/iam.roleViewer": _row("iam"),
     "roles/iam.securityReviewer": _row("iam"),

@@ -256,8 +256,18 @@ def _envs(data: Any) -> Iterator[Mapping[str, Any]]:
 
 
 def cloud_run_ingress_restricted(resource: PolicyResource) -> Iterator[str]:
-    if resource.type != CLOUD_RUN_SERVICE:
+    if resource.type != CLOUD_RUN_SERVICE or resource.environment == "prod":
+        return  # prod: the mandatory rule below
+    yield from _open_ingress(resource)
+
+
+def prod_cloud_run_ingress_restricted(resource: PolicyResource) -> Iterator[str]:
+    if resource.type != CLOUD_RUN_SERVICE or resource.environment != "prod":
         return
+    yield from _open_ingress(resource)
+
+
+def _open_ingress(resource: PolicyResource) -> Iterator[str]:
     ingress = resource.inputs.get("ingress", "INGRESS_TRAFFIC_ALL")
     # IAP on the service itself authenticates every request before it reaches the container.
     if ingress == "INGRESS_TRAFFIC_ALL" and resource.inputs.get("iapEnabled") is not True:
@@ -527,12 +537,18 @@ RULES: tuple[Rule, ...] = (
         no_plain_secret_env,
     ),
     Rule(
-        # Advisory while the program has no load balancer: the public API's only way in is
-        # its run.app URL today. Mandatory once the load balancer lands.
+        # Advisory outside prod: dev may turn the edge off and answer on its run.app URL.
         "cloud-run-ingress-behind-load-balancer",
         "A Cloud Run service does not take traffic from the whole internet without a load balancer or IAP in front.",
         Enforcement.ADVISORY,
         cloud_run_ingress_restricted,
+    ),
+    Rule(
+        # Mandatory in prod: the edge (components/edge) is the only way in, through Cloud Armor.
+        "prod-cloud-run-ingress-behind-load-balancer",
+        "In prod, a Cloud Run service takes traffic only through the load balancer, or behind IAP.",
+        Enforcement.MANDATORY,
+        prod_cloud_run_ingress_restricted,
     ),
     Rule(
         "escalation-roles-conditioned",

@@ -21,6 +21,7 @@ from .combinations import check_combinations
 from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
+from .edge import EdgeSettings, check_edge_fits
 from .errors import ConfigConflict
 from .model_base import ConfigModel
 from .usage import UsageConfig
@@ -390,6 +391,15 @@ class StackConfig(ConfigModel):
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
+    edge: EdgeSettings = Field(
+        default_factory=EdgeSettings, description="The HTTPS load balancer, Cloud Armor, CDN (see EdgeSettings)."
+    )
+
+    @field_validator("edge")
+    @classmethod
+    def _edge_fits_the_stack(cls, edge: EdgeSettings, info: ValidationInfo) -> EdgeSettings:
+        return check_edge_fits(edge, info.data)
+
     usage: UsageConfig = Field(
         default_factory=UsageConfig, validate_default=True, description="Usage metering and invoicing (see UsageConfig)."
     )

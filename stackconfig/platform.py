@@ -60,8 +60,8 @@ class ApiConfig(ConfigModel):
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
         default="all",
         description=(
-            "Who may reach the service: the API is public and has no load balancer in front yet, so `all`; "
-            "switch to `internal-and-cloud-load-balancing` once one exists."
+            "Who may reach the service while the edge is off (dev): `all`. With the edge on (edge.enabled) the "
+            "API takes traffic only through its load balancer (`internal-and-cloud-load-balancing`): leave this unset."
         ),
     )
     public: bool = Field(

@@ -13,6 +13,7 @@ from components.deploy_identity import (
     DEPLOYER_CUSTOM_ROLES,
     DEPLOYER_ROLES,
     GRANTED_PROJECT_ROLES,
+    LOG_METRICS_ROLE,
     NOT_GOOGLE_CLOUD,
     PREVIEWER_ROLES,
     PROJECT_IAM_ADMIN,
@@ -204,7 +205,11 @@ def test_the_deployer_is_the_only_identity_with_write_roles(applied: dict[str, A
     assert sorted(role for member, role in grants if member == deployer) == sorted(
         [*DEPLOYER_ROLES, SECRET_ACCESSOR, *custom]
     )
-    assert {role.key for role in DEPLOYER_CUSTOM_ROLES} == {SERVICE_ACCOUNTS_ROLE.key, SECRETS_ROLE.key}
+    assert {role.key for role in DEPLOYER_CUSTOM_ROLES} == {
+        SERVICE_ACCOUNTS_ROLE.key,
+        SECRETS_ROLE.key,
+        LOG_METRICS_ROLE.key,
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)

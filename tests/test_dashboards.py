@@ -42,6 +42,7 @@ GOLDEN_UIDS = [
     "omni-usage-pipeline",
     "omni-cost",
     "omni-tracing",
+    "omni-edge",
     "omni-load-test",
 ]
 runner = CliRunner()

@@ -135,7 +135,9 @@ def test_grafana_signs_people_in_with_the_iap_jwt_of_its_own_audience(applied, s
         "iss": "https://cloud.google.com/iap",
         "aud": f"/projects/{number}/locations/europe-west1/services/omni-{stack}-grafana",
     }
-    assert env["GF_SERVER_ROOT_URL"] == f"https://omni-{stack}-grafana-{number}.europe-west1.run.app"
+    # Behind the edge (staging, prod), Grafana's root is its own host; IAP's audience stays the service's.
+    edge_host = applied[stack]["outputs"].get("edge_urls", {}).get("grafana", "").rstrip("/")
+    assert env["GF_SERVER_ROOT_URL"] == (edge_host or f"https://omni-{stack}-grafana-{number}.europe-west1.run.app")
     # No other way in, no password anywhere, and nobody edits what the repository provisions.
     assert env["GF_AUTH_DISABLE_LOGIN_FORM"] == "true"
     assert env["GF_AUTH_BASIC_ENABLED"] == env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
@@ -332,6 +334,7 @@ def test_grafana_is_protected_where_data_is(graphs):
 
 
 def test_grafana_off_declares_none_of_it(project_copy):
+    edit_stack_file(project_copy, "prod", "      grafana: grafana.omni.example\n", "")  # no host without Grafana
     graph = with_grafana(project_copy, "prod", "    enabled: false")
     assert resources(graph, "omni:grafana:Grafana") == []
     assert not [r for r in graph["resources"] if "grafana" in r["name"]]

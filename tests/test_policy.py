@@ -180,13 +180,34 @@ CASES: tuple[Case, ...] = (
         node(JOB, {"template": {"template": {"containers": [{"envs": [{"name": "DATABASE_PASSWORD", "value": "hunter2"}]}]}}}, name="plain-password-job"),
         True,
     ),
-    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False),
+    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False, environment="dev"),
     Case(
         "cloud-run-ingress-behind-load-balancer",
         node(RUN, {**service([], ingress="INGRESS_TRAFFIC_ALL"), "iapEnabled": True}, name="behind-iap-grafana"),
         False,
+        environment="dev",
     ),
-    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api"), True),
+    Case(
+        "cloud-run-ingress-behind-load-balancer",
+        node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api"),
+        True,
+        environment="dev",
+    ),
+    # In prod the same open service fails the preview: the advisory rule leaves prod to the mandatory one.
+    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="prod-open-api"), False),
+    Case("prod-cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-prod-api"), True),
+    Case("prod-cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="lb-only-prod-api"), False),
+    Case(
+        "prod-cloud-run-ingress-behind-load-balancer",
+        node(RUN, {**service([], ingress="INGRESS_TRAFFIC_ALL"), "iapEnabled": True}, name="iap-prod-grafana"),
+        False,
+    ),
+    Case(
+        "prod-cloud-run-ingress-behind-load-balancer",
+        node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-dev-api"),
+        False,
+        environment="dev",
+    ),
     # --- identity ---------------------------------------------------------------------------
     Case(
         "escalation-roles-conditioned",
@@ -337,6 +358,7 @@ def test_security_policies_are_mandatory() -> None:
         "prod-stateful-protected",
         "no-primitive-roles",
         "no-plain-secret-env",
+        "prod-cloud-run-ingress-behind-load-balancer",
         "escalation-roles-conditioned",
         "public-grants-allowlisted",
         "bucket-access-locked-down",
@@ -365,9 +387,11 @@ def test_the_adapter_turns_pulumi_policy_unknowns_into_the_graph_marker() -> Non
 
 
 def test_a_report_passes_with_advisory_violations_only_and_fails_with_a_mandatory_one() -> None:
+    # In dev, where an open ingress is advisory (prod fails it: prod-cloud-run-ingress-behind-load-balancer).
     open_api = node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-api")
-    advisory_only = check_graph(graph(open_api))
-    with_mandatory = check_graph(graph(open_api, node(PROJECT_IAM, {"role": "roles/owner", "member": "user:a@b.c"}, name="owner")))
+    advisory_only = check_graph(graph(open_api, environment="dev"))
+    owner = node(PROJECT_IAM, {"role": "roles/owner", "member": "user:a@b.c"}, name="owner")
+    with_mandatory = check_graph(graph(open_api, owner, environment="dev"))
 
     assert advisory_only.passed
     assert [v.policy for v in advisory_only.advisory] == ["cloud-run-ingress-behind-load-balancer"]
@@ -403,8 +427,9 @@ def test_real_stacks_pass_the_pack(graphs: dict[str, dict[str, Any]], stack: str
     report = check_graph(graphs[stack])
 
     assert report.passed, [f"{v.policy}: {v.name}: {v.message}" for v in report.mandatory]
-    # The one known advisory: the public API has no load balancer in front yet.
-    assert {(v.policy, v.name) for v in report.advisory} == {("cloud-run-ingress-behind-load-balancer", f"omni-{stack}-api-service")}
+    # The one known advisory: dev turns the edge off, so its API answers on its run.app URL.
+    expected = {("cloud-run-ingress-behind-load-balancer", "omni-dev-api-service")} if stack == "dev" else set()
+    assert {(v.policy, v.name) for v in report.advisory} == expected
     assert report.resources_checked > 50
 
 
@@ -428,5 +453,6 @@ def test_omni_check_runs_the_policies_over_every_stack(project_copy: Project) ->
     assert result.exit_code == 0, result.output
     for stack in ("dev", "staging", "prod"):
         assert f"✓ {stack}: policies:" in result.output
-        assert "0 mandatory and 1 advisory violations" in result.output
+    assert "0 mandatory and 1 advisory violations" in result.output  # dev, without the edge
+    assert "0 mandatory and 0 advisory violations" in result.output  # staging and prod, behind it
     assert "advisory cloud-run-ingress-behind-load-balancer" in result.output

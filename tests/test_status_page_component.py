@@ -33,7 +33,8 @@ def test_every_public_component_has_an_https_uptime_check_on_the_api_host(applie
     graph = applied[stack]
     checks = {r["inputs"]["userLabels"][COMPONENT_LABEL]: r["inputs"] for r in under_status_page(graph, CHECK)}
     assert set(checks) == {component.id for component in PUBLIC_COMPONENTS}
-    api_uri = graph["outputs"]["api_url"]
+    # Behind the edge (staging, prod), through the API's custom domain, as users do.
+    api_uri = graph["outputs"].get("edge_urls", {}).get("api") or graph["outputs"]["api_url"]
     for component in PUBLIC_COMPONENTS:
         check = checks[component.id]
         assert check["httpCheck"]["path"] == component.check_path

@@ -31,6 +31,7 @@ INGRESS: Mapping[str, str] = {
     "internal": "INGRESS_TRAFFIC_INTERNAL_ONLY",
     "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
 }
+LOAD_BALANCER_INGRESS = "internal-and-cloud-load-balancing"
 
 
 def ingress(setting: str) -> str:
@@ -55,6 +56,10 @@ class ApiServiceArgs:
     """Helper containers beside the API (the metrics collector); none by default."""
     secret_files: Sequence[SecretFile] = ()
     """Secret versions the sidecars mount as files."""
+    behind_load_balancer: bool = False
+    """The edge is in front (components/edge): traffic only through the load balancer
+    (`internal-and-cloud-load-balancing`, whatever `settings.ingress` says) and no run.app URL,
+    so nothing reaches the API around Cloud Armor."""
 
     def __post_init__(self) -> None:
         # Refused here, before the component declares anything.
@@ -82,7 +87,8 @@ class ApiService(pulumi.ComponentResource):
             location=args.region,
             description="Omni API (managed by Pulumi)",
             labels={"service": "api"},
-            ingress=ingress(settings.ingress),
+            ingress=ingress(LOAD_BALANCER_INGRESS if args.behind_load_balancer else settings.ingress),
+            default_uri_disabled=args.behind_load_balancer or None,
             deletion_protection=args.deletion_protection,
             # Service-level maximum: it caps the instances of every revision together, so the
             # database connection budget (max instances x pool) holds during a rollout too.

@@ -21,7 +21,7 @@ def dangers_of(diff: ResourceDiff, old: Resource | None, new: Resource | None) -
         return [_delete_danger(diff, old)]
     if old is None or new is None or diff.kind not in (ChangeKind.UPDATE, ChangeKind.REPLACE):
         return []
-    found = _replace_dangers(diff) if diff.kind is ChangeKind.REPLACE else []
+    found = _replace_dangers(diff, inputs_of(old)) if diff.kind is ChangeKind.REPLACE else []
     return found + _guard_dangers(diff, old, new)
 
 
@@ -65,7 +65,7 @@ def _blocks_delete(resource: Resource, switch: replacements.ProtectionSwitch) ->
     return _is_protective(value, switch) and value not in ("ABANDON", "DISABLE")
 
 
-def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
+def _replace_dangers(diff: ResourceDiff, inputs: dict[str, Any]) -> list[Danger]:
     because = replacement_reason(diff)
     found: list[Danger] = []
     if diff.stateful:
@@ -86,6 +86,16 @@ def _replace_dangers(diff: ResourceDiff) -> list[Danger]:
                 Severity.HIGH,
                 f"likely replaced because {because}, but it is protected (protect: true): "
                 "Pulumi will refuse to replace it and the update fails",
+            )
+        )
+    outage = replacements.outage_on_replace(diff.type, inputs)
+    if outage is not None:
+        found.append(
+            _danger(
+                diff,
+                DangerKind.REPLACE_OUTAGE,
+                Severity.HIGH,
+                f"likely replaced because {because}: an outage, {outage}",
             )
         )
     return found

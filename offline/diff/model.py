@@ -29,6 +29,7 @@ class DangerKind(StrEnum):
     DELETE_PROTECTED = "delete-protected"
     REPLACE_STATEFUL = "replace-stateful"
     REPLACE_PROTECTED = "replace-protected"
+    REPLACE_OUTAGE = "replace-outage"  # the edge: a replacement interrupts public traffic
     PROTECT_REMOVED = "protect-removed"
     DELETION_PROTECTION_OFF = "deletion-protection-off"
     RETAIN_ON_DELETE_REMOVED = "retain-on-delete-removed"

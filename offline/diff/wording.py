@@ -28,6 +28,7 @@ def danger_headline(report: DiffReport) -> str:
         _resources_with(report.dangers, {DangerKind.REPLACE_PROTECTED}) - replaced_stateful
     )
     unprotected = _resources_with(report.dangers, PROTECTION_KINDS)
+    outages = _resources_with(report.dangers, {DangerKind.REPLACE_OUTAGE})
     clauses: list[str] = []
     if deleted:
         clauses.append(_delete_clause(len(deleted), len(stateful_deleted)))
@@ -37,6 +38,8 @@ def danger_headline(report: DiffReport) -> str:
         clauses.append(f"replaces {plural(len(replaced_protected), 'protected resource')}")
     if unprotected:
         clauses.append(f"removes protection from {plural(len(unprotected), 'resource')}")
+    if outages:
+        clauses.append(f"interrupts public traffic (replaces {plural(len(outages), 'edge resource')})")
     if not clauses:
         return ""
     joined = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
