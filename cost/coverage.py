@@ -79,6 +79,9 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "gcp:storage/bucketObject:BucketObject": _usage("bytes counted in its bucket's stored GiB"),
     "gcp:monitoring/notificationChannel:NotificationChannel": _free("notification channels are not billed"),
     "gcp:logging/projectSink:ProjectSink": _free("routing is not billed; the destination bucket is priced"),
+    "gcp:logging/metric:Metric": _usage(
+        "a log-based metric's points are billed as Monitoring data ingested, by volume"
+    ),
     "gcp:projects/service:Service": _free("enabling an API is not billed"),
     "gcp:projects/serviceIdentity:ServiceIdentity": _free("service agents are not billed"),
     "gcp:projects/iAMCustomRole:IAMCustomRole": _free(IAM_GRANT),

@@ -576,6 +576,8 @@ def security_policy(resource: dict[str, Any], component: str, context: Context) 
                 region="global",
             )
         )
+    if resource.get("inputs", {}).get("type") == "CLOUD_ARMOR_EDGE":
+        return items  # an edge policy sees cached (bucket) traffic, which the profile does not hold
     items.append(
         _item(
             resource,

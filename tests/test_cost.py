@@ -373,12 +373,16 @@ def test_the_edge_load_balancer_and_cloud_armor_on_a_hand_written_fragment() -> 
     http_rule = resource("gcp:compute/globalForwardingRule:GlobalForwardingRule", "http", {"portRange": "80"})
     armor = resource("gcp:compute/securityPolicy:SecurityPolicy", "armor", {"rules": [{}, {}, {}]})
     url_map = resource("gcp:compute/uRLMap:URLMap", "map", {})
+    edge_armor = resource(
+        "gcp:compute/securityPolicy:SecurityPolicy", "cdn", {"type": "CLOUD_ARMOR_EDGE", "rules": [{}]}
+    )
     profile = TrafficProfile(requests_per_month=10_000_000, request_kb=2, response_kb=8)
     # https: 730 h x $0.025 = 18.25, data 10,000,000 x 10 kB = 100 GB x $0.008 = 0.80 -> 19.05
     # http:  730 h x $0.025 = 18.25
     # armor: policy $5 + 3 rules x $1 + 10,000,000 requests x $0.75 / 1,000,000 = 7.5 -> 15.5
-    # url map: free.   total 19.05 + 18.25 + 15.5 = 52.8
-    assert monthly(fragment(https_rule, http_rule, armor, url_map), profile) == 52.8
+    # edge policy (cached traffic, not in the profile): policy $5 + 1 rule x $1 = 6
+    # url map: free.   total 19.05 + 18.25 + 15.5 + 6 = 58.8
+    assert monthly(fragment(https_rule, http_rule, armor, edge_armor, url_map), profile) == 58.8
 
 
 def test_the_usage_pipeline_pubsub_and_bigquery_on_a_hand_written_fragment() -> None:
