@@ -30,7 +30,7 @@ from components.rule_evaluator import (
 )
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components import grafana, managed_prometheus, tracing
-from components import status_page
+from components import budget, status_page
 from components import edge as front_door
 from components.edge import Edge, EdgeArgs
 from components.status_page import StatusPage, StatusPageArgs
@@ -82,6 +82,7 @@ apis = ProjectServices(
             *deploy_identity.REQUIRED_APIS,
             *audit.REQUIRED_APIS,
             *(status_page.REQUIRED_APIS if config.status_page.enabled else ()),
+            *(budget.REQUIRED_APIS if config.cost.enabled else ()),
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
         ],
@@ -190,6 +191,21 @@ policies = AlertPolicies(
     ),
     opts=after_apis,
 )
+# The month's spend against the stack's budget; thresholds open tickets like warnings do.
+if config.cost.billing_account and config.cost.monthly_budget:
+    budget.Budget(
+        f"{base}-cost",
+        budget.BudgetArgs(
+            billing_account=config.cost.billing_account,
+            project=config.project,
+            monthly_amount=config.cost.monthly_budget,
+            ticket_channels=[policies.channels[alert_policies.Channel.TICKET].id],
+            actual_thresholds=tuple(config.cost.actual_thresholds),
+            forecast_thresholds=tuple(config.cost.forecast_thresholds),
+            notify_billing_admins=config.cost.notify_billing_admins,
+        ),
+        opts=after_apis,
+    )
 
 
 # Managed Prometheus: the collector sidecar of the API and the workers, and the file it reads.

@@ -28,6 +28,7 @@ app = typer.Typer(
 
 # Sub-apps: each imports its heavy modules inside its commands, so `omni preview` stays fast.
 from cli import alerts as alerts_cli  # noqa: E402
+from cli import cost as cost_cli  # noqa: E402
 from cli import dashboards as dashboards_cli  # noqa: E402
 from cli import docs as docs_cli  # noqa: E402
 from cli import lab as lab_cli  # noqa: E402
@@ -40,6 +41,7 @@ app.add_typer(lab_cli.app, name="lab")
 app.add_typer(statuspage_cli.app, name="statuspage")
 app.add_typer(loadtest_cli.app, name="loadtest")
 app.add_typer(docs_cli.app, name="docs")
+app.add_typer(cost_cli.app, name="cost")
 
 
 ProjectDir = Annotated[
@@ -194,7 +196,7 @@ def diff(
     if against and len(stacks) > 1:
         fail("--against compares one stack: pass --stack")
 
-    reports = []
+    reports, graph_pairs = [], []
     for name in stacks:
         try:
             if ref:
@@ -203,17 +205,20 @@ def diff(
                 before = read_graph_file(against) if against else read_snapshot(project, name)
         except (FileNotFoundError, ValueError) as error:
             fail(str(error))
-        reports.append(compute_diff(before, _graph_json(project, name)))
+        graph_pairs.append((before, _graph_json(project, name)))
+        reports.append(compute_diff(*graph_pairs[-1]))
+    cost_lines = cost_cli.diff_cost_lines(graph_pairs, markdown=output_format == "markdown")
 
     if output_format == "markdown" and all_stacks:
         # The pull-request comment: the danger of every stack first, then each stack's diff.
-        sys.stdout.write(render_markdown_comment(reports))
+        sys.stdout.write(render_markdown_comment(reports, cost_lines=cost_lines))
     elif output_format == "json":
         payload = [json.loads(render_json(report)) for report in reports]
         sys.stdout.write(json.dumps(payload if len(payload) > 1 else payload[0], indent=2, sort_keys=True) + "\n")
     else:
         separator = "\n" if output_format == "text" else "\n\n"
         sys.stdout.write(separator.join(renderers[output_format](report).rstrip("\n") for report in reports) + "\n")
+        sys.stdout.write(separator + "\n".join(cost_lines) + "\n")
     raise typer.Exit(code=1 if any(report.has_changes for report in reports) else 0)
 
 
@@ -261,6 +266,9 @@ def check(project_dir: ProjectDir = Path(".")) -> None:
                 f"{violation.type} {violation.name}: {violation.message}",
                 markup=False,
             )
+        budget = cost_cli.budget_warning(graph, cost_cli.estimate(graph))
+        if budget:
+            out.print(f"! {name}: cost: {budget}", markup=False)
     if failures:
         raise typer.Exit(code=1)
 

@@ -137,6 +137,9 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:certificatemanager/": ServiceRoles("roles/certificatemanager.admin", ("roles/certificatemanager.viewer",)),
     # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
     "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
+    # Budgets live on the billing account, outside the project: a person grants the deployer
+    # Billing Account Costs Manager and the previewer Billing Account Viewer there (docs/cost.md).
+    "gcp:billing/": ServiceRoles(None, ()),
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),

@@ -307,17 +307,20 @@ NO_DANGER_IN_ANY_STACK = (
     "✅ No stack loses anything: nothing is deleted, no stateful resource is replaced, "
     "no protection is removed."
 )
+COST_HEADING = "**Monthly cost** (estimate at list prices; `omni cost --stack S` shows every line and assumption):"
 DETAILS_TOO_LONG = (
     "_Details left out: the comment would pass GitHub's size limit. "
     "Run `omni diff --stack {stack} --ref origin/main` or read the workflow's `omni-diff` artifact._"
 )
 
 
-def render_markdown_comment(reports: list[DiffReport], limit: int = COMMENT_LIMIT) -> str:
+def render_markdown_comment(
+    reports: list[DiffReport], limit: int = COMMENT_LIMIT, cost_lines: list[str] | None = None
+) -> str:
     """One PR comment for every stack: the danger of all stacks at the very top (riskiest
-    stack first, each danger named with its resource), a summary row per stack, then each
-    stack's own diff. When that is too long for GitHub, the per-stack details go, never the
-    danger."""
+    stack first, each danger named with its resource), a summary row per stack, the monthly
+    cost line of each stack (``cost_lines``, rendered by the caller), then each stack's own
+    diff. When that is too long for GitHub, the per-stack details go, never the danger."""
     head = [COMMENT_MARKER, "# Infrastructure diff", ""]
     dangerous = sorted((r for r in reports if r.has_danger), key=lambda r: STACK_RANK.get(r.stack, len(STACK_RANK)))
     head += _md_comment_dangers(dangerous) if dangerous else [NO_DANGER_IN_ANY_STACK, ""]
@@ -325,6 +328,8 @@ def render_markdown_comment(reports: list[DiffReport], limit: int = COMMENT_LIMI
     for report in reports:
         danger = f"⚠️ {len(report.dangers)}" if report.has_danger else "none"
         head.append(f"| `{_md_text(report.stack or '?')}` | {_md_text(summary_line(report))} | {danger} |")
+    if cost_lines:
+        head += ["", COST_HEADING, *cost_lines]
     top = "\n".join([*head, ""]) + "\n"
     details = "\n\n".join(render_markdown(report).rstrip("\n") for report in reports) + "\n"
     if len(top) + len(details) <= limit:

@@ -19,6 +19,7 @@ from . import gcp_rules
 from .alerting_path import AlertingPathConfig
 from .combinations import check_combinations
 from .connections import check_connection_budget, connection_budget
+from .cost import CostSettings
 from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
 from .errors import ConfigConflict
@@ -385,6 +386,7 @@ class StackConfig(ConfigModel):
     audit: AuditConfig = Field(
         default_factory=AuditConfig, description="Data Access audit logs and the locked audit log bucket (see AuditConfig)."
     )
+    cost: CostSettings = Field(default_factory=CostSettings, description="The Cloud Billing budget (see CostSettings).")
     status_page: StatusPageConfig = Field(
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",

@@ -6,12 +6,21 @@ import ipaddress
 
 import pytest
 
-from .conftest import STACKS, one, resources
+from .conftest import STACKS, resources
+from .conftest import one as one_of_type
 
 NETWORK = "gcp:compute/network:Network"
 SUBNET = "gcp:compute/subnetwork:Subnetwork"
 PSA_RANGE = "gcp:compute/globalAddress:GlobalAddress"
 PSA = "gcp:servicenetworking/connection:Connection"
+NETWORK_COMPONENT = "omni:network:Network"
+
+
+def one(graph, type_):
+    """The one resource of that type the Network component declares (the edge has its own
+    global address)."""
+    (found,) = [r for r in resources(graph, type_) if NETWORK_COMPONENT in r.get("parent", "")]
+    return found
 NAT = "gcp:compute/routerNat:RouterNat"
 
 
@@ -74,7 +83,7 @@ def test_network_waits_for_the_apis_it_needs(graphs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_google_resource_uses_the_stack_provider(graphs, stack):
     graph = graphs[stack]
-    provider = one(graph, "pulumi:providers:gcp")
+    provider = one_of_type(graph, "pulumi:providers:gcp")
     assert provider["inputs"]["project"] == f"omni-api-{stack}"
     google = [r for r in graph["resources"] if r["type"].startswith("gcp:")]
     assert google

@@ -39,7 +39,8 @@ SECRET_READER = "gcp:secretmanager/secretIamMember:SecretIamMember"
 PROJECT_ROLE = "gcp:projects/iAMMember:IAMMember"
 COMPONENT_KINDS = ("receivers", "processors", "exporters", "extensions")
 # Cloud Run workloads that do not run the Omni app, and so have nothing to trace.
-NOT_THE_APP = {"grafana"}
+# Tools that run no app code: Grafana, and the alerting path (rule evaluator and Alertmanager).
+NOT_THE_APP = {"grafana", "alerting"}
 
 
 def stack_config(project: Project, stack: str) -> StackConfig:
