@@ -11,7 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from alerts.model import AlertRule, AlertScenario, InputSeries, RecordingRule, RuleGroup, Severity, SignalProbe, WindowProbe
+from alerts.model import (
+    AlertRule,
+    AlertScenario,
+    InputSeries,
+    RecordingRule,
+    RuleGroup,
+    Severity,
+    SignalProbe,
+    WindowProbe,
+)
 from alerts.slo import (
     BUDGET_REMAINING_RECORD,
     BURN_RATE_WINDOWS,
@@ -30,8 +39,8 @@ from alerts.slo import (
     BurnRateWindow,
 )
 from observability import catalogue as m
-from observability.durations import parse_duration
 from observability.catalogue import API_WORKLOAD, WORKER_WORKLOAD
+from observability.durations import parse_duration
 
 # How long a burn must last before it notifies. The short window already requires the burn to be
 # happening now, so `for` only rides out a one-evaluation glitch (a missed scrape, a counter
@@ -77,7 +86,9 @@ _API = f'service="{API_WORKLOAD}"'
 _WORKER = f'service="{WORKER_WORKLOAD}"'
 SLI_TEST_COUNTERS: dict[str, SliCounters] = {
     "api-availability": SliCounters(
-        bad=f'{m.HTTP_REQUESTS.name}{{{_API},code="503"}}', good=f'{m.HTTP_REQUESTS.name}{{{_API},code="200"}}', total=None
+        bad=f'{m.HTTP_REQUESTS.name}{{{_API},code="503"}}',
+        good=f'{m.HTTP_REQUESTS.name}{{{_API},code="200"}}',
+        total=None,
     ),
     "api-latency": SliCounters(
         bad=None,
@@ -141,7 +152,8 @@ def _burn_condition(slo: SLO, severity: Severity, ratio_over) -> str:
     for window in _windows(severity):
         threshold = repr(burn_threshold(slo, window))
         pairs.append(
-            f"(\n  {ratio_over(window.long_window)} > {threshold}\nand\n  {ratio_over(window.short_window)} " f"> {threshold}\n)"
+            f"(\n  {ratio_over(window.long_window)} > {threshold}\nand\n  {ratio_over(window.short_window)} "
+            f"> {threshold}\n)"
         )
     return "\nor\n".join(pairs)
 
@@ -192,7 +204,8 @@ def recording_rules(slo: SLO) -> tuple[RecordingRule, ...]:
 def burn_rate_alert(slo: SLO, severity: Severity) -> AlertRule:
     windows = _windows(severity)
     explained = " or ".join(
-        f"{window.factor:g}x over {window.long_window} and {window.short_window} ({window.budget_spent})" for window in windows
+        f"{window.factor:g}x over {window.long_window} and {window.short_window} ({window.budget_spent})"
+        for window in windows
     )
     consequence = "Page: users are failing now." if severity is Severity.CRITICAL else "Ticket: fix it this week."
     return AlertRule(
@@ -200,7 +213,8 @@ def burn_rate_alert(slo: SLO, severity: Severity) -> AlertRule:
         expr=_burn_condition(slo, severity, slo.error_ratio_series),
         for_=FOR_BY_SEVERITY[severity],
         severity=severity,
-        summary="SLO {{ $labels.slo }} of {{ $labels.service }} is burning its error " f"budget {'fast' if severity is Severity.CRITICAL else 'steadily'}.",
+        summary="SLO {{ $labels.slo }} of {{ $labels.service }} is burning its error "
+        f"budget {'fast' if severity is Severity.CRITICAL else 'steadily'}.",
         description=(
             f"{slo.description} The error ratio of SLO {{{{ $labels.slo }}}} burns the {slo.objective:g} objective's "
             f"budget {explained}. {consequence}"
@@ -296,7 +310,6 @@ def burn_scenario(slo: SLO, severity: Severity) -> AlertScenario:
         series_labels={"slo": slo.name, "service": slo.service},
         sibling_onsets=siblings,
     )
-
 
 
 def burn_probe(slo: SLO, severity: Severity) -> SignalProbe:

@@ -16,7 +16,12 @@ from typing import Any
 
 import yaml
 
-from alerts.alertmanager import PAGERDUTY_ROUTING_KEY_FILE, TICKET_WEBHOOK_URL, WATCHDOG_WEBHOOK_URL, alertmanager_config
+from alerts.alertmanager import (
+    PAGERDUTY_ROUTING_KEY_FILE,
+    TICKET_WEBHOOK_URL,
+    WATCHDOG_WEBHOOK_URL,
+    alertmanager_config,
+)
 from alerts.model import AlertRule, RecordingRule, RuleGroup
 from alerts.rules import rule_file_name, rule_groups
 from alerts.unittests import unit_tests
@@ -120,7 +125,9 @@ def render_all(groups: tuple[RuleGroup, ...] | None = None, *, runbook_dir: Path
     return files
 
 
-def write_all(out_dir: Path, groups: tuple[RuleGroup, ...] | None = None, *, runbook_dir: Path = RUNBOOK_DIR) -> list[Path]:
+def write_all(
+    out_dir: Path, groups: tuple[RuleGroup, ...] | None = None, *, runbook_dir: Path = RUNBOOK_DIR
+) -> list[Path]:
     """Write rule files, alertmanager.yml and the promtool tests under `out_dir`; the paths written.
 
     Files left from an earlier render of a since-removed rule are deleted, so promtool never tests

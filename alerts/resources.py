@@ -201,7 +201,8 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 name="CloudRunConcurrencySaturated",
                 # The API's ceiling (api.concurrency): other Cloud Run services have their own.
                 expr=(
-                    f"histogram_quantile(0.95, sum by (service_name, le) (rate({m.RUN_CONCURRENCY.bucket}{{{api}}}[5m])))\n"
+                    "histogram_quantile(0.95, sum by (service_name, le) "
+                    f"(rate({m.RUN_CONCURRENCY.bucket}{{{api}}}[5m])))\n"
                     f"> {saturation:g}"
                 ),
                 for_="15m",
@@ -549,8 +550,8 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 severity=Severity.CRITICAL,
                 summary="No Celery worker of {{ $labels.service }} answers.",
                 description=(
-                    "{{ $value | humanize }} Celery workers of {{ $labels.service }} answered the last ping for a minute "
-                    "(or none reported at all while the API's metrics arrive): no background task runs and the "
+                    "{{ $value | humanize }} Celery workers of {{ $labels.service }} answered the last ping for a "
+                    "minute (or none reported at all while the API's metrics arrive): no background task runs and the "
                     "queues only grow."
                 ),
                 scenario=_scenario(_steady(workers_series, 0), labels={"service": worker}, value=0),

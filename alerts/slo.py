@@ -2,9 +2,9 @@
 derived from them (Google SRE workbook, chapter "Alerting on SLOs"), never written by hand.
 
 An SLO is its service, its objective and two queries: the bad events and all events, each a
-`string.Template` whose `$window` is the range to rate over (Sloth's errors over total). Everything else (the error-ratio
-recording rules per window, the multi-window multi-burn-rate alerts, the dashboards' error-budget
-panels) reads the names this module gives.
+`string.Template` whose `$window` is the range to rate over (Sloth's errors over total).
+Everything else (the error-ratio recording rules per window, the multi-window multi-burn-rate
+alerts, the dashboards' error-budget panels) reads the names this module gives.
 """
 
 from __future__ import annotations
@@ -104,8 +104,14 @@ PERIOD_SOURCE_WINDOW = "5m"
 SLO_RECORDS = frozenset(
     {f"slo:sli_error:ratio_rate{window}" for window in ERROR_RATIO_WINDOWS}
     | {
-        OBJECTIVE_RECORD, ERROR_BUDGET_RECORD, PERIOD_DAYS_RECORD, CURRENT_BURN_RATE_RECORD,
-        PERIOD_BURN_RATE_RECORD, BUDGET_REMAINING_RECORD, ERROR_EVENTS_RECORD, EVENTS_RECORD,
+        OBJECTIVE_RECORD,
+        ERROR_BUDGET_RECORD,
+        PERIOD_DAYS_RECORD,
+        CURRENT_BURN_RATE_RECORD,
+        PERIOD_BURN_RATE_RECORD,
+        BUDGET_REMAINING_RECORD,
+        ERROR_EVENTS_RECORD,
+        EVENTS_RECORD,
     }
 )
 

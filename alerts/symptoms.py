@@ -140,10 +140,12 @@ def api_latency_high() -> AlertRule:
         expr=_with_traffic_guard(f"{slow_share}\n> {API_SLOW_RATIO:g}", _TIMED_REQUESTS),
         for_=SYMPTOM_FOR,
         severity=Severity.CRITICAL,
-        summary="Service {{ $labels.service }} takes over 500 ms for {{ $value | humanizePercentage }} of its " "requests.",
+        summary="Service {{ $labels.service }} takes over 500 ms for {{ $value | humanizePercentage }} of its "
+        "requests.",
         description=(
             f"{{{{ $value | humanizePercentage }}}} of the requests to {{{{ $labels.service }}}} took longer than "
-            f"{float(m.LATENCY_SLO_BUCKET) * 1000:g} ms over the last {SYMPTOM_WINDOW} " f"(threshold {API_SLOW_RATIO:.0%}, "
+            f"{float(m.LATENCY_SLO_BUCKET) * 1000:g} ms over the last {SYMPTOM_WINDOW} "
+            f"(threshold {API_SLOW_RATIO:.0%}, "
             f"5x the latency SLO's {API_LATENCY.error_budget:.0%} budget; at least one request a second). "
             "Users are waiting now."
         ),

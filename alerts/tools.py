@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alerts.alertmanager import RouteCase, route_cases
-from alerts.render import ALERTMANAGER_FILE, RULES_DIR, TESTS_DIR
 from alerts.model import RuleGroup
+from alerts.render import ALERTMANAGER_FILE, RULES_DIR, TESTS_DIR
 from alerts.rules import all_alerts
 
 
@@ -39,7 +39,9 @@ class ToolResult:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise ToolMissing(f"{name} is not installed: `apt-get install {_PACKAGES[name]}` (scripts/apt-test-packages.txt)")
+        raise ToolMissing(
+            f"{name} is not installed: `apt-get install {_PACKAGES[name]}` (scripts/apt-test-packages.txt)"
+        )
     return path
 
 
@@ -53,7 +55,9 @@ def _yaml_files(directory: Path) -> list[str]:
 
 
 def promtool_check_rules(out_dir: Path) -> ToolResult:
-    return _run("promtool check rules", [_tool("promtool"), "check", "rules", *_yaml_files(out_dir / RULES_DIR)], out_dir)
+    return _run(
+        "promtool check rules", [_tool("promtool"), "check", "rules", *_yaml_files(out_dir / RULES_DIR)], out_dir
+    )
 
 
 def promtool_test_rules(out_dir: Path) -> ToolResult:

@@ -5,8 +5,9 @@ One test file per alert (name and severity): its rule file and
 - the scenario's input series with two checks on the `for` boundary, as kubernetes-mixin's tests
   do: one step before `onset + for` the alert is silent (pending does not count), at `onset + for`
   it fires with its exact labels and annotations. So a `for` doubled fails, and so does one
-  halved, unless the half rounds to the same number of evaluations (then it is the same rule). promtool expands the annotation templates, so the expected text is
-  expanded here with the same functions (`$labels.x`, `$value`, `humanize`, `humanizePercentage`);
+  halved, unless the half rounds to the same number of evaluations (then it is the same rule).
+  promtool expands the annotation templates, so the expected text is expanded here with the same
+  functions (`$labels.x`, `$value`, `humanize`, `humanizePercentage`);
 - the probe's threshold tests: silent under healthy non-zero traffic and just below the
   threshold (5% off, or the next whole number for counts), firing just above it, and for a
   traffic guard, silent just under the guard's traffic and firing just over it.
@@ -146,7 +147,13 @@ def _alerts_query(alert: AlertRule) -> str:
 
 
 def _firing_sample(alert: AlertRule, labels: dict[str, str]) -> dict[str, Any]:
-    every = {"alertname": alert.name, "alertstate": "firing", **labels, **alert.labels, "severity": alert.severity.value}
+    every = {
+        "alertname": alert.name,
+        "alertstate": "firing",
+        **labels,
+        **alert.labels,
+        "severity": alert.severity.value,
+    }
     text = ",".join(f'{name}="{value}"' for name, value in sorted(every.items()))
     return {"labels": f"ALERTS{{{text}}}", "value": 1}
 
@@ -185,13 +192,20 @@ def threshold_tests(
         for share, expected in ((1 - THRESHOLD_MARGIN, []), (1 + THRESHOLD_MARGIN, firing)):
             traffic = guard * share
             cases.append(
-                (f"level {probe.guard.faulty_level:g} at traffic {traffic:g} (guard {guard:g})", probe.guard.faulty_level, traffic, expected)
+                (
+                    f"level {probe.guard.faulty_level:g} at traffic {traffic:g} (guard {guard:g})",
+                    probe.guard.faulty_level,
+                    traffic,
+                    expected,
+                )
             )
     return [
         {
             "name": f"{alert.name} ({alert.severity.value}), {name}",
             "interval": format_duration(step),
-            "input_series": [{"series": series.series, "values": series.values} for series in probe.series(level, traffic)],
+            "input_series": [
+                {"series": series.series, "values": series.values} for series in probe.series(level, traffic)
+            ],
             "promql_expr_test": [
                 *(boundary_checks if level == past_level and traffic == probe.traffic else []),
                 {"expr": _alerts_query(alert), "eval_time": eval_time, "exp_samples": expected},
@@ -207,16 +221,25 @@ def window_tests(alert: AlertRule, thresholds: dict[tuple[str, str], float] | No
     tests = []
     for probe in alert.window_probes:
         threshold = (thresholds or {}).get((probe.long_window, probe.short_window), probe.threshold)
-        for share, expected in ((1 - THRESHOLD_MARGIN, []), (1 + THRESHOLD_MARGIN, [_firing_sample(alert, probe.labels)])):
+        for share, expected in (
+            (1 - THRESHOLD_MARGIN, []),
+            (1 + THRESHOLD_MARGIN, [_firing_sample(alert, probe.labels)]),
+        ):
             level = threshold * share
             tests.append(
                 {
-                    "name": f"{alert.name} ({alert.severity.value}), {probe.long_window}/{probe.short_window} alone at {level:g} "
-                    f"(threshold {threshold:g})",
+                    "name": f"{alert.name} ({alert.severity.value}), {probe.long_window}/{probe.short_window} "
+                    f"alone at {level:g} (threshold {threshold:g})",
                     "interval": format_duration(probe.step_seconds),
-                    "input_series": [{"series": series.series, "values": series.values} for series in probe.series(level)],
+                    "input_series": [
+                        {"series": series.series, "values": series.values} for series in probe.series(level)
+                    ],
                     "promql_expr_test": [
-                        {"expr": _alerts_query(alert), "eval_time": format_duration(probe.eval_seconds), "exp_samples": expected}
+                        {
+                            "expr": _alerts_query(alert),
+                            "eval_time": format_duration(probe.eval_seconds),
+                            "exp_samples": expected,
+                        }
                     ],
                 }
             )
@@ -243,7 +266,9 @@ def unit_test(alert: AlertRule, group: RuleGroup) -> dict[str, Any]:
     if step > parse_duration(alert.for_):
         raise ValueError(f"{alert.name}: the scenario's step {step}s must be at most `for` {alert.for_}")
     if alert.probe is not None and alert.probe.step_seconds != step:
-        raise ValueError(f"{alert.name}: the probe steps by {alert.probe.step_seconds}s, the scenario by {step}s; use one step")
+        raise ValueError(
+            f"{alert.name}: the probe steps by {alert.probe.step_seconds}s, the scenario by {step}s; use one step"
+        )
     boundary = scenario.onset_seconds + parse_duration(alert.for_)
     siblings = tuple(rule for rule in group.alerts if rule.name == alert.name and rule is not alert)
     checks = []
@@ -262,7 +287,9 @@ def unit_test(alert: AlertRule, group: RuleGroup) -> dict[str, Any]:
             {
                 "name": f"{alert.name} ({alert.severity.value}) fires {alert.for_} after its condition holds",
                 "interval": format_duration(step),
-                "input_series": [{"series": series.series, "values": series.values} for series in scenario.input_series],
+                "input_series": [
+                    {"series": series.series, "values": series.values} for series in scenario.input_series
+                ],
                 "alert_rule_test": checks,
             },
             *threshold_tests(alert),

@@ -57,7 +57,9 @@ def _query_problems(expr: str, known_series: set[str]) -> list[str]:
 def _alert_problems(alert: AlertRule, known_series: set[str], runbook_dir: Path) -> list[str]:
     problems = []
     if not CAMEL_CASE.fullmatch(alert.name):
-        problems.append("the name must be CamelCase (`CloudSqlDiskNearlyFull`): capital first, no dashes or underscores")
+        problems.append(
+            "the name must be CamelCase (`CloudSqlDiskNearlyFull`): capital first, no dashes or underscores"
+        )
     if not isinstance(alert.severity, Severity):
         problems.append("it has no severity; set severity to Severity.CRITICAL (pages), WARNING (ticket) or INFO")
     if "severity" in alert.labels:
@@ -74,7 +76,9 @@ def _alert_problems(alert: AlertRule, known_series: set[str], runbook_dir: Path)
     if alert.standalone_expr is not None:
         problems += [f"standalone_expr: {problem}" for problem in _query_problems(alert.standalone_expr, known_series)]
     if not (runbook_dir / f"{alert.name}.md").is_file():
-        problems.append(f"its runbook is missing; write {runbook_dir / (alert.name + '.md')} (what to check, what to do)")
+        problems.append(
+            f"its runbook is missing; write {runbook_dir / (alert.name + '.md')} (what to check, what to do)"
+        )
     if alert.scenario is None:
         problems.append("it has no scenario, so no promtool test; give it the input series that make it fire")
     return problems
@@ -97,7 +101,11 @@ def rule_problems(groups: tuple[RuleGroup, ...], runbook_dir: Path = RUNBOOK_DIR
     for (name, severity), count in sorted(keys.items(), key=lambda item: item[0][0]):
         if count > 1:
             problems.append(
-                RuleProblem(name, f"{count} alerts share the name and severity {getattr(severity, 'value', severity)}; merge " "them or rename one")
+                RuleProblem(
+                    name,
+                    f"{count} alerts share the name and severity {getattr(severity, 'value', severity)}; merge "
+                    "them or rename one",
+                )
             )
     return problems
 
