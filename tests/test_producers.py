@@ -149,3 +149,42 @@ def test_build_refuses_rules_reading_series_the_stack_does_not_produce(project_c
     )
     assert result.exit_code == 2, result.output
     assert "alert ApiHighErrorRate (critical) reads omni_http_requests_total" in result.output
+
+
+def test_a_stack_without_the_usage_pipeline_has_no_usage_alerts_nor_pipeline_board(project_copy):
+    """usage.enabled false: nothing produces the Pub/Sub, job and reconciliation series, so the
+    pipeline's alerts and board are left out rather than read series nobody writes."""
+    edit_stack_file(
+        project_copy,
+        "dev",
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:usage:\n    enabled: false",
+    )
+    monitoring = load_monitoring_config("dev", project_copy.root)
+    assert monitoring.usage is None
+    assert (monitoring.producers.pubsub, monitoring.producers.run_jobs, monitoring.producers.reconciliation) == (
+        False,
+        False,
+        False,
+    )
+    groups = rule_groups(monitoring)
+    assert "usage-metering" not in {group.name for group in groups}
+    rendered = render_for(monitoring)
+    assert "omni-usage-pipeline.json" not in rendered
+    assert (
+        unproduced_series(dashboard_queries(rendered) + rule_queries(groups), monitoring.producers, _recorded(groups))
+        == []
+    )
+
+
+def test_the_usage_alerts_read_the_stacks_own_pipeline_names():
+    """The topic, BigQuery subscription and invoicing jobs come from the stack (usage.topic's
+    default `<base>-usage-events`; the invoice job only where the Stripe key was added)."""
+    for stack, jobs in (("dev", "omni-dev-reconcile"), ("prod", "omni-prod-invoice|omni-prod-reconcile")):
+        (group,) = [
+            group for group in rule_groups(load_monitoring_config(stack, ROOT)) if group.name == "usage-metering"
+        ]
+        exprs = "\n".join(alert.expr for alert in group.alerts)
+        assert f'topic_id="omni-{stack}-usage-events"' in exprs
+        assert f'subscription_id="omni-{stack}-usage-events-bigquery"' in exprs
+        assert f'job_name=~"{jobs}"' in exprs
