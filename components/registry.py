@@ -98,7 +98,14 @@ def image_reference(base: str, name: str, release: str) -> str:
 
 
 def dockerhub_mirror(
-    name: str, *, project: str, region: str, purpose: str, image: str, version: str, opts: pulumi.ResourceOptions
+    name: str,
+    *,
+    project: str,
+    region: str,
+    purpose: str,
+    image: str,
+    version: str,
+    opts: pulumi.ResourceOptions,
 ) -> pulumi.Output[str]:
     """A remote repository caching Docker Hub in the region (`<name>-dockerhub`); returns the
     reference of `image:version` pulled through it (an Output that waits for the repository). Cloud Run pulls as its service agent, which
