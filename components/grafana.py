@@ -47,6 +47,7 @@ from components.cloud_run import (
 from components.database import password_user
 from components.identity import grant_project_roles
 from components.options import child_options
+from components.registry import dockerhub_mirror
 from components.secrets import Secrets, SecretsArgs, SecretSpec
 from dashboards.style import DATASOURCE_UID
 from stackconfig.platform import GrafanaConfig
@@ -306,24 +307,14 @@ class Grafana(pulumi.ComponentResource):
         project_grants = grant_project_roles(name, args.project, member, PROJECT_ROLES, child)
 
         # --- the image, through a Docker Hub mirror in the region ---------------------------
-        mirror = gcp.artifactregistry.Repository(
-            f"{name}-dockerhub",
-            repository_id=f"{name}-dockerhub",
+        image = dockerhub_mirror(
+            name,
             project=args.project,
-            location=args.region,
-            format="DOCKER",
-            mode="REMOTE_REPOSITORY",
-            description="Docker Hub, cached for Grafana's image (managed by Pulumi)",
-            remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
-                description="Docker Hub",
-                docker_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
-                    public_repository="DOCKER_HUB"
-                ),
-            ),
+            region=args.region,
+            purpose="Grafana's image",
+            image=GRAFANA_IMAGE,
+            version=settings.version,
             opts=child,
-        )
-        image = pulumi.Output.all(mirror.location, mirror.project, mirror.repository_id).apply(
-            lambda parts: f"{parts[0]}-docker.pkg.dev/{parts[1]}/{parts[2]}/{GRAFANA_IMAGE}:{settings.version}"
         )
 
         # --- state: its own database and user on the stack's instance ------------------------

@@ -97,6 +97,40 @@ def image_reference(base: str, name: str, release: str) -> str:
     return f"{base}/{name}:{release}"
 
 
+def dockerhub_mirror(
+    name: str,
+    *,
+    project: str,
+    region: str,
+    purpose: str,
+    image: str,
+    version: str,
+    opts: pulumi.ResourceOptions,
+) -> pulumi.Output[str]:
+    """A remote repository caching Docker Hub in the region (`<name>-dockerhub`); returns the
+    reference of `image:version` pulled through it (an Output that waits for the repository). Cloud Run pulls as its service agent, which
+    reads any repository of its own project; `purpose` says whose image it caches."""
+    mirror = gcp.artifactregistry.Repository(
+        f"{name}-dockerhub",
+        repository_id=f"{name}-dockerhub",
+        project=project,
+        location=region,
+        format="DOCKER",
+        mode="REMOTE_REPOSITORY",
+        description=f"Docker Hub, cached for {purpose} (managed by Pulumi)",
+        remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
+            description="Docker Hub",
+            docker_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
+                public_repository="DOCKER_HUB"
+            ),
+        ),
+        opts=opts,
+    )
+    return pulumi.Output.all(mirror.location, mirror.project, mirror.repository_id).apply(
+        lambda parts: f"{parts[0]}-docker.pkg.dev/{parts[1]}/{parts[2]}/{image}:{version}"
+    )
+
+
 class Registry(pulumi.ComponentResource):
     """A regional Docker repository `<name>` with immutable tags and cleanup policies."""
 

@@ -50,6 +50,7 @@ from components.cloud_run.sidecars import SECRET_FILE_MODE
 from components.identity import grant_project_roles
 from components.managed_prometheus import COLLECTOR_CPU, COLLECTOR_IMAGE, COLLECTOR_MEMORY, RunMonitoring
 from components.options import child_options
+from components.registry import dockerhub_mirror
 from components.secrets import ACCESSOR_ROLE
 from stackconfig.model import StackConfig
 
@@ -207,27 +208,14 @@ class RuleEvaluator(pulumi.ComponentResource):
         member = self.account.member
         grants = grant_project_roles(name, args.project, member, PROJECT_ROLES, child)
 
-        mirror = gcp.artifactregistry.Repository(
-            f"{name}-dockerhub",
-            repository_id=f"{name}-dockerhub",
+        alertmanager_image = dockerhub_mirror(
+            name,
             project=args.project,
-            location=args.region,
-            format="DOCKER",
-            mode="REMOTE_REPOSITORY",
-            description="Docker Hub, cached for Alertmanager's image (managed by Pulumi)",
-            remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
-                description="Docker Hub",
-                docker_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(
-                    public_repository="DOCKER_HUB"
-                ),
-            ),
+            region=args.region,
+            purpose="Alertmanager's image",
+            image=ALERTMANAGER_IMAGE,
+            version=args.alertmanager_version,
             opts=child,
-        )
-        # Cloud Run pulls as its service agent, which reads any repository of its own project.
-        alertmanager_image = pulumi.Output.all(mirror.location, mirror.project, mirror.repository_id).apply(
-            lambda parts: (
-                f"{parts[0]}-docker.pkg.dev/{parts[1]}/{parts[2]}/{ALERTMANAGER_IMAGE}:{args.alertmanager_version}"
-            )
         )
 
         # --- files: rules + evaluator config (one secret), Alertmanager's config, the collector's

@@ -27,6 +27,7 @@ import pulumi_gcp as gcp
 
 from components.app_contract import PLACEHOLDER_JOB_IMAGE
 from components.cloud_run import ContainerSpec, Job, JobArgs
+from components.cloud_run.job import schedule_job_runs
 from components.identity import grant_project_roles
 from components.options import child_options
 from stackconfig import gcp_rules
@@ -41,7 +42,6 @@ PUBLISHER_BUCKET_ROLE = "roles/storage.objectUser"
 # `storage.objects.get` alone: anyone may fetch a page by its name, nobody may list the bucket
 # (`objectViewer` would add `storage.objects.list`, publishing every object name).
 PUBLIC_READER_ROLE = "roles/storage.legacyObjectReader"
-JOB_INVOKER_ROLE = "roles/run.invoker"
 CHECK_PERIOD = "60s"
 CHECK_TIMEOUT = "10s"
 PUBLISH_COMMAND = ("python", "-m", "statuspage.publish")
@@ -222,34 +222,19 @@ class StatusPage(pulumi.ComponentResource):
             description="Cloud Scheduler runs the status page job as this account, which may do nothing else; " "managed by Pulumi",
             opts=child,
         )
-        invoker = gcp.cloudrunv2.JobIamMember(
-            f"{name}-trigger-invoker",
-            project=args.project,
-            location=args.region,
-            name=job.name,
-            role=JOB_INVOKER_ROLE,
-            member=trigger.member,
-            opts=child,
-        )
-        gcp.cloudscheduler.Job(
+        schedule_job_runs(
             f"{name}-schedule",
-            name=f"{name}-publish",
+            scheduler_name=f"{name}-publish",
+            invoker_name=f"{name}-trigger-invoker",
+            job_name=job.name,
             project=args.project,
             region=args.region,
-            description="Regenerates the public status page (managed by Pulumi)",
             schedule=args.schedule,
-            time_zone="Etc/UTC",
-            attempt_deadline="60s",
+            description="Regenerates the public status page (managed by Pulumi)",
+            trigger=trigger,
             # A missed minute is made up by the next one: no retries piling up behind an outage.
             retry_config={"retry_count": 0},
-            http_target={
-                "http_method": "POST",
-                "uri": job.name.apply(
-                    lambda job_name: f"https://run.googleapis.com/v2/projects/{args.project}/locations/{args.region}/jobs/{job_name}:run"
-                ),
-                "oauth_token": {"service_account_email": trigger.email, "scope": "https://www.googleapis.com/auth/cloud-platform"},
-            },
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[invoker])),
+            opts=child,
         )
         self.publisher_email = publisher.email
         self.runtime_emails = {"status-publisher": publisher.email, "status-trigger": trigger.email}

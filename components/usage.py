@@ -28,6 +28,7 @@ import pulumi_gcp as gcp
 
 from components.app_contract import PLACEHOLDER_JOB_IMAGE
 from components.cloud_run import ContainerSpec, Job, JobArgs
+from components.cloud_run.job import schedule_job_runs
 from components.identity import grant_project_roles
 from components.options import child_options
 from metering import files
@@ -50,7 +51,6 @@ SUBSCRIBER_ROLE = "roles/pubsub.subscriber"
 TABLE_WRITER_ROLE = "roles/bigquery.dataEditor"
 DATASET_READER_ROLE = "roles/bigquery.dataViewer"
 SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
-JOB_INVOKER_ROLE = "roles/run.invoker"
 # The invoicing account's project roles: run query jobs (billed to the project) and write the
 # reconciliation metric. Table access is granted on the dataset and the invoices table alone.
 INVOICING_PROJECT_ROLES = ("roles/bigquery.jobUser", "roles/monitoring.metricWriter")
@@ -124,10 +124,6 @@ class UsageArgs:
             )
         if not self.publishers:
             raise ValueError("publishers: name at least one account that publishes usage events")
-
-
-def _run_uri(project: str, region: str, job_name: str) -> str:
-    return f"https://run.googleapis.com/v2/projects/{project}/locations/{region}/jobs/{job_name}:run"
 
 
 class Usage(pulumi.ComponentResource):
@@ -425,35 +421,19 @@ class Usage(pulumi.ComponentResource):
                 ),
                 opts=after(*grants, *self.views.values()),
             )
-            invoker = gcp.cloudrunv2.JobIamMember(
-                f"{name}-{mode}-invoker",
-                project=args.project,
-                location=args.region,
-                name=job.name,
-                role=JOB_INVOKER_ROLE,
-                member=trigger.member,
-                opts=child,
-            )
-            gcp.cloudscheduler.Job(
+            schedule_job_runs(
                 f"{name}-{mode}-schedule",
-                name=f"{name}-{mode}",
+                scheduler_name=f"{name}-{mode}",
+                invoker_name=f"{name}-{mode}-invoker",
+                job_name=job.name,
                 project=args.project,
                 region=args.region,
-                description=f"Runs the {mode} job of usage invoicing (managed by Pulumi)",
                 schedule=schedules[mode],
-                time_zone="Etc/UTC",
-                attempt_deadline="60s",
+                description=f"Runs the {mode} job of usage invoicing (managed by Pulumi)",
+                trigger=trigger,
                 # Only the start is retried: the job itself retries its run, idempotently.
                 retry_config={"retry_count": 3, "min_backoff_duration": "60s"},
-                http_target={
-                    "http_method": "POST",
-                    "uri": job.name.apply(lambda job_name: _run_uri(args.project, args.region, job_name)),
-                    "oauth_token": {
-                        "service_account_email": trigger.email,
-                        "scope": "https://www.googleapis.com/auth/cloud-platform",
-                    },
-                },
-                opts=after(invoker),
+                opts=child,
             )
             self.jobs[mode] = job.name
         self.topic_name = self.topic.name

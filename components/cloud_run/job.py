@@ -63,3 +63,55 @@ class Job(pulumi.ComponentResource):
         )
         self.name = self.job.name
         self.register_outputs({"name": self.name})
+
+
+JOB_INVOKER_ROLE = "roles/run.invoker"
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+def schedule_job_runs(
+    resource_name: str,
+    *,
+    scheduler_name: str,
+    invoker_name: str,
+    job_name: pulumi.Output[str],
+    project: str,
+    region: str,
+    schedule: str,
+    description: str,
+    trigger: gcp.serviceaccount.Account,
+    retry_config: dict[str, object],
+    opts: pulumi.ResourceOptions,
+) -> gcp.cloudscheduler.Job:
+    """Cloud Scheduler (`scheduler_name`) starting a job's runs on a UTC schedule as the
+    `trigger` account, which may invoke that job and nothing else (`invoker_name`). The
+    scheduler calls the Run Admin API's `jobs.run`, so a start is retried by `retry_config`
+    while the run itself is retried by the job's own `max_retries`."""
+    invoker = gcp.cloudrunv2.JobIamMember(
+        invoker_name,
+        project=project,
+        location=region,
+        name=job_name,
+        role=JOB_INVOKER_ROLE,
+        member=trigger.member,
+        opts=opts,
+    )
+    return gcp.cloudscheduler.Job(
+        resource_name,
+        name=scheduler_name,
+        project=project,
+        region=region,
+        description=description,
+        schedule=schedule,
+        time_zone="Etc/UTC",
+        attempt_deadline="60s",
+        retry_config=retry_config,
+        http_target={
+            "http_method": "POST",
+            "uri": job_name.apply(
+                lambda job: f"https://run.googleapis.com/v2/projects/{project}/locations/{region}/jobs/{job}:run"
+            ),
+            "oauth_token": {"service_account_email": trigger.email, "scope": CLOUD_PLATFORM_SCOPE},
+        },
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[invoker])),
+    )
