@@ -80,7 +80,7 @@ def schedule_job_runs(
     schedule: str,
     description: str,
     trigger: gcp.serviceaccount.Account,
-    retry_config: dict[str, object],
+    retry_config: gcp.cloudscheduler.JobRetryConfigArgsDict,
     opts: pulumi.ResourceOptions,
 ) -> gcp.cloudscheduler.Job:
     """Cloud Scheduler (`scheduler_name`) starting a job's runs on a UTC schedule as the
