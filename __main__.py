@@ -8,11 +8,35 @@ from typing import Any
 import pulumi
 
 from alerts.rules import rule_groups
-from components import alert_policies, audit, cloud_run, database, deploy_identity, identity, network, redis, registry, secrets
+from components import (
+    alert_policies,
+    audit,
+    budget,
+    cloud_run,
+    database,
+    deploy_identity,
+    grafana,
+    identity,
+    managed_prometheus,
+    network,
+    redis,
+    registry,
+    rule_evaluator,
+    secrets,
+    status_page,
+    tracing,
+)
+from components import edge as front_door
+from components import usage as usage_metering
+from components.alert_policies import AlertPolicies, AlertPoliciesArgs
 from components.app_contract import (
     APP_WORKLOADS,
     BEAT_CPU,
     BEAT_MEMORY,
+    METRICS_PATH,
+    METRICS_PORT,
+    METRICS_WORKLOADS,
+    TRACED_WORKLOADS,
     app_image,
     celery_command,
     migration_command,
@@ -20,41 +44,34 @@ from components.app_contract import (
     migration_job_image,
     workload_env,
 )
-from components.alert_policies import AlertPolicies, AlertPoliciesArgs
-from components import rule_evaluator
-from components.rule_evaluator import (
-    RuleEvaluator,
-    RuleEvaluatorArgs,
-    production_alertmanager_yaml,
-    production_rule_files,
-)
-from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
-from components import grafana, managed_prometheus, tracing
-from components import budget, status_page
-from components import edge as front_door
-from components.edge import Edge, EdgeArgs
-from components.status_page import StatusPage, StatusPageArgs
-from statuspage.notices import NOTICES_DIR
-from components.app_contract import METRICS_PATH, METRICS_PORT, METRICS_WORKLOADS, TRACED_WORKLOADS
-from components.grafana import Grafana, GrafanaArgs
-from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
-from components.tracing import CollectorConfig, Tracing, TracingArgs
-from dashboards.render import render_for
-from stackconfig.monitoring import monitoring_config
 from components.audit import Audit, AuditArgs
+from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
+from components.edge import Edge, EdgeArgs
+from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
+from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
 from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
+from components.rule_evaluator import (
+    RuleEvaluator,
+    RuleEvaluatorArgs,
+    production_alertmanager_yaml,
+    production_rule_files,
+)
 from components.secrets import Secrets, SecretsArgs, SecretSpec
-from components import usage as usage_metering
+from components.status_page import StatusPage, StatusPageArgs
+from components.tracing import CollectorConfig, Tracing, TracingArgs
 from components.usage import Usage, UsageArgs
+from dashboards.render import render_for
 from stackconfig import load_from_runtime
+from stackconfig.monitoring import monitoring_config
+from statuspage.notices import NOTICES_DIR
 
 config = load_from_runtime(pulumi.get_stack())
 base = config.base_name
@@ -98,7 +115,9 @@ net = Network(
     opts=after_apis,
 )
 accounts = Identities(base, IdentitiesArgs(project=config.project), opts=after_apis)
-images = Registry(base, RegistryArgs(region=config.region, project=config.project, protect=config.protect), opts=after_apis)
+images = Registry(
+    base, RegistryArgs(region=config.region, project=config.project, protect=config.protect), opts=after_apis
+)
 db = Database(
     base,
     DatabaseArgs(
@@ -313,7 +332,9 @@ def container(workload: str) -> ContainerSpec:
 
 
 # Workloads start only once they may read their secrets.
-after_secrets = pulumi.ResourceOptions(providers=[provider], depends_on=[apis, vault, *([metrics] if metrics else []), *([traces] if traces else [])])
+after_secrets = pulumi.ResourceOptions(
+    providers=[provider], depends_on=[apis, vault, *([metrics] if metrics else []), *([traces] if traces else [])]
+)
 api = ApiService(
     f"{base}-api",
     ApiServiceArgs(

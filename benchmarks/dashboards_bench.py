@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 OMNI = ROOT / ".venv" / "bin" / "omni"
@@ -46,9 +46,8 @@ def main() -> None:
     parser.add_argument("--stacks", default="dev,staging,prod")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from offline.dashboards import lint_rendered
     from dashboards.registry import DASHBOARDS
-    from offline.dashboards import render_dashboards
+    from offline.dashboards import lint_rendered, render_dashboards
 
     print(f"{len(DASHBOARDS)} dashboards; median of {args.repeat} runs; target: the command under {TARGET_S:.1f} s")
     print(f"{'stack':<8} {'omni dashboards render':>24} {'render (in process)':>20} {'lint (in process)':>18}")

@@ -16,7 +16,8 @@ app = typer.Typer(help="Alert rules as code: render and test with promtool and a
 
 OutOption = Annotated[Path, typer.Option("--out", help="Directory for rules/, tests/ and alertmanager.yml.")]
 StackOption = Annotated[
-    str, typer.Option("--stack", "-s", help="Stack whose config sets the thresholds and selectors (dev, staging, prod).")
+    str,
+    typer.Option("--stack", "-s", help="Stack whose config sets the thresholds and selectors (dev, staging, prod)."),
 ]
 ProjectDir = Annotated[
     Path, typer.Option("--project-dir", "-C", help="Root of the Pulumi project (where Pulumi.yaml is).")

@@ -22,8 +22,6 @@ StackOption = Annotated[
 ]
 
 
-
-
 @app.command()
 def render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write one <uid>.json per dashboard into.")],
@@ -32,8 +30,8 @@ def render(
 ) -> None:
     """Write every dashboard as deterministic JSON (sorted keys), one file per dashboard; exit 2
     without writing when a panel reads a series the stack does not produce."""
-    from offline.producers import UnproducedSeriesError
     from offline.dashboards import write_dashboards
+    from offline.producers import UnproducedSeriesError
     from stackconfig import StackConfigError
 
     try:
@@ -59,7 +57,9 @@ def list_dashboards() -> None:
 def lint(
     directory: Annotated[
         Path | None,
-        typer.Argument(help="Lint the *.json dashboards in this directory instead of rendering them.", show_default=False),
+        typer.Argument(
+            help="Lint the *.json dashboards in this directory instead of rendering them.", show_default=False
+        ),
     ] = None,
     stack: StackOption = None,
     project_dir: ProjectDir = Path("."),

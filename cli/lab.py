@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from datetime import UTC
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,11 +17,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Local labs with real Prometheus and Alertmanager on 127.0.0.1.", no_args_is_help=True)
 
 
-
-
-
-
-
 @app.command()
 def alerts(
     scenario: Annotated[
@@ -32,8 +28,10 @@ def alerts(
     ] = 600.0,
     baseline_seconds: Annotated[
         float | None,
-        typer.Option(help="Healthy traffic before the faults are injected (default 180 s, 30 s with --quick): the "
-                     "Watchdog's first heartbeat must have reached the switch."),
+        typer.Option(
+            help="Healthy traffic before the faults are injected (default 180 s, 30 s with --quick): the "
+            "Watchdog's first heartbeat must have reached the switch."
+        ),
     ] = None,
     timeout_per_scenario: Annotated[
         float, typer.Option(help="Give up on a scenario's page or ticket after this many seconds.")
@@ -68,9 +66,11 @@ def alerts(
     chosen = tuple(by_name[name] for name in scenario) if scenario else (QUICK_SCENARIOS if quick else SCENARIOS)
     result = run_long(
         lambda: run_alerts_lab(
-            chosen, baseline_seconds=baseline_seconds if baseline_seconds is not None else (30.0 if quick else 180.0),
+            chosen,
+            baseline_seconds=baseline_seconds if baseline_seconds is not None else (30.0 if quick else 180.0),
             healthy_seconds=healthy_seconds,
-            timeout_per_scenario=timeout_per_scenario, history_seconds=round(history_hours * 3600),
+            timeout_per_scenario=timeout_per_scenario,
+            history_seconds=round(history_hours * 3600),
             timing=QUICK_TIMING if quick else PRODUCTION_TIMING,
             on_progress=lambda line: err.print(line, markup=False),
         ),
@@ -89,8 +89,18 @@ def _print_result(result: LabResult) -> None:
 
     timeout = result.settings.get("timeout_per_scenario", 0)
     table = Table(title="Time from fault to page (MTTD)")
-    columns = ("scenario", "expected (any of)", "detected by", "severity", "MTTD", "target", "result",
-               "then joined", "incidents", "resolved after")
+    columns = (
+        "scenario",
+        "expected (any of)",
+        "detected by",
+        "severity",
+        "MTTD",
+        "target",
+        "result",
+        "then joined",
+        "incidents",
+        "resolved after",
+    )
     for column in columns:
         right = column in ("MTTD", "target", "resolved after", "incidents")
         table.add_column(column, justify="right" if right else "left")
@@ -99,9 +109,15 @@ def _print_result(result: LabResult) -> None:
         joined = sorted(row.later_alerts_seconds.items(), key=lambda kv: kv[1])
         later = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in joined)
         table.add_row(
-            escape(row.scenario), escape(", ".join(row.expected_alerts)), escape(row.detected_by or "-"), row.severity,
+            escape(row.scenario),
+            escape(", ".join(row.expected_alerts)),
+            escape(row.detected_by or "-"),
+            row.severity,
             _seconds(row.mttd_seconds) if row.mttd_seconds is not None else f"[red]none in {timeout:.0f} s[/]",
-            f"< {row.target_seconds:.0f} s", verdict, escape(later or "-"), str(row.incidents),
+            f"< {row.target_seconds:.0f} s",
+            verdict,
+            escape(later or "-"),
+            str(row.incidents),
             _seconds(row.resolved_seconds),
         )
     out.print(table)
@@ -157,20 +173,24 @@ def pooling(
     1 otherwise, 2 when the lab could not run.
     """
     gc.enable()  # minutes of run: the collector `omni` turns off for short commands is wanted here
-    from datetime import datetime, timezone
+    from datetime import datetime
     from pathlib import Path
 
     from lab.pooling_lab import run_pooling_lab
     from lab.pooling_model import LabPorts, PoolingLabInputError, PoolingLabSettings
+    from loadtest.runner import LoadTestInputError, LoadTestRunError
     from localrun.ports import PortInUseError
     from localrun.processes import ServerStartError
-    from loadtest.runner import LoadTestInputError, LoadTestRunError
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     settings = PoolingLabSettings(
         out_dir=Path(out_dir) if out_dir else Path("out") / "pooling-lab" / stamp,
-        users=users, duration_seconds=duration, warmup_seconds=warmup, pool_size=pool_size,
-        item_query_ms=item_query_ms, ports=LabPorts(postgres=postgres_port, pgbouncer=pgbouncer_port, redis=redis_port, api=api_port),
+        users=users,
+        duration_seconds=duration,
+        warmup_seconds=warmup,
+        pool_size=pool_size,
+        item_query_ms=item_query_ms,
+        ports=LabPorts(postgres=postgres_port, pgbouncer=pgbouncer_port, redis=redis_port, api=api_port),
     )
     result = run_long(
         lambda: run_pooling_lab(settings, on_progress=lambda line: err.print(line, markup=False)),
@@ -189,8 +209,12 @@ def _print_pooling_result(result: PoolingLabResult) -> None:
         table.add_column(column, justify="left" if column == "run" else "right")
     for run in result.runs:
         table.add_row(
-            escape(run.plan.name), str(run.peak_server_connections), f"{run.p50_ms:.0f} ms", f"{run.p95_ms:.0f} ms",
-            f"{run.requests_per_second:.1f} req/s", f"{run.failures} ({run.error_ratio:.2%})",
+            escape(run.plan.name),
+            str(run.peak_server_connections),
+            f"{run.p50_ms:.0f} ms",
+            f"{run.p95_ms:.0f} ms",
+            f"{run.requests_per_second:.1f} req/s",
+            f"{run.failures} ({run.error_ratio:.2%})",
             "-" if run.hit_rate is None else f"{run.hit_rate:.1%}",
         )
     out.print(table)

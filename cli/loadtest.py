@@ -18,11 +18,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Load tests of the Omni API with Locust (suite in loadtest/).", no_args_is_help=True)
 
 
-
-
-
-
-
 @app.command()
 def run(
     host: Annotated[str, typer.Option(help="Base URL of the API: https://api.example.com")],
@@ -37,7 +32,8 @@ def run(
         int | None, typer.Option(help="Also serve Locust's web UI on 127.0.0.1:PORT to watch the run.")
     ] = None,
     api_key: Annotated[
-        str | None, typer.Option(envvar="OMNI_LOADTEST_API_KEY", help="Sent as X-API-Key (or set OMNI_LOADTEST_API_KEY).")
+        str | None,
+        typer.Option(envvar="OMNI_LOADTEST_API_KEY", help="Sent as X-API-Key (or set OMNI_LOADTEST_API_KEY)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -63,8 +59,14 @@ def run(
         fail(f"--duration: {error}")
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     settings = RunSettings(
-        host=host, users=users, spawn_rate=spawn_rate, duration_seconds=seconds, report_dir=out_dir / stamp,
-        shape=shape, web_port=web_port, suite=SuiteSettings(api_key=api_key),
+        host=host,
+        users=users,
+        spawn_rate=spawn_rate,
+        duration_seconds=seconds,
+        report_dir=out_dir / stamp,
+        shape=shape,
+        web_port=web_port,
+        suite=SuiteSettings(api_key=api_key),
     )
     result = run_long(
         lambda: run_load_test(settings, on_progress=_ProgressLines()),
@@ -101,8 +103,13 @@ def _print_result(result: LoadTestResult) -> None:
         table.add_column(column, justify="left" if column == "route" else "right")
     for route in (*result.routes, result.total):
         table.add_row(
-            f"{route.method} {route.name}".strip(), str(route.requests), str(route.failures),
-            f"{route.p50_ms:.0f}", f"{route.p95_ms:.0f}", f"{route.p99_ms:.0f}", f"{route.requests_per_second:.1f}",
+            f"{route.method} {route.name}".strip(),
+            str(route.requests),
+            str(route.failures),
+            f"{route.p50_ms:.0f}",
+            f"{route.p95_ms:.0f}",
+            f"{route.p99_ms:.0f}",
+            f"{route.requests_per_second:.1f}",
         )
     out.print(table)
     if result.passed:

@@ -50,9 +50,6 @@ ProjectDir = Annotated[
 StackOption = Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")]
 
 
-
-
-
 def _project(project_dir: Path):
     from offline.engine import Project
 
@@ -96,7 +93,7 @@ def _try_graph_json(project, stack: str, preview: bool = True) -> dict:
     except ProgramRefused as error:
         # What Pulumi or Google would refuse: the message names the resource and the line.
         raise RunFailed(f"stack {stack}: {error}", "refused as Pulumi or Google would") from None
-    except Exception as error:  # noqa: BLE001 the program's own bug: show where it is
+    except Exception as error:
         trace = "".join(traceback.format_exception(error))
         message = f"{trace}the program failed for stack {stack}: {type(error).__name__}: {error}"
         raise RunFailed(message, "the program failed") from None
@@ -126,7 +123,8 @@ def preview(
         bool,
         typer.Option(
             "--simulate-apply",
-            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving " "them unknown.",
+            help="Resolve computed outputs with realistic stand-ins, as after `pulumi up`, instead of leaving "
+            "them unknown.",
         ),
     ] = False,
     project_dir: ProjectDir = Path("."),
@@ -165,10 +163,12 @@ def diff(
     stack: Annotated[str | None, typer.Option("--stack", "-s", help="One stack.")] = None,
     all_stacks: Annotated[bool, typer.Option("--all", help="Every stack, one report after another.")] = False,
     against: Annotated[
-        Path | None, typer.Option("--against", help="A graph JSON file to compare with (default: the committed snapshot).")
+        Path | None,
+        typer.Option("--against", help="A graph JSON file to compare with (default: the committed snapshot)."),
     ] = None,
     ref: Annotated[
-        str | None, typer.Option("--ref", help="Compare with the snapshot committed at this git ref (e.g. origin/main).")
+        str | None,
+        typer.Option("--ref", help="Compare with the snapshot committed at this git ref (e.g. origin/main)."),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text, markdown or json.")] = "text",
     project_dir: ProjectDir = Path("."),
@@ -285,11 +285,11 @@ def build(
     from alerts.render import write_all as write_alerts
     from alerts.rules import rule_groups
     from alerts.validate import AlertRuleError
-    from offline.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
     from offline.dashboards import write_dashboards
-    from offline.monitoring import load_monitoring_config
     from offline.graph import dumps
+    from offline.monitoring import load_monitoring_config
     from offline.preview import render_preview_text
+    from offline.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
     from statuspage.build import render_status_page
 
     project = _project(project_dir)
@@ -320,7 +320,10 @@ def build(
     out.print(text, markup=False, end="")
     out.print(f"\nwrote {target / 'preview.txt'} and {target / 'graph.json'}", markup=False)
     out.print(f"wrote {len(dashboards)} dashboards to {target / 'dashboards'}", markup=False)
-    out.print(f"wrote {len(alert_files)} alerting files (rules, promtool tests, alertmanager.yml) to {target / 'alerts'}", markup=False)
+    out.print(
+        f"wrote {len(alert_files)} alerting files (rules, promtool tests, alertmanager.yml) to {target / 'alerts'}",
+        markup=False,
+    )
     out.print(f"wrote the status page ({len(status_page)} files, demo data) to {target / 'statuspage'}", markup=False)
 
 

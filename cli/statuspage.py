@@ -16,18 +16,22 @@ import typer
 
 from cli.console import fail
 
-app = typer.Typer(help="The public status page: render it (demo, Prometheus or Cloud Monitoring data) or serve it locally.", no_args_is_help=True)
+app = typer.Typer(
+    help="The public status page: render it (demo, Prometheus or Cloud Monitoring data) or serve it locally.",
+    no_args_is_help=True,
+)
 
 SourceOption = Annotated[
     str,
-    typer.Option("--source", help="demo (bundled data, no credentials), gcp (Cloud Monitoring), or a Prometheus URL (http://127.0.0.1:9090)."),
+    typer.Option(
+        "--source",
+        help="demo (bundled data, no credentials), gcp (Cloud Monitoring), or a Prometheus URL (http://127.0.0.1:9090).",
+    ),
 ]
 ProjectOption = Annotated[
     str | None, typer.Option("--project", envvar="GOOGLE_CLOUD_PROJECT", help="Google Cloud project, for --source gcp.")
 ]
 TitleOption = Annotated[str, typer.Option("--title", help="The page's title.")]
-
-
 
 
 def _render(out: Path, source: str, title: str, project: str | None) -> list[Path]:
@@ -47,7 +51,10 @@ def _render(out: Path, source: str, title: str, project: str | None) -> list[Pat
 
 @app.command()
 def render(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write index.html, status.json, feed.atom and badges/ into.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Directory to write index.html, status.json, feed.atom and badges/ into."),
+    ],
     source: SourceOption = "demo",
     title: TitleOption = "Omni API status",
     project: ProjectOption = None,

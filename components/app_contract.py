@@ -172,7 +172,16 @@ def celery_command(workload: str, config: StackConfig) -> list[str]:
         return []
     if workload == "beat":
         return ["celery", "--app", CELERY_APP, "beat", "--loglevel", "INFO"]
-    return ["celery", "--app", CELERY_APP, "worker", "--concurrency", str(config.workers.concurrency), "--loglevel", "INFO"]
+    return [
+        "celery",
+        "--app",
+        CELERY_APP,
+        "worker",
+        "--concurrency",
+        str(config.workers.concurrency),
+        "--loglevel",
+        "INFO",
+    ]
 
 
 def app_image(registry: Registry, config: StackConfig) -> pulumi.Input[str]:
@@ -180,9 +189,7 @@ def app_image(registry: Registry, config: StackConfig) -> pulumi.Input[str]:
     return registry.image(APP_IMAGE, config.release) if config.release else PLACEHOLDER_IMAGE
 
 
-def migration_env(
-    config: StackConfig, database: Database, secret_ids: Mapping[str, pulumi.Input[str]]
-) -> WorkloadEnv:
+def migration_env(config: StackConfig, database: Database, secret_ids: Mapping[str, pulumi.Input[str]]) -> WorkloadEnv:
     """The migration job's environment: it logs in as the admin user that owns the schema,
     applies migrations, then grants the application's IAM users what they need (tables,
     sequences, and default privileges for what later migrations create)."""

@@ -18,7 +18,6 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from components.options import child_options
-
 from stackconfig.connections import default_max_connections
 from stackconfig.platform import DatabaseConfig
 
@@ -97,6 +96,8 @@ def password_user(
         opts=opts,
     )
     return PasswordUser(user, password)
+
+
 _KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
 
 
@@ -220,7 +221,9 @@ class Database(pulumi.ComponentResource):
         iam_accounts = iam_accounts_by_key(args.iam_service_accounts)
         resource_keys = [_resource_key(key) for key in iam_accounts]
         if len(set(resource_keys)) != len(resource_keys):
-            raise ValueError(f"two IAM service accounts share an account id: {sorted(iam_accounts)}; use the mapping form")
+            raise ValueError(
+                f"two IAM service accounts share an account id: {sorted(iam_accounts)}; use the mapping form"
+            )
 
         self.max_connections = max_connections(settings)
         deletion_policy = "PREVENT" if args.protect else "DELETE"
@@ -399,7 +402,11 @@ class Database(pulumi.ComponentResource):
         self.server_ca_cert = pulumi.Output.unsecret(self.instance.server_ca_certs.apply(pem_bundle))
         self.server_ca_certs = pulumi.Output.all(
             self.server_ca_cert,
-            *([pulumi.Output.unsecret(self.replica.server_ca_certs.apply(pem_bundle))] if self.replica is not None else []),
+            *(
+                [pulumi.Output.unsecret(self.replica.server_ca_certs.apply(pem_bundle))]
+                if self.replica is not None
+                else []
+            ),
         ).apply("".join)
         self.register_outputs(
             {

@@ -52,7 +52,12 @@ from components.secrets import Secrets, SecretsArgs, SecretSpec
 from dashboards.style import DATASOURCE_UID
 from stackconfig.platform import GrafanaConfig
 
-REQUIRED_APIS = ("iap.googleapis.com", "storage.googleapis.com", "artifactregistry.googleapis.com", "monitoring.googleapis.com")
+REQUIRED_APIS = (
+    "iap.googleapis.com",
+    "storage.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "monitoring.googleapis.com",
+)
 # The only project role: read Cloud Monitoring (and so Managed Prometheus). Its secrets and its
 # bucket are granted on those resources alone; Cloud SQL takes a password over the private IP,
 # which needs no IAM role.
@@ -159,7 +164,9 @@ def check_dashboards(dashboards: Mapping[str, str]) -> None:
     """Plain `.json` file names (they become object names and resource names) holding JSON."""
     for file_name, text in dashboards.items():
         if not DASHBOARD_FILE.fullmatch(file_name):
-            raise ValueError(f"dashboard file {file_name!r}: use lowercase letters, digits, '-' or '_', ending in .json")
+            raise ValueError(
+                f"dashboard file {file_name!r}: use lowercase letters, digits, '-' or '_', ending in .json"
+            )
         try:
             json.loads(text)
         except json.JSONDecodeError as error:
@@ -376,11 +383,15 @@ class Grafana(pulumi.ComponentResource):
             opts=child,
         )
         files = {
-            "provisioning/datasources/managed-prometheus.yaml": (datasource_provisioning(args.scrape_interval), "application/yaml"),
+            "provisioning/datasources/managed-prometheus.yaml": (
+                datasource_provisioning(args.scrape_interval),
+                "application/yaml",
+            ),
             "provisioning/dashboards/omni.yaml": (dashboard_provisioning(), "application/yaml"),
         }
         objects = {
-            path: self._bucket_object(name, path, text, content_type, child) for path, (text, content_type) in files.items()
+            path: self._bucket_object(name, path, text, content_type, child)
+            for path, (text, content_type) in files.items()
         }
         database_ca = pulumi.Output.from_input(args.database_ca_cert)
         objects[DATABASE_CA_OBJECT] = gcp.storage.BucketObject(
@@ -413,7 +424,10 @@ class Grafana(pulumi.ComponentResource):
             network_id=args.network_id,
             subnet_id=args.subnet_id,
             env=grafana_env(settings, root_url, audience, args.database_host),
-            secret_env={"GF_DATABASE_PASSWORD": vault.secret_ids["db-password"], "GF_SECURITY_SECRET_KEY": vault.secret_ids["key"]},
+            secret_env={
+                "GF_DATABASE_PASSWORD": vault.secret_ids["db-password"],
+                "GF_SECURITY_SECRET_KEY": vault.secret_ids["key"],
+            },
         )
         self.service = gcp.cloudrunv2.Service(
             f"{name}-service",

@@ -12,7 +12,11 @@ from components.options import child_options
 
 REQUIRED_APIS = ("iam.googleapis.com",)
 # Every workload writes logs, metrics and traces.
-TELEMETRY_ROLES: tuple[str, ...] = ("roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent")
+TELEMETRY_ROLES: tuple[str, ...] = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/cloudtrace.agent",
+)
 # `cloudsql.client` lets the connector reach the instance, `cloudsql.instanceUser` lets the
 # account log in with IAM database authentication. Granted on the project (both could be
 # narrowed to the one instance with an IAM condition).

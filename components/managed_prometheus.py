@@ -21,7 +21,9 @@ import pulumi
 import pulumi_gcp as gcp
 import yaml
 
-from components.cloud_run import CONFIG_DIGEST_ANNOTATION as CONFIG_DIGEST_ANNOTATION  # re-exported: where reviewers look for it
+from components.cloud_run import (
+    CONFIG_DIGEST_ANNOTATION as CONFIG_DIGEST_ANNOTATION,
+)  # re-exported: where reviewers look for it
 from components.cloud_run import SecretFile, Sidecar, store_sidecar_config
 from stackconfig.platform import duration_seconds
 from stackconfig.sidecars import METRICS_COLLECTOR_MIB, METRICS_COLLECTOR_MILLICORES

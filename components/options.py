@@ -5,7 +5,9 @@ from __future__ import annotations
 import pulumi
 
 
-def child_options(component: pulumi.Resource, opts: pulumi.ResourceOptions | None, **options: object) -> pulumi.ResourceOptions:
+def child_options(
+    component: pulumi.Resource, opts: pulumi.ResourceOptions | None, **options: object
+) -> pulumi.ResourceOptions:
     """Options for a component's children: parented to it, and waiting for whatever the
     component was told to wait for (on a new project, the APIs it needs), which Pulumi does
     not pass down from a component to its children by itself."""

@@ -9,8 +9,8 @@ import pulumi
 import pulumi_pagerduty as pagerduty
 
 from components.options import child_options
-from stackconfig.runtime import providers_run
 from stackconfig.model import PagerDutyConfig
+from stackconfig.runtime import providers_run
 
 SECONDS_PER_DAY = 24 * 3600
 # Events API v2: what both Cloud Monitoring's PagerDuty channel and Alertmanager's
@@ -32,7 +32,8 @@ def pagerduty_provider(name: str, token: pulumi.Input[str] | None) -> pagerduty.
         if providers_run():
             raise ValueError(
                 "the PagerDuty provider needs the stack's `pagerduty:token` secret "
-                "(pulumi config set --secret pagerduty:token <key>); it never reads PAGERDUTY_TOKEN from the " "environment"
+                "(pulumi config set --secret pagerduty:token <key>); it never reads PAGERDUTY_TOKEN from the "
+                "environment"
             )
         return pagerduty.Provider(name)
     return pagerduty.Provider(name, token=pulumi.Output.secret(token))
@@ -121,7 +122,9 @@ class PagerDuty(pulumi.ComponentResource):
             service=self.service.id,
             type=EVENTS_API_V2,
             # The routing key lets anyone who holds it page the on-call engineer.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(additional_secret_outputs=["integration_key"])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(additional_secret_outputs=["integration_key"])
+            ),
         )
         self.service_id = self.service.id
         self.routing_key = pulumi.Output.secret(self.integration.integration_key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_gcp as gcp
 
 from stackconfig.model import StackConfig
@@ -22,5 +21,3 @@ def google_provider(config: StackConfig) -> gcp.Provider:
         default_labels=config.common_labels,
         add_pulumi_attribution_label=False,
     )
-
-

@@ -59,7 +59,9 @@ def cleanup_policies(keep_recent: int) -> list[gcp.artifactregistry.RepositoryCl
         gcp.artifactregistry.RepositoryCleanupPolicyArgs(
             id="keep-recent-versions",
             action="KEEP",
-            most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(keep_count=keep_recent),
+            most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
+                keep_count=keep_recent
+            ),
         ),
         gcp.artifactregistry.RepositoryCleanupPolicyArgs(
             id="delete-untagged",
@@ -85,13 +87,17 @@ def image_reference(base: str, name: str, release: str) -> str:
     tag or digest, and a moving tag such as `latest` (with immutable tags it could only ever
     name its first image, which is never what `latest` is meant to say)."""
     if not IMAGE_NAME.fullmatch(name):
-        raise ValueError(f"image name {name!r} is not a valid Docker image path (lowercase letters, digits, '.', '_', '-', '/')")
+        raise ValueError(
+            f"image name {name!r} is not a valid Docker image path (lowercase letters, digits, '.', '_', '-', '/')"
+        )
     if release.startswith("sha256:"):
         if not DIGEST.fullmatch(release):
             raise ValueError(f"image digest {release!r} is not 'sha256:' followed by 64 lowercase hex digits")
         return f"{base}/{name}@{release}"
     if not TAG.fullmatch(release):
-        raise ValueError(f"image tag {release!r} is not a valid Docker tag (letters, digits, '_', '.', '-'; at most 128)")
+        raise ValueError(
+            f"image tag {release!r} is not a valid Docker tag (letters, digits, '_', '.', '-'; at most 128)"
+        )
     if release in MOVING_TAGS:
         raise ValueError(f"image tag {release!r} moves between images: deploy a release tag or a digest")
     return f"{base}/{name}:{release}"
@@ -108,8 +114,9 @@ def dockerhub_mirror(
     opts: pulumi.ResourceOptions,
 ) -> pulumi.Output[str]:
     """A remote repository caching Docker Hub in the region (`<name>-dockerhub`); returns the
-    reference of `image:version` pulled through it (an Output that waits for the repository). Cloud Run pulls as its service agent, which
-    reads any repository of its own project; `purpose` says whose image it caches."""
+    reference of `image:version` pulled through it (an Output that waits for the repository).
+    Cloud Run pulls as its service agent, which reads any repository of its own project;
+    `purpose` says whose image it caches."""
     mirror = gcp.artifactregistry.Repository(
         f"{name}-dockerhub",
         repository_id=f"{name}-dockerhub",

@@ -53,9 +53,7 @@ class Secrets(pulumi.ComponentResource):
             secret = gcp.secretmanager.Secret(
                 secret_name,
                 secret_id=secret_name,
-                replication=gcp.secretmanager.SecretReplicationArgs(
-                    auto=gcp.secretmanager.SecretReplicationAutoArgs()
-                ),
+                replication=gcp.secretmanager.SecretReplicationArgs(auto=gcp.secretmanager.SecretReplicationAutoArgs()),
                 deletion_protection=args.protect,
                 opts=stateful,
             )

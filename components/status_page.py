@@ -35,7 +35,12 @@ from statuspage.model import PUBLIC_COMPONENTS, PublicComponent
 from statuspage.notices import parse_notice_text
 from statuspage.sources.gcp import COMPONENT_LABEL
 
-REQUIRED_APIS = ("monitoring.googleapis.com", "storage.googleapis.com", "cloudscheduler.googleapis.com", "run.googleapis.com")
+REQUIRED_APIS = (
+    "monitoring.googleapis.com",
+    "storage.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "run.googleapis.com",
+)
 PUBLISHER_PROJECT_ROLES = ("roles/monitoring.viewer",)
 # Create and overwrite (an overwrite deletes the old generation) objects of this bucket only.
 PUBLISHER_BUCKET_ROLE = "roles/storage.objectUser"
@@ -219,7 +224,8 @@ class StatusPage(pulumi.ComponentResource):
             project=args.project,
             account_id=f"{name}-run",
             display_name=f"Status page scheduler ({name})",
-            description="Cloud Scheduler runs the status page job as this account, which may do nothing else; " "managed by Pulumi",
+            description="Cloud Scheduler runs the status page job as this account, which may do nothing else; "
+            "managed by Pulumi",
             opts=child,
         )
         schedule_job_runs(

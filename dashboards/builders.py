@@ -7,7 +7,7 @@ so calls type-check and results keep their types; attrs still validates every ar
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from grafanalib import core
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from alerts.slo import SLO_RECORDS
 from observability import catalogue as m
@@ -55,13 +56,51 @@ RULES: dict[str, str] = {
 DATA_PANEL_TYPES = frozenset({"timeseries", "stat", "gauge", "table", "bargauge", "graph", "singlestat", "heatmap"})
 UNIT_PANEL_TYPES = frozenset({"timeseries", "stat", "gauge", "table", "graph", "singlestat"})
 # Grafana's unit ids that suit this project's metrics (grafana-data's valueFormats categories).
-VALID_UNITS = frozenset({
-    "none", "short", "percent", "percentunit", "bool", "bool_yes_no", "bool_on_off",
-    "ns", "µs", "ms", "s", "m", "h", "d", "dtdurationms", "dtdurations",
-    "bytes", "decbytes", "kbytes", "mbytes", "gbytes", "bits", "Bps", "bps", "binBps", "binbps",
-    "cps", "ops", "reqps", "rps", "wps", "iops", "cpm", "opm", "rpm", "wpm",
-    "currencyUSD", "currencyEUR", "currencyGBP", "dateTimeAsIso", "dateTimeFromNow",
-})
+VALID_UNITS = frozenset(
+    {
+        "none",
+        "short",
+        "percent",
+        "percentunit",
+        "bool",
+        "bool_yes_no",
+        "bool_on_off",
+        "ns",
+        "µs",
+        "ms",
+        "s",
+        "m",
+        "h",
+        "d",
+        "dtdurationms",
+        "dtdurations",
+        "bytes",
+        "decbytes",
+        "kbytes",
+        "mbytes",
+        "gbytes",
+        "bits",
+        "Bps",
+        "bps",
+        "binBps",
+        "binbps",
+        "cps",
+        "ops",
+        "reqps",
+        "rps",
+        "wps",
+        "iops",
+        "cpm",
+        "opm",
+        "rpm",
+        "wpm",
+        "currencyUSD",
+        "currencyEUR",
+        "currencyGBP",
+        "dateTimeAsIso",
+        "dateTimeFromNow",
+    }
+)
 RATE_FUNCTIONS = frozenset({"rate", "irate", "increase"})
 REQUIRED_VARIABLES = (style.ENVIRONMENT_VARIABLE, style.SERVICE_VARIABLE)
 # What `$__rate_interval` becomes once expanded, as the parser reports a range.
@@ -138,22 +177,32 @@ class _DashboardLinter:
     def check_variables(self) -> None:
         datasources = [v for v in self.variables if v.get("type") == "datasource"]
         if len(datasources) != 1:
-            self.add("template-datasource", f"found {len(datasources)} datasource variables: add exactly one, "
-                     f"named `{style.DATASOURCE_VARIABLE}` (style.datasource_variable())")
+            self.add(
+                "template-datasource",
+                f"found {len(datasources)} datasource variables: add exactly one, "
+                f"named `{style.DATASOURCE_VARIABLE}` (style.datasource_variable())",
+            )
         for variable in datasources:
             current = (variable.get("current") or {}).get("value")
             expected = {"name": style.DATASOURCE_VARIABLE, "query": "prometheus", "label": "Data source"}
             for key, value in expected.items():
                 if variable.get(key) != value:
-                    self.add("template-datasource", f"the datasource variable's {key} is {variable.get(key)!r}: "
-                             f"make it {value!r}")
+                    self.add(
+                        "template-datasource",
+                        f"the datasource variable's {key} is {variable.get(key)!r}: make it {value!r}",
+                    )
             if current != style.DATASOURCE_UID:
-                self.add("template-datasource", f"the datasource variable defaults to {current!r}: default it to "
-                         f"{style.DATASOURCE_UID!r}, the uid Grafana's Prometheus datasource is provisioned with")
+                self.add(
+                    "template-datasource",
+                    f"the datasource variable defaults to {current!r}: default it to "
+                    f"{style.DATASOURCE_UID!r}, the uid Grafana's Prometheus datasource is provisioned with",
+                )
         for name in REQUIRED_VARIABLES:
             if name not in self.variable_names:
-                self.add("template-required-variables", f"no `{name}` variable: add it (style.{name}_variable()) "
-                         "and filter every selector by it")
+                self.add(
+                    "template-required-variables",
+                    f"no `{name}` variable: add it (style.{name}_variable()) and filter every selector by it",
+                )
         for variable in self.variables:
             if variable.get("type") == "query":
                 self.check_query_variable(variable)
@@ -161,17 +210,25 @@ class _DashboardLinter:
     def check_query_variable(self, variable: dict[str, Any]) -> None:
         name = variable.get("name")
         if not _datasource_is_templated(variable.get("datasource")):
-            self.add("template-datasource", f"variable `{name}` reads {variable.get('datasource')!r}: "
-                     "point it at `${datasource}`")
+            self.add(
+                "template-datasource",
+                f"variable `{name}` reads {variable.get('datasource')!r}: point it at `${{datasource}}`",
+            )
         if variable.get("refresh") != 2:
-            self.add("template-on-time-change-reload", f"variable `{name}` has refresh {variable.get('refresh')!r}: "
-                     "set it to 2 (on time range change) so new label values appear")
+            self.add(
+                "template-on-time-change-reload",
+                f"variable `{name}` has refresh {variable.get('refresh')!r}: "
+                "set it to 2 (on time range change) so new label values appear",
+            )
         query = _query_text(variable.get("query")).strip()
         if not (query.startswith("label_values(") and query.endswith(")")):
-            self.add("template-label-promql", f"variable `{name}` query {query!r} is not label_values(...): "
-                     "use label_values(<selector>, <label>) or label_values(<label>)")
+            self.add(
+                "template-label-promql",
+                f"variable `{name}` query {query!r} is not label_values(...): "
+                "use label_values(<selector>, <label>) or label_values(<label>)",
+            )
             return
-        arguments = query[len("label_values("):-1]
+        arguments = query[len("label_values(") : -1]
         expr, _, label = arguments.rpartition(",")
         if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", label.strip()):
             self.add("template-label-promql", f"variable `{name}`: {label.strip()!r} is not a label name")
@@ -179,7 +236,9 @@ class _DashboardLinter:
             try:
                 parse(_mark_variables(expr, self.variable_names))
             except PromQLError as error:
-                self.add("template-label-promql", f"variable `{name}`: {error.reason}; fix the selector {expr.strip()!r}")
+                self.add(
+                    "template-label-promql", f"variable `{name}`: {error.reason}; fix the selector {expr.strip()!r}"
+                )
 
     # --- panels and their queries ---------------------------------------------------------------
     def check_panel(self, panel: dict[str, Any], seen_ids: set[Any]) -> None:
@@ -195,26 +254,37 @@ class _DashboardLinter:
         if not str(panel.get("title") or "").strip():
             self.add("panel-title-description", "the panel has no title: name what it shows", panel)
         if not str(panel.get("description") or "").strip():
-            self.add("panel-title-description", "the panel has no description: say what it shows and how to read it",
-                     panel)
+            self.add(
+                "panel-title-description", "the panel has no description: say what it shows and how to read it", panel
+            )
         if panel_type in UNIT_PANEL_TYPES:
             unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
             if unit not in VALID_UNITS:
-                self.add("panel-units", f"unit {unit!r} is missing or not a Grafana unit: use one of style's units "
-                         "(s, ms, percentunit, reqps, ops, short, currencyUSD, ...)", panel)
+                self.add(
+                    "panel-units",
+                    f"unit {unit!r} is missing or not a Grafana unit: use one of style's units "
+                    "(s, ms, percentunit, reqps, ops, short, currencyUSD, ...)",
+                    panel,
+                )
         targets = [target for target in panel.get("targets") or [] if isinstance(target, dict)]
         if panel_type in DATA_PANEL_TYPES and not targets:
             self.add("panel-no-targets", "the panel has no query: give it one or remove it", panel)
         if panel_type in DATA_PANEL_TYPES and not _datasource_is_templated(panel.get("datasource")):
-            self.add("panel-datasource", f"the panel reads {panel.get('datasource')!r}: use "
-                     "{'type': 'prometheus', 'uid': '${datasource}'} (style.DATASOURCE)", panel)
+            self.add(
+                "panel-datasource",
+                f"the panel reads {panel.get('datasource')!r}: use "
+                "{'type': 'prometheus', 'uid': '${datasource}'} (style.DATASOURCE)",
+                panel,
+            )
         for target in targets:
             self.check_target(panel, target)
 
     def check_target(self, panel: dict[str, Any], target: dict[str, Any]) -> None:
         ref = target.get("refId") or "?"
         if "datasource" in target and not _datasource_is_templated(target.get("datasource")):
-            self.add("panel-datasource", f"query {ref} reads {target.get('datasource')!r}: use `${{datasource}}`", panel)
+            self.add(
+                "panel-datasource", f"query {ref} reads {target.get('datasource')!r}: use `${{datasource}}`", panel
+            )
         expr = str(target.get("expr") or "")
         try:
             found = selectors(_mark_variables(expr, self.variable_names))
@@ -228,17 +298,28 @@ class _DashboardLinter:
         series = selector.series
         metric = m.metric_of_series(series)
         if metric is None and series not in SLO_RECORDS:
-            self.add("target-unknown-metric", f"query {ref}: {series or 'a selector without a metric name'!r} is "
-                     "neither in observability/catalogue.py nor an SLO recording rule: use a catalogue object "
-                     "(or add the metric there)", panel)
+            self.add(
+                "target-unknown-metric",
+                f"query {ref}: {series or 'a selector without a metric name'!r} is "
+                "neither in observability/catalogue.py nor an SLO recording rule: use a catalogue object "
+                "(or add the metric there)",
+                panel,
+            )
         function = selector.innermost_function
         if function in RATE_FUNCTIONS and selector.range != _RATE_INTERVAL_RANGE:
-            self.add("target-rate-interval", f"query {ref}: {function}({series}[...]) ranges over "
-                     f"{selector.range}: use [$__rate_interval] (queries.rate())", panel)
+            self.add(
+                "target-rate-interval",
+                f"query {ref}: {function}({series}[...]) ranges over "
+                f"{selector.range}: use [$__rate_interval] (queries.rate())",
+                panel,
+            )
         counter = metric is not None and metric.kind in (m.Kind.COUNTER, m.Kind.HISTOGRAM)
         if counter and (function not in RATE_FUNCTIONS or selector.range is None):
-            self.add("target-counter-agg", f"query {ref}: counter {series} is read raw: wrap it in "
-                     "rate(...[$__rate_interval]) (queries.rate())", panel)
+            self.add(
+                "target-counter-agg",
+                f"query {ref}: counter {series} is read raw: wrap it in rate(...[$__rate_interval]) (queries.rate())",
+                panel,
+            )
         self.check_matchers(panel, ref, selector, metric)
 
     def check_matchers(self, panel: dict[str, Any], ref: str, selector: Selector, metric: m.Metric | None) -> None:
@@ -256,8 +337,12 @@ class _DashboardLinter:
             wanted += [(label, style.SERVICE_VARIABLE) for label in style.SERVICE_LABELS if label in metric.labels]
         for label, variable in wanted:
             if not filters(label, variable):
-                self.add("target-required-matchers", f'query {ref}: {selector.series} lacks {label}=~"${variable}": '
-                         "build the selector with queries.selector()", panel)
+                self.add(
+                    "target-required-matchers",
+                    f'query {ref}: {selector.series} lacks {label}=~"${variable}": '
+                    "build the selector with queries.selector()",
+                    panel,
+                )
 
 
 def lint_dashboard(dashboard_json: dict[str, Any]) -> list[Finding]:

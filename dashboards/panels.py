@@ -8,8 +8,9 @@ Grafana's 24-column grid and numbers them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import attr
 from grafanalib import core

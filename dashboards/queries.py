@@ -63,9 +63,7 @@ CLIENT_ERRORS = 'code=~"4.."'
 
 
 def api_error_ratio(by: tuple[str, ...] = ()) -> str:
-    return ratio(
-        sum_rate(m.HTTP_REQUESTS.name, SERVER_ERRORS, by=by), sum_rate(m.HTTP_REQUESTS.name, by=by)
-    )
+    return ratio(sum_rate(m.HTTP_REQUESTS.name, SERVER_ERRORS, by=by), sum_rate(m.HTTP_REQUESTS.name, by=by))
 
 
 def api_share_within_latency_target(by: tuple[str, ...] = ()) -> str:

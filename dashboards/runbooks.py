@@ -9,9 +9,9 @@ different things when they pin the same label to different values (`slo="api-lat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
-from typing import Iterable
 
 from alerts.slo import SLO_RECORDS
 from observability.promql import VARIABLE_PLACEHOLDER, Selector, expand_grafana_variables, selectors
@@ -72,7 +72,8 @@ def alerts_reading(exprs: Iterable[str]) -> tuple[str, ...]:
         for found in selectors(expand_grafana_variables(expr)):
             pins = _pins(found)
             names.update(
-                name for name, series, alert_pins in readers
+                name
+                for name, series, alert_pins in readers
                 if series == _family(found.series) and _compatible(pins, alert_pins)
             )
     return tuple(sorted(names))

@@ -161,10 +161,14 @@ def project_alerting() -> AlertingConfig:
     from alerts.rules import rule_groups
 
     def render(pagerduty_url: str, routing_key_file: Path, ticket_url: str, watchdog_url: str) -> str:
-        return to_yaml(alertmanager_config(
-            pagerduty_url=pagerduty_url, routing_key_file=str(routing_key_file),
-            ticket_webhook_url=ticket_url, watchdog_webhook_url=watchdog_url,
-        ))
+        return to_yaml(
+            alertmanager_config(
+                pagerduty_url=pagerduty_url,
+                routing_key_file=str(routing_key_file),
+                ticket_webhook_url=ticket_url,
+                watchdog_webhook_url=watchdog_url,
+            )
+        )
 
     severities: dict[str, set[Severity]] = {}
     for group in rule_groups():
@@ -294,8 +298,11 @@ def deadman_rule_file() -> str:
     from alerts.render import to_yaml
 
     rule = {
-        "alert": DEADMAN_CHECK.name, "expr": DEADMAN_CHECK.query, "for": DEADMAN_CHECK.duration,
-        "labels": {"severity": "critical"}, "annotations": {"summary": DEADMAN_CHECK.summary},
+        "alert": DEADMAN_CHECK.name,
+        "expr": DEADMAN_CHECK.query,
+        "for": DEADMAN_CHECK.duration,
+        "labels": {"severity": "critical"},
+        "annotations": {"summary": DEADMAN_CHECK.summary},
     }
     return to_yaml({"groups": [{"name": "cloud-monitoring", "rules": [rule]}]})
 
@@ -310,7 +317,9 @@ def monitor_config(watched: str, evaluator_port: int, alertmanager_port: int, mo
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{monitor_alertmanager_port}"]}]}]},
         "scrape_configs": [
             {
-                "job_name": "evaluator-heartbeat", "metrics_path": "/federate", "honor_labels": True,
+                "job_name": "evaluator-heartbeat",
+                "metrics_path": "/federate",
+                "honor_labels": True,
                 "params": {"match[]": [HEARTBEAT_SERIES]},
                 "static_configs": [{"targets": [f"127.0.0.1:{evaluator_port}"]}],
             },
@@ -324,12 +333,25 @@ def monitor_alertmanager_config(pagerduty_url: str, routing_key_file: Path) -> s
     """Cloud Monitoring's PagerDuty channel: every incident of a watched stack pages at once."""
     from alerts.render import to_yaml
 
-    return to_yaml({
-        "route": {"receiver": "pagerduty", "group_by": [WATCHED_LABEL], "group_wait": "0s",
-                  "group_interval": "1m", "repeat_interval": "4h"},
-        "receivers": [{"name": "pagerduty", "pagerduty_configs": [
-            {"url": pagerduty_url, "routing_key_file": str(routing_key_file), "send_resolved": True}]}],
-    })
+    return to_yaml(
+        {
+            "route": {
+                "receiver": "pagerduty",
+                "group_by": [WATCHED_LABEL],
+                "group_wait": "0s",
+                "group_interval": "1m",
+                "repeat_interval": "4h",
+            },
+            "receivers": [
+                {
+                    "name": "pagerduty",
+                    "pagerduty_configs": [
+                        {"url": pagerduty_url, "routing_key_file": str(routing_key_file), "send_resolved": True}
+                    ],
+                }
+            ],
+        }
+    )
 
 
 @dataclass
@@ -388,13 +410,25 @@ def run_alerts_lab(
     started = time.monotonic()
     delay = timing.ingestion_delay_seconds
     stacks = [
-        LabStack(s.name, s, uuid.uuid4().hex, DemoService(seed=index, requests_per_second=REQUESTS_PER_SECOND,
-                                                          metrics_delay_seconds=delay), watched=s.deadman)
+        LabStack(
+            s.name,
+            s,
+            uuid.uuid4().hex,
+            DemoService(seed=index, requests_per_second=REQUESTS_PER_SECOND, metrics_delay_seconds=delay),
+            watched=s.deadman,
+        )
         for index, s in enumerate(scenarios, start=1)
     ]
     any_deadman = any(s.deadman for s in scenarios)
-    stacks.append(LabStack(CONTROL_STACK, None, uuid.uuid4().hex, DemoService(
-        requests_per_second=REQUESTS_PER_SECOND, metrics_delay_seconds=delay), watched=any_deadman))
+    stacks.append(
+        LabStack(
+            CONTROL_STACK,
+            None,
+            uuid.uuid4().hex,
+            DemoService(requests_per_second=REQUESTS_PER_SECOND, metrics_delay_seconds=delay),
+            watched=any_deadman,
+        )
+    )
     monitor_key = uuid.uuid4().hex
     alert_names = frozenset(alerting.alert_severities) | {DEADMAN_CHECK.name}
 
@@ -409,8 +443,10 @@ def run_alerts_lab(
         webhooks = cleanup.enter_context(WebhookReceiver())
         for stack in stacks:
             _start_stack(stack, alerting, pagerduty, webhooks, Path(work), history, timing, cleanup)
-            on_progress(f"{stack.name}: demo {stack.demo.url}, Prometheus {_url(stack.prometheus)}, "
-                        f"Alertmanager {_url(stack.alertmanager)}")
+            on_progress(
+                f"{stack.name}: demo {stack.demo.url}, Prometheus {_url(stack.prometheus)}, "
+                f"Alertmanager {_url(stack.alertmanager)}"
+            )
         if any_deadman:
             _start_monitors(stacks, pagerduty, monitor_key, Path(work), cleanup, on_progress)
         control_started = time.monotonic()
@@ -427,8 +463,17 @@ def run_alerts_lab(
         while any(stack.waiting for stack in stacks) or time.monotonic() < healthy_until:
             for stack in stacks:
                 if stack.scenario is not None:
-                    _follow(stack, pagerduty, webhooks, alert_names, monitor_key, timing, timeout_per_scenario,
-                            wait_for_every_alert, on_progress)
+                    _follow(
+                        stack,
+                        pagerduty,
+                        webhooks,
+                        alert_names,
+                        monitor_key,
+                        timing,
+                        timeout_per_scenario,
+                        wait_for_every_alert,
+                        on_progress,
+                    )
             time.sleep(0.25)  # arrival times are recorded by the receivers: polling adds no error
         healthy_observed = time.monotonic() - control_started
         # Everything the receivers got while the stacks ran; the stacks stop as the block ends.
@@ -440,13 +485,18 @@ def run_alerts_lab(
     unexpected = false_pages(stacks, events, alert_names, control_started, monitor_key)
     heartbeats = {stack.name: sum(note.path == stack.watchdog_path for note in notes) for stack in stacks}
     return LabResult(
-        scenarios=results, false_pages=unexpected, healthy_seconds=round(healthy_observed, 1),
-        watchdog_heartbeats=heartbeats, duration_seconds=round(time.monotonic() - started, 1),
+        scenarios=results,
+        false_pages=unexpected,
+        healthy_seconds=round(healthy_observed, 1),
+        watchdog_heartbeats=heartbeats,
+        duration_seconds=round(time.monotonic() - started, 1),
         settings={
-            "scrape_interval": timing.scrape_interval, "evaluation_interval": timing.evaluation_interval,
+            "scrape_interval": timing.scrape_interval,
+            "evaluation_interval": timing.evaluation_interval,
             "ingestion_delay_seconds": timing.ingestion_delay_seconds,
             "notification_delay_seconds": timing.notification_delay_seconds,
-            "baseline_seconds": baseline_seconds, "timeout_per_scenario": timeout_per_scenario,
+            "baseline_seconds": baseline_seconds,
+            "timeout_per_scenario": timeout_per_scenario,
             "history_seconds": history_seconds,
         },
     )
@@ -465,8 +515,15 @@ def _inject(stack: LabStack) -> None:
 
 
 def _follow(
-    stack: LabStack, pagerduty: PagerDutyReceiver, webhooks: WebhookReceiver, alert_names: frozenset[str],
-    monitor_key: str, timing: LabTiming, timeout: float, wait_for_every_alert: bool, on_progress: Callable[[str], None],
+    stack: LabStack,
+    pagerduty: PagerDutyReceiver,
+    webhooks: WebhookReceiver,
+    alert_names: frozenset[str],
+    monitor_key: str,
+    timing: LabTiming,
+    timeout: float,
+    wait_for_every_alert: bool,
+    on_progress: Callable[[str], None],
 ) -> None:
     """One look at a scenario's stack: detected or timed out yet? Then clear its fault; resolved yet?"""
     scenario = stack.scenario
@@ -505,7 +562,11 @@ def _url(server: ManagedServer | None) -> str:
 
 
 def _start_monitors(
-    stacks: list[LabStack], pagerduty: PagerDutyReceiver, monitor_key: str, key_dir: Path, cleanup: ExitStack,
+    stacks: list[LabStack],
+    pagerduty: PagerDutyReceiver,
+    monitor_key: str,
+    key_dir: Path,
+    cleanup: ExitStack,
     on_progress: Callable[[str], None],
 ) -> None:
     """Cloud Monitoring's stand-in: its PagerDuty channel, and one evaluator per watched stack (the
@@ -515,16 +576,24 @@ def _start_monitors(
     channel = cleanup.enter_context(alertmanager(monitor_alertmanager_config(pagerduty.enqueue_url, key_file)))
     for stack in stacks:
         if stack.watched and stack.prometheus is not None and stack.alertmanager is not None:
-            monitor = cleanup.enter_context(prometheus(
-                monitor_config(stack.name, stack.prometheus.port, stack.alertmanager.port, channel.port),
-                {DEADMAN_RULE_FILE: deadman_rule_file()},
-            ))
+            monitor = cleanup.enter_context(
+                prometheus(
+                    monitor_config(stack.name, stack.prometheus.port, stack.alertmanager.port, channel.port),
+                    {DEADMAN_RULE_FILE: deadman_rule_file()},
+                )
+            )
             on_progress(f"{stack.name}: watched by the dead man's switch at {monitor.url}")
 
 
 def _start_stack(
-    stack: LabStack, alerting: AlertingConfig, pagerduty: PagerDutyReceiver, webhooks: WebhookReceiver,
-    key_dir: Path, history: Path | None, timing: LabTiming, cleanup: ExitStack,
+    stack: LabStack,
+    alerting: AlertingConfig,
+    pagerduty: PagerDutyReceiver,
+    webhooks: WebhookReceiver,
+    key_dir: Path,
+    history: Path | None,
+    timing: LabTiming,
+    cleanup: ExitStack,
 ) -> None:
     key_file = key_dir / f"{stack.name}.key"
     key_file.write_text(stack.routing_key, encoding="utf-8")
@@ -533,10 +602,13 @@ def _start_stack(
         pagerduty.enqueue_url, key_file, webhooks.url(stack.ticket_path), webhooks.url(stack.watchdog_path)
     )
     stack.alertmanager = cleanup.enter_context(alertmanager(am_config))
-    stack.prometheus = cleanup.enter_context(prometheus(
-        prometheus_config(stack.demo.port, stack.alertmanager.port, sorted(alerting.rule_files), timing),
-        alerting.rule_files, history_blocks=history,
-    ))
+    stack.prometheus = cleanup.enter_context(
+        prometheus(
+            prometheus_config(stack.demo.port, stack.alertmanager.port, sorted(alerting.rule_files), timing),
+            alerting.rule_files,
+            history_blocks=history,
+        )
+    )
 
 
 def first_detection(
@@ -549,8 +621,11 @@ def first_detection(
     found: list[tuple[float, str]] = []
     if scenario.severity is Severity.CRITICAL:
         for event in events:
-            if (event.routing_key == stack.routing_key and event.event_action == "trigger"
-                    and event.received_monotonic >= stack.fault_at):
+            if (
+                event.routing_key == stack.routing_key
+                and event.event_action == "trigger"
+                and event.received_monotonic >= stack.fault_at
+            ):
                 found += _expected_in(scenario, event.received_monotonic, alerts_named_in(page_text(event), names))
     else:
         for note in notes:
@@ -565,8 +640,12 @@ def deadman_detection(
     """When Cloud Monitoring's stand-in first paged for this stack's alerting path."""
     assert stack.fault_at is not None
     for event in events:
-        if (event.routing_key == monitor_key and event.event_action == "trigger"
-                and event.received_monotonic >= stack.fault_at and watched_stack(event) == stack.name):
+        if (
+            event.routing_key == monitor_key
+            and event.event_action == "trigger"
+            and event.received_monotonic >= stack.fault_at
+            and watched_stack(event) == stack.name
+        ):
             return event.received_monotonic, DEADMAN_CHECK.name
     return None
 
@@ -594,16 +673,21 @@ def _first_resolve(
         return None
     if scenario.severity is Severity.CRITICAL:
         times = [
-            event.received_monotonic for event in events
-            if event.routing_key == stack.routing_key and event.event_action == "resolve"
+            event.received_monotonic
+            for event in events
+            if event.routing_key == stack.routing_key
+            and event.event_action == "resolve"
             and event.received_monotonic >= stack.cleared_at
             and alert in alerts_named_in(page_text(event), names)
         ]
     else:
         times = [
-            note.received_monotonic for note in notes
-            if note.path == stack.ticket_path and note.status == "resolved"
-            and note.received_monotonic >= stack.cleared_at and alert in note.alert_names
+            note.received_monotonic
+            for note in notes
+            if note.path == stack.ticket_path
+            and note.status == "resolved"
+            and note.received_monotonic >= stack.cleared_at
+            and alert in note.alert_names
         ]
     return min(times, default=None)
 
@@ -619,19 +703,30 @@ def _result(
     later = later_alerts(stack, events, names, delay)
     # Incidents the stack's outage opened: its own pages, or for a stopped path the switch's.
     keys = {
-        event.dedup_key for event in events
-        if event.event_action == "trigger" and event.received_monotonic >= stack.fault_at
-        and (event.routing_key == stack.routing_key if not scenario.deadman
-             else event.routing_key == monitor_key and watched_stack(event) == stack.name)
+        event.dedup_key
+        for event in events
+        if event.event_action == "trigger"
+        and event.received_monotonic >= stack.fault_at
+        and (
+            event.routing_key == stack.routing_key
+            if not scenario.deadman
+            else event.routing_key == monitor_key and watched_stack(event) == stack.name
+        )
     }
     resolved = None
     if stack.resolved_at is not None and stack.cleared_at is not None:
         resolved = round(stack.resolved_at - stack.cleared_at, 1)
     return ScenarioResult(
-        scenario=scenario.name, fault=scenario.description, expected_alerts=scenario.expected_alerts,
-        detected_by=stack.detected_by, severity=scenario.severity.value,
-        target_seconds=scenario.target_seconds, mttd_seconds=mttd, resolved_seconds=resolved,
-        later_alerts_seconds=later, incidents=len(keys),
+        scenario=scenario.name,
+        fault=scenario.description,
+        expected_alerts=scenario.expected_alerts,
+        detected_by=stack.detected_by,
+        severity=scenario.severity.value,
+        target_seconds=scenario.target_seconds,
+        mttd_seconds=mttd,
+        resolved_seconds=resolved,
+        later_alerts_seconds=later,
+        incidents=len(keys),
     )
 
 
@@ -656,7 +751,10 @@ def later_alerts(
 
 
 def false_pages(
-    stacks: list[LabStack], events: tuple[PagerDutyEvent, ...], names: frozenset[str], control_started: float,
+    stacks: list[LabStack],
+    events: tuple[PagerDutyEvent, ...],
+    names: frozenset[str],
+    control_started: float,
     monitor_key: str | None = None,
 ) -> tuple[FalsePage, ...]:
     """Pages nobody should have got: any from the control stack, any before a stack's fault, any
@@ -673,11 +771,22 @@ def false_pages(
             seen.add(("switch", event.dedup_key))
             watched = by_name.get(watched_stack(event) or "")
             scenario = watched.scenario if watched else None
-            if watched is None or scenario is None or not scenario.deadman or watched.fault_at is None \
-                    or event.received_monotonic < watched.fault_at:
+            if (
+                watched is None
+                or scenario is None
+                or not scenario.deadman
+                or watched.fault_at is None
+                or event.received_monotonic < watched.fault_at
+            ):
                 at = event.received_monotonic - control_started
-                found.append(FalsePage(watched.name if watched else "?", (DEADMAN_CHECK.name,), round(at, 1),
-                                       "the dead man's switch paged for a stack whose path runs"))
+                found.append(
+                    FalsePage(
+                        watched.name if watched else "?",
+                        (DEADMAN_CHECK.name,),
+                        round(at, 1),
+                        "the dead man's switch paged for a stack whose path runs",
+                    )
+                )
             continue
         stack = by_key[event.routing_key]
         if event.event_action != "trigger" or (stack.name, event.dedup_key) in seen:

@@ -53,8 +53,9 @@ SLOW_SECONDS = (0.6, 2.5)  # a slow request lands past the 500 ms latency SLO, i
 class TrafficSimulator:
     """Plays requests and tasks into `AppMetrics`, following the faults of the moment."""
 
-    def __init__(self, metrics: AppMetrics, *, requests_per_second: float = 40, tasks_per_second: float = 5,
-                 seed: int = 0):
+    def __init__(
+        self, metrics: AppMetrics, *, requests_per_second: float = 40, tasks_per_second: float = 5, seed: int = 0
+    ):
         self.metrics = metrics
         self.requests_per_second = requests_per_second
         self.tasks_per_second = tasks_per_second

@@ -22,8 +22,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from lab.app_metrics import AppMetrics
-from lab.faults import HEALTHY
 from lab.demo_service import TrafficSimulator
+from lab.faults import HEALTHY
 
 PROMTOOL = "/usr/bin/promtool"
 HISTORY_INSTANCE = "history"  # the `instance` label of backfilled series; live ones carry host:port
@@ -57,7 +57,9 @@ def openmetrics_history(rates: Rates, *, job: str, end: float, seconds: int) -> 
     lines = []
     # Series by series, each one's samples contiguous and in time order, as the format requires.
     for (name, labels), rate in sorted(rates.items()):
-        label_text = ",".join(f'{key}="{value}"' for key, value in (*labels, ("job", job), ("instance", HISTORY_INSTANCE)))
+        label_text = ",".join(
+            f'{key}="{value}"' for key, value in (*labels, ("job", job), ("instance", HISTORY_INSTANCE))
+        )
         for step in range(steps + 1):
             elapsed = step * HISTORY_STEP_SECONDS
             lines.append(f"{name}{{{label_text}}} {rate * elapsed:.6g} {start + elapsed:.3f}")
@@ -72,7 +74,9 @@ def write_history_blocks(directory: Path, rates: Rates, *, job: str, end: float,
     source.write_text(openmetrics_history(rates, job=job, end=end, seconds=seconds), encoding="utf-8")
     completed = subprocess.run(
         [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(blocks)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"promtool could not build the history blocks: {completed.stderr.strip()}")

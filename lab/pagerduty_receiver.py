@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
-from localrun.http_server import BackgroundHTTPServer
 from lab.recorder import Recorder
+from localrun.http_server import BackgroundHTTPServer
 
 ENQUEUE_PATH = "/v2/enqueue"
 EVENT_ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -121,10 +122,16 @@ class PagerDutyReceiver:
         payload = event.get("payload") or {}
         details = payload.get("custom_details")
         recorded = PagerDutyEvent(
-            routing_key=event["routing_key"], event_action=event["event_action"], dedup_key=dedup_key,
-            summary=payload.get("summary"), severity=payload.get("severity"), source=payload.get("source"),
+            routing_key=event["routing_key"],
+            event_action=event["event_action"],
+            dedup_key=dedup_key,
+            summary=payload.get("summary"),
+            severity=payload.get("severity"),
+            source=payload.get("source"),
             custom_details=details if isinstance(details, dict) else {},
-            received_monotonic=received_monotonic, received_at=received_at, body=event,
+            received_monotonic=received_monotonic,
+            received_at=received_at,
+            body=event,
         )
         self._events.add(recorded)
         return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}

@@ -31,7 +31,6 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from lab import servers
-from lab.pooling_report import render_report
 from lab.pooling_model import (
     RUNS,
     ConnectionSample,
@@ -44,12 +43,13 @@ from lab.pooling_model import (
     RunResult,
     input_problems,
 )
-from localrun.ports import LOOPBACK, ensure_port_free
-from localrun.processes import ManagedServer
+from lab.pooling_report import render_report
 from lab.reference_api import ApiSettings, prepare_database
 from lab.servers import DatabaseAccount, PoolSettings
 from loadtest.config import SuiteSettings
-from loadtest.runner import LoadTestResult, RunSettings, run_load_test
+from loadtest.runner import RunSettings, run_load_test
+from localrun.ports import LOOPBACK, ensure_port_free
+from localrun.processes import ManagedServer
 from observability import catalogue
 
 SAMPLE_INTERVAL_SECONDS = 0.25
@@ -59,8 +59,9 @@ P95_IMPROVEMENT_FACTOR = 2.0  # the cache must make p95 at least this much bette
 MIN_HIT_RATE = 0.5
 
 
-def run_pooling_lab(settings: PoolingLabSettings, runs: tuple[RunPlan, ...] = RUNS,
-                    on_progress: Callable[[str], None] | None = None) -> PoolingLabResult:
+def run_pooling_lab(
+    settings: PoolingLabSettings, runs: tuple[RunPlan, ...] = RUNS, on_progress: Callable[[str], None] | None = None
+) -> PoolingLabResult:
     """Run the lab and return its measurements and verdict; every server is stopped on return.
 
     Raises PoolingLabInputError for bad settings, PortInUseError for a taken port (both before
@@ -71,8 +72,12 @@ def run_pooling_lab(settings: PoolingLabSettings, runs: tuple[RunPlan, ...] = RU
     if problems:
         raise PoolingLabInputError("; ".join(problems))
     ports = settings.ports
-    for what, port in (("PostgreSQL", ports.postgres), ("PgBouncer", ports.pgbouncer), ("Redis", ports.redis),
-                       ("the reference API", ports.api)):
+    for what, port in (
+        ("PostgreSQL", ports.postgres),
+        ("PgBouncer", ports.pgbouncer),
+        ("Redis", ports.redis),
+        ("the reference API", ports.api),
+    ):
         if port:
             ensure_port_free(port, what)
     report = on_progress or (lambda line: None)
@@ -83,20 +88,27 @@ def run_pooling_lab(settings: PoolingLabSettings, runs: tuple[RunPlan, ...] = RU
     results: list[RunResult] = []
     with ExitStack() as stack:
         report("starting PostgreSQL, Redis and PgBouncer on 127.0.0.1")
-        database = stack.enter_context(servers.postgres(
-            port=ports.postgres,
-            # Every instance's pool at its fullest, plus the lab's own sessions.
-            max_connections=settings.api_instances * (settings.api_pool_size + settings.api_max_overflow) + 20,
-        ))
+        database = stack.enter_context(
+            servers.postgres(
+                port=ports.postgres,
+                # Every instance's pool at its fullest, plus the lab's own sessions.
+                max_connections=settings.api_instances * (settings.api_pool_size + settings.api_max_overflow) + 20,
+            )
+        )
         pids["postgresql"] = _pid(database)
         _create_application_database(database, account)
         direct_url = _connection_string(database.port, account)
         prepare_database(direct_url, items=max(settings.hot_items, 1000))
         cache = stack.enter_context(servers.redis_server(port=ports.redis))
         pids["redis"] = _pid(cache)
-        bouncer = stack.enter_context(servers.pgbouncer(
-            database.port, account, PoolSettings(pool_size=settings.pool_size), port=ports.pgbouncer,
-        ))
+        bouncer = stack.enter_context(
+            servers.pgbouncer(
+                database.port,
+                account,
+                PoolSettings(pool_size=settings.pool_size),
+                port=ports.pgbouncer,
+            )
+        )
         pids["pgbouncer"] = _pid(bouncer)
         cache_client = redis.Redis(host=LOOPBACK, port=cache.port)
         stack.callback(cache_client.close)
@@ -107,8 +119,11 @@ def run_pooling_lab(settings: PoolingLabSettings, runs: tuple[RunPlan, ...] = RU
             )
             api_settings = ApiSettings(
                 database_url=_connection_string(bouncer.port, account) if plan.pooled else direct_url,
-                redis_url=servers.redis_url(cache), cache=plan.cache, pool_size=settings.api_pool_size,
-                max_overflow=settings.api_max_overflow, item_query_ms=settings.item_query_ms,
+                redis_url=servers.redis_url(cache),
+                cache=plan.cache,
+                pool_size=settings.api_pool_size,
+                max_overflow=settings.api_max_overflow,
+                item_query_ms=settings.item_query_ms,
             )
             cache_client.flushall()  # every run starts with a cold cache
             result, api_pid = _measure_run(plan, settings, api_settings, database, account, cache_client, report)
@@ -118,34 +133,51 @@ def run_pooling_lab(settings: PoolingLabSettings, runs: tuple[RunPlan, ...] = RU
     invariants = check_invariants(runs_measured, settings.pool_size)
     results_json, html_report = settings.out_dir / "results.json", settings.out_dir / "report.html"
     result = PoolingLabResult(
-        settings=settings, runs=runs_measured, invariants=invariants, server_pids=pids,
-        results_json=results_json, html_report=html_report, duration_seconds=time.monotonic() - started,
+        settings=settings,
+        runs=runs_measured,
+        invariants=invariants,
+        server_pids=pids,
+        results_json=results_json,
+        html_report=html_report,
+        duration_seconds=time.monotonic() - started,
     )
     results_json.write_text(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     html_report.write_text(render_report(result), encoding="utf-8")
     return result
 
 
-def _measure_run(plan: RunPlan, settings: PoolingLabSettings, api_settings: ApiSettings, database: ManagedServer,
-                 account: DatabaseAccount, cache_client: redis.Redis, report: Callable[[str], None]
-                 ) -> tuple[RunResult, int]:
+def _measure_run(
+    plan: RunPlan,
+    settings: PoolingLabSettings,
+    api_settings: ApiSettings,
+    database: ManagedServer,
+    account: DatabaseAccount,
+    cache_client: redis.Redis,
+    report: Callable[[str], None],
+) -> tuple[RunResult, int]:
     run_dir = settings.out_dir / _slug(plan.name)
 
-    with servers.reference_api(api_settings, instances=settings.api_instances, port=settings.ports.api) as api, \
-            _locust_options(full_history=True, reset_stats=settings.warmup_seconds > 0):
+    with (
+        servers.reference_api(api_settings, instances=settings.api_instances, port=settings.ports.api) as api,
+        _locust_options(full_history=True, reset_stats=settings.warmup_seconds > 0),
+    ):
         hits_before, misses_before = _keyspace_counters(cache_client)
         app_hits_before, app_misses_before = _app_cache_lookups(api.url)
         sampler = ConnectionSampler(servers.admin_connection_string(database), account)
         load_started = time.time()
         sampler.start()
         try:
-            load = run_load_test(RunSettings(
-                host=api.url, users=settings.users,
-                spawn_rate=settings.users / settings.warmup_seconds if settings.warmup_seconds else settings.users,
-                duration_seconds=settings.warmup_seconds + settings.duration_seconds, report_dir=run_dir,
-                # The lab measures; it does not judge against the SLO's limits.
-                suite=SuiteSettings(hot_items=settings.hot_items),
-            ))
+            load = run_load_test(
+                RunSettings(
+                    host=api.url,
+                    users=settings.users,
+                    spawn_rate=settings.users / settings.warmup_seconds if settings.warmup_seconds else settings.users,
+                    duration_seconds=settings.warmup_seconds + settings.duration_seconds,
+                    report_dir=run_dir,
+                    # The lab measures; it does not judge against the SLO's limits.
+                    suite=SuiteSettings(hot_items=settings.hot_items),
+                )
+            )
         finally:
             sampler.stop()
         # Read once the load has stopped, so that Redis and the API count the same lookups.
@@ -155,18 +187,27 @@ def _measure_run(plan: RunPlan, settings: PoolingLabSettings, api_settings: ApiS
     latency = read_latency_history(load.csv_prefix, load_started)
     # Locust resets its statistics when the last user has arrived: the first line with them all.
     measured_from = next((sample.at_seconds for sample in latency if sample.users >= settings.users), 0.0)
-    samples = tuple(replace(sample, at_seconds=round(sample.at_seconds - load_started, 3)) for sample in sampler.samples)
+    samples = tuple(
+        replace(sample, at_seconds=round(sample.at_seconds - load_started, 3)) for sample in sampler.samples
+    )
     result = RunResult(
         plan=plan,
         peak_server_connections=max((sample.server_connections for sample in samples), default=0),
         measured_peak_server_connections=max(
             (sample.server_connections for sample in samples if sample.at_seconds >= measured_from), default=0
         ),
-        requests=load.total.requests, failures=load.total.failures,
-        p50_ms=load.total.p50_ms, p95_ms=load.total.p95_ms, requests_per_second=load.total.requests_per_second,
-        cache_hits=hits_after - hits_before, cache_misses=misses_after - misses_before,
-        app_cache_hits=app_hits_after - app_hits_before, app_cache_misses=app_misses_after - app_misses_before,
-        connections=samples, latency=latency, measured_from_seconds=measured_from,
+        requests=load.total.requests,
+        failures=load.total.failures,
+        p50_ms=load.total.p50_ms,
+        p95_ms=load.total.p95_ms,
+        requests_per_second=load.total.requests_per_second,
+        cache_hits=hits_after - hits_before,
+        cache_misses=misses_after - misses_before,
+        app_cache_hits=app_hits_after - app_hits_before,
+        app_cache_misses=app_misses_after - app_misses_before,
+        connections=samples,
+        latency=latency,
+        measured_from_seconds=measured_from,
         locust_report=load.html_report,
     )
     report(
@@ -185,8 +226,9 @@ class ConnectionSampler:
         WHERE backend_type = 'client backend' AND datname = %(database)s AND usename = %(role)s
     """
 
-    def __init__(self, admin_connection_string: str, account: DatabaseAccount,
-                 interval_seconds: float = SAMPLE_INTERVAL_SECONDS):
+    def __init__(
+        self, admin_connection_string: str, account: DatabaseAccount, interval_seconds: float = SAMPLE_INTERVAL_SECONDS
+    ):
         self._connection_string = admin_connection_string
         self._account = account
         self._interval = interval_seconds
@@ -229,29 +271,36 @@ def check_invariants(runs: tuple[RunResult, ...], pool_size: int) -> tuple[Invar
     invariants = []
     for run in runs:
         if run.plan.pooled:
-            invariants.append(Invariant(
-                f"{run.plan.name}: server connections within PgBouncer's pool",
-                run.peak_server_connections <= pool_size,
-                f"peak {run.peak_server_connections}, pool {pool_size} (no reserve pool)",
-            ))
+            invariants.append(
+                Invariant(
+                    f"{run.plan.name}: server connections within PgBouncer's pool",
+                    run.peak_server_connections <= pool_size,
+                    f"peak {run.peak_server_connections}, pool {pool_size} (no reserve pool)",
+                )
+            )
         if run.plan.cache:
             rate = run.hit_rate
-            invariants.append(Invariant(
-                f"{run.plan.name}: cache hit rate above {MIN_HIT_RATE:.0%}",
-                rate is not None and rate > MIN_HIT_RATE,
-                f"{run.cache_hits} hits, {run.cache_misses} misses" + (f": {rate:.1%}" if rate is not None else ""),
-            ))
+            invariants.append(
+                Invariant(
+                    f"{run.plan.name}: cache hit rate above {MIN_HIT_RATE:.0%}",
+                    rate is not None and rate > MIN_HIT_RATE,
+                    f"{run.cache_hits} hits, {run.cache_misses} misses" + (f": {rate:.1%}" if rate is not None else ""),
+                )
+            )
     for pooled in (False, True):
         without = next((run for run in runs if run.plan.pooled == pooled and not run.plan.cache), None)
         with_cache = next((run for run in runs if run.plan.pooled == pooled and run.plan.cache), None)
         if without is None or with_cache is None:
             continue
         factor = without.p95_ms / with_cache.p95_ms if with_cache.p95_ms > 0 else float("inf")
-        invariants.append(Invariant(
-            f"{'pgbouncer' if pooled else 'direct'}: the cache makes p95 at least {P95_IMPROVEMENT_FACTOR:g}x " "better",
-            factor >= P95_IMPROVEMENT_FACTOR,
-            f"p95 {without.p95_ms:.0f} ms without, {with_cache.p95_ms:.0f} ms with: {factor:.1f}x",
-        ))
+        invariants.append(
+            Invariant(
+                f"{'pgbouncer' if pooled else 'direct'}: the cache makes p95 at least {P95_IMPROVEMENT_FACTOR:g}x "
+                "better",
+                factor >= P95_IMPROVEMENT_FACTOR,
+                f"p95 {without.p95_ms:.0f} ms without, {with_cache.p95_ms:.0f} ms with: {factor:.1f}x",
+            )
+        )
     return tuple(invariants)
 
 
@@ -266,8 +315,10 @@ def read_latency_history(csv_prefix: Path, clock_zero: float) -> tuple[LatencySa
         return ()
     return tuple(
         LatencySample(
-            at_seconds=round(_number(row.get("Timestamp")) - clock_zero, 3), users=int(_number(row.get("User Count"))),
-            requests_per_second=_number(row.get("Requests/s")), p50_ms=_number(row.get("50%")),
+            at_seconds=round(_number(row.get("Timestamp")) - clock_zero, 3),
+            users=int(_number(row.get("User Count"))),
+            requests_per_second=_number(row.get("Requests/s")),
+            p50_ms=_number(row.get("50%")),
             p95_ms=_number(row.get("95%")),
         )
         for row in rows
@@ -278,19 +329,25 @@ def _create_application_database(database: ManagedServer, account: DatabaseAccou
     with psycopg.connect(servers.admin_connection_string(database), autocommit=True) as connection:
         connection.execute(
             sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(account.app_user), sql.Literal(account.app_password),
+                sql.Identifier(account.app_user),
+                sql.Literal(account.app_password),
             )
         )
         connection.execute(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(account.database), sql.Identifier(account.app_user),
+                sql.Identifier(account.database),
+                sql.Identifier(account.app_user),
             )
         )
 
 
 def _connection_string(port: int, account: DatabaseAccount) -> str:
     return make_conninfo(
-        host=LOOPBACK, port=port, dbname=account.database, user=account.app_user, password=account.app_password,
+        host=LOOPBACK,
+        port=port,
+        dbname=account.database,
+        user=account.app_user,
+        password=account.app_password,
         application_name="omni-reference-api",
     )
 

@@ -138,9 +138,11 @@ class ApiSettings:
         if missing:
             raise ValueError(f"the reference API needs {' and '.join(missing)}")
         return ApiSettings(
-            database_url=environ[ENV_DATABASE_URL], redis_url=environ[ENV_REDIS_URL],
+            database_url=environ[ENV_DATABASE_URL],
+            redis_url=environ[ENV_REDIS_URL],
             cache=environ.get(ENV_CACHE, "on") != "off",
-            pool_size=int(environ.get(ENV_POOL_SIZE, "20")), max_overflow=int(environ.get(ENV_MAX_OVERFLOW, "10")),
+            pool_size=int(environ.get(ENV_POOL_SIZE, "20")),
+            max_overflow=int(environ.get(ENV_MAX_OVERFLOW, "10")),
             item_query_ms=float(environ.get(ENV_ITEM_QUERY_MS, "25")),
             cache_ttl_seconds=int(environ.get(ENV_CACHE_TTL, "30")),
             task_run_ms=float(environ.get(ENV_TASK_RUN_MS, "300")),
@@ -173,8 +175,12 @@ class ReferenceApi:
         # Transaction pooling gives each transaction any server connection, so a statement
         # prepared on one is unknown on the next: never prepare (`prepare_threshold=None`).
         self.pool = AsyncConnectionPool(
-            settings.database_url, min_size=settings.pool_size, max_size=settings.pool_size + settings.max_overflow,
-            kwargs={"prepare_threshold": None, "row_factory": dict_row}, open=False, timeout=10.0,
+            settings.database_url,
+            min_size=settings.pool_size,
+            max_size=settings.pool_size + settings.max_overflow,
+            kwargs={"prepare_threshold": None, "row_factory": dict_row},
+            open=False,
+            timeout=10.0,
             name="omni-reference-api",
         )
         self.cache = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2.0)
@@ -209,11 +215,15 @@ class ReferenceApi:
         key = ITEM_KEY.format(id=item_id)
         if self.settings.cache:
             cached = await self.cache.get(key)
-            self.metrics.cache_requests.labels(service=SERVICE, cache=CACHE_NAME, result="hit" if cached else "miss").inc()
+            self.metrics.cache_requests.labels(
+                service=SERVICE, cache=CACHE_NAME, result="hit" if cached else "miss"
+            ).inc()
             if cached:
                 return json.loads(cached)
         async with self.connection() as connection:
-            cursor = await connection.execute(ITEM_QUERY, {"id": item_id, "cost_seconds": self.settings.item_query_ms / 1000})
+            cursor = await connection.execute(
+                ITEM_QUERY, {"id": item_id, "cost_seconds": self.settings.item_query_ms / 1000}
+            )
             row = await cursor.fetchone()
         if row is not None and self.settings.cache:
             await self.cache.set(key, json.dumps(row), ex=self._jittered_ttl())
@@ -296,7 +306,9 @@ def create_app() -> Starlette:
                 response = JSONResponse({"error": "internal error"}, status_code=500)
             finally:
                 in_flight.dec()
-            api.metrics.http_requests.labels(service=SERVICE, route=route, method=request.method, code=str(response.status_code)).inc()
+            api.metrics.http_requests.labels(
+                service=SERVICE, route=route, method=request.method, code=str(response.status_code)
+            ).inc()
             api.metrics.http_request_duration.labels(service=SERVICE, route=route, method=request.method).observe(
                 time.perf_counter() - started
             )

@@ -20,10 +20,10 @@ from pathlib import Path
 import psycopg
 import redis
 
-from localrun.ports import LOOPBACK, free_port, port_is_listening
-from localrun.processes import ManagedServer, ServerSpec
 from lab.reference_api import ApiSettings
 from loadtest.config import HEALTH
+from localrun.ports import LOOPBACK, free_port, port_is_listening
+from localrun.processes import ManagedServer, ServerSpec
 
 POSTGRES_BIN = "/usr/lib/postgresql/15/bin"
 PGBOUNCER_BINARY = "/usr/sbin/pgbouncer"
@@ -55,24 +55,52 @@ def postgres(*, port: int = 0, max_connections: int = 300) -> ManagedServer:
     """
     admin = DatabaseAccount.admin_user
     spec = ServerSpec(
-        "postgresql", f"{POSTGRES_BIN}/postgres", "postgresql",
+        "postgresql",
+        f"{POSTGRES_BIN}/postgres",
+        "postgresql",
         # initdb wants a password for the superuser once any host method asks for one; nobody
         # uses it (the administrator comes in over the socket), so it is random and forgotten.
-        {"superuser-password": secrets.token_urlsafe(18)}, port,
-        prepare=((
-            f"{POSTGRES_BIN}/initdb", "--pgdata={dir}/data", f"--username={admin}", "--pwfile={dir}/superuser-password",
-            "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync",
-        ),),
+        {"superuser-password": secrets.token_urlsafe(18)},
+        port,
+        prepare=(
+            (
+                f"{POSTGRES_BIN}/initdb",
+                "--pgdata={dir}/data",
+                f"--username={admin}",
+                "--pwfile={dir}/superuser-password",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ),
+        ),
         ready=_postgres_ready,
         unprivileged_user=UNPRIVILEGED_USER,
     )
-    return ManagedServer(spec, [
-        "-D", "{dir}/data", "-p", "{port}", "-k", "{dir}",
-        "-c", f"listen_addresses={LOOPBACK}",
-        "-c", f"max_connections={max_connections}",
-        "-c", "shared_buffers=64MB",
-        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    ])
+    return ManagedServer(
+        spec,
+        [
+            "-D",
+            "{dir}/data",
+            "-p",
+            "{port}",
+            "-k",
+            "{dir}",
+            "-c",
+            f"listen_addresses={LOOPBACK}",
+            "-c",
+            f"max_connections={max_connections}",
+            "-c",
+            "shared_buffers=64MB",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ],
+    )
 
 
 def admin_connection_string(server: ManagedServer, database: str = "postgres") -> str:
@@ -107,27 +135,32 @@ def pgbouncer(database_port: int, account: DatabaseAccount, pooling: PoolSetting
     PgBouncer logs in to PostgreSQL with the same password. TCP only: no Unix socket.
     """
     port = port or free_port()  # written into the ini file, which is all PgBouncer reads
-    configuration = "\n".join([
-        "[databases]",
-        f"{account.database} = host={LOOPBACK} port={database_port} dbname={account.database}",
-        "",
-        "[pgbouncer]",
-        f"listen_addr = {LOOPBACK}",
-        f"listen_port = {port}",
-        "unix_socket_dir =",
-        "auth_type = scram-sha-256",
-        "auth_file = userlist.txt",  # relative to the work directory, PgBouncer's working directory
-        "pool_mode = transaction",
-        f"default_pool_size = {pooling.pool_size}",
-        "min_pool_size = 0",
-        f"reserve_pool_size = {pooling.reserve_pool_size}",
-        f"max_client_conn = {pooling.max_client_connections}",
-        "ignore_startup_parameters = extra_float_digits",
-        "",
-    ])
+    configuration = "\n".join(
+        [
+            "[databases]",
+            f"{account.database} = host={LOOPBACK} port={database_port} dbname={account.database}",
+            "",
+            "[pgbouncer]",
+            f"listen_addr = {LOOPBACK}",
+            f"listen_port = {port}",
+            "unix_socket_dir =",
+            "auth_type = scram-sha-256",
+            "auth_file = userlist.txt",  # relative to the work directory, PgBouncer's working directory
+            "pool_mode = transaction",
+            f"default_pool_size = {pooling.pool_size}",
+            "min_pool_size = 0",
+            f"reserve_pool_size = {pooling.reserve_pool_size}",
+            f"max_client_conn = {pooling.max_client_connections}",
+            "ignore_startup_parameters = extra_float_digits",
+            "",
+        ]
+    )
     spec = ServerSpec(
-        "pgbouncer", PGBOUNCER_BINARY, "pgbouncer",
-        {"pgbouncer.ini": configuration, "userlist.txt": f'"{account.app_user}" "{account.app_password}"\n'}, port,
+        "pgbouncer",
+        PGBOUNCER_BINARY,
+        "pgbouncer",
+        {"pgbouncer.ini": configuration, "userlist.txt": f'"{account.app_user}" "{account.app_password}"\n'},
+        port,
         ready=lambda server: port_is_listening(server.port),
         unprivileged_user=UNPRIVILEGED_USER,
     )
@@ -137,14 +170,33 @@ def pgbouncer(database_port: int, account: DatabaseAccount, pooling: PoolSetting
 def redis_server(*, port: int = 0) -> ManagedServer:
     """Redis without persistence (`--save ''`, no append-only file): a cache, as Memorystore is."""
     spec = ServerSpec(
-        "redis", REDIS_BINARY, "redis-server", {}, port,
+        "redis",
+        REDIS_BINARY,
+        "redis-server",
+        {},
+        port,
         ready=_redis_ready,
         unprivileged_user=UNPRIVILEGED_USER,
     )
-    return ManagedServer(spec, [
-        "--bind", LOOPBACK, "--port", "{port}", "--save", "", "--appendonly", "no",
-        "--unixsocket", "{dir}/redis.sock", "--dir", "{dir}", "--loglevel", "warning",
-    ])
+    return ManagedServer(
+        spec,
+        [
+            "--bind",
+            LOOPBACK,
+            "--port",
+            "{port}",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--unixsocket",
+            "{dir}/redis.sock",
+            "--dir",
+            "{dir}",
+            "--loglevel",
+            "warning",
+        ],
+    )
 
 
 def redis_url(server: ManagedServer) -> str:
@@ -162,7 +214,11 @@ def reference_api(settings: ApiSettings, *, instances: int, port: int = 0) -> Ma
     """The reference API (lab.reference_api) under uvicorn: `instances` worker processes, each
     with its own database pool, as Cloud Run runs several instances of the API."""
     spec = ServerSpec(
-        "reference-api", sys.executable, "python3", {}, port,
+        "reference-api",
+        sys.executable,
+        "python3",
+        {},
+        port,
         prepare=(("mkdir", "{dir}/prometheus-multiproc"),),
         ready=_api_ready,
         environment={
@@ -172,12 +228,27 @@ def reference_api(settings: ApiSettings, *, instances: int, port: int = 0) -> Ma
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPOSITORY_ROOT), os.environ.get("PYTHONPATH")])),
         },
     )
-    return ManagedServer(spec, [
-        "-m", "uvicorn", "--factory", "lab.reference_api:create_app",
-        "--host", LOOPBACK, "--port", "{port}", "--workers", str(instances),
-        # A burst of 200 new users must not wait on SYN retries (docs/loadtest.md).
-        "--backlog", "4096", "--no-access-log", "--log-level", "warning",
-    ])
+    return ManagedServer(
+        spec,
+        [
+            "-m",
+            "uvicorn",
+            "--factory",
+            "lab.reference_api:create_app",
+            "--host",
+            LOOPBACK,
+            "--port",
+            "{port}",
+            "--workers",
+            str(instances),
+            # A burst of 200 new users must not wait on SYN retries (docs/loadtest.md).
+            "--backlog",
+            "4096",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+    )
 
 
 def _api_ready(server: ManagedServer) -> bool:

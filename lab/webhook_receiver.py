@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
-from localrun.http_server import BackgroundHTTPServer
 from lab.recorder import Recorder
+from localrun.http_server import BackgroundHTTPServer
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,15 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> SuiteSettings:
     )
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, *, low: float, high: float | None = None,
-            integer: bool = False) -> float:
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    low: float,
+    high: float | None = None,
+    integer: bool = False,
+) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
         return default

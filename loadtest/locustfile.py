@@ -50,7 +50,9 @@ class ApiUser(FastHttpUser):
             route.method, path, name=route.stats_name, json=body, headers=HEADERS, catch_response=True
         ) as response:
             if response.status_code != route.expect:
-                response.failure(f"{route.method} {route.stats_name}: expected {route.expect}, got {response.status_code}")
+                response.failure(
+                    f"{route.method} {route.stats_name}: expected {route.expect}, got {response.status_code}"
+                )
                 return None
             try:
                 return response.json() if response.text else None
@@ -87,7 +89,9 @@ class Writer(ApiUser):
 
     @task
     def create_item(self) -> None:
-        self.call(config.WRITE, body={"name": f"loadtest-{uuid.uuid4().hex[:12]}", "price_cents": random.randint(100, 99_999)})
+        self.call(
+            config.WRITE, body={"name": f"loadtest-{uuid.uuid4().hex[:12]}", "price_cents": random.randint(100, 99_999)}
+        )
 
 
 class TaskSubmitter(ApiUser):
@@ -98,7 +102,9 @@ class TaskSubmitter(ApiUser):
 
     @task
     def submit_and_poll(self) -> None:
-        submitted = self.call(config.SUBMIT_TASK, body={"kind": "reindex", "item_id": random.randint(1, SETTINGS.hot_items)})
+        submitted = self.call(
+            config.SUBMIT_TASK, body={"kind": "reindex", "item_id": random.randint(1, SETTINGS.hot_items)}
+        )
         if not isinstance(submitted, dict) or "id" not in submitted:
             return
         deadline = time.monotonic() + config.TASK_TIMEOUT_SECONDS
@@ -109,13 +115,20 @@ class TaskSubmitter(ApiUser):
             if status in (config.TASK_DONE, config.TASK_FAILED) or state is None:
                 if status == config.TASK_FAILED:
                     events.request.fire(
-                        request_type="TASK", name="task failed", response_time=0, response_length=0,
-                        exception=RuntimeError(f"task {submitted['id']} failed"), context={},
+                        request_type="TASK",
+                        name="task failed",
+                        response_time=0,
+                        response_length=0,
+                        exception=RuntimeError(f"task {submitted['id']} failed"),
+                        context={},
                     )
                 return
         events.request.fire(
-            request_type="TASK", name="task timed out", response_time=config.TASK_TIMEOUT_SECONDS * 1000,
-            response_length=0, exception=TimeoutError(f"task {submitted['id']} not done after {config.TASK_TIMEOUT_SECONDS:.0f} s"),
+            request_type="TASK",
+            name="task timed out",
+            response_time=config.TASK_TIMEOUT_SECONDS * 1000,
+            response_length=0,
+            exception=TimeoutError(f"task {submitted['id']} not done after {config.TASK_TIMEOUT_SECONDS:.0f} s"),
             context={},
         )
 

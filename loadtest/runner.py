@@ -20,13 +20,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from localrun.ports import LOOPBACK, PortInUseError, ensure_port_free
-from localrun.processes import stop_process_group
 from loadtest import config
 from loadtest.config import SuiteSettings
 from loadtest.results import RouteStats, Sample, latest_sample, read_stats
 from loadtest.shape_plans import SHAPES
 from loadtest.thresholds import breaches
+from localrun.ports import LOOPBACK, PortInUseError, ensure_port_free
+from localrun.processes import stop_process_group
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PREFLIGHT_TIMEOUT_SECONDS = 5.0
@@ -113,7 +113,9 @@ def input_problems(settings: RunSettings) -> list[str]:
     if settings.duration_seconds < 1:
         problems.append(f"--duration must be at least 1 s, not {settings.duration_seconds} s")
     if settings.shape is not None and settings.shape not in SHAPES:
-        problems.append(f"no load shape named {settings.shape!r}; choose one of {', '.join(SHAPES)} (or none: a steady ramp-up)")
+        problems.append(
+            f"no load shape named {settings.shape!r}; choose one of {', '.join(SHAPES)} (or none: a steady ramp-up)"
+        )
     if settings.web_port is not None and not 1 <= settings.web_port <= 65535:
         problems.append(f"--web-port must be a TCP port (1-65535), not {settings.web_port}")
     return problems
@@ -139,14 +141,25 @@ def check_host(host: str, health_path: str = config.HEALTH.path, timeout: float 
 
 def locust_command(settings: RunSettings, csv_prefix: Path, html_report: Path) -> list[str]:
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
-        "--host", settings.host,
-        "--users", str(settings.users),
-        "--spawn-rate", f"{settings.spawn_rate:g}",
-        "--run-time", f"{settings.duration_seconds}s",
-        "--stop-timeout", str(STOP_TIMEOUT_SECONDS),
-        "--csv", str(csv_prefix),
-        "--html", str(html_report),
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--host",
+        settings.host,
+        "--users",
+        str(settings.users),
+        "--spawn-rate",
+        f"{settings.spawn_rate:g}",
+        "--run-time",
+        f"{settings.duration_seconds}s",
+        "--stop-timeout",
+        str(STOP_TIMEOUT_SECONDS),
+        "--csv",
+        str(csv_prefix),
+        "--html",
+        str(html_report),
         "--only-summary",
     ]
     if settings.web_port is None:
@@ -193,8 +206,13 @@ def run_load_test(settings: RunSettings, on_progress: Callable[[Progress], None]
     started = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            locust_command(settings, csv_prefix, html_report), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=environment, cwd=report_dir, start_new_session=True,
+            locust_command(settings, csv_prefix, html_report),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            cwd=report_dir,
+            start_new_session=True,
         )
     try:
         deadline = started + settings.duration_seconds + OVERRUN_SECONDS
@@ -202,7 +220,9 @@ def run_load_test(settings: RunSettings, on_progress: Callable[[Progress], None]
             if on_progress is not None:
                 on_progress(Progress(time.monotonic() - started, settings.duration_seconds, latest_sample(csv_prefix)))
             if time.monotonic() > deadline:
-                raise LoadTestRunError(f"Locust was still running {OVERRUN_SECONDS:.0f} s after the run time:\n" + _tail(log_path))
+                raise LoadTestRunError(
+                    f"Locust was still running {OVERRUN_SECONDS:.0f} s after the run time:\n" + _tail(log_path)
+                )
             time.sleep(0.5)
     finally:
         stop_locust(process)
@@ -211,15 +231,23 @@ def run_load_test(settings: RunSettings, on_progress: Callable[[Progress], None]
     try:
         total, routes = read_stats(csv_prefix)
     except (FileNotFoundError, ValueError) as error:
-        raise LoadTestRunError(f"Locust exited with code {exit_code} and no statistics ({error}):\n" + _tail(log_path)) from None
+        raise LoadTestRunError(
+            f"Locust exited with code {exit_code} and no statistics ({error}):\n" + _tail(log_path)
+        ) from None
     if exit_code not in (0, 1):
         raise LoadTestRunError(f"Locust exited with code {exit_code}:\n" + _tail(log_path))
     found = breaches(total.totals, p95_limit_ms=suite.p95_limit_ms, error_ratio_limit=suite.error_ratio_limit)
     if exit_code == 1 and not found:
         found = [f"Locust reported a failure of the suite itself: see {log_path}"]
     return LoadTestResult(
-        passed=exit_code == 0 and not found, exit_code=exit_code, breaches=tuple(found), total=total,
-        routes=routes, html_report=html_report, csv_prefix=csv_prefix, log=log_path,
+        passed=exit_code == 0 and not found,
+        exit_code=exit_code,
+        breaches=tuple(found),
+        total=total,
+        routes=routes,
+        html_report=html_report,
+        csv_prefix=csv_prefix,
+        log=log_path,
     )
 
 

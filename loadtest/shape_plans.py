@@ -75,4 +75,8 @@ def plan_from_options(options: Any) -> Plan:
     """The plan in Locust's parsed options (`--users`, `--spawn-rate`, `--run-time`)."""
     if not options.run_time:
         raise ValueError("a load shape stretches over the run time: pass --run-time")
-    return Plan(users=int(options.num_users or 1), spawn_rate=float(options.spawn_rate or 1), run_seconds=float(options.run_time))
+    return Plan(
+        users=int(options.num_users or 1),
+        spawn_rate=float(options.spawn_rate or 1),
+        run_seconds=float(options.run_time),
+    )

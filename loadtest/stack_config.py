@@ -41,17 +41,23 @@ def _cidr(value: str) -> str:
 class ClusterConfig(ConfigModel):
     """The GKE Autopilot cluster the stack creates (ignored, and refused, with a kubeconfig)."""
 
-    network: str | None = Field(default=None, description="An existing VPC's id or self link; unset: the cluster gets its own VPC.")
+    network: str | None = Field(
+        default=None, description="An existing VPC's id or self link; unset: the cluster gets its own VPC."
+    )
     subnetwork: str | None = Field(default=None, description="The existing subnet, required with `network`.")
     subnet_cidr: str = Field(default="10.40.0.0/22", description="The own VPC's node range.")
     pods_cidr: str = Field(default="10.44.0.0/14", description="The own VPC's pod range.")
     services_cidr: str = Field(default="10.48.0.0/20", description="The own VPC's service range.")
     master_cidr: str = Field(default="172.16.0.32/28", description="The control plane's private /28.")
-    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(default="REGULAR", description="GKE's upgrade channel.")
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
+        default="REGULAR", description="GKE's upgrade channel."
+    )
     authorized_networks: list[str] = Field(
         default_factory=list, description="CIDRs allowed to reach the control plane; empty: any (still authenticated)."
     )
-    deletion_protection: bool = Field(default=False, description="Keep the cluster on `pulumi destroy` (it is disposable).")
+    deletion_protection: bool = Field(
+        default=False, description="Keep the cluster on `pulumi destroy` (it is disposable)."
+    )
 
     @field_validator("subnet_cidr", "pods_cidr", "services_cidr")
     @classmethod
@@ -75,7 +81,9 @@ class ClusterConfig(ConfigModel):
     @model_validator(mode="after")
     def _network_with_subnetwork(self) -> ClusterConfig:
         if (self.network is None) != (self.subnetwork is None):
-            raise ValueError("an existing VPC needs both cluster.network and cluster.subnetwork (or neither: an own VPC)")
+            raise ValueError(
+                "an existing VPC needs both cluster.network and cluster.subnetwork (or neither: an own VPC)"
+            )
         return self
 
 
@@ -86,23 +94,38 @@ class ResourcesConfig(ConfigModel):
 
 class LoadtestStackConfig(ConfigModel):
     project: str | None = Field(
-        default=None, pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", description="`gcp:project`: required to create the cluster."
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+        description="`gcp:project`: required to create the cluster.",
     )
     region: str = Field(default=DEFAULT_REGION, description="`gcp:region`: where the cluster runs.")
-    target: str = Field(description="Base URL of the API under test, reachable from the cluster: `https://api.staging.example.com`.")
+    target: str = Field(
+        description="Base URL of the API under test, reachable from the cluster: `https://api.staging.example.com`."
+    )
     workers: int = Field(default=4, ge=1, le=200, description="Locust worker pods (about one CPU each).")
     users: int = Field(default=100, ge=1, description="Default peak users of a run (the web UI's start form).")
     spawn_rate: float = Field(default=10, gt=0, description="Default users started per second.")
-    run_time: str = Field(default="10m", pattern=r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", description="Default run time: `10m`.")
+    run_time: str = Field(
+        default="10m", pattern=r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$", description="Default run time: `10m`."
+    )
     shape: str | None = Field(default=None, description="A load shape (ramp, spike, soak); unset: a steady ramp-up.")
-    namespace: str = Field(default="loadtest", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Kubernetes namespace.")
-    master: ResourcesConfig = Field(default_factory=lambda: ResourcesConfig(cpu="500m", memory="1Gi"), description="The master pod's resources.")
-    worker: ResourcesConfig = Field(default_factory=lambda: ResourcesConfig(cpu="1", memory="1Gi"), description="Each worker pod's resources.")
+    namespace: str = Field(
+        default="loadtest", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", description="Kubernetes namespace."
+    )
+    master: ResourcesConfig = Field(
+        default_factory=lambda: ResourcesConfig(cpu="500m", memory="1Gi"), description="The master pod's resources."
+    )
+    worker: ResourcesConfig = Field(
+        default_factory=lambda: ResourcesConfig(cpu="1", memory="1Gi"), description="Each worker pod's resources."
+    )
     kubeconfig: SecretStr | None = Field(
-        default=None, description="A kubeconfig of an existing cluster (secret); unset: the stack creates a GKE Autopilot cluster."
+        default=None,
+        description="A kubeconfig of an existing cluster (secret); unset: the stack creates a GKE Autopilot cluster.",
     )
     api_key: SecretStr | None = Field(default=None, description="The API key the users send as X-API-Key (secret).")
-    cluster: ClusterConfig | None = Field(default=None, description="The GKE Autopilot cluster's settings (see ClusterConfig).")
+    cluster: ClusterConfig | None = Field(
+        default=None, description="The GKE Autopilot cluster's settings (see ClusterConfig)."
+    )
 
     @field_validator("region")
     @classmethod
@@ -129,7 +152,9 @@ class LoadtestStackConfig(ConfigModel):
     @model_validator(mode="after")
     def _one_cluster_source(self) -> LoadtestStackConfig:
         if self.kubeconfig is not None and self.cluster is not None:
-            raise ValueError("either a kubeconfig (an existing cluster) or cluster settings (a new GKE cluster), not both")
+            raise ValueError(
+                "either a kubeconfig (an existing cluster) or cluster settings (a new GKE cluster), not both"
+            )
         if self.kubeconfig is None and self.project is None:
             raise ValueError("creating the GKE cluster needs gcp:project (or give a kubeconfig of an existing cluster)")
         return self

@@ -20,7 +20,9 @@ def parse_duration(text: str) -> int:
     """Seconds in a Prometheus duration; a ValueError names the accepted form."""
     match = _DURATION.fullmatch(text) if text else None
     if match is None:
-        raise ValueError(f"{text!r} is not a Prometheus duration: digits and a unit, largest first (30s, 5m, 1h30m, 3d)")
+        raise ValueError(
+            f"{text!r} is not a Prometheus duration: digits and a unit, largest first (30s, 5m, 1h30m, 3d)"
+        )
     seconds = sum(int(value) * unit for value, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if value)
     if seconds != int(seconds):
         raise ValueError(f"{text!r} is not a whole number of seconds")

@@ -56,7 +56,7 @@ def parse(query: str) -> promql_parser.Expr:
         raise PromQLError(query, "empty query")
     try:
         return promql_parser.parse(query)
-    except Exception as error:  # noqa: BLE001 the binding raises a bare Exception with the reason
+    except Exception as error:
         raise PromQLError(query, f"PromQL does not parse ({error})") from None
 
 

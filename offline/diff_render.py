@@ -46,9 +46,7 @@ GROUP_TITLES: dict[ChangeKind, str] = {
 }
 KNOWN_AFTER_APPLY = "(known after apply)"
 NOT_SET = "(not set)"
-NO_DANGER_NOTE = (
-    "✅ Nothing is deleted, no stateful resource is replaced, no protection is removed."
-)
+NO_DANGER_NOTE = "✅ Nothing is deleted, no stateful resource is replaced, no protection is removed."
 TEXT_VALUE_LIMIT = 80
 MARKDOWN_VALUE_LIMIT = 60
 
@@ -174,10 +172,7 @@ def _text_group(kind: ChangeKind, resources: tuple[ResourceDiff, ...]) -> list[s
     lines = [f"{GROUP_TITLES[kind]} ({len(resources)}):"]
     for resource in resources:
         note = _resource_note(resource)
-        lines.append(
-            f"  {SYMBOLS[kind]:<2} {resource.type} {resource.name}"
-            + (f"  ({note})" if note else "")
-        )
+        lines.append(f"  {SYMBOLS[kind]:<2} {resource.type} {resource.name}" + (f"  ({note})" if note else ""))
         lines += ["      " + _text_change(c) for c in resource.changes]
         if resource.unreadable_secrets and kind in (ChangeKind.UPDATE, ChangeKind.REPLACE):
             paths = ", ".join(resource.unreadable_secrets)
@@ -249,8 +244,7 @@ def _md_bullet(resource: ResourceDiff) -> str:
 
 def _md_details(resource: ResourceDiff) -> list[str]:
     codes = " ".join(
-        f"<code>{html.escape(part)}</code>"
-        for part in (SYMBOLS[resource.kind], resource.name, resource.type)
+        f"<code>{html.escape(part)}</code>" for part in (SYMBOLS[resource.kind], resource.name, resource.type)
     )
     summary = f"{codes} ({_plural_fields(len(resource.changes))})"
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
@@ -304,8 +298,7 @@ COMMENT_LIMIT = 60_000
 # Riskiest stack first in the danger section.
 STACK_RANK: dict[str, int] = {"prod": 0, "staging": 1, "dev": 2}
 NO_DANGER_IN_ANY_STACK = (
-    "✅ No stack loses anything: nothing is deleted, no stateful resource is replaced, "
-    "no protection is removed."
+    "✅ No stack loses anything: nothing is deleted, no stateful resource is replaced, no protection is removed."
 )
 COST_HEADING = "**Monthly cost** (estimate at list prices; `omni cost --stack S` shows every line and assumption):"
 DETAILS_TOO_LONG = (
@@ -335,7 +328,8 @@ def render_markdown_comment(
     if len(top) + len(details) <= limit:
         return top + details
     short = "\n".join(
-        f"## omni diff: stack `{_md_text(r.stack or '?')}`\n\n{DETAILS_TOO_LONG.format(stack=r.stack)}\n" for r in reports
+        f"## omni diff: stack `{_md_text(r.stack or '?')}`\n\n{DETAILS_TOO_LONG.format(stack=r.stack)}\n"
+        for r in reports
     )
     return top + short
 

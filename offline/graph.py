@@ -131,7 +131,6 @@ def loads(text: str, source: str = "<graph>") -> dict[str, Any]:
         raise ValueError(f"{source} is not valid JSON: {error}") from error
     if not isinstance(data, dict) or data.get("version") != GRAPH_VERSION or "resources" not in data:
         raise ValueError(
-            f"{source} is not an omni-infra graph (version {GRAPH_VERSION}); "
-            "regenerate it with `omni snapshot`"
+            f"{source} is not an omni-infra graph (version {GRAPH_VERSION}); regenerate it with `omni snapshot`"
         )
     return data

@@ -173,9 +173,7 @@ class RecordingMonitor(mocks.MockMonitor):
             custom=bool(request.custom),
             parent=request.parent or None,
             dependencies=list(request.dependencies),
-            property_dependencies={
-                key: list(deps.urns) for key, deps in request.propertyDependencies.items()
-            },
+            property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
             options=options,
             inputs=to_graph_value(inputs),
         )

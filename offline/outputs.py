@@ -110,7 +110,8 @@ def _sql_instance(c: Context) -> dict[str, Any]:
         "firstIpAddress": ip,
         "ipAddresses": [{"ipAddress": ip, "type": "PRIVATE"}],
         "selfLink": f"https://sqladmin.googleapis.com/sql/v1beta4/projects/{c.resource_project}/instances/{name}",
-        "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}" "@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        "serviceAccountEmailAddress": f"p{project_number(c.resource_project)}-{c.digest()[:6]}"
+        "@gcp-sa-cloud-sql.iam.gserviceaccount.com",
         "dnsName": f"{c.digest()[:12]}.{c.resource_region}.sql.goog.",
         # The instance's own CA (a stand-in PEM, different per instance).
         "serverCaCerts": [
@@ -177,7 +178,11 @@ def _repository(c: Context) -> dict[str, Any]:
 
 
 def _bucket(c: Context) -> dict[str, Any]:
-    return {"id": c.resource_name, "url": f"gs://{c.resource_name}", "selfLink": f"https://www.googleapis.com/storage/v1/b/{c.resource_name}"}
+    return {
+        "id": c.resource_name,
+        "url": f"gs://{c.resource_name}",
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{c.resource_name}",
+    }
 
 
 def _monitoring(kind: str) -> Computed:
@@ -198,7 +203,10 @@ def _uptime_check(c: Context) -> dict[str, Any]:
 
 
 def _scheduler_job(c: Context) -> dict[str, Any]:
-    return {"id": f"projects/{c.resource_project}/locations/{c.resource_region}/jobs/{c.resource_name}", "state": "ENABLED"}
+    return {
+        "id": f"projects/{c.resource_project}/locations/{c.resource_region}/jobs/{c.resource_name}",
+        "state": "ENABLED",
+    }
 
 
 def _pubsub(kind: str) -> Computed:
@@ -258,7 +266,8 @@ def _log_bucket(c: Context) -> dict[str, Any]:
 def _log_sink(c: Context) -> dict[str, Any]:
     return {
         "id": f"projects/{c.resource_project}/sinks/{c.resource_name}",
-        "writerIdentity": f"serviceAccount:service-{project_number(c.resource_project)}" "@gcp-sa-logging.iam.gserviceaccount.com",
+        "writerIdentity": f"serviceAccount:service-{project_number(c.resource_project)}"
+        "@gcp-sa-logging.iam.gserviceaccount.com",
     }
 
 
@@ -277,7 +286,11 @@ def _service_identity(c: Context) -> dict[str, Any]:
     """A Google service agent: `service-<project number>@gcp-sa-<api>.iam.gserviceaccount.com`."""
     api = str(c.get("service")).split(".", 1)[0]
     email = f"service-{project_number(c.resource_project)}@gcp-sa-{api}.iam.gserviceaccount.com"
-    return {"id": f"projects/{c.resource_project}/services/{c.get('service')}", "email": email, "member": f"serviceAccount:{email}"}
+    return {
+        "id": f"projects/{c.resource_project}/services/{c.get('service')}",
+        "email": email,
+        "member": f"serviceAccount:{email}",
+    }
 
 
 def _gke_cluster(c: Context) -> dict[str, Any]:
@@ -312,7 +325,9 @@ COMPUTED: dict[str, Computed] = {
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
     "gcp:compute/router:Router": _regional("routers"),
-    "gcp:compute/routerNat:RouterNat": lambda c: {"id": f"{c.resource_project}/{c.resource_region}/{c.get('router')}/{c.resource_name}"},
+    "gcp:compute/routerNat:RouterNat": lambda c: {
+        "id": f"{c.resource_project}/{c.resource_region}/{c.get('router')}/{c.resource_name}"
+    },
     "gcp:compute/firewall:Firewall": _global("firewalls"),
     "gcp:compute/globalAddress:GlobalAddress": _global_address,
     "gcp:servicenetworking/connection:Connection": _service_networking,

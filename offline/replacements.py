@@ -204,7 +204,11 @@ def bigquery_schema_not_changeable(old: Any, new: Any) -> bool:
         return True
     if not old_columns.keys() <= new_columns.keys():
         return True
-    if any(str(column.get("mode", "NULLABLE")).upper() == "REQUIRED" for key, column in new_columns.items() if key not in old_columns):
+    if any(
+        str(column.get("mode", "NULLABLE")).upper() == "REQUIRED"
+        for key, column in new_columns.items()
+        if key not in old_columns
+    ):
         return True
     for key, column in old_columns.items():
         after = new_columns[key]
@@ -214,7 +218,6 @@ def bigquery_schema_not_changeable(old: Any, new: Any) -> bool:
         if old_mode != new_mode and not (old_mode == "REQUIRED" and new_mode == "NULLABLE"):
             return True
     return False
-
 
 
 # The provider's named ForceNewIfChange/ForceNewIf rules, as read in its source.

@@ -171,7 +171,13 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], set[str]]:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
         raise StackConfigError(
             source,
-            [Problem("(stack file)", f"malformed YAML at {where}", f"fix the YAML syntax: {getattr(error, 'problem', error)}")],
+            [
+                Problem(
+                    "(stack file)",
+                    f"malformed YAML at {where}",
+                    f"fix the YAML syntax: {getattr(error, 'problem', error)}",
+                )
+            ],
         ) from None
     if not isinstance(document, dict):
         raise StackConfigError(

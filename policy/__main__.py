@@ -16,17 +16,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import (  # noqa: E402
+from pulumi_policy import (
     EnforcementLevel,
     PolicyPack,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError  # noqa: E402
+from pulumi_policy.proxy import UnknownValueError
 
-from offline.graph import UNKNOWN  # noqa: E402
-from policy.rules import PACK_NAME, RULES, Enforcement, PolicyResource, Rule  # noqa: E402
+from offline.graph import UNKNOWN
+from policy.rules import PACK_NAME, RULES, Enforcement, PolicyResource, Rule
 
 LEVELS: dict[Enforcement, EnforcementLevel] = {
     Enforcement.MANDATORY: EnforcementLevel.MANDATORY,

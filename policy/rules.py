@@ -47,7 +47,7 @@ class PolicyResource:
     inputs: Mapping[str, Any]
     protect: bool = False
     parent: str | None = None
-    provider_inputs: Mapping[str, Any] = field(default_factory=lambda: {})
+    provider_inputs: Mapping[str, Any] = field(default_factory=dict)
     """The inputs of the resource's provider: its `defaultLabels` reach every labelled resource."""
 
     @property
@@ -159,7 +159,9 @@ def redis_not_public(resource: PolicyResource) -> Iterator[str]:
         return
     network = str(resource.inputs.get("authorizedNetwork") or "")
     if not network or network.rsplit("/", 1)[-1] == "default":
-        yield "Redis is on the project's default network (authorizedNetwork unset or default): put it on the " "private VPC"
+        yield (
+            "Redis is on the project's default network (authorizedNetwork unset or default): put it on the private VPC"
+        )
     if resource.inputs.get("authEnabled") is not True:
         yield "Redis AUTH is off: anyone on the network can read and write it; set authEnabled to true"
 
@@ -239,7 +241,10 @@ def no_plain_secret_env(resource: PolicyResource) -> Iterator[str]:
         # A boolean is a switch (DATABASE_IAM_AUTH=true), never a credential.
         if isinstance(value, str) and value.lower() in BOOLEAN_FLAGS:
             continue
-        yield f"env {env_name} looks like a secret but is a plain value: reference Secret Manager " "(valueSource.secretKeyRef)"
+        yield (
+            f"env {env_name} looks like a secret but is a plain value: reference Secret Manager "
+            "(valueSource.secretKeyRef)"
+        )
 
 
 def _envs(data: Any) -> Iterator[Mapping[str, Any]]:

@@ -31,10 +31,7 @@ class StackConfigError(pulumi.RunError):
         self.source = source
         self.problems = problems
         count = len(problems)
-        header = (
-            f"{source}: {count} invalid configuration value{'s' if count != 1 else ''}; "
-            "no resource was declared."
-        )
+        header = f"{source}: {count} invalid configuration value{'s' if count != 1 else ''}; no resource was declared."
         super().__init__("\n".join([header, *(p.render() for p in problems)]))
 
 

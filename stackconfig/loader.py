@@ -7,9 +7,9 @@ engine puts the stack file's values there in exactly that form before running `_
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_args, overload
@@ -102,7 +102,13 @@ def load_stack_config(
             document[provider_fields[full_key]] = raw
         elif namespace == namespace_ and key in provider_fields.values():
             provider_key = next(k for k, v in provider_fields.items() if v == key)
-            problems.append(Problem(full_key, _shown(full_key, raw, secret_keys), f"set `{provider_key}` instead: the provider and the program read that one"))
+            problems.append(
+                Problem(
+                    full_key,
+                    _shown(full_key, raw, secret_keys),
+                    f"set `{provider_key}` instead: the provider and the program read that one",
+                )
+            )
         elif namespace == namespace_:
             document[key] = raw if _is_text_field(model, key) else _decode(raw)
         elif namespace == "gcp":
@@ -297,7 +303,9 @@ def _problem(
     secret = _top_level_key(loc, project) in secret_keys or (field is not None and _is_secret(field.annotation))
     if kind == "extra_forbidden":
         provider_owned = set(project.provider_fields.values()) if len(loc) == 1 else set()
-        known = sorted(f.alias or n for n, f in (holder.model_fields.items() if holder else []) if n not in provider_owned)
+        known = sorted(
+            f.alias or n for n, f in (holder.model_fields.items() if holder else []) if n not in provider_owned
+        )
         return Problem(
             key,
             "[secret]" if secret else _brief(detail["input"]),
@@ -308,8 +316,16 @@ def _problem(
         is_secret_field = field is not None and _is_secret(field.annotation)
         what = "a required secret" if is_secret_field else "a required value"
         description = f" ({field.description})" if field is not None and field.description else ""
-        return Problem(key, "(missing)", f"{what}{description}; set it with {_set_command(stack, key, project, secret=is_secret_field)}")
-    allowed = f"rejected ({kind}; the reason is withheld because the value is secret)" if secret else detail["msg"].removeprefix("Value error, ")
+        return Problem(
+            key,
+            "(missing)",
+            f"{what}{description}; set it with {_set_command(stack, key, project, secret=is_secret_field)}",
+        )
+    allowed = (
+        f"rejected ({kind}; the reason is withheld because the value is secret)"
+        if secret
+        else detail["msg"].removeprefix("Value error, ")
+    )
     default = ""
     if field is not None and not field.is_required() and field.default_factory is None:
         default = f" (default: {field.default!r}; remove the key to use it)"
@@ -333,7 +349,11 @@ def _secrecy_problems(
             continue
         if _is_secret(field.annotation) and full_key not in secret_keys:
             problems.append(
-                Problem(full_key, "a plain-text value", f"must be encrypted: {_set_command(stack, full_key, project, secret=True)}")
+                Problem(
+                    full_key,
+                    "a plain-text value",
+                    f"must be encrypted: {_set_command(stack, full_key, project, secret=True)}",
+                )
             )
         elif not _is_secret(field.annotation) and full_key in secret_keys:
             problems.append(
@@ -347,7 +367,9 @@ def _secrecy_problems(
     return problems
 
 
-def deployment_problems(config: StackConfig, values: Mapping[str, str], stack: str, *, credentials: bool = True) -> list[Problem]:
+def deployment_problems(
+    config: StackConfig, values: Mapping[str, str], stack: str, *, credentials: bool = True
+) -> list[Problem]:
     """What a stack needs before it can deploy, beyond valid values: where its alerts go and,
     when `credentials` (providers really run), the PagerDuty token. Defaults cannot name
     people or inboxes, so these are checked here rather than by the model."""

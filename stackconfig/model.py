@@ -24,8 +24,8 @@ from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
 from .errors import ConfigConflict
 from .model_base import ConfigModel
-from .usage import UsageConfig
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
+from .usage import UsageConfig
 
 PROJECT_NAMESPACE = "omni-infra"
 
@@ -36,14 +36,48 @@ DIRECT_VPC_EGRESS_MIN_PREFIX = 26
 DEFAULT_REGION = "europe-west1"
 # Regions offering Cloud Run, Cloud SQL and Memorystore for Redis.
 GCP_REGIONS = (
-    "africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
-    "asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1",
-    "australia-southeast2", "europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
-    "europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8",
-    "europe-west9", "europe-west10", "europe-west12", "me-central1", "me-central2", "me-west1",
-    "northamerica-northeast1", "northamerica-northeast2", "northamerica-south1", "southamerica-east1",
-    "southamerica-west1", "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1",
-    "us-west2", "us-west3", "us-west4",
+    "africa-south1",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast2",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-south2",
+    "asia-southeast1",
+    "asia-southeast2",
+    "australia-southeast1",
+    "australia-southeast2",
+    "europe-central2",
+    "europe-north1",
+    "europe-north2",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "europe-west10",
+    "europe-west12",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "northamerica-south1",
+    "southamerica-east1",
+    "southamerica-west1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
 )
 # Internal ranges a VPC subnet may use that no one else routes: RFC 1918 and RFC 6598.
 SUBNET_RANGES = tuple(
@@ -55,8 +89,15 @@ SERVICE_ACCOUNT_ID_MAX = 30
 LONGEST_ACCOUNT_SUFFIX = "-status-pub"
 # What changes the connection budget (stackconfig/connections.py), named when it does not fit.
 BUDGET_KEYS = (
-    "api.maxInstances", "api.dbPoolSize", "api.dbMaxOverflow", "workers.instances", "workers.concurrency",
-    "workers.dbPoolSize", "database.reservedConnections", "database.tier", "database.maxConnections",
+    "api.maxInstances",
+    "api.dbPoolSize",
+    "api.dbMaxOverflow",
+    "workers.instances",
+    "workers.concurrency",
+    "workers.dbPoolSize",
+    "database.reservedConnections",
+    "database.tier",
+    "database.maxConnections",
 )
 # Labels the program sets itself; a stack may add others but not change these.
 BUILT_IN_LABELS = ("app", "environment", "managed-by", "team", "cost-center")
@@ -98,7 +139,8 @@ class NetworkConfig(ConfigModel):
         default=0.5,
         ge=0.0,
         le=1.0,
-        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more " "than they tell.",
+        description="VPC flow log sampling on the subnet (0 turns flow logs off); lower it where logs cost more "
+        "than they tell.",
     )
 
     @field_validator("subnet_cidr")
@@ -160,7 +202,8 @@ class PagerDutyConfig(ConfigModel):
         default=15,
         ge=1,
         le=60,
-        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the " "whole rotation.",
+        description="Minutes an unacknowledged page waits before it escalates from the on-call engineer to the "
+        "whole rotation.",
     )
     urgency: Literal["high", "low"] = Field(
         default="high",
@@ -176,7 +219,9 @@ class PagerDutyConfig(ConfigModel):
     def _pagerduty_user_ids(cls, users: list[str]) -> list[str]:
         for user in users:
             if not re.fullmatch(PAGERDUTY_USER_ID, user):
-                raise ValueError(f"{user!r} is not a PagerDuty user ID: `P` and 6 or more upper-case letters or digits, like PXPGF42")
+                raise ValueError(
+                    f"{user!r} is not a PagerDuty user ID: `P` and 6 or more upper-case letters or digits, like PXPGF42"
+                )
         if len(set(users)) != len(users):
             raise ValueError("a user appears twice in the rotation")
         return users
@@ -194,7 +239,9 @@ class PagerDutyConfig(ConfigModel):
     def rotation_anchor(self) -> str:
         """The first shift's start as an ISO 8601 timestamp with the zone's offset on that day."""
         hour, minute = (int(part) for part in self.handoff_time.split(":"))
-        start = datetime.datetime.combine(self.rotation_start, datetime.time(hour, minute), zoneinfo.ZoneInfo(self.time_zone))
+        start = datetime.datetime.combine(
+            self.rotation_start, datetime.time(hour, minute), zoneinfo.ZoneInfo(self.time_zone)
+        )
         return start.isoformat()
 
 
@@ -240,7 +287,9 @@ class StatusPageConfig(ConfigModel):
         default=True,
         description="Uptime checks of the public components and the public status page (bucket, job, schedule).",
     )
-    title: str = Field(default="Omni API status", min_length=1, max_length=80, description="The page's title and the feed's.")
+    title: str = Field(
+        default="Omni API status", min_length=1, max_length=80, description="The page's title and the feed's."
+    )
     bucket: str | None = Field(
         default=None,
         description=(
@@ -337,7 +386,9 @@ class StackConfig(ConfigModel):
     @classmethod
     def _release_names_one_image(cls, release: str | None) -> str | None:
         if release == "latest":
-            raise ValueError("`latest` moves between images (and the registry's tags are immutable): use a release tag or a digest")
+            raise ValueError(
+                "`latest` moves between images (and the registry's tags are immutable): use a release tag or a digest"
+            )
         return release
 
     team: str = Field(
@@ -348,21 +399,25 @@ class StackConfig(ConfigModel):
     )
     api: ApiConfig = Field(default_factory=ApiConfig, description="The API service on Cloud Run (see ApiConfig).")
     workers: WorkersConfig = Field(
-        default_factory=WorkersConfig, description="Celery workers and beat on Cloud Run worker pools (see WorkersConfig)."
+        default_factory=WorkersConfig,
+        description="Celery workers and beat on Cloud Run worker pools (see WorkersConfig).",
     )
     database: DatabaseConfig = Field(
         default_factory=DatabaseConfig, description="Cloud SQL for PostgreSQL (see DatabaseConfig)."
     )
     redis: RedisConfig = Field(
-        default_factory=RedisConfig, description="Memorystore for Redis: the cache and the Celery broker (see RedisConfig)."
+        default_factory=RedisConfig,
+        description="Memorystore for Redis: the cache and the Celery broker (see RedisConfig).",
     )
     metrics: MetricsConfig = Field(
         default_factory=MetricsConfig,
-        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see " "MetricsConfig).",
+        description="Managed Service for Prometheus: the collector sidecar and its scrape interval (see "
+        "MetricsConfig).",
     )
     tracing: TracingConfig = Field(
         default_factory=TracingConfig,
-        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see " "TracingConfig).",
+        description="OpenTelemetry tracing to Cloud Trace: the collector sidecar and its sampling ratio (see "
+        "TracingConfig).",
     )
     grafana: GrafanaConfig = Field(
         default_factory=GrafanaConfig,
@@ -384,7 +439,8 @@ class StackConfig(ConfigModel):
         description="GitHub Actions deploys through Workload Identity Federation (see DeployConfig).",
     )
     audit: AuditConfig = Field(
-        default_factory=AuditConfig, description="Data Access audit logs and the locked audit log bucket (see AuditConfig)."
+        default_factory=AuditConfig,
+        description="Data Access audit logs and the locked audit log bucket (see AuditConfig).",
     )
     cost: CostSettings = Field(default_factory=CostSettings, description="The Cloud Billing budget (see CostSettings).")
     status_page: StatusPageConfig = Field(
@@ -401,7 +457,9 @@ class StackConfig(ConfigModel):
         return check_edge_fits(edge, info.data)
 
     usage: UsageConfig = Field(
-        default_factory=UsageConfig, validate_default=True, description="Usage metering and invoicing (see UsageConfig)."
+        default_factory=UsageConfig,
+        validate_default=True,
+        description="Usage metering and invoicing (see UsageConfig).",
     )
 
     @field_validator("usage")
@@ -457,7 +515,10 @@ class StackConfig(ConfigModel):
     @classmethod
     def _known_region(cls, region: str) -> str:
         if region not in GCP_REGIONS:
-            raise ValueError(f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and " f"Memorystore: {', '.join(GCP_REGIONS)}")
+            raise ValueError(
+                f"unknown region {region!r}; regions with Cloud Run, Cloud SQL and "
+                f"Memorystore: {', '.join(GCP_REGIONS)}"
+            )
         return region
 
     @field_validator("labels")

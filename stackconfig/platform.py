@@ -41,7 +41,8 @@ class ApiConfig(ConfigModel):
         default=10,
         ge=1,
         le=1000,
-        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the " "connection budget.",
+        description="Scale-out ceiling; every instance may hold a full database pool, so it drives the "
+        "connection budget.",
     )
     cpu: CloudRunCpu = Field(
         default="2",
@@ -54,7 +55,8 @@ class ApiConfig(ConfigModel):
     memory: str = Field(
         default="1Gi",
         pattern=MEMORY_PATTERN,
-        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud " "Run's range for `cpu`.",
+        description="Memory of the API's container (`512Mi`, `2Gi`); the sidecars' comes on top, within Cloud "
+        "Run's range for `cpu`.",
     )
     concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
     ingress: Literal["all", "internal", "internal-and-cloud-load-balancing"] = Field(
@@ -72,7 +74,10 @@ class ApiConfig(ConfigModel):
         default="/healthz", pattern=r"^/[A-Za-z0-9/_.-]*$", description="Path of the startup and liveness probes."
     )
     db_pool_size: int = Field(
-        default=20, ge=1, le=200, description="Database connections each API instance keeps open (SQLAlchemy `pool_size`)."
+        default=20,
+        ge=1,
+        le=200,
+        description="Database connections each API instance keeps open (SQLAlchemy `pool_size`).",
     )
     db_max_overflow: int = Field(
         default=10, ge=0, le=200, description="Extra connections an instance may open under bursts (`max_overflow`)."
@@ -99,7 +104,8 @@ class WorkersConfig(ConfigModel):
         default="2",
         description=(
             "vCPUs per worker instance in all, its sidecars included (250m per collector, see `api.cpu`); the Celery "
-            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it " "was sized with."
+            "container gets the rest, at least 500m. 2 by default: Celery keeps 1.5 vCPU, no less than the 1 it "
+            "was sized with."
         ),
     )
     memory: str = Field(
@@ -130,11 +136,13 @@ class DatabaseConfig(ConfigModel):
     )
     edition: Literal["ENTERPRISE", "ENTERPRISE_PLUS"] = Field(
         default="ENTERPRISE",
-        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection " "pooling and longer PITR.",
+        description="Cloud SQL edition. ENTERPRISE_PLUS (db-perf-optimized tiers) adds managed connection "
+        "pooling and longer PITR.",
     )
     tier: str = Field(
         default="db-custom-4-16384",
-        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, " "`db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
+        description="Machine type: `db-custom-<vCPUs>-<MB>` (or shared-core `db-g1-small`) on ENTERPRISE, "
+        "`db-perf-optimized-N-<vCPUs>` on ENTERPRISE_PLUS.",
     )
     availability: Literal["REGIONAL", "ZONAL"] = Field(
         default="REGIONAL", description="REGIONAL is high availability: a standby in a second zone, automatic failover."
@@ -160,7 +168,8 @@ class DatabaseConfig(ConfigModel):
         default=None,
         ge=25,
         le=262143,
-        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set " "explicitly as a flag.",
+        description="PostgreSQL `max_connections`; unset takes Google's value for the tier's memory, set "
+        "explicitly as a flag.",
     )
     reserved_connections: int = Field(
         default=10,
@@ -235,7 +244,9 @@ class RedisCacheConfig(RedisInstanceConfig):
     memory_size_gb: int = Field(
         default=5, ge=1, le=300, description=f"Capacity in GB (read replicas need {READ_REPLICAS_MIN_GB} or more)."
     )
-    read_replicas: int = Field(default=1, ge=0, le=5, description="Read replicas behind the read endpoint (STANDARD_HA only).")
+    read_replicas: int = Field(
+        default=1, ge=0, le=5, description="Read replicas behind the read endpoint (STANDARD_HA only)."
+    )
 
     @model_validator(mode="after")
     def _replicas_are_offered(self) -> RedisCacheConfig:
@@ -370,11 +381,14 @@ class TracingConfig(ConfigModel):
 class GrafanaConfig(ConfigModel):
     """Grafana on Cloud Run behind IAP, its state in the stack's Cloud SQL instance."""
 
-    enabled: bool = Field(default=True, description="Run Grafana, with the dashboards provisioned from this repository.")
+    enabled: bool = Field(
+        default=True, description="Run Grafana, with the dashboards provisioned from this repository."
+    )
     version: str = Field(
         default="13.2.3",
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$",
-        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote " "repository); an exact version, never `latest`.",
+        description="The Grafana release (`grafana/grafana` tag, pulled through the Docker Hub remote "
+        "repository); an exact version, never `latest`.",
     )
     access_group: str | None = Field(
         default=None,
@@ -385,13 +399,23 @@ class GrafanaConfig(ConfigModel):
         ),
     )
     min_instances: int = Field(
-        default=0, ge=0, le=10, description="Grafana instances kept warm; 0 lets it scale to zero (a cold start of a few seconds)."
+        default=0,
+        ge=0,
+        le=10,
+        description="Grafana instances kept warm; 0 lets it scale to zero (a cold start of a few seconds).",
     )
     max_instances: int = Field(
-        default=2, ge=1, le=10, description="Grafana scale-out ceiling; each instance holds up to `dbPoolSize` database connections."
+        default=2,
+        ge=1,
+        le=10,
+        description="Grafana scale-out ceiling; each instance holds up to `dbPoolSize` database connections.",
     )
     db_pool_size: int = Field(
-        default=4, ge=1, le=20, description="Database connections each Grafana instance may open (`max_open_conn`); counted in the " "connection budget."
+        default=4,
+        ge=1,
+        le=20,
+        description="Database connections each Grafana instance may open (`max_open_conn`); counted in the "
+        "connection budget.",
     )
     memory: str = Field(
         default="1Gi",

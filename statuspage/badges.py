@@ -14,7 +14,19 @@ from statuspage.report import percent, uptime_band
 HEIGHT = 20
 PADDING = 6
 # Verdana 11px advance widths, rounded: enough to size a badge without measuring text.
-CHAR_WIDTHS = {" ": 3.9, ".": 4.4, ":": 4.7, "%": 12.0, "i": 3.1, "l": 3.1, "t": 4.3, "f": 3.9, "r": 4.7, "m": 10.7, "w": 8.9}
+CHAR_WIDTHS = {
+    " ": 3.9,
+    ".": 4.4,
+    ":": 4.7,
+    "%": 12.0,
+    "i": 3.1,
+    "l": 3.1,
+    "t": 4.3,
+    "f": 3.9,
+    "r": 4.7,
+    "m": 10.7,
+    "w": 8.9,
+}
 DEFAULT_WIDTH = 7.0
 # The same bands as the page's bars; dark enough for white text (4.5:1 or better).
 BAND_COLOURS = {"good": "#1a7f37", "minor": "#7d5e00", "major": "#bc4c00", "down": "#cf222e", "none": "#57606a"}

@@ -56,7 +56,7 @@ def render_status_page(
     if isinstance(source, DemoSource):
         notices, moment = source.notices, now or DEMO_NOW
     else:
-        notices, moment = load_notices(notices_dir), now or datetime.datetime.now(datetime.timezone.utc)
+        notices, moment = load_notices(notices_dir), now or datetime.datetime.now(datetime.UTC)
     data = source.measure(PUBLIC_COMPONENTS, moment)
     report = build_report(title, data, notices, moment, source.name, demo=isinstance(source, DemoSource))
     return write_site(report, out)

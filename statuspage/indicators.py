@@ -31,7 +31,7 @@ class Indicator:
 def _request_success(selector: str) -> Indicator:
     api = f'service="{m.API_WORKLOAD}",'
     good = f'sum(rate({_REQUESTS}{{{api}{selector}code!~"5.."}}[$window]))'
-    total = f'sum(rate({_REQUESTS}{{{api}{selector.rstrip(",")}}}[$window]))'
+    total = f"sum(rate({_REQUESTS}{{{api}{selector.rstrip(',')}}}[$window]))"
     return Indicator(Template(f"({good}) / ({total})"))
 
 

@@ -79,7 +79,7 @@ class Update(_Strict):
     def _aware(cls, at: datetime.datetime) -> datetime.datetime:
         if at.tzinfo is None:
             raise ValueError("give a time zone, like 2026-11-24T09:12:00Z")
-        return at.astimezone(datetime.timezone.utc)
+        return at.astimezone(datetime.UTC)
 
     @property
     def status_label(self) -> str:
@@ -95,7 +95,7 @@ class Window(_Strict):
     def _aware(cls, at: datetime.datetime) -> datetime.datetime:
         if at.tzinfo is None:
             raise ValueError("give a time zone, like 2026-11-29T03:00:00Z")
-        return at.astimezone(datetime.timezone.utc)
+        return at.astimezone(datetime.UTC)
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:
@@ -129,7 +129,8 @@ class Notice(_Strict):
         for index, update in enumerate(self.updates):
             if update.status not in allowed:
                 raise ValueError(
-                    f"updates.{index}.status: {update.status!r} is not a {self.kind} status; use one " f"of {', '.join(sorted(allowed))}"
+                    f"updates.{index}.status: {update.status!r} is not a {self.kind} status; use one "
+                    f"of {', '.join(sorted(allowed))}"
                 )
         times = [update.at for update in self.updates]
         if times != sorted(times):
@@ -227,7 +228,9 @@ def parse_notice_text(text: str, notice_id: str, origin: str) -> Notice:
             where = _location(dict(problem))
             message = str(problem["msg"]).removeprefix("Value error, ")
             # A model-level check names its key in its message already.
-            problems.append(message if where == "(the file)" and ":" in message.split(" ")[0] else f"{where}: {message}")
+            problems.append(
+                message if where == "(the file)" and ":" in message.split(" ")[0] else f"{where}: {message}"
+            )
         raise NoticeError(f"{origin}: " + "; ".join(problems)) from None
 
 

@@ -79,7 +79,10 @@ class Bucket:
             params = {"prefix": prefix, "fields": "items(name),nextPageToken"}
             if page_token:
                 params["pageToken"] = page_token
-            response = _check(self.session.get(f"{self.api}/storage/v1/b/{self.name}/o", params=params, timeout=TIMEOUT_SECONDS), f"list gs://{self.name}/{prefix}")
+            response = _check(
+                self.session.get(f"{self.api}/storage/v1/b/{self.name}/o", params=params, timeout=TIMEOUT_SECONDS),
+                f"list gs://{self.name}/{prefix}",
+            )
             document = response.json()
             names += [item["name"] for item in document.get("items", [])]
             page_token = document.get("nextPageToken", "")
@@ -95,9 +98,13 @@ class Bucket:
         boundary = f"omni-{uuid.uuid4().hex}"
         metadata = json.dumps({"name": name, "contentType": content_type, "cacheControl": cache_control})
         body = (
-            f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{metadata}\r\n"
-            f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n"
-        ).encode() + content.encode("utf-8") + f"\r\n--{boundary}--\r\n".encode()
+            (
+                f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{metadata}\r\n"
+                f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n"
+            ).encode()
+            + content.encode("utf-8")
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         response = self.session.post(
             f"{self.api}/upload/storage/v1/b/{self.name}/o",
             params={"uploadType": "multipart"},
@@ -154,7 +161,13 @@ def main() -> int:
     settings = settings_from(os.environ)
     credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/devstorage.read_write"])
     bucket = Bucket(settings["bucket"], AuthorizedSession(credentials))
-    written = publish(bucket, GcpSource(settings["project"]), settings["title"], settings["site_url"], datetime.datetime.now(datetime.timezone.utc))
+    written = publish(
+        bucket,
+        GcpSource(settings["project"]),
+        settings["title"],
+        settings["site_url"],
+        datetime.datetime.now(datetime.UTC),
+    )
     # One line for Cloud Logging per run.
     print(json.dumps({"severity": "INFO", "message": f"published {len(written)} files to gs://{bucket.name}"}))
     return 0

@@ -53,11 +53,11 @@ def _environment() -> Environment:
 
 def iso(moment: datetime.datetime) -> str:
     """RFC 3339 in UTC with `Z`, as Atom and JSON readers expect."""
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def human_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%-d %b %Y, %H:%M UTC")
+    return moment.astimezone(datetime.UTC).strftime("%-d %b %Y, %H:%M UTC")
 
 
 def notice_uuid(notice_id: str, site: str) -> str:
@@ -116,17 +116,28 @@ def render_site(report: StatusReport, site_url: str = "") -> dict[str, str]:
     """Relative path -> content of every file of the site. `site_url` (ending in `/`) makes the
     feed's links absolute; without it they are relative to the feed."""
     environment = _environment()
-    context = {"report": report, "site_url": site_url, "windows": UPTIME_WINDOWS, "css": (TEMPLATES / "style.css").read_text()}
+    context = {
+        "report": report,
+        "site_url": site_url,
+        "windows": UPTIME_WINDOWS,
+        "css": (TEMPLATES / "style.css").read_text(),
+    }
     files = {
         "index.html": environment.get_template("index.html").render(context),
         "feed.atom": environment.get_template("feed.atom").render(
-            {**context, "feed_id": notice_uuid("feed", site_url or report.title), "notice_uuid": lambda n: notice_uuid(n.id, site_url or report.title)}
+            {
+                **context,
+                "feed_id": notice_uuid("feed", site_url or report.title),
+                "notice_uuid": lambda n: notice_uuid(n.id, site_url or report.title),
+            }
         ),
         "status.json": json.dumps(status_document(report), indent=2, sort_keys=True) + "\n",
     }
     for status in report.components:
         for window in BADGE_WINDOWS:
-            files[f"badges/{status.component.id}-{window}.svg"] = uptime_badge(status.component.name, window, status.windows.get(window))
+            files[f"badges/{status.component.id}-{window}.svg"] = uptime_badge(
+                status.component.name, window, status.windows.get(window)
+            )
     return files
 
 

@@ -91,7 +91,9 @@ class StatusReport:
 
     @property
     def upcoming(self) -> tuple[Notice, ...]:
-        return tuple(sorted((n for n in self.notices if n.is_upcoming_maintenance(self.generated_at)), key=lambda n: n.started))
+        return tuple(
+            sorted((n for n in self.notices if n.is_upcoming_maintenance(self.generated_at)), key=lambda n: n.started)
+        )
 
     @property
     def past(self) -> tuple[Notice, ...]:
@@ -118,9 +120,15 @@ def build_report(
         measured = by_id[component.id]
         affecting = tuple(n for n in notices if component.id in n.components and n.state_for(now) is not None)
         declared = [state for n in affecting if (state := n.state_for(now)) is not None]
-        statuses.append(ComponentStatus(component, worst([measured.state, *declared]) if declared else measured.state, measured, affecting))
+        statuses.append(
+            ComponentStatus(
+                component, worst([measured.state, *declared]) if declared else measured.state, measured, affecting
+            )
+        )
     listed = tuple(
-        n for n in notices if n.state_for(now) is not None or n.is_upcoming_maintenance(now) or n.last_updated >= horizon
+        n
+        for n in notices
+        if n.state_for(now) is not None or n.is_upcoming_maintenance(now) or n.last_updated >= horizon
     )
     # In the order given (the loaders sort newest first); the page groups them by active, upcoming and past.
     return StatusReport(title, now, source, tuple(statuses), listed, data.slos, demo)

@@ -20,6 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from alerts.alertmanager import IDENTITY_LABELS, NOBODY, PAGERDUTY, TICKET, WATCHDOG, alertmanager_config
+from alerts.deadman import DEADMAN_CHECK
 from alerts.model import AlertRule, RuleGroup, Severity
 from alerts.render import (
     ALERTMANAGER_FILE,
@@ -33,7 +34,6 @@ from alerts.rules import all_alerts, rule_groups
 from alerts.slo import API_AVAILABILITY, API_LATENCY, SLO, SLOS
 from alerts.symptoms import API_ERROR_RATIO, API_SLOW_RATIO, MIN_REQUESTS_PER_SECOND
 from alerts.tools import ToolResult, amtool_check_config, promtool_test_rules, run_checks
-from alerts.deadman import DEADMAN_CHECK
 from alerts.unittests import expand_template, humanize, humanize_percentage, unit_test_file_name, window_test_file_name
 from alerts.validate import RUNBOOK_DIR, AlertRuleError, rule_problems
 from cli.main import app
@@ -123,10 +123,15 @@ def test_each_slo_records_its_error_ratio_per_window_and_alerts_at_the_workbook_
     group = next(group for group in GROUPS if group.name == "slo-api-availability")
     records = [rule.record for rule in group.recording_rules]
     assert records == [
-        "slo:objective:ratio", "slo:error_budget:ratio", "slo:time_period:days",
-        "slo:sli_error_events:rate5m", "slo:sli_events:rate5m",
+        "slo:objective:ratio",
+        "slo:error_budget:ratio",
+        "slo:time_period:days",
+        "slo:sli_error_events:rate5m",
+        "slo:sli_events:rate5m",
         *(f"slo:sli_error:ratio_rate{window}" for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")),
-        "slo:current_burn_rate:ratio", "slo:period_burn_rate:ratio", "slo:period_error_budget_remaining:ratio",
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
     ]
     page, ticket = sorted(group.alerts, key=lambda alert: alert.severity.value)
     assert page.severity is Severity.CRITICAL
@@ -205,16 +210,24 @@ def test_slo_unit_tests_fill_the_long_windows_with_healthy_history_first():
         assert alert.scenario is not None
         longest = 6 * 3600 if alert.severity is Severity.CRITICAL else 3 * 86400
         assert alert.scenario.onset_seconds > longest, alert.name
-        assert all(f"x{longest // alert.scenario.step_seconds} " in series.values for series in alert.scenario.input_series)
+        assert all(
+            f"x{longest // alert.scenario.step_seconds} " in series.values for series in alert.scenario.input_series
+        )
 
 
-@pytest.mark.parametrize("alert", [alert for alert in ALERTS if alert.probe], ids=lambda alert: f"{alert.name}-{alert.severity.value}")
-def test_every_thresholded_alert_is_tested_silent_when_healthy_and_below_and_firing_above(alert: AlertRule, rendered: Path):
+@pytest.mark.parametrize(
+    "alert", [alert for alert in ALERTS if alert.probe], ids=lambda alert: f"{alert.name}-{alert.severity.value}"
+)
+def test_every_thresholded_alert_is_tested_silent_when_healthy_and_below_and_firing_above(
+    alert: AlertRule, rendered: Path
+):
     tests = yaml.safe_load((rendered / "tests" / unit_test_file_name(alert)).read_text())["tests"][1:]
     verdicts = [bool(test["promql_expr_test"][-1]["exp_samples"]) for test in tests]
     names = [test["name"] for test in tests]
     assert verdicts[:3] == [False, False, True], names
-    assert "healthy" in names[0] and "just short of" in names[1] and "just past" in names[2]
+    assert "healthy" in names[0]
+    assert "just short of" in names[1]
+    assert "just past" in names[2]
     if alert.probe.guard is not None:
         assert verdicts[3:] == [False, True], "under the traffic guard silent, over it firing"
     # Healthy traffic is traffic: the probe's input series are not all flat zero (except where the
@@ -252,12 +265,18 @@ def test_alerts_render_for_a_stack_takes_its_connection_limit_and_instance_ceili
     result = runner.invoke(app, ["alerts", "render", "--stack", stack, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     sql = yaml.safe_load((tmp_path / "rules" / "cloud-sql.rules.yml").read_text())["groups"][0]["rules"]
-    connections = {rule["labels"]["severity"]: rule["expr"] for rule in sql if rule["alert"] == "CloudSqlConnectionsNearLimit"}
-    assert connections["warning"].endswith(f") > {warning}") and connections["critical"].endswith(f") > {critical}")
+    connections = {
+        rule["labels"]["severity"]: rule["expr"] for rule in sql if rule["alert"] == "CloudSqlConnectionsNearLimit"
+    }
+    assert connections["warning"].endswith(f") > {warning}")
+    assert connections["critical"].endswith(f") > {critical}")
     run = yaml.safe_load((tmp_path / "rules" / "cloud-run.rules.yml").read_text())["groups"][0]["rules"]
     at_ceiling = next(rule for rule in run if rule["alert"] == "CloudRunInstancesAtCeiling")
-    assert at_ceiling["expr"].endswith(f">= {ceiling}") and f'service_name="omni-{stack}-api"' in at_ceiling["expr"]
-    assert any(alert["alert"] == "CloudSqlReplicationLagHigh" for alert in sql) == (stack != "dev"), "dev has no replica"
+    assert at_ceiling["expr"].endswith(f">= {ceiling}")
+    assert f'service_name="omni-{stack}-api"' in at_ceiling["expr"]
+    assert any(alert["alert"] == "CloudSqlReplicationLagHigh" for alert in sql) == (stack != "dev"), (
+        "dev has no replica"
+    )
 
 
 def test_alerts_render_names_a_stack_whose_file_is_missing(tmp_path: Path):
@@ -316,7 +335,11 @@ def _symptom_traffic_test(name: str, failing_per_minute: int, firing: list[str])
                 "expr": 'ALERTS{alertstate="firing"}',
                 "eval_time": "20m",
                 "exp_samples": [
-                    {"labels": f'ALERTS{{alertname="{alert}",alertstate="firing",' 'service="api",severity="critical"}', "value": 1}
+                    {
+                        "labels": f'ALERTS{{alertname="{alert}",alertstate="firing",'
+                        'service="api",severity="critical"}',
+                        "value": 1,
+                    }
                     for alert in firing
                 ],
             }
@@ -411,9 +434,12 @@ def test_pagerduty_reads_its_routing_key_from_a_file_and_overrides_the_url_only_
 
 
 def test_pages_wait_briefly_and_the_watchdog_repeats_often():
-    routes = {route["receiver"]: route for route in alertmanager_config(
-        pagerduty_url=None, routing_key_file="/k", ticket_webhook_url="http://t/", watchdog_webhook_url="http://w/"
-    )["route"]["routes"]}
+    routes = {
+        route["receiver"]: route
+        for route in alertmanager_config(
+            pagerduty_url=None, routing_key_file="/k", ticket_webhook_url="http://t/", watchdog_webhook_url="http://w/"
+        )["route"]["routes"]
+    }
     assert parse_duration(routes[PAGERDUTY]["group_wait"]) <= 30
     assert parse_duration(routes[WATCHDOG]["repeat_interval"]) <= 300
 
@@ -440,7 +466,9 @@ def _with(alert_name: str, **changes) -> tuple[RuleGroup, ...]:
         dataclasses.replace(
             group,
             rules=tuple(
-                dataclasses.replace(rule, **changes) if isinstance(rule, AlertRule) and rule.name == alert_name else rule
+                dataclasses.replace(rule, **changes)
+                if isinstance(rule, AlertRule) and rule.name == alert_name
+                else rule
                 for rule in group.rules
             ),
         )
@@ -449,13 +477,25 @@ def _with(alert_name: str, **changes) -> tuple[RuleGroup, ...]:
 
 
 BAD_INPUTS = {
-    "unparsable query": ("CeleryQueueBacklog", {"expr": "max by (queue) (omni_celery_queue_length > "}, "does not parse"),
+    "unparsable query": (
+        "CeleryQueueBacklog",
+        {"expr": "max by (queue) (omni_celery_queue_length > "},
+        "does not parse",
+    ),
     "unknown metric": ("CeleryQueueBacklog", {"expr": "omni_celery_queue_lenght > 100"}, "omni_celery_queue_lenght"),
     "no severity": ("CeleryQueueBacklog", {"severity": None}, "has no severity"),
     "lowercase name": ("CeleryQueueBacklog", {"name": "celeryQueueBacklog"}, "CamelCase"),
-    "untemplated summary": ("CeleryQueueBacklog", {"summary": "A Celery queue has a backlog."}, "summary is not templated"),
+    "untemplated summary": (
+        "CeleryQueueBacklog",
+        {"summary": "A Celery queue has a backlog."},
+        "summary is not templated",
+    ),
     "for not a duration": ("CeleryQueueBacklog", {"for_": "15 minutes"}, "not a Prometheus duration"),
-    "duplicate name and severity": ("CloudSqlHighCpu", {"name": "CloudSqlDiskNearlyFull"}, "share the name and severity"),
+    "duplicate name and severity": (
+        "CloudSqlHighCpu",
+        {"name": "CloudSqlDiskNearlyFull"},
+        "share the name and severity",
+    ),
 }
 
 
@@ -479,7 +519,8 @@ def test_a_missing_runbook_is_reported_with_the_alert_name(tmp_path: Path):
             (runbooks / path.name).write_text(path.read_text())
     problems = rule_problems(GROUPS, runbooks)
     assert [str(problem) for problem in problems] == [
-        f"RedisEvictingKeys (warning): its runbook is missing; write {runbooks / 'RedisEvictingKeys.md'} " "(what to check, what to do)"
+        f"RedisEvictingKeys (warning): its runbook is missing; write {runbooks / 'RedisEvictingKeys.md'} "
+        "(what to check, what to do)"
     ]
 
 
@@ -523,7 +564,9 @@ def test_alerts_render_writes_rules_tests_and_alertmanager_config(tmp_path: Path
 
 
 def test_alerts_render_stops_on_a_bad_rule_and_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("alerts.rules.rule_groups", lambda monitoring=None: _with("CeleryQueueBacklog", name="celery_backlog"))
+    monkeypatch.setattr(
+        "alerts.rules.rule_groups", lambda monitoring=None: _with("CeleryQueueBacklog", name="celery_backlog")
+    )
     result = runner.invoke(app, ["alerts", "render", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "celery_backlog" in result.output
@@ -542,7 +585,12 @@ def test_alerts_list_prints_every_alert():
 def test_alerts_test_runs_every_tool_check_and_passes(tmp_path: Path):
     result = runner.invoke(app, ["alerts", "test", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    for check in ("promtool check rules", "promtool test rules", "amtool check-config", "route Watchdog (info) -> watchdog"):
+    for check in (
+        "promtool check rules",
+        "promtool test rules",
+        "amtool check-config",
+        "route Watchdog (info) -> watchdog",
+    ):
         assert f"✓ {check}" in result.output
     assert f"{len(ALERTS) + 4} passed, 0 failed" in result.output
 

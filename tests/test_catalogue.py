@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from alerts.rules import rule_groups
-from offline.dashboards import render_dashboards
 from observability import catalogue as m
-from offline.monitoring import load_monitoring_config
 from observability.promql import PromQLError, expand_grafana_variables, parse, selectors
+from offline.dashboards import render_dashboards
+from offline.monitoring import load_monitoring_config
 
 from .conftest import ROOT
 
@@ -59,7 +59,9 @@ def test_the_app_contract_lists_every_metric_the_application_exposes():
 
 
 def _recorded() -> set[str]:
-    return {rule.record for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.recording_rules}
+    return {
+        rule.record for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.recording_rules
+    }
 
 
 def _queries_of_dashboards() -> list[str]:
@@ -73,7 +75,10 @@ def _queries_of_dashboards() -> list[str]:
 def test_every_dashboard_and_alert_query_reads_only_catalogued_series_or_our_recording_rules():
     known = set(m.BY_SERIES) | _recorded()
     queries = _queries_of_dashboards() + [
-        expr for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.rules for expr in (rule.expr,)
+        expr
+        for group in rule_groups(load_monitoring_config("prod", ROOT))
+        for rule in group.rules
+        for expr in (rule.expr,)
     ]
     assert len(queries) > 100
     unknown = {
@@ -86,7 +91,7 @@ def test_every_dashboard_and_alert_query_reads_only_catalogued_series_or_our_rec
 
 
 def test_a_renamed_metric_is_caught_by_the_parser_not_in_production():
-    renamed = f'sum(rate({m.HTTP_REQUESTS.name.replace("http", "htttp")}[5m]))'
+    renamed = f"sum(rate({m.HTTP_REQUESTS.name.replace('http', 'htttp')}[5m]))"
     assert {s.series for s in selectors(renamed)} - set(m.BY_SERIES) == {"omni_htttp_requests_total"}
     with pytest.raises(PromQLError, match="does not parse"):
         parse("sum(rate(omni_http_requests_total[5m])")

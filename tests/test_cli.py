@@ -111,7 +111,12 @@ def test_diff_without_changes_exits_zero():
 
 
 def test_diff_of_an_edited_stack_file_shows_the_change_and_its_danger(project_copy):
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:protect: false")
+    edit_stack_file(
+        project_copy,
+        "staging",
+        "omni-infra:environment: staging",
+        "omni-infra:environment: staging\n  omni-infra:protect: false",
+    )
     edit_stack_file(project_copy, "staging", "10.20.0.0/20", "10.20.0.0/19")
     result = omni("diff", "--stack", "staging", "-C", str(project_copy.root))
     assert result.exit_code == 1
@@ -122,7 +127,12 @@ def test_diff_of_an_edited_stack_file_shows_the_change_and_its_danger(project_co
 
 
 def test_diff_markdown_puts_danger_before_anything_else(project_copy, graphs):
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:protect: false")
+    edit_stack_file(
+        project_copy,
+        "staging",
+        "omni-infra:environment: staging",
+        "omni-infra:environment: staging\n  omni-infra:protect: false",
+    )
     result = omni("diff", "--stack", "staging", "--format", "markdown", "-C", str(project_copy.root))
     assert result.exit_code == 1
     body = result.output.split("\n", 1)[1]
@@ -201,7 +211,9 @@ def test_a_failing_program_exits_two_with_its_traceback(make_project):
 
 def test_config_errors_reach_the_terminal_intact(project_copy):
     # Rich markup would eat `[a-z]` and `[secret]`: the message must arrive as written.
-    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix: Omni")
+    edit_stack_file(
+        project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix: Omni"
+    )
     result = omni("preview", "-C", str(project_copy.root))
     assert result.exit_code == 2
     assert "String should match pattern '^[a-z][a-z0-9-]{1,11}$'" in result.output

@@ -225,7 +225,9 @@ def test_env_names_and_secret_references_are_checked(env, secret_env, problem):
     # What was given as a secret reference may be the secret itself: never echoed.
     assert not any(value in str(refused.value) for value in secret_env.values())
     with pytest.raises(ValueError, match=problem):
-        ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s", env=env, secret_env=secret_env)
+        ContainerSpec(
+            image="i", service_account_email="e", network_id="n", subnet_id="s", env=env, secret_env=secret_env
+        )
 
 
 def test_secret_references_take_a_short_id_or_a_resource_name():
@@ -365,7 +367,9 @@ def test_a_private_api_has_no_invoker_grant(make_project):
 
 def test_the_api_is_deletion_protected_unless_told_otherwise(make_project):
     assert one(run(make_project), SERVICE)["inputs"]["deletionProtection"] is True
-    assert one(run(make_project, api_args=", deletion_protection=False"), SERVICE)["inputs"]["deletionProtection"] is False
+    assert (
+        one(run(make_project, api_args=", deletion_protection=False"), SERVICE)["inputs"]["deletionProtection"] is False
+    )
 
 
 # --- the worker pools --------------------------------------------------------------------
@@ -442,7 +446,15 @@ def test_cpu_and_memory_are_refused_when_cloud_run_would_refuse_them(cpu, memory
 def test_a_size_cloud_run_would_refuse_is_refused_in_the_args():
     spec = ContainerSpec(image="i", service_account_email="e", network_id="n", subnet_id="s")
     with pytest.raises(ValueError, match=r"workers.memory 1Gi with workers.cpu 4: Cloud Run takes 2048Mi to 16Gi"):
-        WorkerPoolArgs(region="europe-west1", container=spec, service="worker", command=["celery"], instances=1, cpu="4", memory="1Gi")
+        WorkerPoolArgs(
+            region="europe-west1",
+            container=spec,
+            service="worker",
+            command=["celery"],
+            instances=1,
+            cpu="4",
+            memory="1Gi",
+        )
     with pytest.raises(ValueError, match="512Mi to 4Gi"):
         ApiServiceArgs(region="europe-west1", container=spec, settings=ApiConfig(cpu="1", memory="8Gi"))
 
@@ -466,7 +478,10 @@ def test_the_app_container_gets_the_instance_total_minus_the_sidecars_shares(mak
     for workload in (one(graph, SERVICE), by_name(graph, "omni-test-worker-pool")):
         limits = {c["name"]: c["resources"]["limits"]["cpu"] for c in containers(workload)}
         assert limits == {"app": "1500m", "collector": "250m", "tracer": "250m"}, workload["name"]
-    assert instance_limits("workers", "1", "512Mi", [Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m")]) == {"cpu": "750m", "memory": "512Mi"}
+    assert instance_limits("workers", "1", "512Mi", [Sidecar(name="tracer", image="tracer:1.0.0", cpu="250m")]) == {
+        "cpu": "750m",
+        "memory": "512Mi",
+    }
     assert instance_limits("workers", "4", "2Gi", []) == {"cpu": "4", "memory": "2Gi"}
 
 
@@ -474,7 +489,11 @@ def test_an_api_running_collectors_keeps_its_cpu_between_requests(make_project):
     # With request-based billing the CPU is throttled between requests, when the collectors
     # scrape and export; the whole instance is billed alike, so every container says so.
     service = one(run(make_project, api_args=", sidecars=collectors"), SERVICE)
-    assert {c["name"]: c["resources"]["cpuIdle"] for c in containers(service)} == {"app": False, "collector": False, "tracer": False}
+    assert {c["name"]: c["resources"]["cpuIdle"] for c in containers(service)} == {
+        "app": False,
+        "collector": False,
+        "tracer": False,
+    }
     assert containers(one(run(make_project), SERVICE))[0]["resources"]["cpuIdle"] is True
 
 
@@ -492,12 +511,28 @@ def test_sidecars_wait_for_the_probed_api_and_start_beside_celery(make_project):
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")]},
-         "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; " "set workers.cpu to 2"),
-        ({"cpu": "1", "memory": "2Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m")]},
-         "workers.memory 2Gi: the app keeps 750m of workers.cpu 1 after its sidecars"),
-        ({"cpu": "1", "memory": "1Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")], "config_section": "beat"},
-         "beat.cpu 1 is the instance's total"),
+        (
+            {
+                "cpu": "1",
+                "memory": "1Gi",
+                "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")],
+            },
+            "workers.cpu 1 is the instance's total: its sidecars take 750m, leaving the app 250m, below 500m; "
+            "set workers.cpu to 2",
+        ),
+        (
+            {"cpu": "1", "memory": "2Gi", "sidecars": [Sidecar(name="a", image="a:1", cpu="250m")]},
+            "workers.memory 2Gi: the app keeps 750m of workers.cpu 1 after its sidecars",
+        ),
+        (
+            {
+                "cpu": "1",
+                "memory": "1Gi",
+                "sidecars": [Sidecar(name="a", image="a:1", cpu="250m"), Sidecar(name="b", image="b:1", cpu="500m")],
+                "config_section": "beat",
+            },
+            "beat.cpu 1 is the instance's total",
+        ),
     ],
 )
 def test_an_instance_cloud_run_would_refuse_is_refused_in_the_args_naming_the_keys(args, problem):
@@ -507,7 +542,10 @@ def test_an_instance_cloud_run_would_refuse_is_refused_in_the_args_naming_the_ke
     if "config_section" not in args:
         with pytest.raises(ValueError, match=problem.replace("workers", "api")):
             ApiServiceArgs(
-                region="europe-west1", container=spec, settings=ApiConfig(cpu=args["cpu"], memory=args["memory"]), sidecars=args["sidecars"]
+                region="europe-west1",
+                container=spec,
+                settings=ApiConfig(cpu=args["cpu"], memory=args["memory"]),
+                sidecars=args["sidecars"],
             )
 
 

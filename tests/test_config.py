@@ -11,9 +11,8 @@ from pydantic import Field, SecretStr
 
 from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
+from offline.stackfile import SECRET_PLACEHOLDER, read_stack_file
 from stackconfig import StackConfig, StackConfigError, load_stack_config
-from offline.stackfile import SECRET_PLACEHOLDER
-from offline.stackfile import read_stack_file
 
 from .conftest import edit_stack_file
 
@@ -30,39 +29,156 @@ def failing_run(project, stack="dev") -> tuple[StackConfigError, list]:
 
 BAD_VALUES = [
     # (old text, new text, key named, words that must appear in the fix)
-    ("omni-infra:environment: dev", "omni-infra:environment: qa", "omni-infra:environment", ["'dev', 'staging' or 'prod'", "'qa'"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: 10.10.0.0/28", "omni-infra:network.subnetCidr", ["/26 or larger", "--path 'network.subnetCidr'"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: 8.8.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: 169.254.0.0/20", "omni-infra:network.subnetCidr", ["must lie inside"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    privateServicesPrefixLength: 12", "omni-infra:network.privateServicesPrefixLength", ["greater than or equal to 16"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    natLogFilter: SOME", "omni-infra:network.natLogFilter", ["'ERRORS_ONLY', 'TRANSLATIONS_ONLY' or 'ALL'"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    natEnabled: perhaps", "omni-infra:network.natEnabled", ["valid boolean"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  gcp:region: Europe", "gcp:region", ["should match pattern"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix: x", "omni-infra:namePrefix", ["should match pattern"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    Team: core", "omni-infra:labels", ["label key 'Team'"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    squad: Core Team", "omni-infra:labels", ["label value 'Core Team'"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    environment: prod", "omni-infra:labels", ["label 'environment' is set by the program"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: staging", "omni-infra:environment", ["the dev stack must be the dev environment"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:project: elsewhere-123", "omni-infra:project", ["set `gcp:project` instead"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  gcp:zone: europe-west1-b", "gcp:zone", ["explicit provider ignores", "pulumi config rm 'gcp:zone'"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:namePrefix:\n    secure: v1:abc", "omni-infra:namePrefix", ["not a secret", "set it without --secret"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidr: not-a-cidr", "omni-infra:network.subnetCidr", ["IPv4 network"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 1.5", "omni-infra:network.flowLogsSampling", ["less than or equal to 1", "default: 0.5"]),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: qa",
+        "omni-infra:environment",
+        ["'dev', 'staging' or 'prod'", "'qa'"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    subnetCidr: 10.10.0.0/28",
+        "omni-infra:network.subnetCidr",
+        ["/26 or larger", "--path 'network.subnetCidr'"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    subnetCidr: 8.8.0.0/20",
+        "omni-infra:network.subnetCidr",
+        ["must lie inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    subnetCidr: 169.254.0.0/20",
+        "omni-infra:network.subnetCidr",
+        ["must lie inside"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    privateServicesPrefixLength: 12",
+        "omni-infra:network.privateServicesPrefixLength",
+        ["greater than or equal to 16"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    natLogFilter: SOME",
+        "omni-infra:network.natLogFilter",
+        ["'ERRORS_ONLY', 'TRANSLATIONS_ONLY' or 'ALL'"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    natEnabled: perhaps",
+        "omni-infra:network.natEnabled",
+        ["valid boolean"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  gcp:region: Europe",
+        "gcp:region",
+        ["should match pattern"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:namePrefix: x",
+        "omni-infra:namePrefix",
+        ["should match pattern"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:labels:\n    Team: core",
+        "omni-infra:labels",
+        ["label key 'Team'"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:labels:\n    squad: Core Team",
+        "omni-infra:labels",
+        ["label value 'Core Team'"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:labels:\n    environment: prod",
+        "omni-infra:labels",
+        ["label 'environment' is set by the program"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: staging",
+        "omni-infra:environment",
+        ["the dev stack must be the dev environment"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:project: elsewhere-123",
+        "omni-infra:project",
+        ["set `gcp:project` instead"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  gcp:zone: europe-west1-b",
+        "gcp:zone",
+        ["explicit provider ignores", "pulumi config rm 'gcp:zone'"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:namePrefix:\n    secure: v1:abc",
+        "omni-infra:namePrefix",
+        ["not a secret", "set it without --secret"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    subnetCidr: not-a-cidr",
+        "omni-infra:network.subnetCidr",
+        ["IPv4 network"],
+    ),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 1.5",
+        "omni-infra:network.flowLogsSampling",
+        ["less than or equal to 1", "default: 0.5"],
+    ),
     ("flowLogsSampling: 0.1", "flowLogsSampling: lots", "omni-infra:network.flowLogsSampling", ["valid number"]),
-    ("flowLogsSampling: 0.1", "flowLogsSampling: 0.1\n    subnetCidrs: 10.0.0.0/8", "omni-infra:network.subnetCidrs", ["unknown key", "subnetCidr", "pulumi config rm --path"]),
+    (
+        "flowLogsSampling: 0.1",
+        "flowLogsSampling: 0.1\n    subnetCidrs: 10.0.0.0/8",
+        "omni-infra:network.subnetCidrs",
+        ["unknown key", "subnetCidr", "pulumi config rm --path"],
+    ),
     ("omni-infra:protect: false", "omni-infra:protect: maybe", "omni-infra:protect", ["valid boolean"]),
-    ("gcp:project: omni-api-dev", "gcp:project: Omni_API", "gcp:project", ["should match pattern", "pulumi config set 'gcp:project'"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:replicas: 3", "omni-infra:replicas", ["unknown key", "environment"]),
-    ("omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infr:network: {}", "omni-infr:network", ["unknown config namespace"]),
+    (
+        "gcp:project: omni-api-dev",
+        "gcp:project: Omni_API",
+        "gcp:project",
+        ["should match pattern", "pulumi config set 'gcp:project'"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:replicas: 3",
+        "omni-infra:replicas",
+        ["unknown key", "environment"],
+    ),
+    (
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infr:network: {}",
+        "omni-infr:network",
+        ["unknown config namespace"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "key", "fix_words"), BAD_VALUES, ids=[case[2] + ":" + case[1].split(":")[-1].strip()[:12] for case in BAD_VALUES])
+@pytest.mark.parametrize(
+    ("old", "new", "key", "fix_words"),
+    BAD_VALUES,
+    ids=[case[2] + ":" + case[1].split(":")[-1].strip()[:12] for case in BAD_VALUES],
+)
 def test_bad_value_names_file_key_value_and_fix_and_declares_nothing(project_copy, old, new, key, fix_words):
     edit_stack_file(project_copy, "dev", old, new)
     error, declared = failing_run(project_copy)
     message = str(error)
-    assert message.startswith(f"{project_copy.stack_file('dev').relative_to(project_copy.root)}:") or "Pulumi.dev.yaml" in message
+    assert (
+        message.startswith(f"{project_copy.stack_file('dev').relative_to(project_copy.root)}:")
+        or "Pulumi.dev.yaml" in message
+    )
     assert "no resource was declared" in message
     assert f"  {key}: found " in message
     for words in fix_words:
@@ -87,7 +203,12 @@ def test_missing_required_value_says_how_to_set_it(project_copy):
 
 
 def test_prod_cannot_be_unprotected(project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:protect: false")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:protect: false",
+    )
     error, declared = failing_run(project_copy, "prod")
     assert "omni-infra:protect: found False" in str(error)
     assert "prod must keep protect true" in str(error)
@@ -165,7 +286,10 @@ def test_invalid_secret_value_is_never_echoed():
 
 def test_secure_values_are_masked_when_the_stack_file_is_read(tmp_path):
     path = tmp_path / "Pulumi.x.yaml"
-    path.write_text("config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: " "v1:def\n  omni-infra:plain: 3\n")
+    path.write_text(
+        "config:\n  omni-infra:key:\n    secure: v1:abc\n  omni-infra:nested:\n    inner:\n      secure: "
+        "v1:def\n  omni-infra:plain: 3\n"
+    )
     values, secret_keys = read_stack_file(path)
     assert values == {
         "omni-infra:key": SECRET_PLACEHOLDER,
@@ -250,7 +374,12 @@ def test_a_value_stored_encrypted_is_never_echoed_whatever_its_key():
 
 def test_yaml_scalars_keep_the_meaning_pulumi_gives_them(project_copy):
     # YAML 1.1 would turn `off` into False and a date into a date object; Pulumi reads text.
-    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:labels:\n    release: 2024-01-01\n    switch: off")
+    edit_stack_file(
+        project_copy,
+        "dev",
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:labels:\n    release: 2024-01-01\n    switch: off",
+    )
     graph = run_stack(project_copy, "dev").to_json()
     provider = next(r for r in graph["resources"] if r["type"] == "pulumi:providers:gcp")
     labels = json.loads(provider["inputs"]["defaultLabels"])

@@ -7,8 +7,9 @@ import copy
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -22,10 +23,10 @@ from dashboards import style
 from dashboards.lint import RULES, Finding, lint_dashboard, lint_dashboards, lint_directory
 from dashboards.panels import Query, timeseries
 from dashboards.registry import DASHBOARDS
-from offline.dashboards import render_dashboards, write_dashboards
-from offline.monitoring import load_monitoring_config
 from observability import catalogue as m
 from observability.promql import expand_grafana_variables, selectors
+from offline.dashboards import render_dashboards, write_dashboards
+from offline.monitoring import load_monitoring_config
 from stackconfig.connections import connection_budget
 
 from .conftest import ROOT, STACKS
@@ -137,7 +138,9 @@ def test_lint_passes_on_every_rendered_dashboard(rendered, stack):
 
 
 def test_every_query_parses_and_reads_only_catalogued_metrics(rendered):
-    slo_records = {rule.record for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.recording_rules}
+    slo_records = {
+        rule.record for group in rule_groups(load_monitoring_config("prod", ROOT)) for rule in group.recording_rules
+    }
     used = set()
     for dashboard in boards(rendered, "prod").values():
         for item in dashboard["panels"]:
@@ -146,8 +149,16 @@ def test_every_query_parses_and_reads_only_catalogued_metrics(rendered):
     assert used - set(m.BY_SERIES) <= slo_records
     # The issue's metrics are all on a dashboard: the API, Cloud Run, Cloud SQL, Redis, Celery. (No
     # Locust series: no stack produces them; the load-test dashboard shows the server's side.)
-    for metric in (m.HTTP_REQUESTS, m.RUN_STARTUP_LATENCIES, m.SQL_REPLICA_LAG, m.REDIS_EVICTED_KEYS,
-                   m.CELERY_QUEUE_LENGTH, m.TENANT_REQUESTS, m.RUN_BILLABLE_TIME, m.RUN_REQUEST_LATENCIES):
+    for metric in (
+        m.HTTP_REQUESTS,
+        m.RUN_STARTUP_LATENCIES,
+        m.SQL_REPLICA_LAG,
+        m.REDIS_EVICTED_KEYS,
+        m.CELERY_QUEUE_LENGTH,
+        m.TENANT_REQUESTS,
+        m.RUN_BILLABLE_TIME,
+        m.RUN_REQUEST_LATENCIES,
+    ):
         assert set(metric.series) & used, metric.name
 
 
@@ -164,13 +175,15 @@ def test_every_query_passes_promtool_check_rules(rendered, tmp_path):
     """All queries of every stack as recording rules in one file: the real Prometheus parser."""
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: install the prometheus package (scripts/apt-test-packages.txt)"
-    queries = sorted({
-        expand_grafana_variables(expr)
-        for stack in STACKS
-        for dashboard in boards(rendered, stack).values()
-        for item in dashboard["panels"]
-        for expr in exprs(item)
-    })
+    queries = sorted(
+        {
+            expand_grafana_variables(expr)
+            for stack in STACKS
+            for dashboard in boards(rendered, stack).values()
+            for item in dashboard["panels"]
+            for expr in exprs(item)
+        }
+    )
     rules = [{"record": f"dashboard:query_{index}", "expr": query} for index, query in enumerate(queries)]
     rule_file = tmp_path / "dashboard-queries.yml"
     rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
@@ -185,8 +198,8 @@ def test_every_query_passes_promtool_check_rules(rendered, tmp_path):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_connection_panels_show_the_stack_connection_budget(rendered, stack):
-    from stackconfig.loader import load_stack_config
     from offline.stackfile import read_stack_file
+    from stackconfig.loader import load_stack_config
 
     config = load_stack_config(stack, *read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"))
     budget = connection_budget(config.api, config.workers, config.database)
@@ -201,7 +214,8 @@ def test_instance_panels_mark_the_stack_max_instances(rendered, stack):
     facts = load_monitoring_config(stack, ROOT)
     cloud_run = boards(rendered, stack)["omni-cloud-run"]
     assert threshold_values(panel(cloud_run, "Instances by state")) == [
-        0.8 * facts.api_max_instances, facts.api_max_instances
+        0.8 * facts.api_max_instances,
+        facts.api_max_instances,
     ]
     assert threshold_values(panel(cloud_run, "Concurrent requests per instance")) == [facts.api_concurrency]
 
@@ -260,9 +274,10 @@ def test_latency_is_drawn_against_the_500_ms_target_with_links_to_cloud_trace(re
             if item["type"] == "timeseries" and item["fieldConfig"]["defaults"]["unit"] in ("s", "ms"):
                 urls = [link["url"] for link in item["fieldConfig"]["defaults"].get("links", [])]
                 assert urls, (uid, item["title"])
-                assert urls[0].startswith(
-                    "https://console.cloud.google.com/traces/list?project=${environment}"
-                ), (uid, item["title"])
+                assert urls[0].startswith("https://console.cloud.google.com/traces/list?project=${environment}"), (
+                    uid,
+                    item["title"],
+                )
 
 
 def test_slo_dashboard_reads_the_budget_objective_and_burn_rate_from_the_recorded_metadata(rendered):
@@ -304,7 +319,11 @@ def test_a_panel_links_to_the_runbooks_of_the_alerts_reading_its_metric(monkeypa
     monkeypatch.setattr(runbooks, "alert_selectors", lambda: readers)
     built = timeseries("Errors", "5xx per second.", [Query(f"sum(rate({m.HTTP_REQUESTS.name}[5m]))")], "reqps")
     assert built.links == [
-        {"title": "Runbook: ApiErrorBudgetBurn", "url": f"{RUNBOOK_BASE_URL}/ApiErrorBudgetBurn.md", "targetBlank": True}
+        {
+            "title": "Runbook: ApiErrorBudgetBurn",
+            "url": f"{RUNBOOK_BASE_URL}/ApiErrorBudgetBurn.md",
+            "targetBlank": True,
+        }
     ]
 
 
@@ -345,7 +364,9 @@ BREAKAGES: dict[str, Callable[[dict[str, Any]], None]] = {
     "panel-no-targets": lambda d: d["panels"][0].update(targets=[]),
     "panel-datasource": lambda d: d["panels"][0].update(datasource={"type": "prometheus", "uid": "managed-prometheus"}),
     "target-promql": lambda d: _first_target(d).update(expr="sum(rate(omni_http_requests_total[5m])"),
-    "target-rate-interval": lambda d: _first_target(d).update(expr=_first_target(d)["expr"].replace("$__rate_interval", "5m")),
+    "target-rate-interval": lambda d: _first_target(d).update(
+        expr=_first_target(d)["expr"].replace("$__rate_interval", "5m")
+    ),
     "target-counter-agg": lambda d: _first_target(d).update(
         expr='sum(omni_http_requests_total{project_id=~"$environment",service=~"$service"})'
     ),
@@ -380,9 +401,7 @@ def test_a_finding_names_the_dashboard_panel_rule_and_the_fix(rendered):
     BREAKAGES["target-rate-interval"](broken)
     [finding] = lint_dashboard(broken)
     first = broken["panels"][0]
-    assert finding == Finding(
-        "omni-api-overview", first["title"], first["id"], "target-rate-interval", finding.message
-    )
+    assert finding == Finding("omni-api-overview", first["title"], first["id"], "target-rate-interval", finding.message)
     assert "use [$__rate_interval]" in finding.message
     assert str(finding).startswith(f"omni-api-overview: panel 1 {first['title']!r}: [target-rate-interval]")
 

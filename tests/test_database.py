@@ -19,7 +19,8 @@ from offline.graph import SECRET, UNKNOWN, dumps
 from offline.outputs import ComputedOutputs
 from stackconfig.platform import DatabaseConfig
 
-from .conftest import PROBE_STACK_FILE as STACK_FILE, one, resources
+from .conftest import PROBE_STACK_FILE as STACK_FILE
+from .conftest import one, resources
 
 INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 DATABASE = "gcp:sql/database:Database"
@@ -254,7 +255,9 @@ def test_admin_password_never_appears_in_the_graph(make_project, preview):
 
 
 def test_each_iam_service_account_becomes_a_cloud_iam_user_named_without_the_domain(make_project):
-    accounts = '["omni-workers@probe-project.iam.gserviceaccount.com", "omni-beat@probe-project.iam.gserviceaccount.com"]'
+    accounts = (
+        '["omni-workers@probe-project.iam.gserviceaccount.com", "omni-beat@probe-project.iam.gserviceaccount.com"]'
+    )
     graph = run(make_project, PROD, accounts=accounts)
     users = {r["name"]: r["inputs"] for r in resources(graph, USER) if r["inputs"]["type"] != "BUILT_IN"}
     assert users == {

@@ -84,9 +84,7 @@ def resource(
 
 
 def graph(*resources: Resource, outputs: dict[str, Any] | None = None) -> dict[str, Any]:
-    return Graph(
-        stack=STACK, project=PROJECT, resources=list(resources), outputs=outputs or {}
-    ).to_json()
+    return Graph(stack=STACK, project=PROJECT, resources=list(resources), outputs=outputs or {}).to_json()
 
 
 def diff(before: list[Resource], after: list[Resource], **kwargs: Any) -> DiffReport:
@@ -172,9 +170,7 @@ def test_changed_nested_input_is_an_update_with_a_dotted_path() -> None:
 
 
 def test_list_items_are_addressed_by_index_and_extra_items_are_added() -> None:
-    before = resource(
-        "run", CLOUD_RUN, {"name": "run", "template": {"containers": [{"image": "a:1"}]}}
-    )
+    before = resource("run", CLOUD_RUN, {"name": "run", "template": {"containers": [{"image": "a:1"}]}})
     after = resource(
         "run",
         CLOUD_RUN,
@@ -212,9 +208,7 @@ def test_label_keys_with_dots_are_quoted_in_paths() -> None:
     before = resource("vpc", inputs={"name": "vpc", "labels": {"app.kubernetes.io/name": "a"}})
     after = resource("vpc", inputs={"name": "vpc", "labels": {"app.kubernetes.io/name": "b"}})
 
-    assert change_paths(only(diff([before], [after]), "vpc")) == [
-        'labels["app.kubernetes.io/name"]'
-    ]
+    assert change_paths(only(diff([before], [after]), "vpc")) == ['labels["app.kubernetes.io/name"]']
 
 
 def test_dependencies_alone_are_not_a_change() -> None:
@@ -410,9 +404,7 @@ def network_stack(description: str = "old", **vpc_options: Any) -> list[Resource
         {"name": "subnet", "network": UNKNOWN, "ipCidrRange": "10.0.0.0/20"},
         deps=on_vpc,
     )
-    psa_range = resource(
-        "psa-range", GLOBAL_ADDRESS, {"name": "psa-range", "network": UNKNOWN}, deps=on_vpc
-    )
+    psa_range = resource("psa-range", GLOBAL_ADDRESS, {"name": "psa-range", "network": UNKNOWN}, deps=on_vpc)
     psa = resource(
         "psa",
         PSA_CONNECTION,
@@ -461,9 +453,7 @@ def test_a_cascaded_replacement_names_the_input_and_the_replaced_resource() -> N
 def test_a_cascaded_replacement_of_a_stateful_resource_is_data_loss() -> None:
     report = diff(network_stack("old"), network_stack("new"))
 
-    assert [(d.name, d.kind) for d in report.dangers] == [
-        ("psa-range", DangerKind.REPLACE_STATEFUL)
-    ]
+    assert [(d.name, d.kind) for d in report.dangers] == [("psa-range", DangerKind.REPLACE_STATEFUL)]
     assert "its network comes from vpc, which is replaced" in report.dangers[0].reason
     assert "This change replaces 1 stateful resource." in render_text(report)
 
@@ -482,9 +472,7 @@ def test_a_cascade_onto_a_protected_resource_says_pulumi_refuses() -> None:
 
     report = diff(stack("old"), stack("new"))
 
-    assert [(d.name, d.kind) for d in report.dangers] == [
-        ("subnet", DangerKind.REPLACE_PROTECTED)
-    ]
+    assert [(d.name, d.kind) for d in report.dangers] == [("subnet", DangerKind.REPLACE_PROTECTED)]
     assert "refuse" in report.dangers[0].reason
 
 
@@ -535,9 +523,7 @@ def test_an_ignored_force_new_input_does_not_cascade() -> None:
 def test_a_dependency_deleted_and_recreated_under_a_new_urn_cascades() -> None:
     # The VPC moved into a component without an alias: a delete plus a create.
     old_vpc = resource("vpc", NETWORK, {"name": "vpc"})
-    new_vpc = resource(
-        "vpc", NETWORK, {"name": "vpc"}, urn_=urn("vpc", parent_type="omni:network:Network")
-    )
+    new_vpc = resource("vpc", NETWORK, {"name": "vpc"}, urn_=urn("vpc", parent_type="omni:network:Network"))
 
     def subnet(vpc: Resource) -> Resource:
         inputs = {"name": "subnet", "network": UNKNOWN}
@@ -829,10 +815,7 @@ def test_headline_counts_deletes_and_unprotected_resources() -> None:
 
     markdown = render_markdown(diff(before, after))
 
-    assert (
-        "This change deletes 1 stateful resource and removes protection from 2 resources."
-        in markdown
-    )
+    assert "This change deletes 1 stateful resource and removes protection from 2 resources." in markdown
 
 
 # --- secrets and unknowns -----------------------------------------------------------------
@@ -851,9 +834,7 @@ def test_secret_compared_to_secret_is_unchanged_as_far_as_we_can_see() -> None:
 
 def test_secret_markers_are_rendered_as_markers_in_every_format() -> None:
     before = resource("app", SQL_USER, {"name": "app", "password": SECRET, "host": "%"})
-    after = resource(
-        "app", SQL_USER, {"name": "app", "password": SECRET, "host": "%", "label": SECRET}
-    )
+    after = resource("app", SQL_USER, {"name": "app", "password": SECRET, "host": "%", "label": SECRET})
 
     report = diff([before], [after])
 
@@ -1005,9 +986,8 @@ def test_text_lists_dangers_first_then_groups_with_pulumi_symbols() -> None:
 def test_text_marks_replacements_with_the_forcing_path() -> None:
     report = diff([resource("vpc", inputs={"name": "a"})], [resource("vpc", inputs={"name": "b"})])
 
-    assert (
-        "  +- gcp:compute/network:Network vpc  (likely replacement: name forces a new resource)"
-        in render_text(report)
+    assert "  +- gcp:compute/network:Network vpc  (likely replacement: name forces a new resource)" in render_text(
+        report
     )
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from offline.engine import run_stack
 from offline.graph import SECRET, UNKNOWN, dumps
-from offline.outputs import OfflineInvokeError
 from offline.monitor import OfflineReadError, SecretLeakError
+from offline.outputs import OfflineInvokeError
 
 from .conftest import STACKS, one
 
@@ -196,7 +196,11 @@ network.id.apply(lambda network_id: 1 / 0)
 
 def test_a_failed_run_leaves_nothing_behind_for_the_next(make_project, project):
     with pytest.raises(ZeroDivisionError):
-        run_stack(make_project("import pulumi_gcp as gcp\ngcp.compute.Network('n').id.apply(lambda _: 1 / 0)\n", STACK_FILE), "test", preview=False)
+        run_stack(
+            make_project("import pulumi_gcp as gcp\ngcp.compute.Network('n').id.apply(lambda _: 1 / 0)\n", STACK_FILE),
+            "test",
+            preview=False,
+        )
     assert dumps(run_stack(project, "dev").to_json()) == (project.root / "snapshots" / "dev.json").read_text()
 
 

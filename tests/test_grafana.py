@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 import json
 from typing import Any
 
@@ -17,17 +16,17 @@ from components.grafana import (
     DATASOURCE_URL,
     FRONTEND_IMAGE,
     FRONTEND_PORT,
-    GrafanaArgs,
     IAP_JWKS_URL,
     MOUNT_DIR,
     PROVISIONING_DIR,
+    GrafanaArgs,
     check_dashboards,
     content_digest,
     dashboard_provisioning,
     datasource_provisioning,
 )
-from offline.dashboards import render_dashboards
 from dashboards.style import DATASOURCE_UID
+from offline.dashboards import render_dashboards
 from offline.diff import ChangeKind, compute_diff
 from offline.engine import run_stack
 from offline.outputs import project_number
@@ -178,10 +177,19 @@ def test_the_service_waits_for_everything_grafana_reads_at_start(graphs, stack):
     waits_for = {r["name"] for r in graph["resources"] if r["urn"] in grafana_service(graph, stack)["dependencies"]}
     # Its database (migrated at the first start) and user, its secrets, the grant to read the
     # provisioning bucket and every file in it, and the project grant the frontend queries with.
-    expected = {f"omni-{stack}-grafana-{suffix}" for suffix in (
-        "db", "db-user", "secret-db-password-version", "secret-db-password-grafana", "secret-key-version", "secret-key-grafana",
-        "provisioning-reader", "monitoring-viewer",
-    )}
+    expected = {
+        f"omni-{stack}-grafana-{suffix}"
+        for suffix in (
+            "db",
+            "db-user",
+            "secret-db-password-version",
+            "secret-db-password-grafana",
+            "secret-key-version",
+            "secret-key-grafana",
+            "provisioning-reader",
+            "monitoring-viewer",
+        )
+    }
     expected |= {r["name"] for r in resources(graph, OBJECT)}
     assert expected <= waits_for, expected - waits_for
 
@@ -189,7 +197,10 @@ def test_the_service_waits_for_everything_grafana_reads_at_start(graphs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_grafana_and_its_frontend_share_one_vcpu_billed_per_request(graphs, stack):
     blocks = containers(grafana_service(graphs[stack], stack))
-    assert {name: block["resources"]["limits"]["cpu"] for name, block in blocks.items()} == {"grafana": "750m", "prometheus-frontend": "250m"}
+    assert {name: block["resources"]["limits"]["cpu"] for name, block in blocks.items()} == {
+        "grafana": "750m",
+        "prometheus-frontend": "250m",
+    }
     # Grafana has no collector: it works inside requests, and scales to zero.
     assert {block["resources"]["cpuIdle"] for block in blocks.values()} == {True}
 
@@ -198,8 +209,15 @@ def test_grafana_memory_beyond_what_its_share_of_a_vcpu_gets_is_refused_in_the_a
     # Past the config's check (a settings object built without validation), the component refuses it.
     with pytest.raises(ValueError, match=r"grafana.memory 2Gi: the app keeps 750m of grafana.cpu 1 after its sidecars"):
         GrafanaArgs(
-            project="omni-api-dev", region="europe-west1", network_id="n", subnet_id="s", database_instance="i",
-            database_host="10.0.0.3", database_ca_cert="-----BEGIN CERTIFICATE-----", dashboards={}, settings=GrafanaConfig.model_construct(memory="2Gi"),
+            project="omni-api-dev",
+            region="europe-west1",
+            network_id="n",
+            subnet_id="s",
+            database_instance="i",
+            database_host="10.0.0.3",
+            database_ca_cert="-----BEGIN CERTIFICATE-----",
+            dashboards={},
+            settings=GrafanaConfig.model_construct(memory="2Gi"),
         )
 
 
@@ -210,7 +228,12 @@ def test_the_provisioned_datasource_follows_the_scrape_interval(graphs, stack):
 
 
 def test_a_longer_scrape_interval_reaches_the_datasource(project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    scrapeInterval: 1m")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:metrics:\n    scrapeInterval: 1m",
+    )
     graph = run_stack(project_copy, "prod").to_json()
     provisioned = objects(graph)["provisioning/datasources/managed-prometheus.yaml"]
     assert provisioned["metadata"][CONTENT_DIGEST_KEY] == content_digest(datasource_provisioning("1m"))
@@ -258,7 +281,10 @@ def test_the_bucket_is_mounted_where_grafana_reads_its_provisioning(graphs, stac
     assert grafana_env(service)["GF_PATHS_PROVISIONING"] == PROVISIONING_DIR
     assert DASHBOARDS_DIR.startswith(MOUNT_DIR + "/")
     assert PROVISIONING_DIR.startswith(MOUNT_DIR + "/")
-    assert set(objects(graphs[stack])) >= {"provisioning/datasources/managed-prometheus.yaml", "provisioning/dashboards/omni.yaml"}
+    assert set(objects(graphs[stack])) >= {
+        "provisioning/datasources/managed-prometheus.yaml",
+        "provisioning/dashboards/omni.yaml",
+    }
     assert service["inputs"]["template"]["executionEnvironment"] == "EXECUTION_ENVIRONMENT_GEN2"
 
 
@@ -270,7 +296,9 @@ def test_the_provisioning_bucket_is_private(graphs, stack):
     assert bucket["forceDestroy"] is (stack == "dev")
 
 
-@pytest.mark.parametrize(("dashboards", "problem"), [({"API.json": "{}"}, "lowercase"), ({"api.json": "{"}, "not JSON")])
+@pytest.mark.parametrize(
+    ("dashboards", "problem"), [({"API.json": "{}"}, "lowercase"), ({"api.json": "{"}, "not JSON")]
+)
 def test_dashboard_files_must_be_plain_json_files(dashboards, problem):
     with pytest.raises(ValueError, match=problem):
         check_dashboards(dashboards)
@@ -283,13 +311,23 @@ def test_dashboard_files_must_be_plain_json_files(dashboards, problem):
 def test_grafana_holds_only_monitoring_viewer_and_reads_only_its_own_secrets_and_bucket(applied, stack):
     graph = applied[stack]
     member = grafana_member(stack)
-    assert grafana_service(graph, stack)["inputs"]["template"]["serviceAccount"] == member.removeprefix("serviceAccount:")
-    assert {g["inputs"]["role"] for g in resources(graph, PROJECT_ROLE) if g["inputs"]["member"] == member} == {"roles/monitoring.viewer"}
-    secrets = {g["inputs"]["secretId"].rsplit("/", 1)[-1] for g in resources(graph, SECRET_READER) if g["inputs"]["member"] == member}
+    assert grafana_service(graph, stack)["inputs"]["template"]["serviceAccount"] == member.removeprefix(
+        "serviceAccount:"
+    )
+    assert {g["inputs"]["role"] for g in resources(graph, PROJECT_ROLE) if g["inputs"]["member"] == member} == {
+        "roles/monitoring.viewer"
+    }
+    secrets = {
+        g["inputs"]["secretId"].rsplit("/", 1)[-1]
+        for g in resources(graph, SECRET_READER)
+        if g["inputs"]["member"] == member
+    }
     assert secrets == {f"omni-{stack}-grafana-secret-db-password", f"omni-{stack}-grafana-secret-key"}
-    assert [(g["inputs"]["bucket"], g["inputs"]["role"]) for g in resources(graph, BUCKET_READER) if g["inputs"]["member"] == member] == [
-        (f"{PROJECTS[stack]}-grafana", "roles/storage.objectViewer")
-    ]
+    assert [
+        (g["inputs"]["bucket"], g["inputs"]["role"])
+        for g in resources(graph, BUCKET_READER)
+        if g["inputs"]["member"] == member
+    ] == [(f"{PROJECTS[stack]}-grafana", "roles/storage.objectViewer")]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -307,12 +345,21 @@ def test_grafana_keeps_its_state_in_its_own_database_on_the_stack_instance(appli
     ca = by_name(graph, f"omni-{stack}-grafana-database-server-ca")["inputs"]
     assert env["GF_DATABASE_CA_CERT_PATH"] == f"/etc/grafana/omni/{ca['name']}"
     # The provider keeps an object's content secret; its digest is the primary's CA, as the app gets it.
-    app_env = {e["name"]: e.get("value") for e in by_name(graph, f"omni-{stack}-api-service")["inputs"]["template"]["containers"][0]["envs"]}
+    app_env = {
+        e["name"]: e.get("value")
+        for e in by_name(graph, f"omni-{stack}-api-service")["inputs"]["template"]["containers"][0]["envs"]
+    }
     primary_ca = app_env["DATABASE_CA_CERTS"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
     assert ca["metadata"]["sha256"] == hashlib.sha256(primary_ca.encode()).hexdigest()
-    instance = next(r for r in graph["resources"] if r["type"] == "gcp:sql/databaseInstance:DatabaseInstance" and not r["inputs"].get("masterInstanceName"))
+    instance = next(
+        r
+        for r in graph["resources"]
+        if r["type"] == "gcp:sql/databaseInstance:DatabaseInstance" and not r["inputs"].get("masterInstanceName")
+    )
     assert instance["inputs"]["settings"]["ipConfiguration"]["serverCaMode"] == "GOOGLE_MANAGED_INTERNAL_CA"
-    assert env["GF_DATABASE_PASSWORD"] == {"secretKeyRef": {"secret": f"omni-{stack}-grafana-secret-db-password", "version": "latest"}}
+    assert env["GF_DATABASE_PASSWORD"] == {
+        "secretKeyRef": {"secret": f"omni-{stack}-grafana-secret-db-password", "version": "latest"}
+    }
     assert env["GF_DATABASE_MAX_OPEN_CONN"] == str(GrafanaConfig().db_pool_size)
 
 
@@ -323,7 +370,10 @@ def test_grafana_runs_a_pinned_release_through_the_docker_hub_mirror(applied, st
     assert mirror["mode"] == "REMOTE_REPOSITORY"
     assert mirror["remoteRepositoryConfig"]["dockerRepository"]["publicRepository"] == "DOCKER_HUB"
     image = containers(grafana_service(graph, stack))["grafana"]["image"]
-    assert image == f"europe-west1-docker.pkg.dev/{PROJECTS[stack]}/omni-{stack}-grafana-dockerhub" f"/grafana/grafana:{GrafanaConfig().version}"
+    assert (
+        image == f"europe-west1-docker.pkg.dev/{PROJECTS[stack]}/omni-{stack}-grafana-dockerhub"
+        f"/grafana/grafana:{GrafanaConfig().version}"
+    )
 
 
 def test_grafana_is_protected_where_data_is(graphs):
@@ -403,5 +453,7 @@ def test_a_changed_dashboard_shows_in_the_diff_as_that_one_file(graphs, project,
     touched = [d for d in report.resources if d.kind is not ChangeKind.SAME]
     # The object's metadata (the digest) is ForceNew in the provider's schema: a new object,
     # created after the old one is deleted (delete_before_replace).
-    assert [(d.name, d.kind) for d in touched] == [(f"omni-prod-grafana-dashboards-{changed.removesuffix('.json')}", ChangeKind.REPLACE)]
+    assert [(d.name, d.kind) for d in touched] == [
+        (f"omni-prod-grafana-dashboards-{changed.removesuffix('.json')}", ChangeKind.REPLACE)
+    ]
     assert [c.path for c in touched[0].changes] == [f"metadata.{CONTENT_DIGEST_KEY}"]

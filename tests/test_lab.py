@@ -13,8 +13,8 @@ import socket
 import threading
 import time
 import urllib.error
-from pathlib import Path
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,10 +56,10 @@ from lab.app_metrics import app_metrics_in_catalogue
 from lab.demo_service import DemoService
 from lab.faults import NAMED_FAULTS, Faults
 from lab.history import healthy_rates, openmetrics_history, write_history_blocks
-from localrun.http_server import BackgroundHTTPServer
-from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
-from localrun.ports import PortInUseError, port_is_listening
 from lab.monitoring import alertmanager, prometheus
+from lab.pagerduty_receiver import PagerDutyEvent, PagerDutyReceiver
+from localrun.http_server import BackgroundHTTPServer
+from localrun.ports import PortInUseError, port_is_listening
 from localrun.processes import ServerStartError
 from observability import catalogue as c
 from observability.durations import parse_duration
@@ -112,6 +112,7 @@ def taken_port():
 
 # --- the PagerDuty receiver ---------------------------------------------------------------------
 
+
 def test_pagerduty_receiver_accepts_a_valid_trigger_as_pagerduty_does(pagerduty):
     before = time.monotonic()
     status, body = http("POST", pagerduty.enqueue_url, TRIGGER)
@@ -132,7 +133,9 @@ def test_pagerduty_receiver_makes_up_a_dedup_key_for_a_trigger_without_one(pager
 
 def test_pagerduty_receiver_accepts_acknowledge_and_resolve_with_a_dedup_key_only(pagerduty):
     for action in ("acknowledge", "resolve"):
-        status, _ = http("POST", pagerduty.enqueue_url, {"routing_key": ROUTING_KEY, "event_action": action, "dedup_key": "group-1"})
+        status, _ = http(
+            "POST", pagerduty.enqueue_url, {"routing_key": ROUTING_KEY, "event_action": action, "dedup_key": "group-1"}
+        )
         assert status == 202
     assert [event.event_action for event in pagerduty.events] == ["acknowledge", "resolve"]
 
@@ -202,6 +205,7 @@ def test_a_lab_http_server_accepts_200_clients_connecting_at_once_without_a_syn_
 
 # --- the process manager ------------------------------------------------------------------------
 
+
 def test_prometheus_and_alertmanager_start_ready_and_leave_nothing_behind():
     with alertmanager(MINIMAL_ALERTMANAGER) as am, prometheus("global: {}\n", {}) as prom:
         for server in (am, prom):
@@ -216,7 +220,9 @@ def test_prometheus_and_alertmanager_start_ready_and_leave_nothing_behind():
 
 def test_a_server_that_fails_to_start_is_cleaned_up_and_shows_its_log():
     server = prometheus("global: [this is not a map\n", {})
-    with pytest.raises(ServerStartError, match=r"(?s)prometheus exited with code \d+ before it was ready.*Error loading config"):
+    with pytest.raises(
+        ServerStartError, match=r"(?s)prometheus exited with code \d+ before it was ready.*Error loading config"
+    ):
         server.start()
     assert server.pid is not None
     assert not process_exists(server.pid)
@@ -248,6 +254,7 @@ def test_a_server_on_a_taken_port_gives_a_clear_error_and_starts_nothing(taken_p
 
 
 # --- the demo service ---------------------------------------------------------------------------
+
 
 def test_the_demo_service_covers_every_app_metric_of_the_catalogue():
     with DemoService() as demo:
@@ -308,6 +315,7 @@ def test_every_named_fault_breaks_exactly_one_thing():
 
 # --- the healthy history -----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def rates():
     return healthy_rates(requests_per_second=40)
@@ -342,6 +350,7 @@ def test_history_blocks_are_built_by_promtool(tmp_path, rates):
 
 # --- scenarios and the lab ----------------------------------------------------------------------
 
+
 def _crossing_seconds(window: str, threshold: float, healthy: float, faulty: float) -> float:
     """When a ratio over `window` of healthy traffic crosses `threshold` once `faulty` begins
     (docs/lab.md): W (θ - h) / (e - h)."""
@@ -349,8 +358,9 @@ def _crossing_seconds(window: str, threshold: float, healthy: float, faulty: flo
 
 
 def _group_wait(receiver: str) -> int:
-    config = alertmanager_config(pagerduty_url=None, routing_key_file="/k", ticket_webhook_url="http://t/",
-                                 watchdog_webhook_url="http://w/")
+    config = alertmanager_config(
+        pagerduty_url=None, routing_key_file="/k", ticket_webhook_url="http://t/", watchdog_webhook_url="http://w/"
+    )
     (route,) = [route for route in config["route"]["routes"] if route["receiver"] == receiver]
     return parse_duration(route["group_wait"])
 
@@ -413,9 +423,18 @@ def test_the_switch_detects_a_stopped_path_only_for_its_own_stack():
 
     def switch_page(watched: str, at: float) -> PagerDutyEvent:
         summary = f"[FIRING:1] {watched} (AlertingPathDown critical)"
-        return PagerDutyEvent(routing_key="m" * 32, event_action="trigger", dedup_key=watched, summary=summary,
-                              severity="critical", source="am", custom_details={}, received_monotonic=at,
-                              received_at=at, body={})
+        return PagerDutyEvent(
+            routing_key="m" * 32,
+            event_action="trigger",
+            dedup_key=watched,
+            summary=summary,
+            severity="critical",
+            source="am",
+            custom_details={},
+            received_monotonic=at,
+            received_at=at,
+            body={},
+        )
 
     events = (
         switch_page("evaluator-down", 90.0),
@@ -437,9 +456,16 @@ def alertmanager_page(stack: LabStack, alert: str, at: float, dedup_key: str = "
     """A trigger as Alertmanager's default PagerDuty templates write it."""
     details = {"firing": f"Labels:\n - alertname = {alert}\n - severity = critical\n", "num_firing": "1"}
     return PagerDutyEvent(
-        routing_key=stack.routing_key, event_action="trigger", dedup_key=dedup_key or alert,
-        summary=f"[FIRING:1] {alert} critical", severity="critical", source="alertmanager",
-        custom_details=details, received_monotonic=at, received_at=at, body={},
+        routing_key=stack.routing_key,
+        event_action="trigger",
+        dedup_key=dedup_key or alert,
+        summary=f"[FIRING:1] {alert} critical",
+        severity="critical",
+        source="alertmanager",
+        custom_details=details,
+        received_monotonic=at,
+        received_at=at,
+        body={},
     )
 
 
@@ -502,8 +528,14 @@ def test_alertmanager_pages_name_their_alert_in_summary_and_details():
 def test_a_scenario_passes_only_when_detected_within_its_target_and_the_lab_only_without_false_pages():
     def row(mttd: float | None) -> ScenarioResult:
         return ScenarioResult(
-            "full-outage", "all 5xx", ("ApiHighErrorRate", "ApiAvailabilityErrorBudgetBurn"),
-            None if mttd is None else "ApiHighErrorRate", "critical", 120.0, mttd, None,
+            "full-outage",
+            "all 5xx",
+            ("ApiHighErrorRate", "ApiAvailabilityErrorBudgetBurn"),
+            None if mttd is None else "ApiHighErrorRate",
+            "critical",
+            120.0,
+            mttd,
+            None,
         )
 
     assert [row(m).passed for m in (94.5, 120.0, None)] == [True, False, False]
@@ -550,7 +582,11 @@ def test_end_to_end_full_outage_pages_within_two_minutes():
     result = run_alerts_lab(
         # The control runs at least 80 s: the Watchdog's `for: 1m` plus an evaluation, so its
         # first heartbeat arrives however fast the outage pages.
-        (full_outage,), baseline_seconds=20, healthy_seconds=80, timeout_per_scenario=130, timing=QUICK_TIMING,
+        (full_outage,),
+        baseline_seconds=20,
+        healthy_seconds=80,
+        timeout_per_scenario=130,
+        timing=QUICK_TIMING,
         wait_for_every_alert=False,
     )
     (row,) = result.scenarios

@@ -24,15 +24,14 @@ from typing import Any
 # processes are patched as usual).
 os.environ["LOCUST_SKIP_MONKEY_PATCH"] = "1"
 
-import pytest  # noqa: E402
-from locust.util.load_locustfile import load_locustfile  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
+import pytest
+from locust.util.load_locustfile import load_locustfile
+from typer.testing import CliRunner
 
-from cli.main import app  # noqa: E402
-from localrun.ports import free_port  # noqa: E402
-from loadtest import SUITE_FILES, config  # noqa: E402
-from loadtest.config import SuiteSettings, settings_from_env  # noqa: E402
-from loadtest.runner import (  # noqa: E402
+from cli.main import app
+from loadtest import SUITE_FILES, config
+from loadtest.config import SuiteSettings, settings_from_env
+from loadtest.runner import (
     LOCUSTFILE,
     LoadTestInputError,
     RunSettings,
@@ -40,9 +39,10 @@ from loadtest.runner import (  # noqa: E402
     parse_duration,
     run_load_test,
 )
-from loadtest.shape_plans import SHAPES, Plan, UnknownShapeError, step  # noqa: E402
-from loadtest.shapes import shape_class  # noqa: E402
-from loadtest.thresholds import Totals, breaches  # noqa: E402
+from loadtest.shape_plans import SHAPES, Plan, UnknownShapeError, step
+from loadtest.shapes import shape_class
+from loadtest.thresholds import Totals, breaches
+from localrun.ports import free_port
 
 SUITE_DIR = LOCUSTFILE.parent
 
@@ -76,7 +76,21 @@ def test_a_shape_named_in_the_environment_is_the_one_shape_locust_finds(monkeypa
 
 def test_the_suite_imports_only_locust_the_standard_library_and_itself():
     # The ConfigMap ships these files alone into the Locust image.
-    allowed = {"locust", "loadtest", "__future__", "collections", "csv", "dataclasses", "logging", "math", "os", "random", "time", "typing", "uuid"}
+    allowed = {
+        "locust",
+        "loadtest",
+        "__future__",
+        "collections",
+        "csv",
+        "dataclasses",
+        "logging",
+        "math",
+        "os",
+        "random",
+        "time",
+        "typing",
+        "uuid",
+    }
     for name in SUITE_FILES:
         tree = ast.parse((SUITE_DIR / name).read_text())
         imported = {
@@ -150,7 +164,9 @@ def test_a_run_under_both_limits_passes():
 
 
 def test_a_p95_at_the_limit_fails():
-    assert breaches(Totals(1000, 0, 500), p95_limit_ms=500, error_ratio_limit=0.01) == ["p95 latency 500 ms is not under 500 ms"]
+    assert breaches(Totals(1000, 0, 500), p95_limit_ms=500, error_ratio_limit=0.01) == [
+        "p95 latency 500 ms is not under 500 ms"
+    ]
 
 
 def test_an_error_ratio_of_one_percent_fails():
@@ -166,7 +182,13 @@ def test_a_run_without_requests_fails():
 
 
 def settings(tmp_path: Path, **changes: Any) -> RunSettings:
-    base: dict[str, Any] = {"host": "http://127.0.0.1:1", "users": 5, "spawn_rate": 5, "duration_seconds": 4, "report_dir": tmp_path / "report"}
+    base: dict[str, Any] = {
+        "host": "http://127.0.0.1:1",
+        "users": 5,
+        "spawn_rate": 5,
+        "duration_seconds": 4,
+        "report_dir": tmp_path / "report",
+    }
     return RunSettings(**{**base, **changes})
 
 
@@ -272,7 +294,7 @@ class FakeApi:
 
             do_GET = do_POST = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return Handler
@@ -302,10 +324,26 @@ def locust_processes_writing_to(directory: Path) -> list[int]:
 
 def test_omni_loadtest_run_passes_against_a_healthy_api_and_writes_csv_and_html_reports(tmp_path, api):
     result = CliRunner().invoke(
-        app, ["loadtest", "run", "--host", api.url, "--users", "6", "--spawn-rate", "6", "--duration", "4s", "--out", str(tmp_path)]
+        app,
+        [
+            "loadtest",
+            "run",
+            "--host",
+            api.url,
+            "--users",
+            "6",
+            "--spawn-rate",
+            "6",
+            "--duration",
+            "4s",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert re.search(r"^\s+\d/4 s  users 6  [\d.]+ req/s  p95 \d+ ms  requests [1-9]", result.output, re.MULTILINE), result.output  # progress
+    assert re.search(r"^\s+\d/4 s  users 6  [\d.]+ req/s  p95 \d+ ms  requests [1-9]", result.output, re.MULTILINE), (
+        result.output
+    )  # progress
     assert "passed" in result.output
     (run_dir,) = tmp_path.iterdir()
     assert f"report: {run_dir / 'report.html'}" in result.output
@@ -338,7 +376,19 @@ def test_the_statistics_count_every_request_up_to_the_last_second(tmp_path, api)
 
 def test_omni_loadtest_run_refuses_bad_input_with_exit_code_2(tmp_path):
     result = CliRunner().invoke(
-        app, ["loadtest", "run", "--host", "http://127.0.0.1:1", "--users", "0", "--shape", "zigzag", "--out", str(tmp_path)]
+        app,
+        [
+            "loadtest",
+            "run",
+            "--host",
+            "http://127.0.0.1:1",
+            "--users",
+            "0",
+            "--shape",
+            "zigzag",
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 2
     assert "--users must be at least 1" in result.output

@@ -17,13 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from loadtest.infra.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
-from localrun.ports import free_port
 from loadtest import SUITE_FILES
+from loadtest.infra.locust_cluster import LOCUST_IMAGE, MASTER_PORT, SUITE_MOUNT, WEB_PORT, LocustClusterArgs
 from loadtest.manifests import KUBERNETES_VERSION, manifests_from_graph, render_yaml, validation_errors
 from loadtest.results import read_stats
 from loadtest.runner import stop_locust
 from loadtest.stack_config import load_loadtest_config
+from localrun.ports import free_port
 from offline import replacements
 from offline.engine import Project, run_stack
 from stackconfig import StackConfigError
@@ -115,7 +115,7 @@ def test_pods_run_as_non_root_without_a_token_and_with_requests_equal_to_limits(
 
 
 def test_the_image_runs_the_locust_version_the_suite_is_tested_with(graph):
-    assert LOCUST_IMAGE == f"locustio/locust:{importlib.metadata.version('locust')}"
+    assert f"locustio/locust:{importlib.metadata.version('locust')}" == LOCUST_IMAGE
     assert {container(d)["image"] for d in resources(graph, DEPLOYMENT)} == {LOCUST_IMAGE}
 
 
@@ -131,7 +131,10 @@ def test_the_cluster_is_autopilot_with_private_nodes_and_a_release_channel(graph
     assert cluster["enableAutopilot"] is True
     assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
     assert cluster["releaseChannel"] == {"channel": "REGULAR"}
-    assert cluster["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "pods", "servicesSecondaryRangeName": "services"}
+    assert cluster["ipAllocationPolicy"] == {
+        "clusterSecondaryRangeName": "pods",
+        "servicesSecondaryRangeName": "services",
+    }
     assert one(graph, "gcp:compute/routerNat:RouterNat")  # private nodes pull the image through NAT
 
 
@@ -186,8 +189,12 @@ VALID = {"gcp:project": "omni-loadtest-lab", "omni-loadtest:target": "https://ap
 
 
 def test_the_stack_config_names_every_bad_key_before_anything_is_declared():
-    message = problems_of({**VALID, "omni-loadtest:workers": "0", "omni-loadtest:shape": "zigzag", "omni-loadtest:target": "api"})
-    assert message.startswith("loadtest/infra/stacks/Pulumi.loadtest.yaml: 3 invalid configuration values; no resource was declared.")
+    message = problems_of(
+        {**VALID, "omni-loadtest:workers": "0", "omni-loadtest:shape": "zigzag", "omni-loadtest:target": "api"}
+    )
+    assert message.startswith(
+        "loadtest/infra/stacks/Pulumi.loadtest.yaml: 3 invalid configuration values; no resource was declared."
+    )
     assert "omni-loadtest:workers: found 0" in message
     assert "no load shape named 'zigzag'" in message
     assert "must be an http(s) URL" in message
@@ -204,7 +211,8 @@ def test_an_existing_vpc_needs_its_subnet_and_excludes_a_kubeconfig():
         {**VALID, "omni-loadtest:cluster": '{"network": "projects/p/global/networks/vpc"}'}
     )
     assert "not both" in problems_of(
-        {**VALID, "omni-loadtest:cluster": "{}", "omni-loadtest:kubeconfig": "x"}, frozenset({"omni-loadtest:kubeconfig"})
+        {**VALID, "omni-loadtest:cluster": "{}", "omni-loadtest:kubeconfig": "x"},
+        frozenset({"omni-loadtest:kubeconfig"}),
     )
 
 
@@ -216,7 +224,9 @@ def test_a_missing_target_and_an_unknown_key_are_named():
 
 def test_the_component_refuses_an_unpinned_image_and_zero_workers():
     with pytest.raises(ValueError, match=r"workers must be at least 1.*not pinned"):
-        LocustClusterArgs(suite_files={"locustfile.py": ""}, target_host="http://api", workers=0, image="locustio/locust")
+        LocustClusterArgs(
+            suite_files={"locustfile.py": ""}, target_host="http://api", workers=0, image="locustio/locust"
+        )
 
 
 @pytest.mark.parametrize("rtype", KUBERNETES_TYPES)
@@ -239,19 +249,52 @@ def test_the_master_and_worker_commands_run_the_suite_distributed(graph, tmp_pat
     port = free_port()
 
     def local(arguments: list[str]) -> list[str]:
-        replaced = {f"{SUITE_MOUNT}/locustfile.py": str(ROOT / "loadtest" / "locustfile.py"), "locust-master": "127.0.0.1"}
+        replaced = {
+            f"{SUITE_MOUNT}/locustfile.py": str(ROOT / "loadtest" / "locustfile.py"),
+            "locust-master": "127.0.0.1",
+        }
         return [sys.executable, "-m", "locust", *(replaced.get(argument, argument) for argument in arguments)]
 
     master_args = container(deployment(graph, "locust-master"))["args"]
-    worker_args = [argument if argument != str(MASTER_PORT) else str(port) for argument in container(deployment(graph, "locust-worker"))["args"]]
+    worker_args = [
+        argument if argument != str(MASTER_PORT) else str(port)
+        for argument in container(deployment(graph, "locust-worker"))["args"]
+    ]
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     environment.pop("LOCUST_SKIP_MONKEY_PATCH", None)
     master = subprocess.Popen(
-        [*local(master_args), "--host", api.url, "--headless", "-u", "4", "-r", "4", "-t", "3s", "--expect-workers", "1", "--master-bind-port", str(port), "--csv", str(tmp_path / "stats")],
-        env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            *local(master_args),
+            "--host",
+            api.url,
+            "--headless",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "3s",
+            "--expect-workers",
+            "1",
+            "--master-bind-port",
+            str(port),
+            "--csv",
+            str(tmp_path / "stats"),
+        ],
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
-    worker = subprocess.Popen(local(worker_args), env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen(
+        local(worker_args),
+        env=environment,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         output, _ = master.communicate(timeout=60)
     finally:

@@ -230,7 +230,9 @@ def test_the_api_keeps_its_cpu_between_requests_so_that_scrapes_succeed(graphs, 
     # to the whole instance, so every container says the same.
     api = containers_by_name(collected_workloads(graphs[stack], stack)[0])
     assert {name: container["resources"]["cpuIdle"] for name, container in api.items()} == {
-        "app": False, "collector": False, "otel-collector": False
+        "app": False,
+        "collector": False,
+        "otel-collector": False,
     }
 
 
@@ -254,7 +256,11 @@ def test_workloads_running_a_collector_may_write_metrics(applied, stack):
     graph = applied[stack]
     emails = graph["outputs"]["service_accounts"]
     for workload in ("api", "worker"):
-        roles = {g["inputs"]["role"] for g in resources(graph, PROJECT_ROLE) if g["inputs"]["member"] == f"serviceAccount:{emails[workload]}"}
+        roles = {
+            g["inputs"]["role"]
+            for g in resources(graph, PROJECT_ROLE)
+            if g["inputs"]["member"] == f"serviceAccount:{emails[workload]}"
+        }
         assert "roles/monitoring.metricWriter" in roles, workload
 
 
@@ -268,7 +274,12 @@ def test_the_monitoring_api_is_enabled(graphs, stack):
 
 
 def test_turning_the_collector_off_removes_the_sidecars_and_their_config(project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:metrics:\n    collector: false",
+    )
     graph = run_stack(project_copy, "prod").to_json()
     for workload in resources(graph, SERVICE) + resources(graph, POOL):
         # Grafana runs no collector; the alerting instance's scrapes Alertmanager for the dead
@@ -292,7 +303,12 @@ def test_the_scrape_interval_defaults_to_30_seconds():
 
 @pytest.mark.parametrize(
     ("interval", "problem"),
-    [("5s", "outside 10s to 5m"), ("10m", "outside 10s to 5m"), ("30", "should match pattern"), ("1h", "should match pattern")],
+    [
+        ("5s", "outside 10s to 5m"),
+        ("10m", "outside 10s to 5m"),
+        ("30", "should match pattern"),
+        ("1h", "should match pattern"),
+    ],
 )
 def test_a_scrape_interval_out_of_range_is_refused(interval, problem):
     with pytest.raises(ValueError, match=problem):
@@ -304,9 +320,13 @@ def test_a_scrape_interval_out_of_range_is_refused(interval, problem):
 
 @pytest.mark.parametrize(
     ("cpu", "memory", "problem"),
-    [("1", "256Mi", "millicores below one vCPU"), ("1000m", "256Mi", "millicores below one vCPU"), ("500m", "2Gi", "64Mi to 1024Mi"),
-     # Cloud Run gives a container below half a vCPU at most 512Mi.
-     ("250m", "1Gi", "sidecar memory 1Gi with cpu 250m: Cloud Run gives 250m at most 512Mi")],
+    [
+        ("1", "256Mi", "millicores below one vCPU"),
+        ("1000m", "256Mi", "millicores below one vCPU"),
+        ("500m", "2Gi", "64Mi to 1024Mi"),
+        # Cloud Run gives a container below half a vCPU at most 512Mi.
+        ("250m", "1Gi", "sidecar memory 1Gi with cpu 250m: Cloud Run gives 250m at most 512Mi"),
+    ],
 )
 def test_a_sidecar_stays_small(cpu, memory, problem):
     with pytest.raises(ValueError, match=problem):
@@ -330,6 +350,11 @@ def test_a_changed_scrape_config_shows_in_review_as_a_new_digest(graphs, project
 
     expected = hashlib.sha256(RunMonitoring(port=METRICS_PORT, interval="30s").render().encode()).hexdigest()
     assert digest(graphs["prod"]) == expected
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:metrics:\n    scrapeInterval: 1m")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:metrics:\n    scrapeInterval: 1m",
+    )
     changed = hashlib.sha256(RunMonitoring(port=METRICS_PORT, interval="1m").render().encode()).hexdigest()
     assert digest(run_stack(project_copy, "prod").to_json()) == changed != expected

@@ -21,6 +21,8 @@ def one(graph, type_):
     global address)."""
     (found,) = [r for r in resources(graph, type_) if NETWORK_COMPONENT in r.get("parent", "")]
     return found
+
+
 NAT = "gcp:compute/routerNat:RouterNat"
 
 

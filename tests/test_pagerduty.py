@@ -12,10 +12,10 @@ from components.pagerduty import pagerduty_provider
 from offline.engine import new_monitor, run_stack
 from offline.graph import SECRET, STACK_TYPE
 from offline.outputs import ComputedOutputs
+from offline.stackfile import read_stack_file
 from stackconfig import StackConfigError, load_stack_config
 from stackconfig.loader import PAGERDUTY_TOKEN, deployment_problems
 from stackconfig.runtime import providers_run
-from offline.stackfile import read_stack_file
 
 from .conftest import edit_stack_file, one, resources
 
@@ -41,7 +41,9 @@ def test_staging_and_prod_have_one_pagerduty_service_with_its_schedule_policy_an
 
 def test_dev_pages_nobody_and_needs_no_pagerduty_at_all(graphs):
     graph = graphs["dev"]
-    assert [r["type"] for r in graph["resources"] if r["type"].startswith(("pagerduty:", "pulumi:providers:pagerduty"))] == []
+    assert [
+        r["type"] for r in graph["resources"] if r["type"].startswith(("pagerduty:", "pulumi:providers:pagerduty"))
+    ] == []
     assert not [r for r in graph["resources"] if "pagerduty" in r["name"]]
     assert "pagerduty_service_id" not in graph["outputs"]
 
@@ -101,7 +103,9 @@ def test_the_routing_key_is_a_secret_output_and_lands_in_secret_manager_encrypte
     graph = applied["prod"]
     integration = one(graph, INTEGRATION)
     assert "integrationKey" in integration["additionalSecretOutputs"]
-    version = next(r for r in resources(graph, SECRET_VERSION) if r["name"] == "omni-prod-pagerduty-routing-key-version")
+    version = next(
+        r for r in resources(graph, SECRET_VERSION) if r["name"] == "omni-prod-pagerduty-routing-key-version"
+    )
     assert version["inputs"]["secretData"] == SECRET
     channel = next(r for r in graph["resources"] if r["name"].endswith("-pagerduty") and r["type"].startswith("gcp:"))
     assert channel["inputs"]["sensitiveLabels"]["serviceKey"] == SECRET
@@ -166,14 +170,18 @@ def test_a_stack_that_does_not_page_never_needs_the_token():
 
 
 def test_paging_without_a_rotation_says_how_to_add_one_or_turn_paging_off():
-    message = problems_of({**PROD, "omni-infra:alerting": json.dumps({"ticketEmail": "t@omni.example"})}, credentials=False)
+    message = problems_of(
+        {**PROD, "omni-infra:alerting": json.dumps({"ticketEmail": "t@omni.example"})}, credentials=False
+    )
     assert "omni-infra:alerting.pagerduty.onCall: found (missing)" in message
     assert "pulumi config set --path 'alerting.pagerduty.onCall[0]' PXPGF42 --stack prod" in message
     assert "pulumi config set --path 'alerting.pagerduty.enabled' false --stack prod" in message
 
 
 def test_a_stack_without_a_ticket_queue_is_refused():
-    message = problems_of({**PROD, "omni-infra:alerting": json.dumps({"pagerduty": {"onCall": ROTATION}})}, credentials=False)
+    message = problems_of(
+        {**PROD, "omni-infra:alerting": json.dumps({"pagerduty": {"onCall": ROTATION}})}, credentials=False
+    )
     assert "omni-infra:alerting.ticketEmail: found (missing)" in message
     assert "pulumi config set --path 'alerting.ticketEmail' <address> --stack prod" in message
 
@@ -189,7 +197,10 @@ def test_a_token_in_plain_text_is_refused_without_echoing_it():
 
 
 def test_prod_cannot_turn_paging_off():
-    values = {**PROD, "omni-infra:alerting": json.dumps({"ticketEmail": "t@omni.example", "pagerduty": {"enabled": False}})}
+    values = {
+        **PROD,
+        "omni-infra:alerting": json.dumps({"ticketEmail": "t@omni.example", "pagerduty": {"enabled": False}}),
+    }
     with pytest.raises(StackConfigError, match="prod must page"):
         load_stack_config("prod", values, set())
 

@@ -217,7 +217,9 @@ def test_workloads_reach_the_database_and_redis_over_the_private_network(applied
         assert env["DATABASE_USER"].endswith(".iam")
     for workload in resources(graph, SERVICE) + resources(graph, POOL):
         interfaces = workload["inputs"]["template"]["vpcAccess"]["networkInterfaces"]
-        assert interfaces[0]["subnetwork"] == subnet["inputs"]["name"] or interfaces[0]["subnetwork"].endswith(subnet["inputs"]["name"])
+        assert interfaces[0]["subnetwork"] == subnet["inputs"]["name"] or interfaces[0]["subnetwork"].endswith(
+            subnet["inputs"]["name"]
+        )
 
 
 def test_beat_is_a_single_small_instance_and_workers_scale_per_stack(graphs):
@@ -237,14 +239,28 @@ def test_without_a_release_every_workload_runs_the_placeholder_with_its_own_entr
 
 
 def test_a_release_runs_celery_from_the_stack_registry(project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1",
+    )
     graph = run_stack(project_copy, "prod").to_json()
     pools = {r["name"]: r["inputs"]["template"]["containers"][0] for r in resources(graph, POOL)}
     image = "europe-west1-docker.pkg.dev/omni-api-prod/omni-prod/omni-api:2026.11.25-1"
     assert pools["omni-prod-worker-pool"]["image"] == pools["omni-prod-beat-pool"]["image"] == image
     assert api_service(graph)["inputs"]["template"]["containers"][0]["image"] == image
     worker = pools["omni-prod-worker-pool"]
-    assert worker["commands"] + worker["args"] == ["celery", "--app", "omni.worker", "worker", "--concurrency", "4", "--loglevel", "INFO"]
+    assert worker["commands"] + worker["args"] == [
+        "celery",
+        "--app",
+        "omni.worker",
+        "worker",
+        "--concurrency",
+        "4",
+        "--loglevel",
+        "INFO",
+    ]
     beat = pools["omni-prod-beat-pool"]
     assert beat["commands"] + beat["args"] == ["celery", "--app", "omni.worker", "beat", "--loglevel", "INFO"]
     env = {e["name"]: e.get("value") for e in worker["envs"]}
@@ -255,16 +271,27 @@ def test_api_scales_and_probes_per_stack(graphs):
     for stack, (low, high) in (("dev", (0, 2)), ("staging", (1, 4)), ("prod", (2, 10))):
         service = api_service(graphs[stack])["inputs"]
         assert service["template"]["scaling"].get("minInstanceCount", 0) == low
-        assert service["scaling"]["maxInstanceCount"] == high or service["template"]["scaling"].get("maxInstanceCount") == high
+        assert (
+            service["scaling"]["maxInstanceCount"] == high
+            or service["template"]["scaling"].get("maxInstanceCount") == high
+        )
         container = service["template"]["containers"][0]
-        assert container["startupProbe"]["httpGet"]["path"] == container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert (
+            container["startupProbe"]["httpGet"]["path"] == container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        )
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_gets_the_stack_labels_from_one_place(graphs, stack):
     provider = one(graphs[stack], "pulumi:providers:gcp")
     labels = json.loads(provider["inputs"]["defaultLabels"])
-    assert labels == {"app": "omni", "environment": stack, "managed-by": "pulumi", "team": "platform", "cost-center": "omni"}
+    assert labels == {
+        "app": "omni",
+        "environment": stack,
+        "managed-by": "pulumi",
+        "team": "platform",
+        "cost-center": "omni",
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -272,10 +299,23 @@ def test_everything_waits_for_the_apis_it_needs(graphs, stack):
     graph = graphs[stack]
     apis = {r["urn"] for r in resources(graph, "gcp:projects/service:Service")}
     enabled = {r["inputs"]["service"] for r in resources(graph, "gcp:projects/service:Service")}
-    assert {"sqladmin.googleapis.com", "redis.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com",
-            "artifactregistry.googleapis.com", "iam.googleapis.com", "compute.googleapis.com"} <= enabled
-    roots = [r for r in graph["resources"] if r["custom"] and r["type"].startswith("gcp:") and r["type"] != "gcp:projects/service:Service"
-             and not any(dep in {x["urn"] for x in graph["resources"] if x["custom"]} - apis for dep in r["dependencies"])]
+    assert {
+        "sqladmin.googleapis.com",
+        "redis.googleapis.com",
+        "run.googleapis.com",
+        "secretmanager.googleapis.com",
+        "artifactregistry.googleapis.com",
+        "iam.googleapis.com",
+        "compute.googleapis.com",
+    } <= enabled
+    roots = [
+        r
+        for r in graph["resources"]
+        if r["custom"]
+        and r["type"].startswith("gcp:")
+        and r["type"] != "gcp:projects/service:Service"
+        and not any(dep in {x["urn"] for x in graph["resources"] if x["custom"]} - apis for dep in r["dependencies"])
+    ]
     for resource in roots:
         assert apis & set(resource["dependencies"]), f"{resource['name']} does not wait for the APIs"
 
@@ -302,7 +342,12 @@ def test_workloads_and_data_services_carry_a_service_label(graphs, stack):
     }
     # Cloud SQL is out of reach of the provider's default labels: it carries the stack's own.
     assert primary(graph)["inputs"]["settings"]["userLabels"] == {
-        "app": "omni", "environment": stack, "managed-by": "pulumi", "team": "platform", "cost-center": "omni", "service": "database",
+        "app": "omni",
+        "environment": stack,
+        "managed-by": "pulumi",
+        "team": "platform",
+        "cost-center": "omni",
+        "service": "database",
     }
     assert {redis(graph, role)["inputs"]["labels"]["service"] for role in ("cache", "broker")} == {"cache", "broker"}
 
@@ -354,7 +399,12 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     template = task_template(job)
     container = template["containers"][0]
     env = {e["name"]: e.get("value") for e in container["envs"]}
-    users = {e["name"]: e["value"] for c in (api_service(graph),) for e in task_template(c)["containers"][0]["envs"] if "value" in e}
+    users = {
+        e["name"]: e["value"]
+        for c in (api_service(graph),)
+        for e in task_template(c)["containers"][0]["envs"]
+        if "value" in e
+    }
     assert env["DATABASE_USER"] == "omni"
     assert env["DATABASE_IAM_AUTH"] == "false"
     app_users = env["DATABASE_APP_USERS"].split(",")
@@ -369,7 +419,12 @@ def test_the_migration_job_owns_the_schema_and_grants_the_app_users(applied, pro
     assert container["image"] == "us-docker.pkg.dev/cloudrun/container/job"
     assert "commands" not in container
 
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:release: 2026.11.25-1",
+    )
     released = task_template(migration_job(run_stack(project_copy, "prod").to_json()))["containers"][0]
     assert released["commands"] + released["args"] == ["python", "-m", "omni.migrate"]
     assert released["image"].endswith("/omni-api:2026.11.25-1")
@@ -392,4 +447,9 @@ def test_each_workload_holds_only_the_project_roles_it_uses(applied, stack):
         emails["migrate"]: telemetry | {"roles/cloudsql.client"},
     }
     users = {r["name"] for r in resources(graph, "gcp:sql/user:User")}
-    assert users == {f"omni-{stack}-admin", f"omni-{stack}-iam-api", f"omni-{stack}-iam-worker", f"omni-{stack}-grafana-db-user"}
+    assert users == {
+        f"omni-{stack}-admin",
+        f"omni-{stack}-iam-api",
+        f"omni-{stack}-iam-worker",
+        f"omni-{stack}-grafana-db-user",
+    }

@@ -57,7 +57,13 @@ def node(rtype: str, inputs: dict[str, Any], protect: bool = False, name: str = 
 
 
 def graph(*resources: dict[str, Any], environment: str = STACK) -> dict[str, Any]:
-    return {"version": 1, "stack": STACK, "project": "omni-infra", "resources": [provider(environment), *resources], "outputs": {}}
+    return {
+        "version": 1,
+        "stack": STACK,
+        "project": "omni-infra",
+        "resources": [provider(environment), *resources],
+        "outputs": {},
+    }
 
 
 SQL = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -118,7 +124,10 @@ def service(envs: list[dict[str, Any]], ingress: str = "INGRESS_TRAFFIC_INTERNAL
 
 
 def secret_ref(env_name: str) -> dict[str, Any]:
-    return {"name": env_name, "valueSource": {"secretKeyRef": {"secret": "omni-prod-api-secret-key", "version": "latest"}}}
+    return {
+        "name": env_name,
+        "valueSource": {"secretKeyRef": {"secret": "omni-prod-api-secret-key", "version": "latest"}},
+    }
 
 
 @dataclass(frozen=True)
@@ -143,44 +152,90 @@ CASES: tuple[Case, ...] = (
         True,
     ),
     Case("redis-not-public", node(REDIS, redis(), protect=True, name="private-redis"), False),
-    Case("redis-not-public", node(REDIS, redis(authorizedNetwork=None), protect=True, name="default-network-redis"), True),
+    Case(
+        "redis-not-public", node(REDIS, redis(authorizedNetwork=None), protect=True, name="default-network-redis"), True
+    ),
     Case("redis-not-public", node(REDIS, redis(authEnabled=False), protect=True, name="no-auth-redis"), True),
     Case("ssl-enforced", node(SQL, sql(), protect=True, name="tls-sql"), False),
-    Case("ssl-enforced", node(SQL, sql(sslMode="ALLOW_UNENCRYPTED_AND_ENCRYPTED"), protect=True, name="plain-sql"), True),
+    Case(
+        "ssl-enforced", node(SQL, sql(sslMode="ALLOW_UNENCRYPTED_AND_ENCRYPTED"), protect=True, name="plain-sql"), True
+    ),
     Case("ssl-enforced", node(REDIS, redis(transitEncryptionMode="DISABLED"), protect=True, name="plain-redis"), True),
     Case("prod-stateful-protected", node(SQL, sql(), protect=True, name="guarded-sql"), False),
     Case("prod-stateful-protected", node(SQL, sql(), protect=False, name="unprotected-sql"), True),
     Case(
         "prod-stateful-protected",
-        node(SQL, {**sql(), "deletionProtection": False, "deletionPolicy": "DELETE"}, protect=True, name="deletable-sql"),
+        node(
+            SQL, {**sql(), "deletionProtection": False, "deletionPolicy": "DELETE"}, protect=True, name="deletable-sql"
+        ),
         True,
     ),
-    Case("prod-stateful-protected", node(REGISTRY, {"mode": "STANDARD_REPOSITORY", "deletionPolicy": "PREVENT"}, name="images"), True),
+    Case(
+        "prod-stateful-protected",
+        node(REGISTRY, {"mode": "STANDARD_REPOSITORY", "deletionPolicy": "PREVENT"}, name="images"),
+        True,
+    ),
     # A remote repository only caches Docker Hub: nothing of ours is lost with it.
     Case("prod-stateful-protected", node(REGISTRY, {"mode": "REMOTE_REPOSITORY"}, name="dockerhub-cache"), False),
     # The same unprotected database in dev is disposable by design.
     Case("prod-stateful-protected", node(SQL, sql("dev"), protect=False, name="dev-sql"), False, environment="dev"),
-    Case("no-primitive-roles", node(PROJECT_IAM, {"role": "roles/run.admin", "member": "serviceAccount:x"}, name="run-admin"), False),
-    Case("no-primitive-roles", node(PROJECT_IAM, {"role": "roles/editor", "member": "serviceAccount:x"}, name="editor"), True),
     Case(
         "no-primitive-roles",
-        node("gcp:projects/iAMPolicy:IAMPolicy", {"policyData": '{"bindings": [{"role": "roles/owner", "members": ["user:a@b.c"]}]}'}, name="owner-policy"),
+        node(PROJECT_IAM, {"role": "roles/run.admin", "member": "serviceAccount:x"}, name="run-admin"),
+        False,
+    ),
+    Case(
+        "no-primitive-roles",
+        node(PROJECT_IAM, {"role": "roles/editor", "member": "serviceAccount:x"}, name="editor"),
+        True,
+    ),
+    Case(
+        "no-primitive-roles",
+        node(
+            "gcp:projects/iAMPolicy:IAMPolicy",
+            {"policyData": '{"bindings": [{"role": "roles/owner", "members": ["user:a@b.c"]}]}'},
+            name="owner-policy",
+        ),
         True,
     ),
     # A policy document that is not JSON holds no binding a rule could read.
-    Case("no-primitive-roles", node("gcp:projects/iAMPolicy:IAMPolicy", {"policyData": "{not json"}, name="malformed-policy"), False),
     Case(
-        "no-plain-secret-env",
-        node(RUN, service([secret_ref("OMNI_SECRET_KEY"), {"name": "DATABASE_IAM_AUTH", "value": "true"}, {"name": "DB_POOL_SIZE", "value": "20"}]), name="secret-ref-api"),
+        "no-primitive-roles",
+        node("gcp:projects/iAMPolicy:IAMPolicy", {"policyData": "{not json"}, name="malformed-policy"),
         False,
     ),
-    Case("no-plain-secret-env", node(RUN, service([{"name": "STRIPE_API_KEY", "value": "sk_live_1"}]), name="plain-key-api"), True),
     Case(
         "no-plain-secret-env",
-        node(JOB, {"template": {"template": {"containers": [{"envs": [{"name": "DATABASE_PASSWORD", "value": "hunter2"}]}]}}}, name="plain-password-job"),
+        node(
+            RUN,
+            service(
+                [
+                    secret_ref("OMNI_SECRET_KEY"),
+                    {"name": "DATABASE_IAM_AUTH", "value": "true"},
+                    {"name": "DB_POOL_SIZE", "value": "20"},
+                ]
+            ),
+            name="secret-ref-api",
+        ),
+        False,
+    ),
+    Case(
+        "no-plain-secret-env",
+        node(RUN, service([{"name": "STRIPE_API_KEY", "value": "sk_live_1"}]), name="plain-key-api"),
         True,
     ),
-    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False, environment="dev"),
+    Case(
+        "no-plain-secret-env",
+        node(
+            JOB,
+            {"template": {"template": {"containers": [{"envs": [{"name": "DATABASE_PASSWORD", "value": "hunter2"}]}]}}},
+            name="plain-password-job",
+        ),
+        True,
+    ),
+    Case(
+        "cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="behind-lb-api"), False, environment="dev"
+    ),
     Case(
         "cloud-run-ingress-behind-load-balancer",
         node(RUN, {**service([], ingress="INGRESS_TRAFFIC_ALL"), "iapEnabled": True}, name="behind-iap-grafana"),
@@ -194,8 +249,16 @@ CASES: tuple[Case, ...] = (
         environment="dev",
     ),
     # In prod the same open service fails the preview: the advisory rule leaves prod to the mandatory one.
-    Case("cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="prod-open-api"), False),
-    Case("prod-cloud-run-ingress-behind-load-balancer", node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-prod-api"), True),
+    Case(
+        "cloud-run-ingress-behind-load-balancer",
+        node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="prod-open-api"),
+        False,
+    ),
+    Case(
+        "prod-cloud-run-ingress-behind-load-balancer",
+        node(RUN, service([], ingress="INGRESS_TRAFFIC_ALL"), name="open-prod-api"),
+        True,
+    ),
     Case("prod-cloud-run-ingress-behind-load-balancer", node(RUN, service([]), name="lb-only-prod-api"), False),
     Case(
         "prod-cloud-run-ingress-behind-load-balancer",
@@ -211,73 +274,249 @@ CASES: tuple[Case, ...] = (
     # --- identity ---------------------------------------------------------------------------
     Case(
         "escalation-roles-conditioned",
-        node(PROJECT_IAM, {"role": "roles/resourcemanager.projectIamAdmin", "member": "serviceAccount:d", "condition": {"expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', " "[]).hasOnly(['roles/run.viewer'])"}}, name="limited-iam-admin"),
+        node(
+            PROJECT_IAM,
+            {
+                "role": "roles/resourcemanager.projectIamAdmin",
+                "member": "serviceAccount:d",
+                "condition": {
+                    "expression": "api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', "
+                    "[]).hasOnly(['roles/run.viewer'])"
+                },
+            },
+            name="limited-iam-admin",
+        ),
         False,
     ),
-    Case("escalation-roles-conditioned", node(PROJECT_IAM, {"role": "roles/iam.serviceAccountAdmin", "member": "serviceAccount:d"}, name="sa-admin"), True),
-    Case("escalation-roles-conditioned", node(PROJECT_IAM, {"role": "roles/secretmanager.secretAccessor", "member": "serviceAccount:d", "condition": {"title": "no expression"}}, name="empty-condition"), True),
     Case(
         "escalation-roles-conditioned",
-        node("gcp:projects/iAMBinding:IAMBinding", {"role": "roles/logging.configWriter", "members": ["serviceAccount:d"]}, name="config-writer-binding"),
+        node(PROJECT_IAM, {"role": "roles/iam.serviceAccountAdmin", "member": "serviceAccount:d"}, name="sa-admin"),
+        True,
+    ),
+    Case(
+        "escalation-roles-conditioned",
+        node(
+            PROJECT_IAM,
+            {
+                "role": "roles/secretmanager.secretAccessor",
+                "member": "serviceAccount:d",
+                "condition": {"title": "no expression"},
+            },
+            name="empty-condition",
+        ),
+        True,
+    ),
+    Case(
+        "escalation-roles-conditioned",
+        node(
+            "gcp:projects/iAMBinding:IAMBinding",
+            {"role": "roles/logging.configWriter", "members": ["serviceAccount:d"]},
+            name="config-writer-binding",
+        ),
         True,
     ),
     # The same role on one account is no project-wide escalation.
-    Case("escalation-roles-conditioned", node(ACCOUNT_IAM, {"role": "roles/iam.serviceAccountUser", "member": "serviceAccount:d"}, name="acts-as-one"), False),
     Case(
-        "public-grants-allowlisted",
-        node(RUN_IAM, {"role": "roles/run.invoker", "member": "allUsers", "name": "omni-prod-api"}, name="omni-prod-api-public-invoker"),
+        "escalation-roles-conditioned",
+        node(ACCOUNT_IAM, {"role": "roles/iam.serviceAccountUser", "member": "serviceAccount:d"}, name="acts-as-one"),
         False,
     ),
-    Case("public-grants-allowlisted", node(RUN_IAM, {"role": "roles/run.admin", "member": "allUsers"}, name="omni-prod-api-public-invoker"), True),
-    Case("public-grants-allowlisted", node(BUCKET_IAM, {"role": "roles/storage.objectViewer", "member": "allAuthenticatedUsers"}, name="omni-prod-grafana-public"), True),
     Case(
         "public-grants-allowlisted",
-        node("gcp:storage/bucketIAMPolicy:BucketIAMPolicy", {"policyData": '{"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]}, "junk"]}'}, name="public-policy"),
+        node(
+            RUN_IAM,
+            {"role": "roles/run.invoker", "member": "allUsers", "name": "omni-prod-api"},
+            name="omni-prod-api-public-invoker",
+        ),
+        False,
+    ),
+    Case(
+        "public-grants-allowlisted",
+        node(RUN_IAM, {"role": "roles/run.admin", "member": "allUsers"}, name="omni-prod-api-public-invoker"),
         True,
     ),
-    Case("bucket-access-locked-down", node(BUCKET, bucket(), protect=True, name="omni-prod-grafana-provisioning"), False),
-    Case("bucket-access-locked-down", node(BUCKET, bucket(publicAccessPrevention="inherited"), protect=True, name="omni-prod-status-site"), False),
-    Case("bucket-access-locked-down", node(BUCKET, bucket(publicAccessPrevention="inherited"), protect=True, name="omni-prod-exports"), True),
-    Case("bucket-access-locked-down", node(BUCKET, bucket(uniformBucketLevelAccess=False), protect=True, name="acl-bucket"), True),
+    Case(
+        "public-grants-allowlisted",
+        node(
+            BUCKET_IAM,
+            {"role": "roles/storage.objectViewer", "member": "allAuthenticatedUsers"},
+            name="omni-prod-grafana-public",
+        ),
+        True,
+    ),
+    Case(
+        "public-grants-allowlisted",
+        node(
+            "gcp:storage/bucketIAMPolicy:BucketIAMPolicy",
+            {"policyData": '{"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]}, "junk"]}'},
+            name="public-policy",
+        ),
+        True,
+    ),
+    Case(
+        "bucket-access-locked-down", node(BUCKET, bucket(), protect=True, name="omni-prod-grafana-provisioning"), False
+    ),
+    Case(
+        "bucket-access-locked-down",
+        node(BUCKET, bucket(publicAccessPrevention="inherited"), protect=True, name="omni-prod-status-site"),
+        False,
+    ),
+    Case(
+        "bucket-access-locked-down",
+        node(BUCKET, bucket(publicAccessPrevention="inherited"), protect=True, name="omni-prod-exports"),
+        True,
+    ),
+    Case(
+        "bucket-access-locked-down",
+        node(BUCKET, bucket(uniformBucketLevelAccess=False), protect=True, name="acl-bucket"),
+        True,
+    ),
     Case("workload-identity-pinned", node(WIF, provider_inputs(PINNED), name="pinned-github"), False),
     # Known only after apply: not judged in a preview.
     Case("workload-identity-pinned", node(WIF, provider_inputs(UNKNOWN), name="unknown-condition"), False),
-    Case("workload-identity-pinned", node(WIF, provider_inputs("assertion.repository == 'omni-platform/omni-infra'"), name="by-name"), True),
-    Case("workload-identity-pinned", node(WIF, provider_inputs("assertion.repository_id == '1'"), name="owner-missing"), True),
-    Case("workload-identity-pinned", node(WIF, {**provider_inputs(""), "oidc": {"issuerUri": "https://gitlab.com"}}, name="no-condition"), True),
     Case(
         "workload-identity-pinned",
-        node(WIF, {**provider_inputs("assertion.sub == 'project_path:acme/x'"), "oidc": {"issuerUri": "https://gitlab.com"}}, name="gitlab"),
+        node(WIF, provider_inputs("assertion.repository == 'omni-platform/omni-infra'"), name="by-name"),
+        True,
+    ),
+    Case(
+        "workload-identity-pinned",
+        node(WIF, provider_inputs("assertion.repository_id == '1'"), name="owner-missing"),
+        True,
+    ),
+    Case(
+        "workload-identity-pinned",
+        node(WIF, {**provider_inputs(""), "oidc": {"issuerUri": "https://gitlab.com"}}, name="no-condition"),
+        True,
+    ),
+    Case(
+        "workload-identity-pinned",
+        node(
+            WIF,
+            {**provider_inputs("assertion.sub == 'project_path:acme/x'"), "oidc": {"issuerUri": "https://gitlab.com"}},
+            name="gitlab",
+        ),
         False,
     ),
     # --- prod floors ----------------------------------------------------------------------------
     Case("prod-data-store-floor", node(SQL, sql(), protect=True, name="ha-sql"), False),
-    Case("prod-data-store-floor", node(SQL, {**sql(), "settings": {**sql()["settings"], "availabilityType": "ZONAL"}}, protect=True, name="zonal-sql"), True),
     Case(
         "prod-data-store-floor",
-        node(SQL, {**sql(), "settings": {**sql()["settings"], "backupConfiguration": {"enabled": True}}}, protect=True, name="no-pitr-sql"),
+        node(
+            SQL,
+            {**sql(), "settings": {**sql()["settings"], "availabilityType": "ZONAL"}},
+            protect=True,
+            name="zonal-sql",
+        ),
+        True,
+    ),
+    Case(
+        "prod-data-store-floor",
+        node(
+            SQL,
+            {**sql(), "settings": {**sql()["settings"], "backupConfiguration": {"enabled": True}}},
+            protect=True,
+            name="no-pitr-sql",
+        ),
         True,
     ),
     # A read replica takes no backups and fails over to nothing: the primary carries the floor.
-    Case("prod-data-store-floor", node(SQL, {**sql(), "masterInstanceName": "omni-prod-pg", "settings": {}}, protect=True, name="replica"), False),
+    Case(
+        "prod-data-store-floor",
+        node(SQL, {**sql(), "masterInstanceName": "omni-prod-pg", "settings": {}}, protect=True, name="replica"),
+        False,
+    ),
     Case("prod-data-store-floor", node(REDIS, redis(tier="STANDARD_HA"), protect=True, name="ha-redis"), False),
     Case("prod-data-store-floor", node(REDIS, redis(), protect=True, name="basic-redis"), True),
     Case("prod-data-store-floor", node(REDIS, redis(), protect=False, name="dev-redis"), False, environment="dev"),
-    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": True, "retentionDays": 400, "deletionPolicy": "PREVENT"}, protect=True, name="locked-audit"), False),
-    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": False, "retentionDays": 400, "deletionPolicy": "PREVENT"}, protect=True, name="unlocked-audit"), True),
-    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": True, "retentionDays": 30, "deletionPolicy": "PREVENT"}, protect=True, name="short-audit"), True),
-    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-prod-audit", "locked": True, "deletionPolicy": "PREVENT"}, protect=True, name="default-retention-audit"), True),
-    Case("prod-audit-bucket-locked", node(LOG_BUCKET, {"bucketId": "omni-dev-audit", "locked": False, "retentionDays": 30}, name="dev-audit"), False, environment="dev"),
+    Case(
+        "prod-audit-bucket-locked",
+        node(
+            LOG_BUCKET,
+            {"bucketId": "omni-prod-audit", "locked": True, "retentionDays": 400, "deletionPolicy": "PREVENT"},
+            protect=True,
+            name="locked-audit",
+        ),
+        False,
+    ),
+    Case(
+        "prod-audit-bucket-locked",
+        node(
+            LOG_BUCKET,
+            {"bucketId": "omni-prod-audit", "locked": False, "retentionDays": 400, "deletionPolicy": "PREVENT"},
+            protect=True,
+            name="unlocked-audit",
+        ),
+        True,
+    ),
+    Case(
+        "prod-audit-bucket-locked",
+        node(
+            LOG_BUCKET,
+            {"bucketId": "omni-prod-audit", "locked": True, "retentionDays": 30, "deletionPolicy": "PREVENT"},
+            protect=True,
+            name="short-audit",
+        ),
+        True,
+    ),
+    Case(
+        "prod-audit-bucket-locked",
+        node(
+            LOG_BUCKET,
+            {"bucketId": "omni-prod-audit", "locked": True, "deletionPolicy": "PREVENT"},
+            protect=True,
+            name="default-retention-audit",
+        ),
+        True,
+    ),
+    Case(
+        "prod-audit-bucket-locked",
+        node(LOG_BUCKET, {"bucketId": "omni-dev-audit", "locked": False, "retentionDays": 30}, name="dev-audit"),
+        False,
+        environment="dev",
+    ),
     # --- labels ------------------------------------------------------------------------------------
-    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"role": "cache"}), protect=True, name="few-labels"), False),
-    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={f"l{i}": "x" for i in range(61)}), protect=True, name="65-labels"), True),
-    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"Role": "cache"}), protect=True, name="upper-key"), True),
-    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"owner": "a@b.c"}), protect=True, name="email-value"), True),
-    Case("label-limits", node(REDIS, redis(tier="STANDARD_HA", labels={"replicas": 2}), protect=True, name="number-value"), True),
+    Case(
+        "label-limits",
+        node(REDIS, redis(tier="STANDARD_HA", labels={"role": "cache"}), protect=True, name="few-labels"),
+        False,
+    ),
+    Case(
+        "label-limits",
+        node(
+            REDIS, redis(tier="STANDARD_HA", labels={f"l{i}": "x" for i in range(61)}), protect=True, name="65-labels"
+        ),
+        True,
+    ),
+    Case(
+        "label-limits",
+        node(REDIS, redis(tier="STANDARD_HA", labels={"Role": "cache"}), protect=True, name="upper-key"),
+        True,
+    ),
+    Case(
+        "label-limits",
+        node(REDIS, redis(tier="STANDARD_HA", labels={"owner": "a@b.c"}), protect=True, name="email-value"),
+        True,
+    ),
+    Case(
+        "label-limits",
+        node(REDIS, redis(tier="STANDARD_HA", labels={"replicas": 2}), protect=True, name="number-value"),
+        True,
+    ),
     # A notification channel's `labels` are its settings (an email address), not resource labels.
-    Case("label-limits", node(CHANNEL, {"type": "email", "labels": {"email_address": "a@b.c"}}, name="email-channel"), False),
-    Case("labels-present", node(REDIS, redis(labels={"role": "cache"}), protect=True, name="labelled-by-provider"), False),
-    Case("labels-present", node(SQL, {**sql(), "settings": {**sql()["settings"], "userLabels": {}}}, protect=True, name="unlabelled-sql"), True),
+    Case(
+        "label-limits",
+        node(CHANNEL, {"type": "email", "labels": {"email_address": "a@b.c"}}, name="email-channel"),
+        False,
+    ),
+    Case(
+        "labels-present", node(REDIS, redis(labels={"role": "cache"}), protect=True, name="labelled-by-provider"), False
+    ),
+    Case(
+        "labels-present",
+        node(SQL, {**sql(), "settings": {**sql()["settings"], "userLabels": {}}}, protect=True, name="unlabelled-sql"),
+        True,
+    ),
 )
 
 
@@ -381,7 +620,9 @@ def test_a_value_unknown_in_preview_is_not_judged() -> None:
 
 
 def test_the_adapter_turns_pulumi_policy_unknowns_into_the_graph_marker() -> None:
-    props = unknown_checking_proxy({"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN_BOOLEAN_VALUE}}, "envs": [UNKNOWN_STRING_VALUE]})
+    props = unknown_checking_proxy(
+        {"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN_BOOLEAN_VALUE}}, "envs": [UNKNOWN_STRING_VALUE]}
+    )
 
     assert plain(props) == {"settings": {"ipConfiguration": {"ipv4Enabled": UNKNOWN}}, "envs": [UNKNOWN]}
 
@@ -435,9 +676,13 @@ def test_real_stacks_pass_the_pack(graphs: dict[str, dict[str, Any]], stack: str
 
 def test_pack_loads_the_way_pulumi_runs_it(tmp_path) -> None:
     """Pulumi runs `runpy.run_path(<pack dir>)` from elsewhere, without the repository on the path."""
-    script = f"import runpy; pack = runpy.run_path({str(ROOT / 'policy')!r}, run_name='pack'); print(len(pack['POLICIES']))"
+    script = (
+        f"import runpy; pack = runpy.run_path({str(ROOT / 'policy')!r}, run_name='pack'); print(len(pack['POLICIES']))"
+    )
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=60
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(len(RULES))

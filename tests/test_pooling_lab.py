@@ -25,8 +25,8 @@ from lab.pooling_model import (
     PoolingLabSettings,
     RunResult,
 )
-from localrun.ports import LOOPBACK, PortInUseError
 from lab.servers import PGBOUNCER_BINARY, POSTGRES_BIN, REDIS_BINARY
+from localrun.ports import LOOPBACK, PortInUseError
 
 SMOKE_POOL_SIZE = 3
 SMOKE_API_INSTANCES = 2
@@ -71,8 +71,14 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> PoolingLabResult:
     """The lab's four runs, small: 12 users, a 2 s warm-up and 4 s measured each, a PgBouncer
     pool of 3, two API instances that each keep 4 connections open, and 3 hot items."""
     settings = PoolingLabSettings(
-        out_dir=tmp_path_factory.mktemp("pooling-lab"), users=12, duration_seconds=4, pool_size=SMOKE_POOL_SIZE,
-        api_instances=SMOKE_API_INSTANCES, api_pool_size=SMOKE_API_POOL_SIZE, api_max_overflow=2, hot_items=3,
+        out_dir=tmp_path_factory.mktemp("pooling-lab"),
+        users=12,
+        duration_seconds=4,
+        pool_size=SMOKE_POOL_SIZE,
+        api_instances=SMOKE_API_INSTANCES,
+        api_pool_size=SMOKE_API_POOL_SIZE,
+        api_max_overflow=2,
+        hot_items=3,
         warmup_seconds=2,
     )
     return run_pooling_lab(settings)
@@ -146,14 +152,27 @@ def test_the_lab_writes_results_json_and_a_self_contained_html_report(smoke: Poo
     assert "href=" not in html  # nothing fetched
 
 
-def _measured(name: str, *, pooled: bool, cache: bool, peak: int = 10, p95: float = 100.0,
-              hits: int = 0, misses: int = 0) -> RunResult:
+def _measured(
+    name: str, *, pooled: bool, cache: bool, peak: int = 10, p95: float = 100.0, hits: int = 0, misses: int = 0
+) -> RunResult:
     plan = next(plan for plan in RUNS if plan.pooled == pooled and plan.cache == cache)
     return RunResult(
-        plan=replace(plan, name=name), peak_server_connections=peak, measured_peak_server_connections=peak, requests=100, failures=0, p50_ms=p95 / 2,
-        p95_ms=p95, requests_per_second=10.0, cache_hits=hits, cache_misses=misses, app_cache_hits=hits,
-        app_cache_misses=misses, connections=(ConnectionSample(0.0, peak, 0),), latency=(),
-        measured_from_seconds=0.0, locust_report=Path("report.html"),
+        plan=replace(plan, name=name),
+        peak_server_connections=peak,
+        measured_peak_server_connections=peak,
+        requests=100,
+        failures=0,
+        p50_ms=p95 / 2,
+        p95_ms=p95,
+        requests_per_second=10.0,
+        cache_hits=hits,
+        cache_misses=misses,
+        app_cache_hits=hits,
+        app_cache_misses=misses,
+        connections=(ConnectionSample(0.0, peak, 0),),
+        latency=(),
+        measured_from_seconds=0.0,
+        locust_report=Path("report.html"),
     )
 
 
@@ -199,7 +218,9 @@ def test_a_port_taken_by_another_process_is_named_and_nothing_is_left_running(tm
         port = taken.getsockname()[1]
         settings = PoolingLabSettings(out_dir=tmp_path / "lab", users=5)
         settings = replace(settings, ports=replace(settings.ports, pgbouncer=port))
-        with pytest.raises(PortInUseError, match=f"{LOOPBACK}:{port} is already in use, so the lab cannot start PgBouncer"):
+        with pytest.raises(
+            PortInUseError, match=f"{LOOPBACK}:{port} is already in use, so the lab cannot start PgBouncer"
+        ):
             run_pooling_lab(settings)
     assert _children_of_this_process() == []
 

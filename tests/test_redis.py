@@ -235,5 +235,3 @@ def test_an_instance_name_memorystore_refuses_is_caught():
     with pytest.raises(ValueError, match="shorten namePrefix"):
         check_instance_name("omni-" + "x" * 40 + "-redis")
     check_instance_name("omni-staging-broker-redis")
-
-

@@ -76,7 +76,9 @@ def test_cleanup_keeps_the_most_recent_versions_and_deletes_untagged_ones(make_p
 
 
 def test_how_many_recent_versions_to_keep_is_an_argument(make_project):
-    assert policies(run(make_project, ", keep_recent=5"))["keep-recent-versions"]["mostRecentVersions"] == {"keepCount": 5}
+    assert policies(run(make_project, ", keep_recent=5"))["keep-recent-versions"]["mostRecentVersions"] == {
+        "keepCount": 5
+    }
     with pytest.raises(ValueError, match="keep_recent"):
         RegistryArgs(region="europe-west1", project="p", keep_recent=0)
 

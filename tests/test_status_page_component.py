@@ -41,7 +41,10 @@ def test_every_public_component_has_an_https_uptime_check_on_the_api_host(applie
         assert check["httpCheck"]["path"] == component.check_path
         assert check["httpCheck"]["useSsl"] is True
         assert check["httpCheck"]["validateSsl"] is True
-        assert check["monitoredResource"] == {"type": "uptime_url", "labels": {"host": api_host(api_uri), "project_id": graph["outputs"]["project"]}}
+        assert check["monitoredResource"] == {
+            "type": "uptime_url",
+            "labels": {"host": api_host(api_uri), "project_id": graph["outputs"]["project"]},
+        }
         assert check["period"] == "60s"
 
 
@@ -60,7 +63,9 @@ def test_only_the_site_bucket_is_public_and_only_for_reading_objects_by_name(gra
     graph = graphs[stack]
     public = [r for r in resources(graph, BUCKET_IAM) if r["inputs"]["member"] in ("allUsers", "allAuthenticatedUsers")]
     # `storage.objects.get` only: `objectViewer` would also let anyone list every object name.
-    assert [(r["name"], r["inputs"]["role"]) for r in public] == [(f"omni-{stack}-status-site-public", "roles/storage.legacyObjectReader")]
+    assert [(r["name"], r["inputs"]["role"]) for r in public] == [
+        (f"omni-{stack}-status-site-public", "roles/storage.legacyObjectReader")
+    ]
     (bucket,) = under_status_page(graph, BUCKET)
     assert bucket["inputs"]["uniformBucketLevelAccess"] is True
     assert bucket["protect"] is (stack != "dev")
@@ -70,8 +75,14 @@ def test_only_the_site_bucket_is_public_and_only_for_reading_objects_by_name(gra
 def test_the_publisher_may_read_monitoring_and_write_its_bucket_nothing_else(applied, stack):
     graph = applied[stack]
     member = f"serviceAccount:omni-{stack}-status-pub@omni-api-{stack}.iam.gserviceaccount.com"
-    project_roles = sorted(r["inputs"]["role"] for r in resources(graph, PROJECT_ROLE) if r["inputs"]["member"] == member)
-    bucket_roles = sorted((r["inputs"]["bucket"], r["inputs"]["role"]) for r in resources(graph, BUCKET_IAM) if r["inputs"]["member"] == member)
+    project_roles = sorted(
+        r["inputs"]["role"] for r in resources(graph, PROJECT_ROLE) if r["inputs"]["member"] == member
+    )
+    bucket_roles = sorted(
+        (r["inputs"]["bucket"], r["inputs"]["role"])
+        for r in resources(graph, BUCKET_IAM)
+        if r["inputs"]["member"] == member
+    )
     assert project_roles == ["roles/monitoring.viewer"]
     assert bucket_roles == [(f"omni-api-{stack}-status", "roles/storage.objectUser")]
     (job,) = [r for r in resources(graph, RUN_JOB) if r["name"] == f"omni-{stack}-status-publish-job"]
@@ -85,7 +96,10 @@ def test_cloud_scheduler_runs_the_job_every_minute_as_an_account_that_can_only_r
     trigger = f"omni-{stack}-status-run@omni-api-{stack}.iam.gserviceaccount.com"
     assert schedule["inputs"]["schedule"] == "* * * * *"
     target = schedule["inputs"]["httpTarget"]
-    assert target["uri"] == f"https://run.googleapis.com/v2/projects/omni-api-{stack}/locations/europe-west1/jobs/omni-{stack}-status-publish:run"
+    assert (
+        target["uri"]
+        == f"https://run.googleapis.com/v2/projects/omni-api-{stack}/locations/europe-west1/jobs/omni-{stack}-status-publish:run"
+    )
     assert target["oauthToken"]["serviceAccountEmail"] == trigger
     # Every grant the trigger holds (the usage pipeline's schedules have a trigger of their own).
     invokers = [r["inputs"] for r in resources(graph, JOB_INVOKER)]
@@ -93,12 +107,23 @@ def test_cloud_scheduler_runs_the_job_every_minute_as_an_account_that_can_only_r
         r["inputs"] for r in resources(graph, PROJECT_ROLE) if r["inputs"]["member"] == f"serviceAccount:{trigger}"
     ]
     assert grants == [
-        {"location": "europe-west1", "member": f"serviceAccount:{trigger}", "name": f"omni-{stack}-status-publish", "project": f"omni-api-{stack}", "role": "roles/run.invoker"}
+        {
+            "location": "europe-west1",
+            "member": f"serviceAccount:{trigger}",
+            "name": f"omni-{stack}-status-publish",
+            "project": f"omni-api-{stack}",
+            "role": "roles/run.invoker",
+        }
     ]
 
 
 def test_turning_the_status_page_off_removes_it(project_copy):
-    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:statusPage:\n    enabled: false")
+    edit_stack_file(
+        project_copy,
+        "dev",
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:statusPage:\n    enabled: false",
+    )
     graph = run_stack(project_copy, "dev").to_json()
     assert not [r for r in graph["resources"] if r["name"].startswith("omni-dev-status")]
     assert "status_page_url" not in graph["outputs"]
@@ -107,8 +132,14 @@ def test_turning_the_status_page_off_removes_it(project_copy):
 def test_a_malformed_notice_stops_the_deploy_naming_the_file():
     with pytest.raises(NoticeError, match=r"statuspage/incidents/oops\.yaml: kind"):
         StatusPageArgs(
-            project="p", region="europe-west1", api_uri="https://x", image=None, network_id="n", subnet_id="s",
-            bucket="b-status", notices={"oops": "title: x\nkind: outage\ncomponents: [api]\nupdates: []\n"},
+            project="p",
+            region="europe-west1",
+            api_uri="https://x",
+            image=None,
+            network_id="n",
+            subnet_id="s",
+            bucket="b-status",
+            notices={"oops": "title: x\nkind: outage\ncomponents: [api]\nupdates: []\n"},
         )
 
 
@@ -121,6 +152,8 @@ def test_the_schedule_must_be_five_cron_fields():
 def test_every_type_the_status_page_declares_is_known_to_the_diff(graphs):
     from offline.replacements import FORCE_NEW
 
-    types = {r["type"] for r in graphs["prod"]["resources"] if r["name"].startswith("omni-prod-status") and r.get("custom")}
+    types = {
+        r["type"] for r in graphs["prod"]["resources"] if r["name"].startswith("omni-prod-status") and r.get("custom")
+    }
     assert {CHECK, SCHEDULER, JOB_INVOKER} <= types
     assert sorted(t for t in types if t not in FORCE_NEW) == []

@@ -32,13 +32,15 @@ from statuspage.sources.prometheus import PrometheusSource
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "statuspage" / "status.schema.json").read_text())
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @pytest.fixture(scope="module")
 def demo_site() -> dict[str, str]:
     source = DemoSource()
-    report = build_report("Omni API status", source.measure(PUBLIC_COMPONENTS, DEMO_NOW), source.notices, DEMO_NOW, "demo", demo=True)
+    report = build_report(
+        "Omni API status", source.measure(PUBLIC_COMPONENTS, DEMO_NOW), source.notices, DEMO_NOW, "demo", demo=True
+    )
     return render_site(report, "https://status.example.com/")
 
 
@@ -84,7 +86,13 @@ def test_a_malformed_notice_names_the_file_and_the_key(tmp_path):
 
 def test_a_maintenance_needs_a_window_and_an_incident_an_impact():
     with pytest.raises(NoticeError, match="window: a maintenance needs"):
-        parse_notice_text(INCIDENT.replace("kind: incident", "kind: maintenance").replace("impact: degraded\n", "").replace("investigating", "scheduled"), "m", "m.yaml")
+        parse_notice_text(
+            INCIDENT.replace("kind: incident", "kind: maintenance")
+            .replace("impact: degraded\n", "")
+            .replace("investigating", "scheduled"),
+            "m",
+            "m.yaml",
+        )
     with pytest.raises(NoticeError, match="impact: an incident says how bad"):
         parse_notice_text(INCIDENT.replace("impact: degraded\n", ""), "i", "i.yaml")
 
@@ -95,13 +103,20 @@ def test_a_declared_incident_overrides_passing_checks():
     healthy = SourceData(tuple(measurement(c.id, State.OPERATIONAL, now) for c in PUBLIC_COMPONENTS))
     report = build_report("t", healthy, [notice], now, "test")
     states = {status.component.id: status.state for status in report.components}
-    assert states == {"api": State.OPERATIONAL, "auth": State.DEGRADED, "tasks": State.OPERATIONAL, "workers": State.OPERATIONAL}
+    assert states == {
+        "api": State.OPERATIONAL,
+        "auth": State.DEGRADED,
+        "tasks": State.OPERATIONAL,
+        "workers": State.OPERATIONAL,
+    }
     assert report.state is State.DEGRADED
     assert report.active == (notice,)
 
 
 def measurement(component_id: str, state: State, now: datetime.datetime, ratio: float | None = 1.0) -> Measurement:
-    return Measurement(component_id, state, tuple(DailyUptime(day, ratio) for day in history_days(now.date())), {"24h": ratio})
+    return Measurement(
+        component_id, state, tuple(DailyUptime(day, ratio) for day in history_days(now.date())), {"24h": ratio}
+    )
 
 
 # --- the demo data set and the report ------------------------------------------------------------
@@ -190,14 +205,17 @@ def _openmetrics(now: float, hours: int) -> str:
     and one Celery worker up throughout."""
     lines = ["# TYPE omni_http_requests counter", "# TYPE omni_celery_workers gauge"]
     start = now - hours * 3600
-    steps = range(0, hours * 60 + 1)
+    steps = range(hours * 60 + 1)
     for code in ("200", "500"):
         total = 0.0
         for step in steps:
             at = start + step * 60
             errors_now = at > now - 3600
             total += 600 * (0.01 if errors_now else 0) if code == "500" else 600 * (0.99 if errors_now else 1)
-            lines.append(f'omni_http_requests_total{{service="api",route="/v1/items",' f'method="GET",code="{code}"}} {total} {at:.3f}')
+            lines.append(
+                f'omni_http_requests_total{{service="api",route="/v1/items",'
+                f'method="GET",code="{code}"}} {total} {at:.3f}'
+            )
     lines += [f'omni_celery_workers{{service="worker"}} 1 {start + step * 60:.3f}' for step in steps]
     return "\n".join(lines) + "\n# EOF\n"
 
@@ -208,7 +226,10 @@ def test_the_prometheus_source_reads_a_real_prometheus(tmp_path):
     now = datetime.datetime.now(UTC).replace(microsecond=0)
     history = tmp_path / "history.om"
     history.write_text(_openmetrics(now.timestamp() - 30, 48))
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(history), str(tmp_path / "blocks")], check=True)
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(history), str(tmp_path / "blocks")],
+        check=True,
+    )
     with prometheus("global: {scrape_interval: 1m}\n", {}, history_blocks=tmp_path / "blocks") as server:
         data = PrometheusSource(server.url).measure(PUBLIC_COMPONENTS, now)
     by_id = {m.component_id: m for m in data.measurements}
@@ -230,13 +251,15 @@ class _FakeStorage(http.server.BaseHTTPRequestHandler):
 
     objects: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 the handler's API
+    def do_GET(self) -> None:
         path = self.path.split("?")[0]
         if path.endswith("/o"):
-            body = json.dumps({"items": [{"name": n} for n in sorted(self.objects) if n.startswith("notices/")]}).encode()
+            body = json.dumps(
+                {"items": [{"name": n} for n in sorted(self.objects) if n.startswith("notices/")]}
+            ).encode()
         else:
             name = urllib.parse.unquote(path.rsplit("/o/", 1)[1])
             body = self.objects[name][0].encode()
@@ -244,7 +267,7 @@ class _FakeStorage(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
         boundary = self.headers["Content-Type"].split("boundary=")[1]
         parts = [part.split("\r\n\r\n", 1)[1].rstrip("\r\n") for part in raw.split(f"--{boundary}")[1:-1]]
@@ -269,7 +292,11 @@ def test_publish_uploads_every_file_with_a_short_cache_lifetime():
     assert written[-1] == "index.html"  # the page last, after the data it links to
     uploaded = {name: meta for name, (_, meta) in _FakeStorage.objects.items() if not name.startswith("notices/")}
     assert set(uploaded) == set(written)
-    assert uploaded["index.html"] == {"name": "index.html", "contentType": "text/html; charset=utf-8", "cacheControl": CACHE_CONTROL[".html"]}
+    assert uploaded["index.html"] == {
+        "name": "index.html",
+        "contentType": "text/html; charset=utf-8",
+        "cacheControl": CACHE_CONTROL[".html"],
+    }
     assert all(int(meta["cacheControl"].split("max-age=")[1]) <= 300 for meta in uploaded.values())
     page_json = json.loads(_FakeStorage.objects["status.json"][0])
     assert page_json["incidents"][0]["id"] == "slow-sign-in"  # read from the bucket's notices/
@@ -316,7 +343,10 @@ class _UptimeChecks:
 
         assert request == {"parent": "projects/omni-api-prod"}
         return [
-            monitoring_v3.UptimeCheckConfig(name=f"projects/omni-api-prod/uptimeCheckConfigs/omni-prod-status-{c}-x1", user_labels={"statuspage-component": c})
+            monitoring_v3.UptimeCheckConfig(
+                name=f"projects/omni-api-prod/uptimeCheckConfigs/omni-prod-status-{c}-x1",
+                user_labels={"statuspage-component": c},
+            )
             for c in ("api", "workers")
         ] + [monitoring_v3.UptimeCheckConfig(name="projects/omni-api-prod/uptimeCheckConfigs/other", user_labels={})]
 
@@ -336,14 +366,20 @@ class _TimeSeries:
         start, end = request["interval"]["start_time"], request["interval"]["end_time"]
 
         def series(value: float, at: datetime.datetime) -> Any:
-            point = monitoring_v3.Point(interval=monitoring_v3.TimeInterval(end_time=at), value=monitoring_v3.TypedValue(double_value=value))
+            point = monitoring_v3.Point(
+                interval=monitoring_v3.TimeInterval(end_time=at), value=monitoring_v3.TypedValue(double_value=value)
+            )
             return monitoring_v3.TimeSeries(points=[point])
 
         if "cross_series_reducer" not in request["aggregation"]:
             return [series(0.0 if location == 0 else 1.0, end) for location in range(6)]
         if period == 86_400 and end.time() == datetime.time():  # whole days, ending at midnight
             days = int((end - start).total_seconds() // 86_400)
-            return [monitoring_v3.TimeSeries(points=[series(0.995, end - datetime.timedelta(days=n)).points[0] for n in range(days)])]
+            return [
+                monitoring_v3.TimeSeries(
+                    points=[series(0.995, end - datetime.timedelta(days=n)).points[0] for n in range(days)]
+                )
+            ]
         return [series(0.999, end)]
 
 
@@ -359,7 +395,10 @@ def test_the_gcp_source_reads_each_components_labelled_uptime_check():
     assert [day.ratio for day in api.days[:-1]] == [0.995] * (HISTORY_DAYS - 1)
     assert api.days[-1].ratio == 0.999
     assert api.windows == {"24h": 0.999, "7d": 0.999, "30d": 0.999}
-    assert all(r["filter"] == f'metric.type = "{CHECK_PASSED}" AND metric.labels.check_id = "omni-prod-status-api-x1"' for r in metrics.requests)
+    assert all(
+        r["filter"] == f'metric.type = "{CHECK_PASSED}" AND metric.labels.check_id = "omni-prod-status-api-x1"'
+        for r in metrics.requests
+    )
     # A component whose check is not found yet shows no data, never 100%.
     tasks = CloudMonitoring(metrics, "omni-api-prod").measure(PUBLIC_COMPONENTS[2], None, now)
     assert tasks.state is State.UNKNOWN
@@ -374,7 +413,11 @@ def test_serve_shows_the_page_on_loopback(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "cli.main", "statuspage", "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "statuspage", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -22,7 +22,9 @@ BROWSER_DIR = Path(__file__).resolve().parent.parent / "statuspage" / "browser"
 CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which("node") is None or not (BROWSER_DIR / "node_modules" / "axe-core").is_dir(),
+    not Path(CHROMIUM).exists()
+    or shutil.which("node") is None
+    or not (BROWSER_DIR / "node_modules" / "axe-core").is_dir(),
     reason="needs Debian's chromium, node and `npm ci` in statuspage/browser (scripts/bootstrap --test installs them)",
 )
 
@@ -45,7 +47,11 @@ def browser_run(site_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     shots = tmp_path_factory.mktemp("screenshots")
     completed = subprocess.run(
         ["node", str(BROWSER_DIR / "check_page.mjs"), site_url, str(shots)],
-        capture_output=True, text=True, timeout=120, check=False, cwd=BROWSER_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=BROWSER_DIR,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     return json.loads(completed.stdout)

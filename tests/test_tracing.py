@@ -4,7 +4,6 @@ configuration it reads, the sampling ratio each stack sets, and what the app is 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +24,9 @@ from components.tracing import (
 )
 from offline.engine import Project, run_stack
 from offline.graph import UNKNOWN
+from offline.stackfile import read_stack_file
 from stackconfig import StackConfig, StackConfigError, load_stack_config
 from stackconfig.platform import TracingConfig
-from offline.stackfile import read_stack_file
 
 from .conftest import ROOT, STACKS, edit_stack_file, one, resources
 
@@ -135,7 +134,9 @@ def test_the_memory_limiter_comes_first_and_batch_last(collector: CollectorConfi
 
 @pytest.mark.parametrize(("memory", "mib"), [("128Mi", 128), ("256Mi", 256), ("512Mi", 512), ("1Gi", 1024)])
 def test_the_memory_limiter_refuses_spans_before_the_container_runs_out(memory: str, mib: int):
-    limiter = yaml.safe_load(CollectorConfig(project="p-123456", sampling_ratio=0.1, memory=memory).render())["processors"]["memory_limiter"]
+    limiter = yaml.safe_load(CollectorConfig(project="p-123456", sampling_ratio=0.1, memory=memory).render())[
+        "processors"
+    ]["memory_limiter"]
     assert 0 < limiter["spike_limit_mib"] < limiter["limit_mib"] < mib
     assert limiter["limit_mib"] == int(mib * 0.8)
     assert limiter["check_interval"] == "1s"
@@ -143,7 +144,9 @@ def test_the_memory_limiter_refuses_spans_before_the_container_runs_out(memory: 
 
 @pytest.mark.parametrize(("ratio", "percentage"), [(0.1, 10.0), (0.07, 7.0), (0.001, 0.1), (1, 100.0), (0.333, 33.3)])
 def test_the_sampling_percentage_is_the_ratio_exactly(ratio: float, percentage: float):
-    sampler = yaml.safe_load(CollectorConfig(project="p-123456", sampling_ratio=ratio).render())["processors"]["probabilistic_sampler"]
+    sampler = yaml.safe_load(CollectorConfig(project="p-123456", sampling_ratio=ratio).render())["processors"][
+        "probabilistic_sampler"
+    ]
     # 0.1 * 100 is 10.000000000000002 in floating point; the file says 10.0.
     assert sampler["sampling_percentage"] == percentage
     # Consistent by trace id in every collector, whatever the processor's default mode.
@@ -152,7 +155,10 @@ def test_the_sampling_percentage_is_the_ratio_exactly(ratio: float, percentage: 
 
 def test_the_receivers_listen_on_loopback_only_and_the_app_exports_to_them():
     protocols = yaml.safe_load(CONFIGS[0].render())["receivers"]["otlp"]["protocols"]
-    assert protocols == {"grpc": {"endpoint": f"127.0.0.1:{OTLP_GRPC_PORT}"}, "http": {"endpoint": f"127.0.0.1:{OTLP_HTTP_PORT}"}}
+    assert protocols == {
+        "grpc": {"endpoint": f"127.0.0.1:{OTLP_GRPC_PORT}"},
+        "http": {"endpoint": f"127.0.0.1:{OTLP_HTTP_PORT}"},
+    }
     assert OTLP_ENDPOINT.endswith(f":{OTLP_GRPC_PORT}")
 
 
@@ -169,10 +175,20 @@ def test_the_health_check_answers_where_the_startup_probe_asks():
 
 
 def test_the_rendered_config_is_deterministic():
-    assert CollectorConfig(project="p-123456", sampling_ratio=0.1).render() == CollectorConfig(project="p-123456", sampling_ratio=0.1).render()
+    assert (
+        CollectorConfig(project="p-123456", sampling_ratio=0.1).render()
+        == CollectorConfig(project="p-123456", sampling_ratio=0.1).render()
+    )
 
 
-@pytest.mark.parametrize(("kwargs", "problem"), [({"sampling_ratio": 0}, "above 0"), ({"sampling_ratio": 1.5}, "at most 1"), ({"sampling_ratio": 0.1, "memory": "2Gi"}, "64Mi to 1024Mi")])
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"sampling_ratio": 0}, "above 0"),
+        ({"sampling_ratio": 1.5}, "at most 1"),
+        ({"sampling_ratio": 0.1, "memory": "2Gi"}, "64Mi to 1024Mi"),
+    ],
+)
 def test_a_collector_config_out_of_range_is_refused(kwargs: dict[str, Any], problem: str):
     with pytest.raises(ValueError, match=problem):
         CollectorConfig(project="p-123456", **kwargs)
@@ -198,7 +214,12 @@ def test_each_stack_samples_at_its_configured_ratio(graphs, project, stack):
 
 
 def test_a_changed_ratio_changes_the_sampling_and_shows_in_review(graphs, project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:tracing:\n    samplingRatio: 0.25")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:tracing:\n    samplingRatio: 0.25",
+    )
     config = stack_config(project_copy, "prod")
     assert config.tracing.sampling_ratio == 0.25
     changed = config_digest(run_stack(project_copy, "prod").to_json(), "prod")
@@ -218,7 +239,12 @@ BAD_TRACING = [
 
 @pytest.mark.parametrize(("setting", "key", "fix"), BAD_TRACING, ids=[case[0] for case in BAD_TRACING])
 def test_a_bad_tracing_setting_stops_the_run_naming_the_key(project_copy, setting, key, fix):
-    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", f"omni-infra:environment: dev\n  omni-infra:tracing:\n    {setting}")
+    edit_stack_file(
+        project_copy,
+        "dev",
+        "omni-infra:environment: dev",
+        f"omni-infra:environment: dev\n  omni-infra:tracing:\n    {setting}",
+    )
     with pytest.raises(StackConfigError) as caught:
         run_stack(project_copy, "dev")
     message = str(caught.value)
@@ -270,7 +296,9 @@ def test_each_workload_mounts_the_version_the_program_wrote(applied, stack):
 def app_cpus(graph: dict[str, Any], stack: str) -> dict[str, str]:
     """Workload -> the CPU limit of its app container."""
     return {
-        workload: containers_by_name(by_name(graph, f"omni-{stack}-{workload}-{kind}"))["app"]["resources"]["limits"]["cpu"]
+        workload: containers_by_name(by_name(graph, f"omni-{stack}-{workload}-{kind}"))["app"]["resources"]["limits"][
+            "cpu"
+        ]
         for workload, kind in (("api", "service"), ("worker", "pool"), ("beat", "pool"))
     }
 
@@ -281,7 +309,12 @@ def test_the_collector_takes_a_quarter_vcpu_or_half_above_512mi():
 
 
 def test_a_larger_collector_takes_its_share_from_the_apps(project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:tracing:\n    collectorMemory: 1Gi")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:tracing:\n    collectorMemory: 1Gi",
+    )
     graph = run_stack(project_copy, "prod").to_json()
     assert app_cpus(graph, "prod") == {"api": "1250m", "worker": "1250m", "beat": "500m"}
     for workload in app_workloads(graph):
@@ -289,7 +322,12 @@ def test_a_larger_collector_takes_its_share_from_the_apps(project_copy):
 
 
 def test_a_collector_that_leaves_the_app_too_little_cpu_stops_the_run_naming_the_key(project_copy):
-    edit_stack_file(project_copy, "dev", "omni-infra:environment: dev", "omni-infra:environment: dev\n  omni-infra:tracing:\n    collectorMemory: 1Gi")
+    edit_stack_file(
+        project_copy,
+        "dev",
+        "omni-infra:environment: dev",
+        "omni-infra:environment: dev\n  omni-infra:tracing:\n    collectorMemory: 1Gi",
+    )
     edit_stack_file(project_copy, "dev", "omni-infra:workers:\n", "omni-infra:workers:\n    cpu: '1'\n")
     with pytest.raises(
         Exception,
@@ -335,7 +373,11 @@ def test_every_traced_workload_may_write_traces_and_the_api_is_on(applied, stack
     graph = applied[stack]
     emails = graph["outputs"]["service_accounts"]
     for workload in TRACED_WORKLOADS:
-        roles = {g["inputs"]["role"] for g in resources(graph, PROJECT_ROLE) if g["inputs"]["member"] == f"serviceAccount:{emails[workload]}"}
+        roles = {
+            g["inputs"]["role"]
+            for g in resources(graph, PROJECT_ROLE)
+            if g["inputs"]["member"] == f"serviceAccount:{emails[workload]}"
+        }
         assert "roles/cloudtrace.agent" in roles, workload
     enabled = {r["inputs"]["service"] for r in resources(graph, "gcp:projects/service:Service")}
     assert "cloudtrace.googleapis.com" in enabled
@@ -377,7 +419,13 @@ def test_the_docs_document_every_otel_variable_and_the_celery_setup():
     readme = (ROOT / "docs" / "app-contract.md").read_text() + (ROOT / "docs" / "platform.md").read_text()
     from components.app_contract import tracing_env
 
-    config = StackConfig.model_validate({"project": "omni-api-prod", "environment": "prod", "alerting": {"ticketEmail": "t@omni.example", "pagerduty": {"onCall": ["PA1B2C3"]}}})
+    config = StackConfig.model_validate(
+        {
+            "project": "omni-api-prod",
+            "environment": "prod",
+            "alerting": {"ticketEmail": "t@omni.example", "pagerduty": {"onCall": ["PA1B2C3"]}},
+        }
+    )
     for name in [*tracing_env("api", config), "OTEL_SDK_DISABLED"]:
         assert f"`{name}" in readme, f"docs/app-contract.md lacks {name}"
     for must in ("opentelemetry-instrumentation-celery", "worker_process_init", "CeleryInstrumentor"):
@@ -388,7 +436,12 @@ def test_the_docs_document_every_otel_variable_and_the_celery_setup():
 
 
 def test_turning_tracing_off_removes_the_collectors_and_turns_the_sdk_off(project_copy):
-    edit_stack_file(project_copy, "prod", "omni-infra:environment: prod", "omni-infra:environment: prod\n  omni-infra:tracing:\n    enabled: false")
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "omni-infra:environment: prod",
+        "omni-infra:environment: prod\n  omni-infra:tracing:\n    enabled: false",
+    )
     graph = run_stack(project_copy, "prod").to_json()
     for workload in app_workloads(graph):
         containers = containers_by_name(workload)
@@ -412,8 +465,8 @@ def test_every_latency_graph_of_requests_and_tasks_links_to_cloud_trace():
     import json
 
     from dashboards import style
-    from offline.dashboards import render_dashboards
     from observability import catalogue as m
+    from offline.dashboards import render_dashboards
 
     durations = (m.HTTP_REQUEST_DURATION.bucket, m.CELERY_TASK_DURATION.bucket, m.CELERY_TASK_QUEUE_WAIT.bucket)
     linked: set[str] = set()
@@ -434,8 +487,12 @@ def test_every_latency_graph_of_requests_and_tasks_links_to_cloud_trace():
 
 @pytest.mark.parametrize(
     ("kwargs", "problem"),
-    [({"port": PORT}, "other than the ingress port"), ({"port": 80}, "unprivileged"), ({"port": HEALTH_PORT, "path": "health"}, "start with '/'"),
-     ({"port": HEALTH_PORT, "period_seconds": 10, "failure_threshold": 30}, "240 s at most")],
+    [
+        ({"port": PORT}, "other than the ingress port"),
+        ({"port": 80}, "unprivileged"),
+        ({"port": HEALTH_PORT, "path": "health"}, "start with '/'"),
+        ({"port": HEALTH_PORT, "period_seconds": 10, "failure_threshold": 30}, "240 s at most"),
+    ],
 )
 def test_a_sidecar_startup_probe_cloud_run_would_refuse_is_refused_here(kwargs: dict[str, Any], problem: str):
     from components.cloud_run import HttpProbe

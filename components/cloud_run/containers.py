@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, Optional, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 
@@ -33,21 +33,23 @@ SECRET_FILE_MODE = 0o444
 
 class PlainSecretError(ValueError):
     """A Pulumi secret was about to become a plain environment value of a container."""
+
+
 # Cloud Run service names: lowercase letters, digits and dashes, starting with a letter, at most 49.
 # Cloud Run service names: lowercase letters, digits and dashes, starting with a letter, at most 49.
 WORKLOAD_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,47}[a-z0-9])?$")
 
 
 class NetworkInterface(TypedDict):
-    network: NotRequired[pulumi.Input[Optional[str]]]
-    subnetwork: NotRequired[pulumi.Input[Optional[str]]]
-    tags: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[str]]]]]
+    network: NotRequired[pulumi.Input[str | None]]
+    subnetwork: NotRequired[pulumi.Input[str | None]]
+    tags: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]] | None]]
 
 
 class VpcAccess(TypedDict):
-    connector: NotRequired[pulumi.Input[Optional[str]]]
-    egress: NotRequired[pulumi.Input[Optional[str]]]
-    network_interfaces: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[NetworkInterface]]]]]
+    connector: NotRequired[pulumi.Input[str | None]]
+    egress: NotRequired[pulumi.Input[str | None]]
+    network_interfaces: NotRequired[pulumi.Input[Sequence[pulumi.Input[NetworkInterface]] | None]]
 
 
 @dataclass(frozen=True)

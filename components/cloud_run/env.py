@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from typing import NotRequired, Optional, TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 import pulumi
 
@@ -35,17 +35,17 @@ class PlainSecretError(ValueError):
 # key of the provider's dict, as a typed dict must to be assignable to another.
 class SecretKeyRef(TypedDict):
     secret: pulumi.Input[str]
-    version: NotRequired[pulumi.Input[Optional[str]]]
+    version: NotRequired[pulumi.Input[str | None]]
 
 
 class EnvValueSource(TypedDict):
-    secret_key_ref: NotRequired[pulumi.Input[Optional[SecretKeyRef]]]
+    secret_key_ref: NotRequired[pulumi.Input[SecretKeyRef | None]]
 
 
 class EnvVar(TypedDict):
     name: pulumi.Input[str]
-    value: NotRequired[pulumi.Input[Optional[str]]]
-    value_source: NotRequired[pulumi.Input[Optional[EnvValueSource]]]
+    value: NotRequired[pulumi.Input[str | None]]
+    value_source: NotRequired[pulumi.Input[EnvValueSource | None]]
 
 
 def check_env_names(env: Mapping[str, object], secret_env: Mapping[str, object]) -> None:
@@ -82,7 +82,9 @@ def _refuse_secret(what: str, value: pulumi.Input[str]) -> pulumi.Input[str]:
 
     async def checked() -> str:
         if await is_secret:
-            raise PlainSecretError(f"{what} is a Pulumi secret: put it in Secret Manager and reference it from secret_env")
+            raise PlainSecretError(
+                f"{what} is a Pulumi secret: put it in Secret Manager and reference it from secret_env"
+            )
         # The value, or in a preview the SDK's unknown marker, which it passes on as unknown.
         return cast(str, await output.future(with_unknowns=True))
 

@@ -13,6 +13,7 @@ from stackconfig.cloud_run_sizing import resource_limits
 
 from .containers import ContainerSpec, check_workload_name, command_container, vpc_access
 
+
 @dataclass(frozen=True)
 class JobArgs:
     region: str

@@ -119,7 +119,9 @@ def sidecar_container(sidecar: Sidecar, *, app_probed: bool, cpu_idle: bool | No
     if sidecar.args:
         container["args"] = list(sidecar.args)
     if sidecar.mounts:
-        container["volume_mounts"] = [{"name": volume, "mount_path": path} for volume, path in sorted(sidecar.mounts.items())]
+        container["volume_mounts"] = [
+            {"name": volume, "mount_path": path} for volume, path in sorted(sidecar.mounts.items())
+        ]
     if sidecar.after_app and app_probed:
         container["depends_ons"] = [APP_CONTAINER]
     if sidecar.startup_probe is not None:

@@ -14,6 +14,7 @@ from stackconfig.cloud_run_sizing import instance_limits
 from .containers import ContainerSpec, check_workload_name, command_container, vpc_access
 from .sidecars import SecretFile, Sidecar, check_sidecars, secret_volumes, sidecar_container
 
+
 @dataclass(frozen=True)
 class WorkerPoolArgs:
     region: str

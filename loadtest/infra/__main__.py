@@ -16,15 +16,15 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))  # the suite and the components live in the repository's packages
 
-import loadtest  # noqa: E402
-from components.project_services import ProjectServices, ProjectServicesArgs  # noqa: E402
-from loadtest import SUITE_FILES  # noqa: E402
-from loadtest.config import SuiteSettings  # noqa: E402
-from loadtest.infra import gke_autopilot  # noqa: E402
-from loadtest.infra.gke_autopilot import ExistingNetwork, GkeAutopilot, GkeAutopilotArgs, OwnNetwork  # noqa: E402
-from loadtest.infra.locust_cluster import LocustCluster, LocustClusterArgs, PodResources  # noqa: E402
-from loadtest.stack_config import ClusterConfig, load_loadtest_config  # noqa: E402
-from stackconfig.runtime import runtime_config  # noqa: E402
+import loadtest
+from components.project_services import ProjectServices, ProjectServicesArgs
+from loadtest import SUITE_FILES
+from loadtest.config import SuiteSettings
+from loadtest.infra import gke_autopilot
+from loadtest.infra.gke_autopilot import ExistingNetwork, GkeAutopilot, GkeAutopilotArgs, OwnNetwork
+from loadtest.infra.locust_cluster import LocustCluster, LocustClusterArgs, PodResources
+from loadtest.stack_config import ClusterConfig, load_loadtest_config
+from stackconfig.runtime import runtime_config
 
 stack = pulumi.get_stack()
 config = load_loadtest_config(stack, *runtime_config())
@@ -35,7 +35,9 @@ if config.kubeconfig is not None:
 else:
     assert config.project is not None  # the config model requires it when the stack creates the cluster
     settings = config.cluster or ClusterConfig()
-    google = gcp.Provider(f"{base}-gcp", project=config.project, region=config.region, add_pulumi_attribution_label=False)
+    google = gcp.Provider(
+        f"{base}-gcp", project=config.project, region=config.region, add_pulumi_attribution_label=False
+    )
     apis = ProjectServices(
         f"{base}-apis",
         ProjectServicesArgs(project=config.project, services=gke_autopilot.REQUIRED_APIS),
@@ -84,6 +86,9 @@ locust = LocustCluster(
 
 pulumi.export("namespace", locust.namespace)
 pulumi.export("master_service", locust.master_service)
-pulumi.export("web_ui", pulumi.Output.all(locust.namespace, locust.master_service).apply(
-    lambda parts: f"kubectl -n {parts[0]} port-forward svc/{parts[1]} 8089"
-))
+pulumi.export(
+    "web_ui",
+    pulumi.Output.all(locust.namespace, locust.master_service).apply(
+        lambda parts: f"kubectl -n {parts[0]} port-forward svc/{parts[1]} 8089"
+    ),
+)

@@ -81,7 +81,9 @@ class GkeAutopilot(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
-            router = gcp.compute.Router(f"{name}-router", name=f"{name}-router", region=args.region, network=vpc.id, opts=child)
+            router = gcp.compute.Router(
+                f"{name}-router", name=f"{name}-router", region=args.region, network=vpc.id, opts=child
+            )
             gcp.compute.RouterNat(
                 f"{name}-nat",
                 name=f"{name}-nat",
@@ -98,7 +100,10 @@ class GkeAutopilot(pulumi.ComponentResource):
                 "services_secondary_range_name": SERVICES_RANGE,
             }
         else:
-            network_id, subnetwork_id = pulumi.Output.from_input(args.network.network), pulumi.Output.from_input(args.network.subnetwork)
+            network_id, subnetwork_id = (
+                pulumi.Output.from_input(args.network.network),
+                pulumi.Output.from_input(args.network.subnetwork),
+            )
             ip_allocation = {}  # GKE creates the secondary ranges on the existing subnet
 
         authorized: gcp.container.ClusterMasterAuthorizedNetworksConfigArgsDict | None = (

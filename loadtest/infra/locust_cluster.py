@@ -96,7 +96,11 @@ class LocustCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: LocustClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("omni:loadtest:LocustCluster", name, None, opts)
         child = child_options(self, opts)
-        labels = {"app.kubernetes.io/name": "locust", "app.kubernetes.io/part-of": "omni-loadtest", "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {
+            "app.kubernetes.io/name": "locust",
+            "app.kubernetes.io/part-of": "omni-loadtest",
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata={"name": args.namespace, "labels": labels}, opts=child
@@ -128,11 +132,19 @@ class LocustCluster(pulumi.ComponentResource):
         ]
         if api_key is not None:
             env.append(
-                {"name": "OMNI_LOADTEST_API_KEY", "value_from": {"secret_key_ref": {"name": "locust-api-key", "key": "api-key"}}}
+                {
+                    "name": "OMNI_LOADTEST_API_KEY",
+                    "value_from": {"secret_key_ref": {"name": "locust-api-key", "key": "api-key"}},
+                }
             )
 
-        def pod(role: str, command: list[str], resources: PodResources, ports: list[k8s.core.v1.ContainerPortArgsDict],
-                extra_env: list[k8s.core.v1.EnvVarArgsDict]) -> k8s.core.v1.PodTemplateSpecArgsDict:
+        def pod(
+            role: str,
+            command: list[str],
+            resources: PodResources,
+            ports: list[k8s.core.v1.ContainerPortArgsDict],
+            extra_env: list[k8s.core.v1.EnvVarArgsDict],
+        ) -> k8s.core.v1.PodTemplateSpecArgsDict:
             quantity = {"cpu": resources.cpu, "memory": resources.memory}
             container: k8s.core.v1.ContainerArgsDict = {
                 "name": role,
@@ -235,5 +247,9 @@ class LocustCluster(pulumi.ComponentResource):
         self.master_service = service.metadata.apply(lambda metadata: metadata.name or MASTER_SERVICE)
         self.suite_config_map = suite.metadata.apply(lambda metadata: metadata.name or suite_name)
         self.register_outputs(
-            {"namespace": self.namespace, "master_service": self.master_service, "suite_config_map": self.suite_config_map}
+            {
+                "namespace": self.namespace,
+                "master_service": self.master_service,
+                "suite_config_map": self.suite_config_map,
+            }
         )

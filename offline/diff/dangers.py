@@ -13,6 +13,7 @@ from .resource import inputs_of, option_of
 from .walk import ABSENT, is_marker, path_parts, same, values_at
 from .wording import replacement_reason
 
+
 def dangers_of(diff: ResourceDiff, old: Resource | None, new: Resource | None) -> list[Danger]:
     # Components hold nothing in the cloud; each of their children is judged on its own.
     if not diff.custom:
@@ -30,28 +31,18 @@ def _danger(diff: ResourceDiff, kind: DangerKind, severity: Severity, reason: st
 
 
 def _delete_danger(diff: ResourceDiff, old: Resource) -> Danger:
-    retained = (
-        bool(option_of(old, "retainOnDelete")) or inputs_of(old).get("deletionPolicy") == "ABANDON"
-    )
+    retained = bool(option_of(old, "retainOnDelete")) or inputs_of(old).get("deletionPolicy") == "ABANDON"
     guards = [s.path for s in replacements.protection_switches(diff.type) if _blocks_delete(old, s)]
-    reasons = [
-        "will be deleted"
-        + (": a stateful resource, the data in it is lost" if diff.stateful else "")
-    ]
+    reasons = ["will be deleted" + (": a stateful resource, the data in it is lost" if diff.stateful else "")]
     if diff.protected:
         reasons.append(
             "it is protected (protect: true), so Pulumi will refuse to delete it and the "
             "update fails until protection is removed in an earlier change"
         )
     if guards:
-        reasons.append(
-            f"the provider's deletion guard ({', '.join(guards)}) is on, "
-            "so the delete fails at apply"
-        )
+        reasons.append(f"the provider's deletion guard ({', '.join(guards)}) is on, so the delete fails at apply")
     if retained:
-        reasons.append(
-            "it is retained on delete: the cloud resource is kept, only dropped from the stack"
-        )
+        reasons.append("it is retained on delete: the cloud resource is kept, only dropped from the stack")
     kind = DangerKind.DELETE_PROTECTED if diff.protected else DangerKind.DELETE
     if kind is DangerKind.DELETE and diff.stateful:
         kind = DangerKind.DELETE_STATEFUL
@@ -110,8 +101,7 @@ def _guard_dangers(diff: ResourceDiff, old: Resource, new: Resource) -> list[Dan
                 diff,
                 DangerKind.PROTECT_REMOVED,
                 severity,
-                "protection removed (protect: true → false): "
-                "Pulumi will no longer refuse to delete it",
+                "protection removed (protect: true → false): Pulumi will no longer refuse to delete it",
             )
         )
     if option_of(old, "retainOnDelete") is True and option_of(new, "retainOnDelete") is not True:

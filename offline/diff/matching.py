@@ -7,6 +7,7 @@ from typing import Any
 
 from .model import Resource
 
+
 def index_graph(graph: Mapping[str, Any]) -> dict[str, Resource]:
     return {str(r["urn"]): r for r in graph.get("resources") or []}
 

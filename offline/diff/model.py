@@ -40,7 +40,6 @@ class Severity(StrEnum):
     MEDIUM = "medium"
 
 
-
 # Danger kinds that leave a resource less guarded than before.
 PROTECTION_KINDS = frozenset(
     {
@@ -49,9 +48,7 @@ PROTECTION_KINDS = frozenset(
         DangerKind.RETAIN_ON_DELETE_REMOVED,
     }
 )
-DELETE_KINDS = frozenset(
-    {DangerKind.DELETE, DangerKind.DELETE_STATEFUL, DangerKind.DELETE_PROTECTED}
-)
+DELETE_KINDS = frozenset({DangerKind.DELETE, DangerKind.DELETE_STATEFUL, DangerKind.DELETE_PROTECTED})
 
 
 @dataclass(frozen=True)
@@ -136,9 +133,7 @@ class DiffReport:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.output_changes) or any(
-            r.kind is not ChangeKind.SAME for r in self.resources
-        )
+        return bool(self.output_changes) or any(r.kind is not ChangeKind.SAME for r in self.resources)
 
     @property
     def has_danger(self) -> bool:

@@ -58,9 +58,7 @@ def diff_resource(old: Resource | None, new: Resource | None) -> ResourceDiff:
     )
 
 
-def _update_kind(
-    walk: Walk, causes: tuple[ReplaceCause, ...], renamed_from: str | None
-) -> ChangeKind:
+def _update_kind(walk: Walk, causes: tuple[ReplaceCause, ...], renamed_from: str | None) -> ChangeKind:
     if causes:
         return ChangeKind.REPLACE
     # A rename alone is shown as an update so the reviewer sees it; the engine only
@@ -91,9 +89,7 @@ def ignored_prefixes(resource: Resource) -> tuple[tuple[str, ...], ...]:
     return tuple(path_parts(str(p)) for p in resource.get("ignoreChanges") or [])
 
 
-def _replace_causes(
-    rtype: str, old: Resource, new: Resource, walk: Walk
-) -> tuple[ReplaceCause, ...]:
+def _replace_causes(rtype: str, old: Resource, new: Resource, walk: Walk) -> tuple[ReplaceCause, ...]:
     """Force-new paths (provider ForceNew, the conditional rules whose condition holds, and the
     resource's replaceOnChanges) that changed."""
     own = [str(p) for p in new.get("replaceOnChanges") or []]

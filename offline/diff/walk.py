@@ -14,6 +14,7 @@ from offline.graph import SECRET, UNKNOWN
 
 from .model import FieldChange
 
+
 class _Absent:
     """A value that is not set at all (distinct from JSON null)."""
 
@@ -27,8 +28,8 @@ ABSENT: Any = _Absent()
 @dataclass
 class Walk:
     ignore: tuple[tuple[str, ...], ...] = ()
-    changes: list[FieldChange] = field(default_factory=lambda: [])
-    secrets: list[str] = field(default_factory=lambda: [])
+    changes: list[FieldChange] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
 
 
 def walk_values(before: Any, after: Any, path: str, out: Walk) -> None:
@@ -94,7 +95,6 @@ def same(a: Any, b: Any) -> bool:
 
 def is_marker(value: Any, marker: str) -> bool:
     return isinstance(value, str) and value == marker
-
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z_$][\w$\-/]*$")

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 
-from .model import DELETE_KINDS, KIND_ORDER, PROTECTION_KINDS, ChangeKind, Danger, DangerKind, DiffReport, ReplaceCause, ResourceDiff
+from .model import (
+    DELETE_KINDS,
+    KIND_ORDER,
+    PROTECTION_KINDS,
+    ChangeKind,
+    Danger,
+    DangerKind,
+    DiffReport,
+    ReplaceCause,
+    ResourceDiff,
+)
+
 
 def summary_line(report: DiffReport) -> str:
     """``1 to create, 2 to update, 5 unchanged`` or ``No changes``."""
@@ -24,9 +35,7 @@ def danger_headline(report: DiffReport) -> str:
     deleted = _resources_with(report.dangers, DELETE_KINDS)
     stateful_deleted = deleted & {r.urn for r in report.resources if r.stateful}
     replaced_stateful = _resources_with(report.dangers, {DangerKind.REPLACE_STATEFUL})
-    replaced_protected = (
-        _resources_with(report.dangers, {DangerKind.REPLACE_PROTECTED}) - replaced_stateful
-    )
+    replaced_protected = _resources_with(report.dangers, {DangerKind.REPLACE_PROTECTED}) - replaced_stateful
     unprotected = _resources_with(report.dangers, PROTECTION_KINDS)
     outages = _resources_with(report.dangers, {DangerKind.REPLACE_OUTAGE})
     clauses: list[str] = []

@@ -29,7 +29,7 @@ from statuspage.model import (
 from statuspage.notices import Notice, load_notices
 from statuspage.sources import SloCompliance, SourceData
 
-DEMO_NOW = datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.timezone.utc)
+DEMO_NOW = datetime.datetime(2026, 11, 24, 12, 0, tzinfo=datetime.UTC)
 DEMO_NOTICES_DIR = Path(__file__).resolve().parent.parent / "demo" / "incidents"
 BLIP_PROBABILITY = 0.08  # days with a few failed checks, as real checks have
 IMPACT_WEIGHT = {"outage": 1.0, "degraded": 0.5}
@@ -60,7 +60,7 @@ def _blips(component_id: str, now: datetime.datetime) -> list[Downtime]:
     blips = []
     for day in history_days(now.date()):
         if generator.random() < BLIP_PROBABILITY:
-            start = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc) + datetime.timedelta(
+            start = datetime.datetime.combine(day, datetime.time(), datetime.UTC) + datetime.timedelta(
                 minutes=generator.randrange(0, 1380)
             )
             blips.append(Downtime(start, start + datetime.timedelta(minutes=generator.choice((1, 2, 3, 5))), 1.0))
@@ -87,9 +87,13 @@ class DemoSource:
             downtimes = _blips(component.id, now) + _incident_downtimes(component.id, self.notices, now)
             days = []
             for day in history_days(now.date()):
-                start = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+                start = datetime.datetime.combine(day, datetime.time(), datetime.UTC)
                 end = min(now, start + datetime.timedelta(days=1))
-                days.append(DailyUptime(day, 1 - downtime_fraction(downtimes, start, end)) if end > start else DailyUptime(day, None))
+                days.append(
+                    DailyUptime(day, 1 - downtime_fraction(downtimes, start, end))
+                    if end > start
+                    else DailyUptime(day, None)
+                )
             windows: dict[str, float | None] = {
                 window: 1 - downtime_fraction(downtimes, now - datetime.timedelta(seconds=WINDOW_SECONDS[window]), now)
                 for window in UPTIME_WINDOWS
@@ -101,5 +105,7 @@ class DemoSource:
             ]
             state = max(open_impacts, key=lambda s: s.severity, default=State.OPERATIONAL)
             measurements.append(Measurement(component.id, state, tuple(days[-HISTORY_DAYS:]), windows))
-        slos = tuple(SloCompliance(slo.name, slo.description, slo.objective, DEMO_SLO_COMPLIANCE.get(slo.name)) for slo in SLOS)
+        slos = tuple(
+            SloCompliance(slo.name, slo.description, slo.objective, DEMO_SLO_COMPLIANCE.get(slo.name)) for slo in SLOS
+        )
         return SourceData(tuple(measurements), slos)

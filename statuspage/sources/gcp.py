@@ -71,7 +71,12 @@ class CloudMonitoring:
         self.project = project
 
     def fraction_passed(
-        self, check_id: str, start: datetime.datetime, end: datetime.datetime, period_seconds: int, per_location: bool = False
+        self,
+        check_id: str,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        period_seconds: int,
+        per_location: bool = False,
     ) -> list[tuple[datetime.datetime, float]]:
         """The share of passed checks per `period_seconds` ending at `end` (points newest first),
         averaged over locations unless `per_location`."""
@@ -109,7 +114,10 @@ class CloudMonitoring:
         since_midnight = max(60, int((now - midnight).total_seconds()))
         today = self.fraction_passed(check_id, midnight, now, since_midnight)
         history = [
-            DailyUptime(day, by_end.get(datetime.datetime.combine(day, datetime.time(), datetime.UTC) + datetime.timedelta(days=1)))
+            DailyUptime(
+                day,
+                by_end.get(datetime.datetime.combine(day, datetime.time(), datetime.UTC) + datetime.timedelta(days=1)),
+            )
             for day in days[:-1]
         ] + [DailyUptime(days[-1], today[0][1] if today else None)]
         windows: dict[str, float | None] = {}
@@ -117,14 +125,24 @@ class CloudMonitoring:
             seconds = WINDOW_SECONDS[window]
             points = self.fraction_passed(check_id, now - datetime.timedelta(seconds=seconds), now, seconds)
             windows[window] = points[0][1] if points else None
-        current = self.fraction_passed(check_id, now - datetime.timedelta(seconds=CURRENT_SECONDS), now, CURRENT_SECONDS, per_location=True)
-        return Measurement(component.id, state_from_locations([value for _, value in current]), tuple(history[-HISTORY_DAYS:]), windows)
+        current = self.fraction_passed(
+            check_id, now - datetime.timedelta(seconds=CURRENT_SECONDS), now, CURRENT_SECONDS, per_location=True
+        )
+        return Measurement(
+            component.id, state_from_locations([value for _, value in current]), tuple(history[-HISTORY_DAYS:]), windows
+        )
 
 
 class GcpSource:
     name = "gcp"
 
-    def __init__(self, project: str, uptime_client: Any = None, metric_client: Any = None, prometheus: PrometheusClient | None = None):
+    def __init__(
+        self,
+        project: str,
+        uptime_client: Any = None,
+        metric_client: Any = None,
+        prometheus: PrometheusClient | None = None,
+    ):
         self.project = project
         self._uptime_client = uptime_client
         self._metric_client = metric_client

@@ -53,7 +53,7 @@ def state_from_ratio(ratio: float | None) -> State:
 
 
 def _urllib_fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 the URL is the user's server
+    with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
         return response.read()
 
 
@@ -74,7 +74,9 @@ class PrometheusClient:
             body = self.fetch(url)
         except urllib.error.HTTPError as error:
             detail = error.read().decode("utf-8", "replace")[:300]
-            raise PrometheusError(f"{self.base_url} refused the query {params.get('query')!r}: {error.code} {detail}") from None
+            raise PrometheusError(
+                f"{self.base_url} refused the query {params.get('query')!r}: {error.code} {detail}"
+            ) from None
         except (urllib.error.URLError, OSError) as error:
             raise PrometheusError(f"cannot reach Prometheus at {self.base_url}: {error}") from None
         document = json.loads(body)
@@ -96,21 +98,28 @@ class PrometheusClient:
         """`query` evaluated at each of `ends` (one day apart) in one range query."""
         result = self._get(
             "/api/v1/query_range",
-            {"query": query, "start": f"{ends[0].timestamp():.3f}", "end": f"{ends[-1].timestamp():.3f}", "step": "86400"},
+            {
+                "query": query,
+                "start": f"{ends[0].timestamp():.3f}",
+                "end": f"{ends[-1].timestamp():.3f}",
+                "step": "86400",
+            },
         )
-        values: dict[datetime.datetime, float | None] = {end: None for end in ends}
+        values: dict[datetime.datetime, float | None] = dict.fromkeys(ends)
         for series in result[:1]:
             for timestamp, value in series["values"]:  # type: ignore[union-attr]
-                at = datetime.datetime.fromtimestamp(float(timestamp), datetime.timezone.utc)
+                at = datetime.datetime.fromtimestamp(float(timestamp), datetime.UTC)
                 values[at] = _number(value)
         return values
 
 
 def _midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+    return datetime.datetime.combine(day, datetime.time(), datetime.UTC)
 
 
-def measure_with_indicators(client: PrometheusClient, component: PublicComponent, now: datetime.datetime) -> Measurement:
+def measure_with_indicators(
+    client: PrometheusClient, component: PublicComponent, now: datetime.datetime
+) -> Measurement:
     indicator = INDICATORS[component.id]
     days = history_days(now.date())
     # A point at the end of each complete day covers that day exactly; today is covered so far.
@@ -118,7 +127,9 @@ def measure_with_indicators(client: PrometheusClient, component: PublicComponent
     complete = client.daily(indicator.query("1d"), ends)
     since_midnight = max(60, int((now - _midnight(now.date())).total_seconds()))
     today = client.instant(indicator.query(f"{since_midnight}s"), now)
-    history = [DailyUptime(day, complete[end]) for day, end in zip(days[:-1], ends, strict=True)] + [DailyUptime(days[-1], today)]
+    history = [DailyUptime(day, complete[end]) for day, end in zip(days[:-1], ends, strict=True)] + [
+        DailyUptime(days[-1], today)
+    ]
     windows = {window: client.instant(indicator.query(window), now) for window in UPTIME_WINDOWS}
     current = client.instant(indicator.query(CURRENT_WINDOW), now)
     return Measurement(component.id, state_from_ratio(current), tuple(history[-HISTORY_DAYS:]), windows)
@@ -131,7 +142,9 @@ def slo_compliance(client: PrometheusClient, now: datetime.datetime) -> tuple[Sl
             slo.name,
             slo.description,
             slo.objective,
-            client.instant(f"({slo.good.substitute(window=SLO_PERIOD)}) / ({slo.total.substitute(window=SLO_PERIOD)})", now),
+            client.instant(
+                f"({slo.good.substitute(window=SLO_PERIOD)}) / ({slo.total.substitute(window=SLO_PERIOD)})", now
+            ),
         )
         for slo in SLOS
     )
