@@ -61,16 +61,17 @@ UPTIME_LOCATIONS = (
 
 # Scenario length: 240 samples 30 s apart outlast every `for` below with room to spare. The step
 # is at most half of every `for` (1m and longer), so a `for` halved or doubled fails a test.
-_STEADY_STEPS = 240
-_STEP = 30
+STEADY_STEPS = 240
+STEADY_STEP = 30
+_STEP = STEADY_STEP
 
 
-def _steady(series: str, start: float, increment: float = 0) -> InputSeries:
+def steady_series(series: str, start: float, increment: float = 0) -> InputSeries:
     """A gauge at `start` (increment 0) or a counter growing by `increment` every step."""
-    return InputSeries(series, f"{start:g}+{increment:g}x{_STEADY_STEPS}")
+    return InputSeries(series, f"{start:g}+{increment:g}x{STEADY_STEPS}")
 
 
-def _scenario(
+def steady_scenario(
     *series: InputSeries,
     labels: dict[str, str],
     value: float | None,
@@ -141,9 +142,9 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "requests the app never saw: cold-start timeouts, crashes, overload). "
                     f"Threshold {RUN_5XX_RATIO:.0%}."
                 ),
-                scenario=_scenario(
-                    _steady(f'{requests}{{{api},response_code_class="2xx"}}', 0, 27),
-                    _steady(f'{requests}{{{api},response_code_class="5xx"}}', 0, 3),
+                scenario=steady_scenario(
+                    steady_series(f'{requests}{{{api},response_code_class="2xx"}}', 0, 27),
+                    steady_series(f'{requests}{{{api},response_code_class="5xx"}}', 0, 3),
                     labels=api_labels,
                     value=0.1,
                     onset=_RATE_ONSET,
@@ -176,10 +177,10 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "95% of the instances of {{ $labels.service_name }} use up to {{ $value | humanizePercentage }} "
                     "of their CPU: requests queue inside the instances and latency rises before autoscaling reacts."
                 ),
-                scenario=_scenario(
-                    _steady(f'{m.RUN_CPU.bucket}{{{api},le="0.9"}}', 0, 0),
-                    _steady(f'{m.RUN_CPU.bucket}{{{api},le="1"}}', 0, 10),
-                    _steady(f'{m.RUN_CPU.bucket}{{{api},le="+Inf"}}', 0, 10),
+                scenario=steady_scenario(
+                    steady_series(f'{m.RUN_CPU.bucket}{{{api},le="0.9"}}', 0, 0),
+                    steady_series(f'{m.RUN_CPU.bucket}{{{api},le="1"}}', 0, 10),
+                    steady_series(f'{m.RUN_CPU.bucket}{{{api},le="+Inf"}}', 0, 10),
                     labels=api_labels,
                     value=0.995,
                     onset=_RATE_ONSET,
@@ -213,10 +214,12 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     f"{{{{ $value | humanize }}}}, above {saturation:g} (80% of api.concurrency "
                     f"{monitoring.api_concurrency}): instances are full and new ones are not arriving fast enough."
                 ),
-                scenario=_scenario(
-                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="{monitoring.api_concurrency * 0.5:g}"}}', 0, 0),
-                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="{monitoring.api_concurrency:g}"}}', 0, 10),
-                    _steady(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="+Inf"}}', 0, 10),
+                scenario=steady_scenario(
+                    steady_series(
+                        f'{m.RUN_CONCURRENCY.bucket}{{{api},le="{monitoring.api_concurrency * 0.5:g}"}}', 0, 0
+                    ),
+                    steady_series(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="{monitoring.api_concurrency:g}"}}', 0, 10),
+                    steady_series(f'{m.RUN_CONCURRENCY.bucket}{{{api},le="+Inf"}}', 0, 10),
                     labels=api_labels,
                     # 95% of the way through the bucket from half the ceiling to the ceiling.
                     value=monitoring.api_concurrency * (0.5 + 0.5 * 0.95),
@@ -256,7 +259,7 @@ def _instances_at_ceiling(monitoring: MonitoringConfig) -> AlertRule:
             f"(api.maxInstances {ceiling} in {monitoring.stack}): it cannot scale out further, so more traffic "
             "queues and fails. Raise the ceiling within the connection budget, or find what holds requests."
         ),
-        scenario=_scenario(_steady(active, ceiling), labels=labels, value=ceiling),
+        scenario=steady_scenario(steady_series(active, ceiling), labels=labels, value=ceiling),
         probe=_gauge_probe(
             active,
             "15m",
@@ -294,9 +297,9 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 f"{monitoring.reserved_connections}) and this alert fires above {threshold}. "
                 "Past the limit, new connections fail with `too many connections`."
             ),
-            scenario=_scenario(
-                _steady(app_series, total - system_connections),
-                _steady(system_series, system_connections),
+            scenario=steady_scenario(
+                steady_series(app_series, total - system_connections),
+                steady_series(system_series, system_connections),
                 labels=db_labels,
                 value=total,
                 siblings=siblings,
@@ -329,7 +332,7 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 f"(threshold {threshold:.0%}). A full disk stops writes; automatic growth has a ceiling and a "
                 "rate limit."
             ),
-            scenario=_scenario(_steady(series, used), labels=db_labels, value=used, siblings=siblings),
+            scenario=steady_scenario(steady_series(series, used), labels=db_labels, value=used, siblings=siblings),
             probe=_gauge_probe(series, for_, healthy=0.4, threshold=threshold, labels=db_labels),
         )
 
@@ -349,7 +352,7 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 "{{ $labels.database_id }} has used {{ $value | humanizePercentage }} of its CPU for 15 minutes: "
                 "queries slow down and the API's latency SLO follows."
             ),
-            scenario=_scenario(_steady(cpu_series, 0.95), labels=db_labels, value=0.95),
+            scenario=steady_scenario(steady_series(cpu_series, 0.95), labels=db_labels, value=0.95),
             probe=_gauge_probe(cpu_series, "15m", healthy=0.35, threshold=SQL_CPU, labels=db_labels),
         ),
         disk(Severity.WARNING, SQL_DISK_WARNING, "30m", 0.9, {}),
@@ -369,7 +372,7 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "The read replica {{ $labels.database_id }} is {{ $value | humanize }}s behind its primary "
                     f"(threshold {SQL_REPLICA_LAG_SECONDS}s): reads from it return stale data."
                 ),
-                scenario=_scenario(_steady(lag_series, 120), labels=replica, value=120),
+                scenario=steady_scenario(steady_series(lag_series, 120), labels=replica, value=120),
                 probe=_gauge_probe(lag_series, "10m", healthy=0.5, threshold=SQL_REPLICA_LAG_SECONDS, labels=replica),
             )
         )
@@ -399,7 +402,7 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "Memorystore instance {{ $labels.instance_id }} is at {{ $value | humanizePercentage }} of its "
                     "maximum memory: it is about to evict keys (the cache) or refuse writes (the Celery broker)."
                 ),
-                scenario=_scenario(_steady(memory_series, 0.95), labels=cache_labels, value=0.95),
+                scenario=steady_scenario(steady_series(memory_series, 0.95), labels=cache_labels, value=0.95),
                 probe=_gauge_probe(memory_series, "15m", healthy=0.5, threshold=REDIS_MEMORY, labels=cache_labels),
             ),
             AlertRule(
@@ -412,7 +415,9 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "Memorystore instance {{ $labels.instance_id }} evicts {{ $value | humanize }} keys per second "
                     "because its memory is full: the cache loses entries early, the broker would lose messages."
                 ),
-                scenario=_scenario(_steady(evicted_series, 0, 60), labels=cache_labels, value=2, onset=_RATE_ONSET),
+                scenario=steady_scenario(
+                    steady_series(evicted_series, 0, 60), labels=cache_labels, value=2, onset=_RATE_ONSET
+                ),
                 # Healthy is no eviction at all: any rate above zero is the signal.
                 probe=SignalProbe(
                     series=probes.counter_rate(evicted_series, _STEP, _probe_steps("15m", _window_settle("5m"))),
@@ -445,9 +450,9 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 # 500 lookups every 30 s, a fifth of them hits: over the lookup guard from the first
                 # rate() on (a counter that starts in the test shows a third of its rate there).
-                scenario=_scenario(
-                    _steady(hits_series, 0, 100),
-                    _steady(misses_series, 0, 400),
+                scenario=steady_scenario(
+                    steady_series(hits_series, 0, 100),
+                    steady_series(misses_series, 0, 400),
                     labels=lookups,
                     value=0.2,
                     onset=_RATE_ONSET,
@@ -494,7 +499,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "{{ $value | humanize }} messages wait in Celery queue {{ $labels.queue }} "
                     f"(threshold {CELERY_BACKLOG}) and have for 15 minutes: workers cannot keep up or are stuck."
                 ),
-                scenario=_scenario(_steady(queue_series, 500), labels={"queue": "default"}, value=500),
+                scenario=steady_scenario(steady_series(queue_series, 500), labels={"queue": "default"}, value=500),
                 probe=_gauge_probe(
                     queue_series, "15m", healthy=5, threshold=CELERY_BACKLOG, labels={"queue": "default"}, integer=True
                 ),
@@ -513,9 +518,9 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     f"(threshold {CELERY_TASK_FAILURE_RATIO:.0%}); the task-success SLO counts all tasks together, "
                     "this one points at the task."
                 ),
-                scenario=_scenario(
-                    _steady(probes.with_labels(tasks, {**task, "state": "succeeded"}), 0, 15),
-                    _steady(probes.with_labels(tasks, {**task, "state": "failed"}), 0, 15),
+                scenario=steady_scenario(
+                    steady_series(probes.with_labels(tasks, {**task, "state": "succeeded"}), 0, 15),
+                    steady_series(probes.with_labels(tasks, {**task, "state": "failed"}), 0, 15),
                     labels={"task": task["task"]},
                     value=0.5,
                     onset=_RATE_ONSET,
@@ -554,7 +559,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "minute (or none reported at all while the API's metrics arrive): no background task runs and the "
                     "queues only grow."
                 ),
-                scenario=_scenario(_steady(workers_series, 0), labels={"service": worker}, value=0),
+                scenario=steady_scenario(steady_series(workers_series, 0), labels={"service": worker}, value=0),
                 probe=SignalProbe(
                     series=probes.gauge(workers_series, _probe_steps("1m", 0), fixed=((api_series, 1000),)),
                     healthy=monitoring.worker_instances,
@@ -589,10 +594,10 @@ def api_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "pools are exhausted. Look here when latency rises; raise the pool only within the "
                     "connection budget."
                 ),
-                scenario=_scenario(
-                    _steady(probes.with_labels(wait, {**api, "le": "0.1"}), 0, 0),
-                    _steady(probes.with_labels(wait, {**api, "le": "0.25"}), 0, 10),
-                    _steady(probes.with_labels(wait, {**api, "le": "+Inf"}), 0, 10),
+                scenario=steady_scenario(
+                    steady_series(probes.with_labels(wait, {**api, "le": "0.1"}), 0, 0),
+                    steady_series(probes.with_labels(wait, {**api, "le": "0.25"}), 0, 10),
+                    steady_series(probes.with_labels(wait, {**api, "le": "+Inf"}), 0, 10),
                     labels=api,
                     value=0.2425,
                     onset=_RATE_ONSET,
@@ -630,9 +635,9 @@ def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     "Uptime check {{ $labels.check_id }} has failed from {{ $value | humanize }} checker locations for "
                     "2 minutes: users cannot reach the API from the internet."
                 ),
-                scenario=_scenario(
+                scenario=steady_scenario(
                     *probes.count_of(
-                        passed, check_labels, "checker_location", UPTIME_LOCATIONS[:3], 0, 1, _STEADY_STEPS
+                        passed, check_labels, "checker_location", UPTIME_LOCATIONS[:3], 0, 1, STEADY_STEPS
                     )(2, 0),
                     labels=check_labels,
                     value=2,
@@ -661,8 +666,8 @@ def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 "Prometheus cannot scrape {{ $value | humanizePercentage }} of the targets of job {{ $labels.job }}: "
                 "their metrics, and the alerts reading them, are missing."
             ),
-            scenario=_scenario(
-                *probes.count_of(m.UP.name, up_labels, "instance", ("api-0", "api-1"), 0, 1, _STEADY_STEPS)(1, 0),
+            scenario=steady_scenario(
+                *probes.count_of(m.UP.name, up_labels, "instance", ("api-0", "api-1"), 0, 1, STEADY_STEPS)(1, 0),
                 labels=up_labels,
                 value=0.5,
             ),
@@ -695,8 +700,8 @@ def _absent_alert(name: str, metric: m.Metric, service: str, impact: str) -> Ale
             f"exporting it or nothing scrapes it, and {impact}."
         ),
         # Only an unrelated series: the one it needs is absent.
-        scenario=_scenario(
-            _steady(f'{m.UP.name}{{job="prometheus",instance="localhost:9090"}}', 1),
+        scenario=steady_scenario(
+            steady_series(f'{m.UP.name}{{job="prometheus",instance="localhost:9090"}}', 1),
             labels={"service": service},
             value=1,
         ),
@@ -720,7 +725,7 @@ def watchdog_alerts() -> RuleGroup:
                     "({{ $labels.service }} pipeline). If the heartbeat stops, the switch alerts: monitoring is down."
                 ),
                 labels={"service": "alerting"},
-                scenario=_scenario(labels={"service": "alerting"}, value=1),
+                scenario=steady_scenario(labels={"service": "alerting"}, value=1),
             ),
         ),
     )

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alerts import probes
-from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
+from alerts.model import AlertRule, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
+from alerts.resources import STEADY_STEP, STEADY_STEPS, steady_scenario, steady_series
 from observability import catalogue as m
 from observability.durations import parse_duration
 
@@ -28,8 +29,7 @@ STUCK_WRITE_SECONDS = 300  # failing writes matter once the backlog ages past th
 
 # Scenarios and probes step by 30 s, at most half of every `for` here (1m and longer), so a `for`
 # halved or doubled fails a test; 240 steps outlast every `for`.
-_STEPS = 240
-_STEP = 30
+_STEP = STEADY_STEP
 _RATE_ONSET = _STEP  # rate() needs two samples
 
 
@@ -46,27 +46,6 @@ def to_bigquery(pipeline: UsagePipeline) -> str:
 def invoicing_jobs(pipeline: UsagePipeline) -> str:
     """The matcher of the invoicing jobs' Cloud Run job metrics."""
     return f'job_name=~"{"|".join(pipeline.jobs)}"'
-
-
-def _series(series: str, start: float, increment: float = 0) -> InputSeries:
-    return InputSeries(series, f"{start:g}+{increment:g}x{_STEPS}")
-
-
-def _scenario(
-    *series: InputSeries,
-    labels: dict[str, str],
-    value: float | None,
-    onset: int = 0,
-    siblings: dict[Severity, int] | None = None,
-) -> AlertScenario:
-    return AlertScenario(
-        input_series=series,
-        step_seconds=_STEP,
-        onset_seconds=onset,
-        series_labels=labels,
-        value=value,
-        sibling_onsets=siblings or {},
-    )
 
 
 def _probe_steps(for_: str, settle: int) -> int:
@@ -112,7 +91,7 @@ def _backlog_age(
             f"old (threshold {threshold}s). Monthly usage and invoices miss it until it is written; Pub/Sub drops it "
             "after 7 days."
         ),
-        scenario=_scenario(_series(series, age), labels=labels, value=age, siblings=siblings),
+        scenario=steady_scenario(steady_series(series, age), labels=labels, value=age, siblings=siblings),
         # Healthy: BigQuery writes keep the oldest message seconds old.
         probe=SignalProbe(
             series=probes.gauge(series, _probe_steps(for_, 0)),
@@ -172,9 +151,9 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     "unreachable, the publisher lacks its grant, or the schema refuses the events. They are not "
                     "billed until republished."
                 ),
-                scenario=_scenario(
-                    _series(f'{published}{{{api},unit_kind="request"}}', 0, 285),
-                    _series(f"{failures}{{{api}}}", 0, 15),
+                scenario=steady_scenario(
+                    steady_series(f'{published}{{{api},unit_kind="request"}}', 0, 285),
+                    steady_series(f"{failures}{{{api}}}", 0, 15),
                     labels=api_labels,
                     value=0.05,
                     onset=_RATE_ONSET,
@@ -208,9 +187,9 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     "{{ $labels.topic_id }}: events "
                     "that do not match the schema (metering/schema/usage_event.avsc), or a publisher without its grant."
                 ),
-                scenario=_scenario(
-                    _series(probes.with_labels(sent, {**topic_labels, "response_class": "success"}), 0, 300),
-                    _series(refused, 0, 3),
+                scenario=steady_scenario(
+                    steady_series(probes.with_labels(sent, {**topic_labels, "response_class": "success"}), 0, 300),
+                    steady_series(refused, 0, 3),
                     labels=topic_labels,
                     value=0.1,
                     onset=_RATE_ONSET,
@@ -246,10 +225,10 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     "retried with backoff, "
                     "then dead-lettered."
                 ),
-                scenario=_scenario(
-                    _series(probes.with_labels(pushed, {**subscription_labels, "response_class": "ack"}), 0, 30),
-                    _series(failed_writes, 0, 15),
-                    _series(oldest_series, 600),
+                scenario=steady_scenario(
+                    steady_series(probes.with_labels(pushed, {**subscription_labels, "response_class": "ack"}), 0, 30),
+                    steady_series(failed_writes, 0, 15),
+                    steady_series(oldest_series, 600),
                     labels=subscription_labels,
                     value=0.5,
                     onset=_RATE_ONSET,
@@ -283,8 +262,8 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     "delivery attempt and were moved to the dead-letter topic in the last 15 minutes. They are not "
                     "billed until replayed."
                 ),
-                scenario=_scenario(
-                    _series(dead_letters, 0, 1),
+                scenario=steady_scenario(
+                    steady_series(dead_letters, 0, 1),
                     labels=subscription_labels,
                     value=None,
                     onset=_RATE_ONSET,
@@ -303,8 +282,8 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     "double-written line)."
                 ),
                 # The reconcile job reports no mismatch, then two on its next run.
-                scenario=_scenario(
-                    InputSeries(mismatches, f"0 2+0x{_STEPS}"),
+                scenario=steady_scenario(
+                    InputSeries(mismatches, f"0 2+0x{STEADY_STEPS}"),
                     labels=month_labels,
                     value=2,
                     onset=_STEP,
@@ -332,8 +311,8 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     "the month "
                     "is not (fully) invoiced, or not reconciled."
                 ),
-                scenario=_scenario(
-                    _series(failed_runs, 0, 1),
+                scenario=steady_scenario(
+                    steady_series(failed_runs, 0, 1),
                     labels=job_labels,
                     value=None,
                     onset=_RATE_ONSET,
