@@ -574,6 +574,7 @@ def test_every_assumption_is_printed_with_the_estimate(graphs: dict[str, Any]) -
         assert f"  {name} = " in text
     assert "Left out: taxes" in text
     assert "Unverified price rows used" in text
+    assert "  sql.enterprise.vcpu [europe-west1] (recalled): 0.0454 USD per 1 vCPU-hour: Recalled;" in text
 
 
 # --- the cost of one request -------------------------------------------------------------------
