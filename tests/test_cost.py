@@ -295,10 +295,12 @@ def test_every_priced_type_has_an_estimator() -> None:
 
 # Where each literal figure below comes from (cost/prices.yaml says the same, row by row):
 #   [page]     read on Google's pricing page (a stored copy): the row is verified
+#   [third]    read on a third party's derivation of Google's catalog (infracost's golden test
+#              output, us-central1): not verified, but corroborated
 #   [recalled] not found in any stored copy of Google's page or catalog export: the row is not
 #              verified, and the example checks the arithmetic on the figure the table holds.
-# Cloud SQL Enterprise in Belgium and Iowa is [recalled] throughout: no stored copy of
-# cloud.google.com/sql/pricing reaches the regional table and no catalog export holds these SKUs.
+# No stored copy of cloud.google.com/sql/pricing reaches the regional table and no catalog export
+# holds these SKUs: Cloud SQL in Belgium is [recalled], in Iowa [third].
 
 
 def test_one_ha_cloud_sql_instance_in_belgium() -> None:
@@ -312,7 +314,9 @@ def test_one_ha_cloud_sql_instance_in_belgium() -> None:
 
 
 def test_one_ha_cloud_sql_instance_in_iowa() -> None:
-    # The same instance in us-central1, priced on the Americas rows, all [recalled]:
+    # The same instance in us-central1, priced on the Americas rows, all [third] (infracost's golden:
+    # regional vCPU $60.30 / 730 h, regional memory $38.33 / (3.75 GB x 730 h), regional SSD $3.40 / 10 GB,
+    # backups $0.08 per GB):
     # vCPU   4 x 730 x $0.0826 = 241.192; memory 16 x 730 x $0.014 = 163.52
     # SSD    50 x $0.34 = 17.0;           backup 82.5 x $0.08 = 6.6
     # total  241.192 + 163.52 + 17.0 + 6.6 = 428.312  (Belgium costs 42.656 more a month)
@@ -387,7 +391,8 @@ def test_memorystore_prices_by_tier_and_size_band() -> None:
     basic = resource(
         "gcp:redis/instance:Instance", "broker", {"region": "us-central1", "tier": "BASIC", "memorySizeGb": 1}
     )
-    # Standard M2: 5 GB x 730 h x $0.054 = 197.1;  Basic M1: 1 GB x 730 h x $0.049 = 35.77
+    # Standard M2: 5 GB x 730 h x $0.054 = 197.1;  Basic M1: 1 GB x 730 h x $0.049 = 35.77  [third]:
+    # infracost's golden (us-central1) prints the same two monthly figures, $197.10 and $35.77.
     assert monthly(fragment(standard)) == 197.1
     assert monthly(fragment(basic)) == 35.77
 
