@@ -334,6 +334,29 @@ def test_one_cloud_run_service_with_two_min_instances_billed_by_instance(region:
     assert monthly(fragment(min_instances_service(region))) == 126.144
 
 
+@pytest.mark.parametrize("region", ["europe-west1", "us-central1"])
+def test_one_cloud_run_service_with_two_idle_min_instances_billed_by_request(region: str) -> None:
+    # Request-based billing (Cloud Run's default, cpuIdle unset), 1 vCPU and 512 MiB (the defaults),
+    # two minimum instances and no traffic reaching it: both instances are idle all month.
+    service = resource(
+        "gcp:cloudrunv2/service:Service",
+        "svc",
+        {
+            "location": region,
+            "labels": {"service": "internal"},
+            "template": {"scaling": {"minInstanceCount": 2}, "containers": [{"name": "app"}]},
+        },
+    )
+    # 2 instances x 730 h x 3600 s = 5,256,000 idle instance-seconds
+    # vCPU   1 x 5,256,000 x $0.0000025 (Tier 1 idle min-instance CPU) [page]    = 13.14
+    # memory 0.5 x 5,256,000 x $0.0000025 (Tier 1 idle min-instance memory) [page] =  6.57
+    # total                                                                          = 19.71
+    estimate = estimate_graph(fragment(service))
+
+    assert round(estimate.total, 6) == 19.71
+    assert estimate.unverified_rows == []
+
+
 def test_a_fragment_priced_on_verified_rows_only_in_two_regions() -> None:
     # Every figure here is [page]: Cloud NAT, load balancing, Secret Manager, Cloud KMS, Artifact
     # Registry and Cloud Scheduler pricing pages (stored copies read 2026-12-05).
@@ -377,7 +400,7 @@ def test_a_request_billed_api_service_pays_for_busy_time_and_requests() -> None:
     profile = TrafficProfile(
         requests_per_month=1_000_000, mean_duration_ms=100, cache_hit_rate=0, concurrency_utilization=0.5
     )
-    # busy = 1,000,000 x 0.1 s / (80 x 0.5) = 2,500 s
+    # busy = 1,000,000 x 0.1 s / (80 x 0.5) = 2,500 s; every figure [page] (Tier 1, request-based)
     # vCPU 2,500 x 1 x $0.000024 = 0.06; memory 2,500 x 0.5 x $0.0000025 = 0.003125
     # requests 1,000,000 x $0.40 / 1,000,000 = 0.40
     # total 0.463125
