@@ -39,10 +39,12 @@ Unit = Literal[
 ]
 
 
-# Where an amount was read. Only Google's own data verifies a row: its pricing page (a stored copy)
-# or an export of its Cloud Billing Catalog API (which names the SKU id).
-Basis = Literal["pricing-page", "catalog-export", "third-party", "recalled", "not-found"]
-VERIFYING_BASES = ("pricing-page", "catalog-export")
+# Where an amount was read. Only Google's own data verifies a row: its pricing page (a stored copy),
+# an export of its Cloud Billing Catalog API, or the API itself read by `omni cost check-prices`
+# (both name the SKU id).
+Basis = Literal["pricing-page", "catalog-export", "catalog-api", "third-party", "recalled", "not-found"]
+VERIFYING_BASES = ("pricing-page", "catalog-export", "catalog-api")
+CATALOG_API_SOURCE = "https://cloudbilling.googleapis.com/v1/services/"
 
 
 class PriceTableError(ValueError):
@@ -70,7 +72,7 @@ class PriceRow(BaseModel):
     read: datetime.date = Field(description="The stored copy's date, or the day it was read.")
     basis: Basis = Field(description="Where the amount came from; only Google's own data verifies it.")
     verified: bool = Field(
-        description="True only when read on Google's pricing page or a Cloud Billing catalog export."
+        description="True only when read on Google's pricing page or in its Cloud Billing catalog (export or API)."
     )
     note: str = ""
 
@@ -99,6 +101,11 @@ class PriceRow(BaseModel):
             raise ValueError("`amount: null` goes with `basis: not-found`, and only with it")
         if self.basis == "catalog-export" and self.sku_id is None:
             raise ValueError("a row read from a Cloud Billing catalog export names its sku_id")
+        if self.basis == "catalog-api" and (self.sku_id is None or not self.source.startswith(CATALOG_API_SOURCE)):
+            raise ValueError(
+                "a row read from the Cloud Billing Catalog API names its sku_id and, as source, "
+                f"the SKU list of its service ({CATALOG_API_SOURCE}<service id>/skus)"
+            )
         return self
 
     @property

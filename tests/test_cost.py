@@ -150,7 +150,7 @@ def test_the_committed_price_table_loads_and_every_row_says_where_it_was_read() 
     for row in table.rows:
         assert row.source.startswith("https://"), row.id
         assert row.verified or row.note, f"{row.id}: an unverified row says why"
-        assert row.verified == (row.basis in ("pricing-page", "catalog-export")), row.id
+        assert row.verified == (row.basis in ("pricing-page", "catalog-export", "catalog-api")), row.id
         assert (row.amount is None) == (row.basis == "not-found"), row.id
     for region in ("europe-west1", "us-central1"):
         for price_id in (
