@@ -17,6 +17,7 @@ import typer
 from cli.console import fail, out
 
 if TYPE_CHECKING:
+    from cost.catalog import Fetch
     from cost.model import StackEstimate
     from cost.profile import TrafficProfile
 
@@ -171,7 +172,7 @@ def gcloud_access_token() -> str | None:
     return token if done.returncode == 0 and token else None
 
 
-def catalog_fetch() -> Any:
+def catalog_fetch() -> Fetch:
     """The HTTP layer of `check-prices` (tests replace it to run without a network)."""
     from cost.catalog import urllib_fetch
 
@@ -211,8 +212,8 @@ def check_prices(
 ) -> None:
     """Check the price table against Google's Cloud Billing Catalog API (public list prices, USD).
 
-    A row with a sku_id is compared with that SKU; a row without one gets candidate SKUs to choose
-    from. Exit 1 when a row disagrees with its SKU (and --write was not given)."""
+    A row with a sku_id is compared with that SKU, a row without one gets candidates (docs/cost.md).
+    Exit 1 when a row disagrees with its SKU and --write was not given; 2 without credentials."""
     import datetime
     import os
 
