@@ -3,7 +3,7 @@
 A row that names its ``sku_id`` is compared with that SKU: its paid rate (the first rate beyond
 the free tier) converted to the row's unit and ``per`` (``cost/catalog.py``). A row without one
 gets candidate SKUs for a reviewer to choose from: same service, every region of the row in the
-SKU's ``serviceRegions``, a unit that converts, and description words shared with the row's
+SKU's ``serviceRegions`` (or ``global`` there), a unit that converts, and description words shared with the row's
 ``sku``, most shared first. Nothing is matched by guessing: a row gains a ``sku_id`` only by a
 person writing it.
 
@@ -73,7 +73,8 @@ def services_named_like(name: str, services: Iterable[CatalogService]) -> list[C
 
 
 def _covers_regions(sku: CatalogSku, row: PriceRow) -> bool:
-    return set(row.regions) <= set(sku.regions)
+    """Every region of the row is served by the SKU; a ``global`` SKU serves every region."""
+    return "global" in sku.regions or set(row.regions) <= set(sku.regions)
 
 
 def _agrees(catalog: Decimal, table: float | None) -> bool:

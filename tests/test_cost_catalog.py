@@ -362,6 +362,26 @@ def test_a_row_without_a_sku_id_lists_candidates_of_its_service_region_and_unit(
     assert f"candidate {JOB_MEMORY_SKU} 'Jobs Memory in europe-west1 / us-central1': 0.0000025 per GiB-second" in report
 
 
+def test_a_global_sku_serves_a_row_priced_in_regions_and_globally() -> None:
+    # Cloud Logging's rows answer for europe-west1, us-central1 and global alike.
+    ingestion = sku_document(
+        "ABCD-0000-0030", "Log Volume", "GiBy", [(0, usd("0", 0)), (50, usd("0", 500000000))], ["global"]
+    )
+    row = table_row(
+        id="logging.ingestion",
+        sku="Log Volume (ingestion)",
+        regions=["europe-west1", "us-central1", "global"],
+        unit="GiB",
+        amount=0.5,
+        sku_id="ABCD-0000-0030",
+    )
+
+    (check,) = run_check([row], [ingestion])
+
+    # units 0, nanos 500,000,000 per GiBy beyond the first 50: 0.5 per GiB.
+    assert (check.status, check.catalog_amount) == ("match", Decimal("0.5"))
+
+
 @pytest.mark.parametrize(
     ("table_service", "catalog_names", "expected"),
     [
