@@ -28,8 +28,10 @@ from cost.catalog import CatalogService, CatalogSku, catalog_dimension, price_in
 from cost.catalog import skus_url as catalog_skus_url
 from cost.prices import PriceRow, PriceTable, parse_price_table
 
-Status = Literal["match", "mismatch", "no-sku-id", "sku-not-found", "not-comparable", "no-service"]
-FAILING: tuple[Status, ...] = ("mismatch", "sku-not-found", "not-comparable")
+Status = Literal["match", "mismatch", "unit-suspect", "no-sku-id", "sku-not-found", "not-comparable", "no-service"]
+# `unit-suspect`: the figures differ by exactly 2^30/10^9, so the row's unit (GB or GiB) is likely
+# wrong rather than its amount; `--write` leaves it for a person (the estimator's quantity too).
+FAILING: tuple[Status, ...] = ("mismatch", "unit-suspect", "sku-not-found", "not-comparable")
 CANDIDATES_SHOWN = 5
 RELATIVE_TOLERANCE = Decimal("1e-9")  # the catalog's nanos and the table's decimals agree far closer
 GB_PER_GIB = Decimal(2) ** 30 / Decimal(10) ** 9
@@ -85,7 +87,10 @@ def _agrees(catalog: Decimal, table: float | None) -> bool:
 
 
 def _unit_hint(catalog: Decimal, table: float | None) -> str:
-    """Google's pages often write GB for GiB: say so when the figures differ by exactly that factor."""
+    """Google's pages often write GB for GiB: say so when the figures differ by exactly that factor.
+
+    The table's amount is compared in the table's unit, so 0.007 "per GB-hour" read off a page that
+    means GiB differs from the catalog's 0.007 per GiBy.h by exactly 2^30/10^9."""
     if table is None or table == 0 or catalog == 0:
         return ""
     ratio = Decimal(str(table)) / catalog
@@ -116,8 +121,10 @@ def check_row(index: int, row: PriceRow, skus: list[CatalogSku], searched: list[
                 sku,
                 detail=f"the SKU's unit {sku.usage_unit!r} ({sku.usage_unit_description}) cannot be read as {row.unit}",
             )
-        status: Status = "match" if _agrees(price, row.amount) else "mismatch"
-        detail = "" if status == "match" else _unit_hint(price, row.amount)
+        if _agrees(price, row.amount):
+            return RowCheck(index, row, "match", sku, price)
+        detail = _unit_hint(price, row.amount)
+        status: Status = "unit-suspect" if detail else "mismatch"
         return RowCheck(index, row, status, sku, price, detail=detail)
     wanted = _words(row.sku) - _STOP_WORDS
     candidates = []
@@ -182,8 +189,9 @@ def render_checks(checks: list[RowCheck]) -> str:
     lines = []
     for check in checks:
         row, head = check.row, f"{check.row.id} [{_regions(check.row)}]"
-        if check.status in ("match", "mismatch") and check.sku is not None and check.catalog_amount is not None:
-            label = "match   " if check.status == "match" else "MISMATCH"
+        compared = ("match", "mismatch", "unit-suspect")
+        if check.status in compared and check.sku is not None and check.catalog_amount is not None:
+            label = {"match": "match   ", "mismatch": "MISMATCH", "unit-suspect": "UNIT?   "}[check.status]
             lines.append(
                 f"{label} {head}: table {_table_figure(row)}, catalog {plain(check.catalog_amount)} "
                 f"(SKU {check.sku.sku_id} {check.sku.description!r}){check.detail}"
@@ -250,7 +258,8 @@ def _written_values(check: RowCheck, today: datetime.date) -> dict[str, str]:
 
 
 def write_checked_rows(text: str, checks: list[RowCheck], today: datetime.date) -> tuple[str, list[str]]:
-    """The table's text with every matched or mismatched row set to the catalog's figure.
+    """The table's text with every matched or mismatched row set to the catalog's figure (a row whose
+    unit is suspect is left for a person).
 
     Returns the new text and the ids written. Raises ``ValueError`` when the file's rows do not line
     up with the parsed table (a hand edit mid-run) and ``PriceTableError`` if the result would not
