@@ -295,10 +295,13 @@ class CatalogClient:
                 return
 
     def services(self) -> list[CatalogService]:
-        return [
-            CatalogService(item["serviceId"], item.get("displayName", ""))
-            for item in self._pages("/v1/services", {}, "services")
-        ]
+        try:
+            return [
+                CatalogService(item["serviceId"], item.get("displayName", ""))
+                for item in self._pages("/v1/services", {}, "services")
+            ]
+        except (KeyError, TypeError, AttributeError) as error:
+            raise CatalogError(f"/v1/services: a service is not in the documented shape ({error!r})") from None
 
     def skus(self, service_id: str) -> list[CatalogSku]:
         path = f"/v1/services/{urllib.parse.quote(service_id)}/skus"

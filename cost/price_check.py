@@ -271,7 +271,7 @@ def write_checked_rows(text: str, checks: list[RowCheck], today: datetime.date) 
     for check in sorted(checks, key=lambda check: check.index, reverse=True):
         if check.status not in ("match", "mismatch"):
             continue
-        first, end = blocks[check.index]
+        first, end = blocks[check.index] if check.index < len(blocks) else (0, 0)
         if lines[first].strip() != f"- id: {check.row.id}":
             raise ValueError(f"row {check.index} of the file is not {check.row.id}; run the check again")
         values = _written_values(check, today)

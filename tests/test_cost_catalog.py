@@ -541,6 +541,30 @@ def test_a_network_error_is_one_line_exit_2_and_never_shows_the_key(
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_googles_refusal_is_one_line_with_its_reason_over_http(
+    monkeypatch: pytest.MonkeyPatch, no_gcloud: None
+) -> None:
+    # The error body Google's APIs answer (google.rpc.Status as JSON: {"error": {"code", "message", "status"}}).
+    refusal = {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "x"}}
+    monkeypatch.setenv("GOOGLE_CLOUD_API_KEY", "s3cret-key")
+
+    with BackgroundHTTPServer(lambda method, path, body: (400, refusal), what="a refusing catalog") as server:
+        result = CliRunner().invoke(app, ["cost", "check-prices", "--endpoint", server.url])
+
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: /v1/services: the catalog answered HTTP 400 Bad Request: "
+        "API key not valid. Please pass a valid API key."
+    )
+
+
+def test_an_answer_not_in_the_documented_shape_is_refused_not_a_traceback() -> None:
+    client = CatalogClient(lambda url, headers: b'{"services": [{"displayName": "no id"}]}', Credentials(api_key="k"))
+
+    with pytest.raises(CatalogError, match="a service is not in the documented shape"):
+        client.services()
+
+
 def test_a_mismatch_exits_1_and_write_sets_the_row_end_to_end_over_http(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_gcloud: None
 ) -> None:
