@@ -523,6 +523,31 @@ def test_without_credentials_the_command_exits_2_naming_the_variable_and_how_to_
     assert "--api-target=service=cloudbilling.googleapis.com" in result.output
 
 
+def test_without_a_key_the_token_of_gcloud_is_sent_as_a_bearer_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stand-in `gcloud` on PATH (never the real one, never real credentials).
+    fake = tmp_path / "gcloud"
+    fake.write_text('#!/bin/sh\n[ "$1 $2" = "auth print-access-token" ] && echo t0ken-from-gcloud\n', encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("GOOGLE_CLOUD_API_KEY", raising=False)
+    seen: list[dict[str, str]] = []
+
+    def fetch(url: str, headers: dict[str, str]) -> bytes:
+        seen.append(headers)
+        assert "key=" not in url
+        return b"{}"
+
+    monkeypatch.setattr("cli.cost.catalog_fetch", lambda: fetch)
+
+    result = CliRunner().invoke(app, ["cost", "check-prices", "--services", "Cloud Run"])
+
+    assert seen[0]["Authorization"] == "Bearer t0ken-from-gcloud"
+    assert "t0ken-from-gcloud" not in result.output
+    assert "NO-SERVICE run.instance.cpu" in result.output  # an empty catalog has no Cloud Run
+
+
 def test_a_network_error_is_one_line_exit_2_and_never_shows_the_key(
     monkeypatch: pytest.MonkeyPatch, no_gcloud: None
 ) -> None:
