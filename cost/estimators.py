@@ -544,17 +544,18 @@ def forwarding_rule(resource: dict[str, Any], component: str, context: Context) 
     ]
     if "443" in str(inputs.get("portRange", "")):
         profile = context.profile
-        gb = profile.requests_per_month * (profile.request_kb + profile.response_kb) / 1_000_000
+        # Google prices data processing per GiB, in the region that processes it: the stack's region.
+        gib = profile.requests_per_month * (profile.request_kb + profile.response_kb) * 1000 / 2**30
         items.append(
             _item(
                 resource,
                 component,
                 context,
                 "data processed (requests and responses)",
-                gb,
+                gib,
                 "lb.data_processed",
                 fixed=False,
-                region="global",
+                region=context.region,
             )
         )
     return items
