@@ -30,6 +30,7 @@ from components import (
 from components import edge as front_door
 from components import usage as usage_metering
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
+from components.api_reference import ApiReference, ApiReferenceArgs
 from components.app_contract import (
     APP_WORKLOADS,
     BEAT_CPU,
@@ -50,14 +51,13 @@ from components.audit import Audit, AuditArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
-from components.api_reference import ApiReference, ApiReferenceArgs
 from components.edge import BucketPath, Edge, EdgeArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.network import Network, NetworkArgs
-from components.portal import PORTAL_IMAGE, Portal, PortalArgs, portal_env
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
+from components.portal import PORTAL_IMAGE, Portal, PortalArgs, portal_env
 from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
 from components.redis import Redis, RedisArgs

@@ -144,7 +144,7 @@ def _example(spec: Mapping[str, Any], media: Mapping[str, Any]) -> Any:
     if "example" in media:
         return media["example"]
     flat = _flatten(spec, media.get("schema", {}))
-    return {name: None for name in flat.get("properties", {})}
+    return dict.fromkeys(flat.get("properties", {}))
 
 
 def _operation(spec: Mapping[str, Any], route: str, method: str, operation: Mapping[str, Any]) -> str:
@@ -318,9 +318,7 @@ def render_reference_page(spec: Mapping[str, Any]) -> str:
         for tag, operations in by_tag.items()
         if operations
     )
-    toc = "".join(
-        f"<li>{html.escape(tag)}<ul>{''.join(items)}</ul></li>" for tag, items in contents.items() if items
-    )
+    toc = "".join(f"<li>{html.escape(tag)}<ul>{''.join(items)}</ul></li>" for tag, items in contents.items() if items)
     schemes = spec.get("components", {}).get("securitySchemes", {})
     auth = "".join(
         f"<li><code>{html.escape(s.get('name', name))}</code> ({html.escape(s.get('in', s.get('type', '')))}): "

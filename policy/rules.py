@@ -573,7 +573,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "bucket-access-locked-down",
-        "Buckets use uniform access and enforce public access prevention (the public status and reference buckets excepted).",
+        (
+            "Buckets use uniform access and enforce public access prevention (the public status and reference "
+            "buckets excepted)."
+        ),
         Enforcement.MANDATORY,
         bucket_access_locked_down,
     ),

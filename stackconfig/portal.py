@@ -84,7 +84,9 @@ class PortalSettings(ConfigModel):
     )
     cpu: CloudRunCpu = Field(default="1", description="vCPUs per instance (the portal runs no sidecar).")
     memory: str = Field(
-        default="512Mi", pattern=MEMORY_PATTERN, description="Memory per instance (`512Mi`, `1Gi`), within Cloud Run's range for `cpu`."
+        default="512Mi",
+        pattern=MEMORY_PATTERN,
+        description="Memory per instance (`512Mi`, `1Gi`), within Cloud Run's range for `cpu`.",
     )
     concurrency: int = Field(default=80, ge=1, le=1000, description="Requests one instance serves at once.")
     health_path: str = Field(
@@ -133,4 +135,3 @@ class PortalSettings(ConfigModel):
     def bucket_name(self, project: str) -> str:
         """The reference site's bucket: the setting, else `<project>-reference`."""
         return self.reference_bucket or f"{project}{REFERENCE_BUCKET_SUFFIX}"
-
