@@ -5,11 +5,13 @@ public host, with Google-managed certificates, Cloud Armor and Cloud CDN.
   certificate map and a MODERN TLS policy, TLS 1.2 at least) and HTTP on 80, whose own URL map
   only redirects to HTTPS (301), so no request is ever served in clear text.
 - **Routing**: a URL map with one host rule per backend (`edge.hosts`): the API, Grafana, the
-  status page, and room for more (a developer portal is one more service or bucket in the args).
+  status page, the developer portal; a bucket may also be served under a path of another host
+  (`bucket_paths`: the API reference at `/reference/` of the portal's host).
   A request for an unknown host goes to the API's backend, through the same Cloud Armor policy.
 - **Backends**: a serverless NEG per Cloud Run service (serverless NEGs take no health check:
   Cloud Run reports its own health), each in a backend service; the API's carries the Cloud Armor
-  policy (`armor.py`) and logs every request; Grafana's stays behind IAP, enabled on the Cloud Run
+  policy (`armor.py`) and logs every request; another service may get a policy of its own
+  (`service_policies`: the portal's WAF, denylist and per-IP throttle); Grafana's stays behind IAP, enabled on the Cloud Run
   service itself (IAP cannot be on both, and the service's IAP covers the load balancer's path too).
   The status page's bucket is a backend bucket with Cloud CDN (short TTLs) and an edge policy.
 - **Certificates**: Certificate Manager, one Google-managed certificate per host with a DNS
