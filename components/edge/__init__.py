@@ -11,8 +11,9 @@ public host, with Google-managed certificates, Cloud Armor and Cloud CDN.
 - **Backends**: a serverless NEG per Cloud Run service (serverless NEGs take no health check:
   Cloud Run reports its own health), each in a backend service; the API's carries the Cloud Armor
   policy (`armor.py`) and logs every request; another service may get a policy of its own
-  (`service_policies`: the portal's WAF, denylist and per-IP throttle); Grafana's stays behind IAP, enabled on the Cloud Run
-  service itself (IAP cannot be on both, and the service's IAP covers the load balancer's path too).
+  (`service_policies`: the portal's WAF, denylist and per-IP throttle); Grafana's stays behind
+  IAP, enabled on the Cloud Run service itself (IAP cannot be on both, and the service's IAP
+  covers the load balancer's path too).
   The status page's bucket is a backend bucket with Cloud CDN (short TTLs) and an edge policy.
 - **Certificates**: Certificate Manager, one Google-managed certificate per host with a DNS
   authorization, selected by a certificate map. DNS authorization rather than a managed SSL
@@ -265,14 +266,7 @@ class Edge(pulumi.ComponentResource):
             description="Public hosts to their backends (managed by Pulumi)",
             default_service=self.backends[API_BACKEND].id,
             host_rules=[{"hosts": [host], "path_matcher": backend} for backend, host in sorted(hosts.items())],
-            path_matchers=[
-                {
-                    "name": backend,
-                    "default_service": self.backends[backend].id,
-                    **({"path_rules": rules} if (rules := self._path_rules(backend, args.bucket_paths)) else {}),
-                }
-                for backend in sorted(hosts)
-            ],
+            path_matchers=[self._path_matcher(backend, args.bucket_paths) for backend in sorted(hosts)],
             opts=child,
         )
         redirect_map = gcp.compute.URLMap(
@@ -405,10 +399,24 @@ class Edge(pulumi.ComponentResource):
         self.dns_records = self._dns_records(hosts)
         self.register_outputs({"ip_address": self.ip_address, "urls": self.urls, "dns_records": self.dns_records})
 
-    def _path_rules(self, host_backend: str, bucket_paths: Mapping[str, BucketPath]) -> list[dict[str, Any]]:
+    def _path_matcher(
+        self, backend: str, bucket_paths: Mapping[str, BucketPath]
+    ) -> gcp.compute.URLMapPathMatcherArgsDict:
+        """One host's matcher: its backend by default, and the buckets served under its paths."""
+        matcher: gcp.compute.URLMapPathMatcherArgsDict = {
+            "name": backend,
+            "default_service": self.backends[backend].id,
+        }
+        if rules := self._path_rules(backend, bucket_paths):
+            matcher["path_rules"] = rules
+        return matcher
+
+    def _path_rules(
+        self, host_backend: str, bucket_paths: Mapping[str, BucketPath]
+    ) -> list[gcp.compute.URLMapPathMatcherPathRuleArgsDict]:
         """The path rules of one host: `<prefix>/*` to its bucket; `<prefix>` alone redirects to
         `<prefix>/`, which the bucket's website config serves as `<prefix>/index.html`."""
-        rules: list[dict[str, Any]] = []
+        rules: list[gcp.compute.URLMapPathMatcherPathRuleArgsDict] = []
         for backend, path in sorted(bucket_paths.items()):
             if path.host_backend != host_backend:
                 continue
