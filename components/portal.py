@@ -10,6 +10,8 @@ key, behind the edge on its own host.
   request passes the portal's Cloud Armor policy; without the edge (dev) its run.app URL.
 - **Invocation**: public through IAM (`allUsers` may invoke), as the load balancer calls without
   credentials; the portal authenticates its users itself (Identity Platform).
+- **Egress**: Direct VPC egress like every workload, so its calls (to the API over the edge, to
+  Identity Platform) leave through the stack's NAT under the VPC's firewall rules.
 - **Probes**: startup and liveness on `health_path` (docs/portal-contract.md).
 """
 
@@ -26,6 +28,7 @@ from components.cloud_run import (
     INGRESS,
     INVOKER_ROLE,
     PORT,
+    VPC_EGRESS,
     check_env_names,
     check_workload_name,
     http_probe,
@@ -76,6 +79,10 @@ class PortalArgs:
     region: str
     image: pulumi.Input[str]
     """The portal's image (`Registry.image("omni-portal", release)`), or the placeholder."""
+    network_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    """Direct VPC egress like every workload: its calls leave through the stack's NAT, under the
+    VPC's firewall rules (components/cloud_run/containers.py `VPC_EGRESS`)."""
     settings: PortalSettings = field(default_factory=PortalSettings)
     """Sizing, probes and Identity Platform settings; see `stackconfig.portal.PortalSettings`."""
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -146,6 +153,10 @@ class Portal(pulumi.ComponentResource):
                 "service_account": self.account.email,
                 "max_instance_request_concurrency": settings.concurrency,
                 "scaling": {"min_instance_count": settings.min_instances},
+                "vpc_access": {
+                    "network_interfaces": [{"network": args.network_id, "subnetwork": args.subnet_id}],
+                    "egress": VPC_EGRESS,
+                },
                 "containers": [
                     {
                         "name": APP_CONTAINER,

@@ -96,6 +96,8 @@ def test_prod_portal_is_sized_for_production(graphs: dict[str, dict[str, Any]]) 
     assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert service["inputs"]["deletionProtection"] is True
+    # Its calls leave through the stack's VPC and NAT, like every workload's.
+    assert template["vpcAccess"]["egress"] == "ALL_TRAFFIC"
     # No release yet: Google's placeholder container, as the API before its first push.
     assert container["image"] == "us-docker.pkg.dev/cloudrun/container/hello"
 
