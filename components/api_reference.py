@@ -86,7 +86,9 @@ class ApiReference(pulumi.ComponentResource):
                 content=files.apply(lambda built, file_name=file_name: built[file_name][0]),
                 content_type=content_type,
                 cache_control=CACHE_CONTROL,
-                opts=child,
+                # A new content type or Cache-Control replaces the object under the same name: the old
+                # one goes first, or its delete after the create would remove the new file.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)),
             )
         self.url = (
             pulumi.Output.from_input(args.site_url)

@@ -257,7 +257,8 @@ def test_the_reference_bucket_is_public_by_name_and_holds_the_page_and_the_docum
     graph = graphs[stack]
     bucket = named(graph, f"omni-{stack}-reference-site")
     public = named(graph, f"omni-{stack}-reference-site-public")
-    objects = {o["inputs"]["name"]: o["inputs"] for o in of_type(graph, OBJECT) if "-reference-" in o["name"]}
+    found = [o for o in of_type(graph, OBJECT) if "-reference-" in o["name"]]
+    objects = {o["inputs"]["name"]: o["inputs"] for o in found}
 
     assert bucket["inputs"]["uniformBucketLevelAccess"] is True
     assert bucket["inputs"]["website"] == {"mainPageSuffix": "index.html"}
@@ -266,6 +267,8 @@ def test_the_reference_bucket_is_public_by_name_and_holds_the_page_and_the_docum
         "reference/index.html": ("text/html; charset=utf-8", "public, max-age=300"),
         "reference/openapi.json": ("application/json", "public, max-age=300"),
     }
+    # A replaced object keeps its name: the old one goes first, or its delete would remove the new file.
+    assert all(o["deleteBeforeReplace"] is True for o in found)
     if stack == "dev":
         assert graph["outputs"]["api_reference_url"] == (
             "https://storage.googleapis.com/omni-api-dev-reference/reference/index.html"
