@@ -19,6 +19,7 @@ from components import (
     identity,
     managed_prometheus,
     network,
+    portal,
     redis,
     registry,
     rule_evaluator,
@@ -29,6 +30,7 @@ from components import (
 from components import edge as front_door
 from components import usage as usage_metering
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
+from components.api_reference import ApiReference, ApiReferenceArgs
 from components.app_contract import (
     APP_WORKLOADS,
     BEAT_CPU,
@@ -36,6 +38,7 @@ from components.app_contract import (
     METRICS_PATH,
     METRICS_PORT,
     METRICS_WORKLOADS,
+    PLACEHOLDER_IMAGE,
     TRACED_WORKLOADS,
     app_image,
     celery_command,
@@ -48,12 +51,13 @@ from components.audit import Audit, AuditArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
-from components.edge import Edge, EdgeArgs
+from components.edge import BucketPath, Edge, EdgeArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
+from components.portal import PORTAL_IMAGE, Portal, PortalArgs, portal_env
 from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
 from components.redis import Redis, RedisArgs
@@ -70,6 +74,7 @@ from components.tracing import CollectorConfig, Tracing, TracingArgs
 from components.usage import Usage, UsageArgs
 from dashboards.render import render_for
 from stackconfig import load_from_runtime
+from stackconfig.armor import portal_rules
 from stackconfig.monitoring import monitoring_config
 from statuspage.notices import NOTICES_DIR
 
@@ -102,6 +107,7 @@ apis = ProjectServices(
             *(budget.REQUIRED_APIS if config.cost.enabled else ()),
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
+            *(portal.REQUIRED_APIS if config.portal.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -444,6 +450,53 @@ status = (
     else None
 )
 
+# The developer portal behind the edge on its own host, and the API reference on the CDN beside it.
+public_api_url = f"https://{config.edge.hosts.api}" if config.edge.enabled else api.uri
+portal_host = config.edge.hosts.portal if config.edge.enabled else None
+reference = (
+    ApiReference(
+        f"{base}-reference",
+        ApiReferenceArgs(
+            project=config.project,
+            region=config.region,
+            bucket=config.portal.bucket_name(config.project),
+            api_url=public_api_url,
+            site_url=f"https://{portal_host}/reference/" if portal_host else None,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.portal.enabled
+    else None
+)
+developer_portal = (
+    Portal(
+        f"{base}-portal",
+        PortalArgs(
+            project=config.project,
+            region=config.region,
+            image=images.image(PORTAL_IMAGE, config.portal.release) if config.portal.release else PLACEHOLDER_IMAGE,
+            network_id=net.network_id,
+            subnet_id=net.subnet_id,
+            settings=config.portal,
+            env=portal_env(
+                environment=config.environment,
+                release=config.portal.release,
+                project=config.project,
+                api_url=public_api_url,
+                reference_url=reference.url,
+                public_url=f"https://{portal_host}/" if portal_host else None,
+                tenant_id=config.portal.identity.tenant_id,
+            ),
+            behind_load_balancer=config.edge.enabled,
+            deletion_protection=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.portal.enabled and reference is not None
+    else None
+)
+
 # The front door: the HTTPS load balancer, certificates, Cloud Armor and CDN for every public host.
 edge = (
     Edge(
@@ -452,8 +505,14 @@ edge = (
             project=config.project,
             region=config.region,
             settings=config.edge,
-            services={"api": api.name, **({"grafana": grafana_ui.name} if grafana_ui else {})},
+            services={
+                "api": api.name,
+                **({"grafana": grafana_ui.name} if grafana_ui else {}),
+                **({"portal": developer_portal.name} if developer_portal else {}),
+            },
             buckets={"status": status.bucket.name} if status else {},
+            bucket_paths={"reference": BucketPath("portal", "/reference", reference.bucket.name)} if reference else {},
+            service_policies={"portal": portal_rules(config.edge.armor)} if developer_portal else {},
         ),
         opts=after_apis,
     )
@@ -480,6 +539,7 @@ deployers = DeployIdentity(
             "alerting": alerting.account.email,
             **(status.runtime_emails if status else {}),
             **(usage_pipeline.runtime_emails if usage_pipeline else {}),
+            **({"portal": developer_portal.email} if developer_portal else {}),
         },
     ),
     opts=after_apis,
@@ -514,6 +574,9 @@ if edge:
     pulumi.export("edge_urls", edge.urls)
     # The records to publish at the domain's DNS host (docs/edge.md).
     pulumi.export("edge_dns_records", edge.dns_records)
+if developer_portal and reference:
+    pulumi.export("portal_url", f"https://{portal_host}/" if portal_host else developer_portal.uri)
+    pulumi.export("api_reference_url", reference.url)
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)

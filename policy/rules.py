@@ -373,6 +373,10 @@ PUBLIC_GRANTS_ALLOWED = frozenset(
         ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "roles/run.invoker", "-api-public-invoker"),
         # The status page: its objects readable by name, not listable.
         ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.legacyObjectReader", "-status-site-public"),
+        # The developer portal signs its users in itself, behind the edge's Cloud Armor policy.
+        ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "roles/run.invoker", "-portal-public-invoker"),
+        # The API reference site: its objects readable by name, not listable.
+        ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.legacyObjectReader", "-reference-site-public"),
     }
 )
 
@@ -395,7 +399,7 @@ def public_grants_allowlisted(resource: PolicyResource) -> Iterator[str]:
 
 BUCKET = "gcp:storage/bucket:Bucket"
 # Buckets meant to be public: their access prevention is inherited so the allowlisted grant works.
-PUBLIC_BUCKETS_ALLOWED = ("-status-site",)
+PUBLIC_BUCKETS_ALLOWED = ("-status-site", "-reference-site")
 
 
 def bucket_access_locked_down(resource: PolicyResource) -> Iterator[str]:
@@ -569,7 +573,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "bucket-access-locked-down",
-        "Buckets use uniform access and enforce public access prevention (the public status bucket excepted).",
+        (
+            "Buckets use uniform access and enforce public access prevention (the public status and reference "
+            "buckets excepted)."
+        ),
         Enforcement.MANDATORY,
         bucket_access_locked_down,
     ),

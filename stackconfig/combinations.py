@@ -127,6 +127,8 @@ def derived_name_conflicts(config: StackConfig) -> list[ConfigConflict]:
         buckets.append((f"{config.project}{GRAFANA_BUCKET_SUFFIX}", ("project", "grafana.enabled")))
     if config.status_page.enabled and config.status_page.bucket is None:
         buckets.append((f"{config.project}{STATUS_BUCKET_SUFFIX}", ("project", "statusPage.bucket")))
+    if config.portal.enabled and config.portal.reference_bucket is None:
+        buckets.append((config.portal.bucket_name(config.project), ("project", "portal.referenceBucket")))
     for bucket, keys in buckets:
         if problem := gcp_rules.bucket_name(bucket):
             conflicts.append(ConfigConflict(f"the bucket name {bucket!r} built from the project id: {problem}", *keys))

@@ -25,6 +25,7 @@ from .edge import EdgeSettings, check_edge_fits
 from .errors import ConfigConflict
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
+from .portal import PortalSettings
 from .usage import UsageConfig
 
 PROJECT_NAMESPACE = "omni-infra"
@@ -446,6 +447,9 @@ class StackConfig(ConfigModel):
     status_page: StatusPageConfig = Field(
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
+    )
+    portal: PortalSettings = Field(
+        default_factory=PortalSettings, description="The developer portal (see PortalSettings)."
     )
     edge: EdgeSettings = Field(
         default_factory=EdgeSettings, description="The HTTPS load balancer, Cloud Armor, CDN (see EdgeSettings)."

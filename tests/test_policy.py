@@ -668,8 +668,15 @@ def test_real_stacks_pass_the_pack(graphs: dict[str, dict[str, Any]], stack: str
     report = check_graph(graphs[stack])
 
     assert report.passed, [f"{v.policy}: {v.name}: {v.message}" for v in report.mandatory]
-    # The one known advisory: dev turns the edge off, so its API answers on its run.app URL.
-    expected = {("cloud-run-ingress-behind-load-balancer", "omni-dev-api-service")} if stack == "dev" else set()
+    # The known advisories: dev turns the edge off, so its API and its portal answer on their run.app URLs.
+    expected = (
+        {
+            ("cloud-run-ingress-behind-load-balancer", "omni-dev-api-service"),
+            ("cloud-run-ingress-behind-load-balancer", "omni-dev-portal-service"),
+        }
+        if stack == "dev"
+        else set()
+    )
     assert {(v.policy, v.name) for v in report.advisory} == expected
     assert report.resources_checked > 50
 
@@ -698,6 +705,6 @@ def test_omni_check_runs_the_policies_over_every_stack(project_copy: Project) ->
     assert result.exit_code == 0, result.output
     for stack in ("dev", "staging", "prod"):
         assert f"✓ {stack}: policies:" in result.output
-    assert "0 mandatory and 1 advisory violations" in result.output  # dev, without the edge
+    assert "0 mandatory and 2 advisory violations" in result.output  # dev's API and portal, without the edge
     assert "0 mandatory and 0 advisory violations" in result.output  # staging and prod, behind it
     assert "advisory cloud-run-ingress-behind-load-balancer" in result.output
