@@ -67,12 +67,22 @@ JOB_MODES = ("invoice", "reconcile")
 MAX_BACKOFF_SECONDS = 600  # Pub/Sub's ceiling for a retry policy's backoff
 
 
-def topic_encryption(key: CustomerKey | None, region: str) -> dict[str, object]:
+@dataclass(frozen=True)
+class TopicEncryption:
     """A topic's CMEK inputs: the key, and message storage in the key's region only (a regional
-    key protects messages stored where it is). None: Google's default encryption, anywhere."""
+    key protects messages stored where it is). Both None: Google's default encryption, anywhere."""
+
+    kms_key_name: pulumi.Input[str] | None = None
+    message_storage_policy: gcp.pubsub.TopicMessageStoragePolicyArgs | None = None
+
+
+def topic_encryption(key: CustomerKey | None, region: str) -> TopicEncryption:
     if key is None:
-        return {}
-    return {"kms_key_name": key.key_id, "message_storage_policy": {"allowed_persistence_regions": [region]}}
+        return TopicEncryption()
+    return TopicEncryption(
+        kms_key_name=key.key_id,
+        message_storage_policy=gcp.pubsub.TopicMessageStoragePolicyArgs(allowed_persistence_regions=[region]),
+    )
 
 
 @dataclass(frozen=True)
@@ -167,7 +177,7 @@ class Usage(pulumi.ComponentResource):
         child = child_options(self, opts)
         stateful = child_options(self, opts, protect=args.protect)
         topic_key = topic_encryption(args.messaging_key, args.region)
-        table_key = {"kms_key_name": args.analytics_key.key_id} if args.analytics_key else None
+        analytics_key = args.analytics_key.key_id if args.analytics_key else None
         analytics_grants = list(args.analytics_key.grants) if args.analytics_key else []
 
         def after(*resources: pulumi.Resource, protect: bool = False) -> pulumi.ResourceOptions:
@@ -193,7 +203,8 @@ class Usage(pulumi.ComponentResource):
             labels=dict(args.labels),
             # The apps publish JSON; Pub/Sub refuses a message the schema does not accept.
             schema_settings={"schema": schema.id, "encoding": "JSON"},
-            **topic_key,
+            kms_key_name=topic_key.kms_key_name,
+            message_storage_policy=topic_key.message_storage_policy,
             opts=after(schema, *(args.messaging_key.grants if args.messaging_key else ())),
         )
         for label, member in sorted(args.publishers.items()):
@@ -216,7 +227,11 @@ class Usage(pulumi.ComponentResource):
             labels=dict(args.labels),
             delete_contents_on_destroy=not args.protect,
             # New tables default to the key; ours also name it (below), so none is left out.
-            default_encryption_configuration=table_key,
+            default_encryption_configuration=(
+                gcp.bigquery.DatasetDefaultEncryptionConfigurationArgs(kms_key_name=analytics_key)
+                if analytics_key
+                else None
+            ),
             opts=after(*analytics_grants, protect=True),
         )
         self.events_table = gcp.bigquery.Table(
@@ -235,7 +250,9 @@ class Usage(pulumi.ComponentResource):
             clusterings=["tenant_id"],
             labels=dict(args.labels),
             deletion_protection=args.protect,
-            encryption_configuration=table_key,
+            encryption_configuration=(
+                gcp.bigquery.TableEncryptionConfigurationArgs(kms_key_name=analytics_key) if analytics_key else None
+            ),
             opts=stateful,
         )
         self.invoices_table = gcp.bigquery.Table(
@@ -250,7 +267,9 @@ class Usage(pulumi.ComponentResource):
             clusterings=["tenant_id"],
             labels=dict(args.labels),
             deletion_protection=args.protect,
-            encryption_configuration=table_key,
+            encryption_configuration=(
+                gcp.bigquery.TableEncryptionConfigurationArgs(kms_key_name=analytics_key) if analytics_key else None
+            ),
             opts=stateful,
         )
         self.views = {}
@@ -286,7 +305,8 @@ class Usage(pulumi.ComponentResource):
             name=f"{args.topic}-dead-letter",
             project=args.project,
             labels=dict(args.labels),
-            **topic_key,
+            kms_key_name=topic_key.kms_key_name,
+            message_storage_policy=topic_key.message_storage_policy,
             opts=after(*(args.messaging_key.grants if args.messaging_key else ())),
         )
         dead_letter_publisher = gcp.pubsub.TopicIAMMember(
