@@ -29,9 +29,9 @@ class EncryptionSettings(ConfigModel):
         default=True,
         description=(
             "A Cloud KMS key ring with one key per data class, used by Cloud SQL, Memorystore, the buckets, "
-            "BigQuery, Pub/Sub and Artifact Registry. Prod keeps it on (the policy pack refuses a prod data store "
-            "without a key); dev may turn it off. Turning it on for existing data stores replaces some of them: "
-            "read docs/encryption.md first."
+            "BigQuery, Pub/Sub and Artifact Registry. Prod keeps it on (refused otherwise, and the policy pack "
+            "refuses a prod data store without a key); dev may turn it off. Turning it on for existing data stores "
+            "replaces some of them: read docs/encryption.md first."
         ),
     )
     rotation_period_days: int = Field(

@@ -174,11 +174,12 @@ def test_the_fields_that_adopt_a_key_are_force_new_in_the_provider_where_the_dif
         assert field not in force_new(type_), type_
 
 
-def test_adopting_keys_on_an_existing_prod_replaces_its_data_stores_and_the_diff_says_so(project_copy):
-    edit_stack_file(project_copy, "prod", "config:\n", "config:\n  omni-infra:encryption:\n    enabled: false\n")
-    without_keys = run_stack(project_copy, "prod").to_json()
-    edit_stack_file(project_copy, "prod", "  omni-infra:encryption:\n    enabled: false\n", "")
-    with_keys = run_stack(project_copy, "prod").to_json()
+def test_adopting_keys_on_an_existing_stack_replaces_its_data_stores_and_the_diff_says_so(project_copy):
+    """Staging, which may turn keys off (prod may not), stands for any stack created before its keys."""
+    edit_stack_file(project_copy, "staging", "config:\n", "config:\n  omni-infra:encryption:\n    enabled: false\n")
+    without_keys = run_stack(project_copy, "staging").to_json()
+    edit_stack_file(project_copy, "staging", "  omni-infra:encryption:\n    enabled: false\n", "")
+    with_keys = run_stack(project_copy, "staging").to_json()
 
     report = compute_diff(without_keys, with_keys)
     data_loss = {(d.type, d.name) for d in report.dangers if d.kind is DangerKind.REPLACE_STATEFUL}
@@ -186,25 +187,34 @@ def test_adopting_keys_on_an_existing_prod_replaces_its_data_stores_and_the_diff
     updated = {(r.type, r.name) for r in report.of_kind(ChangeKind.UPDATE)}
 
     replaced_stores = {
-        (SQL, "omni-prod-pg"),
-        (SQL, "omni-prod-pg-replica"),
-        (REDIS, "omni-prod-cache-redis"),
-        (REDIS, "omni-prod-broker-redis"),
-        (REPOSITORY, "omni-prod-repository"),
-        (TABLE, "omni-prod-usage-events"),
-        (TABLE, "omni-prod-usage-invoices"),
+        (SQL, "omni-staging-pg"),
+        (SQL, "omni-staging-pg-replica"),
+        (REDIS, "omni-staging-cache-redis"),
+        (REDIS, "omni-staging-broker-redis"),
+        (REPOSITORY, "omni-staging-repository"),
+        (TABLE, "omni-staging-usage-events"),
+        (TABLE, "omni-staging-usage-invoices"),
     }
     assert replaced_stores <= data_loss
-    # Protected in prod: Pulumi refuses, so nothing is lost by accident; docs/encryption.md migrates.
+    # Protected (staging and prod): Pulumi refuses, so nothing is lost by accident; docs/encryption.md migrates.
     assert replaced_stores <= refused
     # Updated in place: new data uses the key, nothing is lost.
     assert {
-        (TOPIC, "omni-prod-usage-topic"),
-        (TOPIC, "omni-prod-usage-dead-letter"),
-        (BUCKET, "omni-prod-grafana-provisioning"),
-        (DATASET, "omni-prod-usage-dataset"),
+        (TOPIC, "omni-staging-usage-topic"),
+        (TOPIC, "omni-staging-usage-dead-letter"),
+        (BUCKET, "omni-staging-grafana-provisioning"),
+        (DATASET, "omni-staging-usage-dataset"),
     } <= updated
     assert not [d for d in report.dangers if d.type in (TOPIC, BUCKET, DATASET)]
+
+
+def test_prod_without_keys_is_refused_naming_the_key_before_any_resource(project_copy):
+    edit_stack_file(project_copy, "prod", "config:\n", "config:\n  omni-infra:encryption:\n    enabled: false\n")
+    error, declared = failing_run(project_copy, "prod")
+
+    assert "  omni-infra:encryption.enabled: found " in str(error)
+    assert "prod encrypts its data with its own Cloud KMS keys" in str(error)
+    assert declared == []
 
 
 @pytest.mark.parametrize(
