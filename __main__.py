@@ -15,6 +15,7 @@ from components import (
     cloud_run,
     database,
     deploy_identity,
+    encryption,
     grafana,
     identity,
     managed_prometheus,
@@ -52,6 +53,7 @@ from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job,
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
 from components.edge import BucketPath, Edge, EdgeArgs
+from components.encryption import CustomerKey, DataClass, Encryption, EncryptionArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
@@ -108,12 +110,42 @@ apis = ProjectServices(
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
             *(portal.REQUIRED_APIS if config.portal.enabled else ()),
+            *(encryption.REQUIRED_APIS if config.encryption.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
 # Every component's resources wait for the APIs on a new project.
 after_apis = pulumi.ResourceOptions(providers=[provider], depends_on=[apis])
+
+# Customer-managed encryption: a key per class of data the stack stores (docs/encryption.md).
+keys = (
+    Encryption(
+        base,
+        EncryptionArgs(
+            project=config.project,
+            location=config.region,
+            data_classes=[
+                DataClass.DATABASE,
+                DataClass.CACHE,
+                DataClass.IMAGES,
+                *([DataClass.OBJECTS] if config.grafana.enabled else []),
+                *([DataClass.ANALYTICS, DataClass.MESSAGING] if config.usage.enabled else []),
+            ],
+            settings=config.encryption,
+            labels=config.common_labels,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.encryption.enabled
+    else None
+)
+
+
+def key_for(data_class: DataClass) -> CustomerKey | None:
+    return keys.key(data_class) if keys else None
+
 
 net = Network(
     base,
@@ -122,7 +154,11 @@ net = Network(
 )
 accounts = Identities(base, IdentitiesArgs(project=config.project), opts=after_apis)
 images = Registry(
-    base, RegistryArgs(region=config.region, project=config.project, protect=config.protect), opts=after_apis
+    base,
+    RegistryArgs(
+        region=config.region, project=config.project, protect=config.protect, encryption=key_for(DataClass.IMAGES)
+    ),
+    opts=after_apis,
 )
 db = Database(
     base,
@@ -134,6 +170,7 @@ db = Database(
         protect=config.protect,
         iam_service_accounts={workload: accounts.emails[workload] for workload in APP_WORKLOADS},
         labels=config.common_labels,
+        encryption=key_for(DataClass.DATABASE),
     ),
     opts=after_apis,
 )
@@ -147,6 +184,7 @@ cache, broker = (
             role=role,
             settings=config.redis.cache if role == "cache" else config.redis.broker,
             protect=config.protect,
+            encryption=key_for(DataClass.CACHE),
         ),
         opts=after_apis,
     )
@@ -305,6 +343,8 @@ usage_pipeline = (
             stripe_key_added=config.usage.stripe_key_added,
             environment=config.environment,
             protect=config.protect,
+            analytics_key=key_for(DataClass.ANALYTICS),
+            messaging_key=key_for(DataClass.MESSAGING),
         ),
         opts=after_apis,
     )
@@ -416,6 +456,7 @@ grafana_ui = (
             scrape_interval=config.metrics.scrape_interval,
             host=config.edge.hosts.grafana if config.edge.enabled else None,
             protect=config.protect,
+            encryption=key_for(DataClass.OBJECTS),
         ),
         opts=after_apis,
     )

@@ -60,6 +60,10 @@ IDENTITY_LABELS = (
     "topic_id",
     "job_name",
     "usage_month",
+    # Cloud KMS key events (alerts/encryption.py)
+    "key_ring",
+    "crypto_key",
+    "method",
 )
 
 # One notification per alert name and severity: five databases filling up make one page.

@@ -720,9 +720,10 @@ def secret(resource: dict[str, Any], component: str, context: Context) -> list[L
 
 
 def crypto_key(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
-    return [
-        _item(resource, component, context, "1 active key version", 1, "kms.key_version", fixed=True, region="global")
-    ]
+    # The primary version; each rotation adds one, billed until someone destroys the old ones.
+    template = (resource.get("inputs") or {}).get("versionTemplate") or {}
+    row = "kms.key_version.hsm" if template.get("protectionLevel") == "HSM" else "kms.key_version"
+    return [_item(resource, component, context, "1 active key version", 1, row, fixed=True, region="global")]
 
 
 def scheduler_job(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:

@@ -37,6 +37,7 @@ class Source(StrEnum):
     EDGE = "edge"  # the HTTPS load balancer, and Cloud Armor's decisions counted from its logs
     PUBSUB = "pubsub"
     CUSTOM = "custom"  # written to Cloud Monitoring by our own jobs (the invoicing reconciliation)
+    KMS = "kms"  # Cloud KMS key events, counted from its audit logs (components/encryption.py)
     PROMETHEUS = "prometheus"
 
 
@@ -483,6 +484,17 @@ ARMOR_PREVIEW_DECISIONS = Metric(
     "What Cloud Armor's rules in preview mode would have done, by policy, rule priority and outcome.",
     "reqps",
     ("policy", "priority", "outcome"),
+)
+
+# --- Cloud KMS: key versions disabled or destroyed, counted from the audit logs --------------
+KMS_KEY_EVENTS = Metric(
+    "logging_googleapis_com:user_kms_key_version_disabled_or_destroyed",
+    Kind.COUNTER,
+    Source.KMS,
+    "Cloud KMS key versions disabled or scheduled for destruction, by key ring, key and method "
+    "(UpdateCryptoKeyVersion to DISABLED, DestroyCryptoKeyVersion), counted from the Admin Activity audit logs.",
+    "short",
+    ("key_ring", "crypto_key", "method"),
 )
 
 # --- Prometheus itself: the collectors' scrape results and the rule evaluator's alerts ---------

@@ -468,6 +468,39 @@ def prod_data_store_floor(resource: PolicyResource) -> Iterator[str]:
             )
 
 
+BIGQUERY_TABLE = "gcp:bigquery/table:Table"
+# Where each data store that takes a customer-managed key names it (components/encryption.py).
+# Left out on purpose (docs/encryption.md): Secret Manager secrets, the audit log bucket.
+CMEK_FIELDS: dict[str, tuple[str, str]] = {
+    SQL_INSTANCE: ("encryptionKeyName", "Cloud SQL instance"),
+    REDIS_INSTANCE: ("customerManagedKey", "Memorystore instance"),
+    BUCKET: ("encryption.defaultKmsKeyName", "bucket"),
+    "gcp:bigquery/dataset:Dataset": ("defaultEncryptionConfiguration.kmsKeyName", "BigQuery dataset"),
+    BIGQUERY_TABLE: ("encryptionConfiguration.kmsKeyName", "BigQuery table"),
+    "gcp:pubsub/topic:Topic": ("kmsKeyName", "Pub/Sub topic"),
+    REGISTRY: ("kmsKeyName", "Artifact Registry repository"),
+}
+
+
+def prod_data_encrypted_with_cmek(resource: PolicyResource) -> Iterator[str]:
+    if resource.environment != "prod" or resource.type not in CMEK_FIELDS:
+        return
+    inputs = resource.inputs
+    if resource.type == REGISTRY and inputs.get("mode") in CACHE_MODES:
+        return  # a cache of public images holds nothing of ours
+    if resource.type == BUCKET and resource.name.endswith(PUBLIC_BUCKETS_ALLOWED):
+        return  # published to everyone: a key would guard nothing
+    if resource.type == BIGQUERY_TABLE and inputs.get("view"):
+        return  # a view stores no data
+    path, what = CMEK_FIELDS[resource.type]
+    key = _at(inputs, path)
+    if not key and not _is_unknown(key):
+        yield (
+            f"prod {what} without a customer-managed key: set {path} to the stack's key "
+            "(components/encryption.py, config encryption.enabled)"
+        )
+
+
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 AUDIT_MIN_RETENTION_DAYS = 365
 
@@ -597,6 +630,12 @@ RULES: tuple[Rule, ...] = (
         f"In prod, the audit log bucket is locked and keeps entries {AUDIT_MIN_RETENTION_DAYS} days or more.",
         Enforcement.MANDATORY,
         prod_audit_bucket_locked,
+    ),
+    Rule(
+        "prod-data-encrypted-with-cmek",
+        "In prod, every data store that takes a customer-managed encryption key names one.",
+        Enforcement.MANDATORY,
+        prod_data_encrypted_with_cmek,
     ),
     Rule(
         "label-limits",

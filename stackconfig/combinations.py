@@ -91,6 +91,15 @@ def prod_floor_conflicts(config: StackConfig) -> list[ConfigConflict]:
                     f"redis.{role}.tier",
                 )
             )
+    if not config.encryption.enabled:
+        conflicts.append(
+            ConfigConflict(
+                "prod encrypts its data with its own Cloud KMS keys: without them no one can cut a data store off "
+                "from its data, and the policy pack refuses every prod data store (docs/encryption.md); "
+                "remove encryption.enabled",
+                "encryption.enabled",
+            )
+        )
     if config.database.log_retention_days < PROD_MIN_LOG_RETENTION_DAYS:
         conflicts.append(
             ConfigConflict(

@@ -22,6 +22,7 @@ from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
+from .encryption import EncryptionSettings
 from .errors import ConfigConflict
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
@@ -453,6 +454,9 @@ class StackConfig(ConfigModel):
     )
     edge: EdgeSettings = Field(
         default_factory=EdgeSettings, description="The HTTPS load balancer, Cloud Armor, CDN (see EdgeSettings)."
+    )
+    encryption: EncryptionSettings = Field(
+        default_factory=EncryptionSettings, description="CMEK keys (see EncryptionSettings)."
     )
 
     @field_validator("edge")

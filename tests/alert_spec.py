@@ -23,6 +23,8 @@ Where a value follows the stack, it is given per stack with where it comes from.
   2 minutes; Cloud Armor throttling above 10% or WAF blocks above 2% of the API's requests over 10
   minutes are tickets after 10; a certificate with fewer than 21 days left (managed renewal starts
   at 30) or none served to an uptime check, for an hour, are tickets.
+- Encryption (docs/encryption.md, the runbook; encryption.enabled: staging and prod): any Cloud KMS
+  key version disabled or scheduled for destruction in the last hour pages after a minute.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 
 STACKS = ("dev", "staging", "prod")
 EDGE_STACKS = ("staging", "prod")  # edge.enabled
+ENCRYPTION_STACKS = ("staging", "prod")  # encryption.enabled
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ SPEC: dict[tuple[str, str], AlertSpec] = {
     ("EdgeWafBlocksHigh", "warning"): AlertSpec("10m", (">", 0.02), stacks=EDGE_STACKS),
     ("EdgeCertificateExpiringSoon", "warning"): AlertSpec("1h", ("<", 21), stacks=EDGE_STACKS),
     ("EdgeCertificateNotServed", "warning"): AlertSpec("1h", stacks=EDGE_STACKS),
+    # --- encryption (staging and prod) ----------------------------------------------------------
+    ("KeyVersionDisabledOrDestroyed", "critical"): AlertSpec("1m", (">", 0), stacks=ENCRYPTION_STACKS),
 }
 
 

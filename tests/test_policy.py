@@ -142,7 +142,23 @@ class Case:
         return f"{self.rule}-{'violates' if self.violates else 'passes'}-{self.resource['name']}"
 
 
+KEY = "projects/omni-api-prod/locations/europe-west1/keyRings/omni-prod-keys/cryptoKeys/database"
+CMEK = "prod-data-encrypted-with-cmek"
+TOPIC = "gcp:pubsub/topic:Topic"
+TABLE = "gcp:bigquery/table:Table"
 CASES: tuple[Case, ...] = (
+    Case(CMEK, node(SQL, {**sql(), "encryptionKeyName": KEY}, protect=True, name="cmek-sql"), False),
+    # In preview the key's id is not known yet: set, but unknown, is not judged.
+    Case(CMEK, node(REDIS, {**redis(), "customerManagedKey": UNKNOWN}, protect=True, name="cmek-redis"), False),
+    Case(CMEK, node(SQL, sql(), protect=True, name="google-key-sql"), True),
+    Case(CMEK, node(REDIS, redis(), protect=True, name="google-key-redis"), True),
+    Case(CMEK, node(TOPIC, {"name": "usage"}, name="google-key-topic"), True),
+    Case(CMEK, node(TABLE, {"tableId": "events", "encryptionConfiguration": {}}, name="empty-key-table"), True),
+    Case(CMEK, node(TABLE, {"tableId": "daily", "view": {"query": "SELECT 1"}}, name="a-view"), False),
+    Case(CMEK, node(REGISTRY, {"mode": "REMOTE_REPOSITORY"}, name="dockerhub-cache"), False),
+    Case(CMEK, node(REGISTRY, {"mode": "STANDARD_REPOSITORY"}, protect=True, name="google-key-images"), True),
+    Case(CMEK, node("gcp:storage/bucket:Bucket", {"name": "p"}, name="omni-prod-status-site"), False),
+    Case(CMEK, node(SQL, sql("dev"), name="dev-sql"), False, environment="dev"),
     Case("cloud-sql-no-public-ip", node(SQL, sql(), protect=True, name="private-sql"), False),
     Case("cloud-sql-no-public-ip", node(SQL, sql(ipv4Enabled=True), protect=True, name="public-sql"), True),
     Case("cloud-sql-no-public-ip", node(SQL, {"settings": {}}, protect=True, name="default-ip-sql"), True),
@@ -604,6 +620,7 @@ def test_security_policies_are_mandatory() -> None:
         "workload-identity-pinned",
         "prod-data-store-floor",
         "prod-audit-bucket-locked",
+        "prod-data-encrypted-with-cmek",
         "label-limits",
     }
 
@@ -641,7 +658,7 @@ def test_a_report_passes_with_advisory_violations_only_and_fails_with_a_mandator
 
 
 def test_a_resource_that_does_not_say_its_environment_is_judged_as_prod() -> None:
-    unlabelled = dict(node(SQL, sql(), protect=False, name="who-knows"), provider=None)
+    unlabelled = dict(node(SQL, {**sql(), "encryptionKeyName": KEY}, protect=False, name="who-knows"), provider=None)
     report = check_graph({"version": 1, "stack": STACK, "resources": [unlabelled]})
 
     assert [v.policy for v in report.mandatory] == ["prod-stateful-protected"]
