@@ -13,8 +13,10 @@ from components import (
     audit,
     budget,
     cloud_run,
+    data_discovery,
     database,
     deploy_identity,
+    essential_contacts,
     grafana,
     identity,
     managed_prometheus,
@@ -23,6 +25,7 @@ from components import (
     registry,
     rule_evaluator,
     secrets,
+    security_findings,
     status_page,
     tracing,
 )
@@ -46,9 +49,11 @@ from components.app_contract import (
 )
 from components.audit import Audit, AuditArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
+from components.data_discovery import DataDiscovery, DataDiscoveryArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
 from components.edge import Edge, EdgeArgs
+from components.essential_contacts import EssentialContacts, EssentialContactsArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
@@ -65,11 +70,13 @@ from components.rule_evaluator import (
     production_rule_files,
 )
 from components.secrets import Secrets, SecretsArgs, SecretSpec
+from components.security_findings import SecurityFindings, SecurityFindingsArgs
 from components.status_page import StatusPage, StatusPageArgs
 from components.tracing import CollectorConfig, Tracing, TracingArgs
 from components.usage import Usage, UsageArgs
 from dashboards.render import render_for
 from stackconfig import load_from_runtime
+from stackconfig.compliance import findings_topic
 from stackconfig.monitoring import monitoring_config
 from statuspage.notices import NOTICES_DIR
 
@@ -102,6 +109,14 @@ apis = ProjectServices(
             *(budget.REQUIRED_APIS if config.cost.enabled else ()),
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
+            *essential_contacts.REQUIRED_APIS,
+            *(security_findings.REQUIRED_APIS if config.compliance.findings.enabled else ()),
+            *(
+                security_findings.SCC_APIS
+                if config.compliance.findings.enabled and config.compliance.findings.scc_activated
+                else ()
+            ),
+            *(data_discovery.REQUIRED_APIS if config.compliance.discovery.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -305,6 +320,45 @@ usage_pipeline = (
     if config.usage.enabled
     else None
 )
+
+
+# Enterprise controls (docs/compliance.md): who Google notifies, findings to the ticket path,
+# discovery of personal data in the usage dataset and the database.
+controls = config.compliance
+EssentialContacts(
+    f"{base}-contacts", EssentialContactsArgs(project=config.project, contacts=controls.contacts), opts=after_apis
+)
+findings = (
+    SecurityFindings(
+        f"{base}-findings",
+        SecurityFindingsArgs(
+            project=config.project,
+            topic=findings_topic(base),
+            scc_filter=controls.findings.filter if controls.findings.scc_activated else None,
+            retention_days=controls.findings.retention_days,
+            labels=config.common_labels,
+        ),
+        opts=after_apis,
+    )
+    if controls.findings.enabled
+    else None
+)
+if controls.discovery.enabled and findings is not None and usage_pipeline is not None:
+    DataDiscovery(
+        f"{base}-discovery",
+        DataDiscoveryArgs(
+            project=config.project,
+            region=config.region,
+            dataset=usage_names.dataset,
+            findings_topic=findings.topic_id,
+            findings_topic_name=findings.topic_name,
+            sql_instance=db.instance.name if controls.discovery.cloud_sql else None,
+            sql_database=db.database_name if controls.discovery.cloud_sql else None,
+            refresh_frequency=controls.discovery.refresh_frequency,
+            publish_to_scc=controls.findings.scc_activated,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider], depends_on=[apis, usage_pipeline, db]),
+    )
 
 
 def container(workload: str) -> ContainerSpec:
@@ -517,3 +571,5 @@ if edge:
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)
+if findings:
+    pulumi.export("security_findings_subscription", findings.subscription.name)

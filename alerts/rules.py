@@ -6,6 +6,7 @@ MonitoringConfig (stackconfig/monitoring.py)."""
 from __future__ import annotations
 
 from alerts.burnrate import slo_rule_groups
+from alerts.compliance import compliance_rule_groups
 from alerts.edge import edge_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
@@ -25,6 +26,7 @@ def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, 
         + resource_rule_groups(monitoring)
         + edge_rule_groups(monitoring)
         + usage_rule_groups(monitoring)
+        + compliance_rule_groups(monitoring)
     )
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components.data_discovery import DISCOVERY_PROJECT_ROLES
 from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
 from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
@@ -143,6 +144,9 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
+    # Sensitive Data Protection: the discovery config and its inspect template (docs/compliance.md).
+    "gcp:dataloss/": ServiceRoles("roles/dlp.admin", ("roles/dlp.reader",)),
+    "gcp:essentialcontacts/": ServiceRoles("roles/essentialcontacts.admin", ("roles/essentialcontacts.viewer",)),
     # Cloud Armor policies are the security admin's, not the network admin's.
     "gcp:compute/securityPolicy": ServiceRoles("roles/compute.securityAdmin", ("roles/compute.networkViewer",)),
     # The trust of the pool, and the deny policy that guards it: a person's.
@@ -171,6 +175,10 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     # Who may use an account (trust, `actAs`) is a person's change.
     "gcp:serviceaccount/iAM": ServiceRoles(None, ("roles/iam.securityReviewer",)),
     # The private services peering is part of the VPC: the network viewer sees it.
+    # SCC's notification config to the findings topic (creating it also grants SCC publish there).
+    "gcp:securitycenter/": ServiceRoles(
+        "roles/securitycenter.notificationConfigEditor", ("roles/securitycenter.notificationConfigViewer",)
+    ),
     "gcp:servicenetworking/": ServiceRoles("roles/servicenetworking.networksAdmin", ("roles/compute.networkViewer",)),
     "gcp:sql/": ServiceRoles("roles/cloudsql.admin", ("roles/cloudsql.viewer",)),
     # Buckets, their objects and bucket IAM.
@@ -209,6 +217,7 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *PUBLISHER_PROJECT_ROLES,
             *ALERTING_PROJECT_ROLES,
             *INVOICING_PROJECT_ROLES,
+            *DISCOVERY_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }
     )
