@@ -190,7 +190,7 @@ def contact_key(email: str) -> str:
 
 
 def check_prod_controls(compliance: ComplianceSettings, environment: str | None) -> ComplianceSettings:
-    """Prod keeps every control, and someone hears about security, billing, outages and legal matters."""
+    """Prod keeps every control on (its contacts are a deployment problem: `missing_contacts_problem`)."""
     if environment != "prod":
         return compliance
     if not compliance.findings.enabled:
@@ -203,14 +203,19 @@ def check_prod_controls(compliance: ComplianceSettings, environment: str | None)
             "prod profiles its data stores for personal data: GDPR's record of processing needs to know where it is",
             "compliance.discovery.enabled",
         )
-    if missing := compliance.missing_prod_categories():
-        raise ConfigConflict(
-            f"prod needs an Essential Contact for {', '.join(missing)}: Google sends security incidents, billing, "
-            "outage and legal notices only to contacts of those categories. Add e.g. "
-            "`contacts: [{email: security@your.domain, categories: [SECURITY]}]` to the stack file",
-            "compliance.contacts",
-        )
     return compliance
+
+
+def missing_contacts_problem(compliance: ComplianceSettings, environment: str) -> str | None:
+    """What a prod stack lacks of its Essential Contacts (a deployment problem: defaults cannot
+    name inboxes, so the model cannot require them), or None."""
+    if environment != "prod" or not (missing := compliance.missing_prod_categories()):
+        return None
+    return (
+        f"prod needs an Essential Contact for {', '.join(missing)}: Google sends security incidents, billing, "
+        "outage and legal notices only to contacts of those categories; add to the stack file e.g. "
+        "`omni-infra:compliance: {contacts: [{email: security@your.domain, categories: [SECURITY]}]}`"
+    )
 
 
 FINDINGS_TOPIC_SUFFIX = "-security-findings"
