@@ -78,17 +78,8 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "gcp:secretmanager/secretVersion:SecretVersion": _free("priced on its secret (one active version each)"),
     "gcp:storage/bucketObject:BucketObject": _usage("bytes counted in its bucket's stored GiB"),
     "gcp:monitoring/notificationChannel:NotificationChannel": _free("notification channels are not billed"),
-    # Enterprise controls (docs/compliance.md).
-    "gcp:essentialcontacts/contact:Contact": _free("Essential Contacts are not billed"),
-    "gcp:securitycenter/v2ProjectNotificationConfig:V2ProjectNotificationConfig": _free(
-        "notification configs are not billed; SCC Standard is free, Premium is billed to the organization or "
-        "project that activates it, outside this stack; the topic's messages are priced on the topic"
-    ),
+    # Discovery's detection rules (docs/compliance.md); the discovery config itself is usage-only below.
     "gcp:dataloss/preventionInspectTemplate:PreventionInspectTemplate": _free("inspect templates are not billed"),
-    "gcp:dataloss/preventionDiscoveryConfig:PreventionDiscoveryConfig": _usage(
-        "discovery is billed per GB profiled (consumption mode) or by subscription; the graph cannot show the "
-        "tables' size: estimate it with Sensitive Data Protection's free estimate (docs/compliance.md)"
-    ),
     "gcp:logging/projectSink:ProjectSink": _free("routing is not billed; the destination bucket is priced"),
     "gcp:logging/metric:Metric": _usage(
         "a log-based metric's points are billed as Monitoring data ingested, by volume"
