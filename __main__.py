@@ -51,7 +51,7 @@ from components.audit import Audit, AuditArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components.data_discovery import DataDiscovery, DataDiscoveryArgs
 from components.database import Database, DatabaseArgs
-from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
+from components.deploy_identity import GRANTED_PROJECT_ROLES, DeployIdentity, DeployIdentityArgs, GitHubTrust
 from components.edge import Edge, EdgeArgs
 from components.essential_contacts import EssentialContacts, EssentialContactsArgs
 from components.grafana import Grafana, GrafanaArgs
@@ -343,7 +343,7 @@ findings = (
     if controls.findings.enabled
     else None
 )
-if controls.discovery.enabled and findings is not None and usage_pipeline is not None:
+discovery = (
     DataDiscovery(
         f"{base}-discovery",
         DataDiscoveryArgs(
@@ -359,6 +359,9 @@ if controls.discovery.enabled and findings is not None and usage_pipeline is not
         ),
         opts=pulumi.ResourceOptions(providers=[provider], depends_on=[apis, usage_pipeline, db]),
     )
+    if controls.discovery.enabled and findings is not None and usage_pipeline is not None
+    else None
+)
 
 
 def container(workload: str) -> ContainerSpec:
@@ -528,6 +531,10 @@ deployers = DeployIdentity(
             preview_pull_requests=config.deploy.preview_pull_requests,
         ),
         protect=config.protect,
+        # Discovery's service agent holds the DLP driver role only where discovery runs.
+        granted_roles=(
+            (*GRANTED_PROJECT_ROLES, *data_discovery.DISCOVERY_PROJECT_ROLES) if discovery else GRANTED_PROJECT_ROLES
+        ),
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from components.data_discovery import DISCOVERY_PROJECT_ROLES
 from components.grafana import PROJECT_ROLES as GRAFANA_PROJECT_ROLES
 from components.identity import WORKLOAD_ROLES, grant_project_roles
 from components.options import child_options
@@ -217,7 +216,6 @@ GRANTED_PROJECT_ROLES: tuple[str, ...] = tuple(
             *PUBLISHER_PROJECT_ROLES,
             *ALERTING_PROJECT_ROLES,
             *INVOICING_PROJECT_ROLES,
-            *DISCOVERY_PROJECT_ROLES,
             *PREVIEWER_ROLES,
         }
     )

@@ -235,7 +235,7 @@ def test_the_dlp_service_agent_may_profile_and_publish(graphs) -> None:
     assert driver["inputs"]["role"] == "roles/dlp.projectdriver"
     assert publisher["inputs"]["role"] == "roles/pubsub.publisher"
     assert {driver["urn"], publisher["urn"]} <= set(discovery["dependencies"])
-    assert "roles/dlp.projectdriver" in GRANTED_PROJECT_ROLES
+    assert "roles/dlp.projectdriver" not in GRANTED_PROJECT_ROLES  # granted where discovery runs only
 
 
 def test_the_agent_is_the_projects_dlp_service_agent() -> None:
