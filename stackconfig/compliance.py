@@ -11,6 +11,7 @@ profiled, so dev may turn it off (docs/compliance.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -111,7 +112,7 @@ class FindingsSettings(ConfigModel):
         return finding_filter(self.severities)
 
 
-def finding_filter(severities: list[str]) -> str:
+def finding_filter(severities: Sequence[str]) -> str:
     """`state="ACTIVE" AND -mute="MUTED" AND (severity="HIGH" OR severity="CRITICAL")`: SCC's
     filter syntax negates a restriction with a leading `-`."""
     if not severities:
