@@ -29,6 +29,15 @@ FINDINGS_FOR = "1m"
 _STEP = STEADY_STEP
 
 
+def findings_published(topic: str) -> str:
+    """Findings published to the stack's findings topic over the last 30 minutes: the alert's
+    signal, and the query a Security dashboard panel shows (one definition for both)."""
+    return (
+        f"sum by (topic_id) (increase({m.PUBSUB_SEND_REQUESTS.name}"
+        f'{{topic_id="{topic}",response_class="success"}}[{FINDINGS_WINDOW}]))'
+    )
+
+
 def findings_alerts(topic: str) -> RuleGroup:
     sent = m.PUBSUB_SEND_REQUESTS.name
     labels = {"topic_id": topic}
@@ -41,10 +50,7 @@ def findings_alerts(topic: str) -> RuleGroup:
         rules=(
             AlertRule(
                 name="SecurityFindingsNew",
-                expr=(
-                    f"sum by (topic_id) (increase({sent}"
-                    f'{{topic_id="{topic}",response_class="success"}}[{FINDINGS_WINDOW}])) > 0'
-                ),
+                expr=f"{findings_published(topic)} > 0",
                 for_=FINDINGS_FOR,
                 severity=Severity.WARNING,
                 summary="New security findings on {{ $labels.topic_id }}.",

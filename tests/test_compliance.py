@@ -291,3 +291,14 @@ def test_a_stack_without_findings_has_no_findings_alert(project_copy) -> None:
 
     assert monitoring.findings_topic is None
     assert "security-findings" not in {g.name for g in rule_groups(monitoring)}
+
+
+def test_the_findings_query_a_dashboard_panel_shows_reads_only_produced_series() -> None:
+    from alerts.compliance import findings_published
+    from offline.producers import Query, unproduced_series
+
+    for stack in ("dev", "staging", "prod"):
+        monitoring = load_monitoring_config(stack, ROOT)
+        assert monitoring.findings_topic is not None
+        query = Query("Security board: findings published", findings_published(monitoring.findings_topic))
+        assert unproduced_series([query], monitoring.producers, ()) == []
