@@ -75,6 +75,7 @@ class DataDiscovery(pulumi.ComponentResource):
     """The inspect template, the discovery config, and the service agent's grants."""
 
     config: gcp.dataloss.PreventionDiscoveryConfig
+    grants: list[pulumi.CustomResource]
 
     def __init__(self, name: str, args: DataDiscoveryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("omni:compliance:DataDiscovery", name, None, opts)
@@ -86,17 +87,6 @@ class DataDiscovery(pulumi.ComponentResource):
             project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         agent = number.number.apply(dlp_service_agent)
-        grants = [
-            *grant_project_roles(f"{name}-dlp-agent", args.project, agent, DISCOVERY_PROJECT_ROLES, child),
-            gcp.pubsub.TopicIAMMember(
-                f"{name}-dlp-agent-publisher",
-                project=args.project,
-                topic=args.findings_topic_name,
-                role=PUBLISHER_ROLE,
-                member=agent,
-                opts=child,
-            ),
-        ]
         template = gcp.dataloss.PreventionInspectTemplate(
             f"{name}-personal-data",
             parent=parent,
@@ -201,7 +191,7 @@ class DataDiscovery(pulumi.ComponentResource):
                     publish_to_scc=gcp.dataloss.PreventionDiscoveryConfigActionPublishToSccArgs()
                 )
             )
-        after_grants = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*grants, template]))
+        after_template = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[template]))
         self.config = gcp.dataloss.PreventionDiscoveryConfig(
             f"{name}-discovery",
             parent=parent,
@@ -211,6 +201,21 @@ class DataDiscovery(pulumi.ComponentResource):
             inspect_templates=[template.name.apply(lambda template_id: f"{parent}/inspectTemplates/{template_id}")],
             targets=targets,
             actions=actions,
-            opts=after_grants,
+            opts=after_template,
         )
+        # Google creates the DLP service agent when the API is first used, not when it is enabled:
+        # the grants follow the config (Google's own order: create the scan, then grant its agent).
+        # Discovery retries what the first scan could not read until they land.
+        after_config = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.config]))
+        self.grants = [
+            *grant_project_roles(f"{name}-dlp-agent", args.project, agent, DISCOVERY_PROJECT_ROLES, after_config),
+            gcp.pubsub.TopicIAMMember(
+                f"{name}-dlp-agent-publisher",
+                project=args.project,
+                topic=args.findings_topic_name,
+                role=PUBLISHER_ROLE,
+                member=agent,
+                opts=after_config,
+            ),
+        ]
         self.register_outputs({"config": self.config.name, "cloud_sql": args.sql_instance is not None})
