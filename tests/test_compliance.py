@@ -304,3 +304,20 @@ def test_the_findings_query_a_dashboard_panel_shows_reads_only_produced_series()
         assert monitoring.findings_topic is not None
         query = Query("Security board: findings published", findings_published(monitoring.findings_topic))
         assert unproduced_series([query], monitoring.producers, ()) == []
+
+
+def test_the_stacks_severities_and_retention_reach_scc_and_the_subscription(project_copy) -> None:
+    from offline.engine import run_stack
+
+    edit_stack_file(
+        project_copy,
+        "prod",
+        "  omni-infra:compliance:\n",
+        "  omni-infra:compliance:\n    findings:\n      severities: [CRITICAL]\n      retentionDays: 14\n",
+    )
+    graph = run_stack(project_copy, "prod").to_json()
+
+    assert one(graph, SCC)["inputs"]["streamingConfig"]["filter"] == (
+        'state="ACTIVE" AND -mute="MUTED" AND (severity="CRITICAL")'
+    )
+    assert named(graph, SUBSCRIPTION, "omni-prod-findings-tickets")["inputs"]["messageRetentionDuration"] == "1209600s"
