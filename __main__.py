@@ -13,9 +13,11 @@ from components import (
     audit,
     budget,
     cloud_run,
+    data_discovery,
     database,
     deploy_identity,
     encryption,
+    essential_contacts,
     grafana,
     identity,
     managed_prometheus,
@@ -25,6 +27,7 @@ from components import (
     registry,
     rule_evaluator,
     secrets,
+    security_findings,
     status_page,
     tracing,
 )
@@ -50,10 +53,12 @@ from components.app_contract import (
 )
 from components.audit import Audit, AuditArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
+from components.data_discovery import DataDiscovery, DataDiscoveryArgs
 from components.database import Database, DatabaseArgs
-from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
+from components.deploy_identity import GRANTED_PROJECT_ROLES, DeployIdentity, DeployIdentityArgs, GitHubTrust
 from components.edge import BucketPath, Edge, EdgeArgs
 from components.encryption import CustomerKey, DataClass, Encryption, EncryptionArgs
+from components.essential_contacts import EssentialContacts, EssentialContactsArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
@@ -71,12 +76,14 @@ from components.rule_evaluator import (
     production_rule_files,
 )
 from components.secrets import Secrets, SecretsArgs, SecretSpec
+from components.security_findings import SecurityFindings, SecurityFindingsArgs
 from components.status_page import StatusPage, StatusPageArgs
 from components.tracing import CollectorConfig, Tracing, TracingArgs
 from components.usage import Usage, UsageArgs
 from dashboards.render import render_for
 from stackconfig import load_from_runtime
 from stackconfig.armor import portal_rules
+from stackconfig.compliance import findings_topic
 from stackconfig.monitoring import monitoring_config
 from statuspage.notices import NOTICES_DIR
 
@@ -111,6 +118,14 @@ apis = ProjectServices(
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
             *(portal.REQUIRED_APIS if config.portal.enabled else ()),
             *(encryption.REQUIRED_APIS if config.encryption.enabled else ()),
+            *essential_contacts.REQUIRED_APIS,
+            *(security_findings.REQUIRED_APIS if config.compliance.findings.enabled else ()),
+            *(
+                security_findings.SCC_APIS
+                if config.compliance.findings.enabled and config.compliance.findings.scc_activated
+                else ()
+            ),
+            *(data_discovery.REQUIRED_APIS if config.compliance.discovery.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -130,7 +145,8 @@ keys = (
                 DataClass.CACHE,
                 DataClass.IMAGES,
                 *([DataClass.OBJECTS] if config.grafana.enabled else []),
-                *([DataClass.ANALYTICS, DataClass.MESSAGING] if config.usage.enabled else []),
+                *([DataClass.ANALYTICS] if config.usage.enabled else []),
+                *([DataClass.MESSAGING] if config.usage.enabled or config.compliance.findings.enabled else []),
             ],
             settings=config.encryption,
             labels=config.common_labels,
@@ -349,6 +365,50 @@ usage_pipeline = (
         opts=after_apis,
     )
     if config.usage.enabled
+    else None
+)
+
+
+# Enterprise controls (docs/compliance.md): who Google notifies, findings to the ticket path,
+# discovery of personal data in the usage dataset and the database.
+controls = config.compliance
+EssentialContacts(
+    f"{base}-contacts", EssentialContactsArgs(project=config.project, contacts=controls.contacts), opts=after_apis
+)
+findings = (
+    SecurityFindings(
+        f"{base}-findings",
+        SecurityFindingsArgs(
+            project=config.project,
+            region=config.region,
+            topic=findings_topic(base),
+            scc_filter=controls.findings.filter if controls.findings.scc_activated else None,
+            retention_days=controls.findings.retention_days,
+            labels=config.common_labels,
+            messaging_key=key_for(DataClass.MESSAGING),
+        ),
+        opts=after_apis,
+    )
+    if controls.findings.enabled
+    else None
+)
+discovery = (
+    DataDiscovery(
+        f"{base}-discovery",
+        DataDiscoveryArgs(
+            project=config.project,
+            region=config.region,
+            dataset=usage_names.dataset,
+            findings_topic=findings.topic_id,
+            findings_topic_name=findings.topic_name,
+            sql_instance=db.instance.name if controls.discovery.cloud_sql else None,
+            sql_database=db.database_name if controls.discovery.cloud_sql else None,
+            refresh_frequency=controls.discovery.refresh_frequency,
+            publish_to_scc=controls.findings.scc_activated,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider], depends_on=[apis, usage_pipeline, db]),
+    )
+    if controls.discovery.enabled and findings is not None and usage_pipeline is not None
     else None
 )
 
@@ -574,6 +634,10 @@ deployers = DeployIdentity(
             preview_pull_requests=config.deploy.preview_pull_requests,
         ),
         protect=config.protect,
+        # Discovery's service agent holds the DLP driver role only where discovery runs.
+        granted_roles=(
+            (*GRANTED_PROJECT_ROLES, *data_discovery.DISCOVERY_PROJECT_ROLES) if discovery else GRANTED_PROJECT_ROLES
+        ),
         runtime_accounts={
             **accounts.emails,
             **({"grafana": grafana_ui.account.email} if grafana_ui else {}),
@@ -621,3 +685,5 @@ if developer_portal and reference:
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)
+if findings:
+    pulumi.export("security_findings_subscription", findings.subscription.name)

@@ -6,6 +6,7 @@ MonitoringConfig (stackconfig/monitoring.py)."""
 from __future__ import annotations
 
 from alerts.burnrate import slo_rule_groups
+from alerts.compliance import compliance_rule_groups
 from alerts.edge import edge_rule_groups
 from alerts.encryption import encryption_rule_groups
 from alerts.model import AlertRule, RuleGroup
@@ -27,6 +28,7 @@ def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, 
         + edge_rule_groups(monitoring)
         + usage_rule_groups(monitoring)
         + encryption_rule_groups(monitoring)
+        + compliance_rule_groups(monitoring)
     )
 
 

@@ -168,6 +168,9 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:cloudrunv2/": ServiceRoles("roles/run.admin", ("roles/run.viewer",)),
     "gcp:cloudscheduler/": ServiceRoles("roles/cloudscheduler.admin", ("roles/cloudscheduler.viewer",)),
     "gcp:compute/": ServiceRoles("roles/compute.networkAdmin", ("roles/compute.networkViewer",)),
+    # Sensitive Data Protection: the discovery config and its inspect template (docs/compliance.md).
+    "gcp:dataloss/": ServiceRoles("roles/dlp.admin", ("roles/dlp.reader",)),
+    "gcp:essentialcontacts/": ServiceRoles("roles/essentialcontacts.admin", ("roles/essentialcontacts.viewer",)),
     # Cloud Armor policies are the security admin's, not the network admin's.
     "gcp:compute/securityPolicy": ServiceRoles("roles/compute.securityAdmin", ("roles/compute.networkViewer",)),
     # The trust of the pool, and the deny policy that guards it: a person's.
@@ -196,6 +199,10 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     # Who may use an account (trust, `actAs`) is a person's change.
     "gcp:serviceaccount/iAM": ServiceRoles(None, ("roles/iam.securityReviewer",)),
     # The private services peering is part of the VPC: the network viewer sees it.
+    # SCC's notification config to the findings topic (creating it also grants SCC publish there).
+    "gcp:securitycenter/": ServiceRoles(
+        "roles/securitycenter.notificationConfigEditor", ("roles/securitycenter.notificationConfigViewer",)
+    ),
     "gcp:servicenetworking/": ServiceRoles("roles/servicenetworking.networksAdmin", ("roles/compute.networkViewer",)),
     "gcp:sql/": ServiceRoles("roles/cloudsql.admin", ("roles/cloudsql.viewer",)),
     # Buckets, their objects and bucket IAM.

@@ -85,6 +85,25 @@ class CustomerKey:
         return pulumi.ResourceOptions(depends_on=list(self.grants))
 
 
+@dataclass(frozen=True)
+class TopicEncryption:
+    """A topic's CMEK inputs: the key, and message storage in the key's region only (a regional
+    key protects messages stored where it is). Both None: Google's default encryption, anywhere."""
+
+    kms_key_name: pulumi.Input[str] | None = None
+    message_storage_policy: gcp.pubsub.TopicMessageStoragePolicyArgs | None = None
+
+
+def topic_encryption(key: CustomerKey | None, region: str) -> TopicEncryption:
+    """Every Pub/Sub topic of the stack takes its key the same way (usage events, findings)."""
+    if key is None:
+        return TopicEncryption()
+    return TopicEncryption(
+        kms_key_name=key.key_id,
+        message_storage_policy=gcp.pubsub.TopicMessageStoragePolicyArgs(allowed_persistence_regions=[region]),
+    )
+
+
 def key_ring_name(base_name: str) -> str:
     """`omni-prod-keys`. Cloud KMS never deletes a key ring, nor lets its name be reused in the
     location: the name is fixed once and for all (no random suffix)."""

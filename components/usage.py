@@ -29,7 +29,7 @@ import pulumi_gcp as gcp
 from components.app_contract import PLACEHOLDER_JOB_IMAGE
 from components.cloud_run import ContainerSpec, Job, JobArgs
 from components.cloud_run.job import schedule_job_runs
-from components.encryption import CustomerKey
+from components.encryption import CustomerKey, topic_encryption
 from components.identity import grant_project_roles
 from components.options import child_options
 from metering import files
@@ -65,24 +65,6 @@ NEVER_EXPIRES = gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl="")
 RECONCILIATION_METRIC = "custom.googleapis.com/omni/invoicing/reconciliation_mismatched_lines"
 JOB_MODES = ("invoice", "reconcile")
 MAX_BACKOFF_SECONDS = 600  # Pub/Sub's ceiling for a retry policy's backoff
-
-
-@dataclass(frozen=True)
-class TopicEncryption:
-    """A topic's CMEK inputs: the key, and message storage in the key's region only (a regional
-    key protects messages stored where it is). Both None: Google's default encryption, anywhere."""
-
-    kms_key_name: pulumi.Input[str] | None = None
-    message_storage_policy: gcp.pubsub.TopicMessageStoragePolicyArgs | None = None
-
-
-def topic_encryption(key: CustomerKey | None, region: str) -> TopicEncryption:
-    if key is None:
-        return TopicEncryption()
-    return TopicEncryption(
-        kms_key_name=key.key_id,
-        message_storage_policy=gcp.pubsub.TopicMessageStoragePolicyArgs(allowed_persistence_regions=[region]),
-    )
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,8 @@ TYPE_BILLING: dict[str, TypeBilling] = {
     "gcp:secretmanager/secretVersion:SecretVersion": _free("priced on its secret (one active version each)"),
     "gcp:storage/bucketObject:BucketObject": _usage("bytes counted in its bucket's stored GiB"),
     "gcp:monitoring/notificationChannel:NotificationChannel": _free("notification channels are not billed"),
+    # Discovery's detection rules (docs/compliance.md); the discovery config itself is usage-only below.
+    "gcp:dataloss/preventionInspectTemplate:PreventionInspectTemplate": _free("inspect templates are not billed"),
     "gcp:logging/projectSink:ProjectSink": _free("routing is not billed; the destination bucket is priced"),
     "gcp:logging/metric:Metric": _usage(
         "a log-based metric's points are billed as Monitoring data ingested, by volume"

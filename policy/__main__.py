@@ -22,11 +22,13 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.proxy import UnknownValueError
 
 from offline.graph import UNKNOWN
-from policy.rules import PACK_NAME, RULES, Enforcement, PolicyResource, Rule
+from policy.rules import PACK_NAME, RULES, STACK_RULES, Enforcement, PolicyResource, Rule, StackRule
 
 LEVELS: dict[Enforcement, EnforcementLevel] = {
     Enforcement.MANDATORY: EnforcementLevel.MANDATORY,
@@ -83,5 +85,37 @@ def validation_policy(rule: Rule) -> ResourceValidationPolicy:
 
 POLICIES: list[ResourceValidationPolicy] = [validation_policy(rule) for rule in RULES]
 
+
+def stack_resource(resource: Any) -> PolicyResource:
+    """A stack validation's resource (pulumi-policy's `PolicyResource`) as the rules read it."""
+    provider = resource.provider
+    return PolicyResource(
+        type=resource.resource_type,
+        name=resource.name,
+        urn=resource.urn,
+        inputs=plain(resource.props),
+        protect=bool(resource.opts.protect),
+        parent=resource.opts.parent,
+        provider_inputs=plain(provider.props) if provider is not None else {},
+    )
+
+
+def stack_policy(rule: StackRule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        # Custom resources only, as `omni check` sees them (components and providers carry no inputs to judge).
+        resources = [stack_resource(r) for r in args.resources if not r.resource_type.startswith(("pulumi:", "omni:"))]
+        for message in rule.check(resources):
+            report_violation(message, None)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=LEVELS[rule.enforcement],
+        validate=validate,
+    )
+
+
+STACK_POLICIES: list[StackValidationPolicy] = [stack_policy(rule) for rule in STACK_RULES]
+
 if __name__ == "__main__":
-    PolicyPack(name=PACK_NAME, policies=list(POLICIES))
+    PolicyPack(name=PACK_NAME, policies=[*POLICIES, *STACK_POLICIES])

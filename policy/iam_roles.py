@@ -90,6 +90,10 @@ ROLES: dict[str, RoleRow] = {
     "roles/cloudscheduler.admin": _row("cloudscheduler"),
     "roles/cloudsql.admin": _row("cloudsql"),
     "roles/compute.networkAdmin": _row("compute"),
+    # Enterprise controls (docs/compliance.md): DLP configs and templates, contacts, SCC notifications.
+    "roles/dlp.admin": _row("dlp"),
+    "roles/essentialcontacts.admin": _row("essentialcontacts"),
+    "roles/securitycenter.notificationConfigEditor": _row("securitycenter"),
     # The edge: Cloud Armor policies, and Certificate Manager (`certificatemanager.*`, no IAM policy).
     "roles/compute.securityAdmin": _row("compute"),
     "roles/certificatemanager.admin": _row("certificatemanager"),
@@ -114,6 +118,9 @@ ROLES: dict[str, RoleRow] = {
     "roles/cloudscheduler.viewer": _row("cloudscheduler"),
     "roles/cloudsql.viewer": _row("cloudsql"),
     "roles/compute.networkViewer": _row("compute"),
+    "roles/dlp.reader": _row("dlp"),
+    "roles/essentialcontacts.viewer": _row("essentialcontacts"),
+    "roles/securitycenter.notificationConfigViewer": _row("securitycenter"),
     "roles/certificatemanager.viewer": _row("certificatemanager"),
     "roles/iam.denyReviewer": _row("iam"),
     "roles/iam.roleViewer": _row("iam"),
@@ -140,6 +147,8 @@ ROLES: dict[str, RoleRow] = {
     "roles/storage.legacyObjectReader": _row("storage"),
     "roles/storage.objectUser": _row("storage"),
     "roles/iap.httpsResourceAccessor": _row("iap"),
+    # The DLP service agent's: it reads the tables it profiles (components/data_discovery.py).
+    "roles/dlp.projectdriver": _row("dlp"),
     # The usage pipeline's: the Pub/Sub service agent, the publishers and the invoicing jobs.
     "roles/bigquery.dataEditor": _row("bigquery"),  # rows and tables; setIamPolicy is dataOwner's
     "roles/bigquery.dataViewer": _row("bigquery"),

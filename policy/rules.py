@@ -653,6 +653,162 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
 
 
+# --- stack rules: a control that must exist somewhere in the stack --------------------------
+
+
+@dataclass(frozen=True)
+class StackRule:
+    """A rule over the whole stack (pulumi-policy's `StackValidationPolicy`): what must exist."""
+
+    name: str
+    description: str
+    enforcement: Enforcement
+    check: Callable[[Sequence[PolicyResource]], Iterator[str]]
+
+
+CONTACT = "gcp:essentialcontacts/contact:Contact"
+SCC_NOTIFICATION = "gcp:securitycenter/v2ProjectNotificationConfig:V2ProjectNotificationConfig"
+DISCOVERY = "gcp:dataloss/preventionDiscoveryConfig:PreventionDiscoveryConfig"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+BIGQUERY_DATASET = "gcp:bigquery/dataset:Dataset"
+# Who must hear from Google about prod (stackconfig/compliance.py PROD_CONTACT_CATEGORIES).
+PROD_CONTACT_CATEGORIES = ("SECURITY", "BILLING", "TECHNICAL", "LEGAL")
+
+
+def stack_environment(resources: Sequence[PolicyResource]) -> str:
+    """The stack's environment, from the provider's default labels; prod where none says
+    (the strict choice), or where any labelled resource says prod."""
+    labelled = {r.environment for r in resources if "environment" in r.default_labels}
+    return "prod" if not labelled or "prod" in labelled else min(labelled)
+
+
+def _of_type(resources: Sequence[PolicyResource], rtype: str) -> list[PolicyResource]:
+    return [r for r in resources if r.type == rtype]
+
+
+def prod_essential_contacts(resources: Sequence[PolicyResource]) -> Iterator[str]:
+    if stack_environment(resources) != "prod":
+        return
+    covered: set[str] = set()
+    for contact in _of_type(resources, CONTACT):
+        categories = contact.inputs.get("notificationCategorySubscriptions")
+        if _is_unknown(categories):
+            return
+        covered.update(str(category) for category in categories or [])
+    if "ALL" in covered:
+        return
+    missing = [category for category in PROD_CONTACT_CATEGORIES if category not in covered]
+    if missing:
+        yield f"no Essential Contact for {', '.join(missing)}: Google would send those notices to nobody who reads them"
+
+
+def _discovery_topics(resource: PolicyResource) -> list[Any]:
+    return [_at(action, "pubSubNotification.topic") for action in resource.inputs.get("actions") or []]
+
+
+def prod_findings_routed(resources: Sequence[PolicyResource]) -> Iterator[str]:
+    """Findings reach a topic that a subscription reads (the ticket path pulls from it)."""
+    if stack_environment(resources) != "prod":
+        return
+    topics = [r.inputs.get("pubsubTopic") for r in _of_type(resources, SCC_NOTIFICATION)]
+    topics += [topic for r in _of_type(resources, DISCOVERY) for topic in _discovery_topics(r) if topic is not None]
+    if not topics:
+        yield "nothing publishes security findings (no SCC notification config, no discovery notification)"
+        return
+    read = {r.inputs.get("topic") for r in _of_type(resources, SUBSCRIPTION)}
+    if UNKNOWN in read:
+        return
+    for topic in topics:
+        if not _is_unknown(topic) and topic not in read:
+            yield f"findings go to {topic}, which no subscription reads: nobody would see them"
+
+
+def prod_scc_notification(resources: Sequence[PolicyResource]) -> Iterator[str]:
+    """Advisory: an organization without Security Command Center routes discovery findings alone."""
+    if stack_environment(resources) != "prod":
+        return
+    filters = [_at(r.inputs, "streamingConfig.filter") for r in _of_type(resources, SCC_NOTIFICATION)]
+    if not filters:
+        yield "no Security Command Center notification config: SCC's findings reach nobody (docs/compliance.md)"
+    for expression in filters:
+        if not _is_unknown(expression) and (
+            'state="ACTIVE"' not in str(expression) or "CRITICAL" not in str(expression)
+        ):
+            yield f"SCC filter {expression!r} leaves out active CRITICAL findings"
+
+
+def _dataset_regexes(resource: PolicyResource) -> list[Any]:
+    return [
+        _at(pattern, "datasetIdRegex")
+        for target in resource.inputs.get("targets") or []
+        for pattern in _at(target, "bigQueryTarget.filter.tables.includeRegexes.patterns") or []
+    ]
+
+
+def _covers(regex: Any, dataset: str) -> bool:
+    return regex is None or _is_unknown(regex) or re.fullmatch(str(regex), dataset) is not None
+
+
+def prod_data_discovery(resources: Sequence[PolicyResource]) -> Iterator[str]:
+    """Every BigQuery dataset and the Cloud SQL database are profiled for personal data."""
+    if stack_environment(resources) != "prod":
+        return
+    running = [r for r in _of_type(resources, DISCOVERY) if r.inputs.get("status") in ("RUNNING", UNKNOWN)]
+    if not running:
+        yield "no running Sensitive Data Protection discovery config: nobody knows where personal data is"
+        return
+    regexes = [regex for r in running for regex in _dataset_regexes(r)]
+    for dataset in _of_type(resources, BIGQUERY_DATASET):
+        dataset_id = dataset.inputs.get("datasetId")
+        if not _is_unknown(dataset_id) and not any(_covers(regex, str(dataset_id)) for regex in regexes):
+            yield f"BigQuery dataset {dataset_id} is not profiled by discovery"
+    primaries = [r for r in _of_type(resources, SQL_INSTANCE) if not r.inputs.get("masterInstanceName")]
+    cloud_sql = [target for r in running for target in r.inputs.get("targets") or [] if _at(target, "cloudSqlTarget")]
+    if primaries and not cloud_sql:
+        yield "the Cloud SQL database is not profiled by discovery (no cloudSqlTarget)"
+
+
+STACK_RULES: tuple[StackRule, ...] = (
+    StackRule(
+        "prod-essential-contacts",
+        "In prod, Essential Contacts cover SECURITY, BILLING, TECHNICAL and LEGAL notices (or ALL).",
+        Enforcement.MANDATORY,
+        prod_essential_contacts,
+    ),
+    StackRule(
+        "prod-findings-routed",
+        "In prod, security findings are published to a topic a subscription reads (the ticket path).",
+        Enforcement.MANDATORY,
+        prod_findings_routed,
+    ),
+    StackRule(
+        # Advisory: where SCC is not activated, discovery's findings are the fallback (docs/compliance.md).
+        "prod-scc-notification",
+        "In prod, Security Command Center notifies active findings, CRITICAL included.",
+        Enforcement.ADVISORY,
+        prod_scc_notification,
+    ),
+    StackRule(
+        "prod-data-discovery",
+        "In prod, Sensitive Data Protection discovery profiles every BigQuery dataset and the Cloud SQL database.",
+        Enforcement.MANDATORY,
+        prod_data_discovery,
+    ),
+)
+STACK_RULES_BY_NAME: dict[str, StackRule] = {rule.name: rule for rule in STACK_RULES}
+
+
+def evaluate_stack(
+    resources: Sequence[PolicyResource], stack_urn: str, stack: str, rules: Sequence[StackRule] = STACK_RULES
+) -> list[Violation]:
+    """Every violation of the stack ``rules``, reported on the stack itself."""
+    return [
+        Violation(rule.name, rule.enforcement, stack_urn, STACK_TYPE, stack, message)
+        for rule in rules
+        for message in rule.check(resources)
+    ]
+
+
 def evaluate(resource: PolicyResource, rules: Sequence[Rule] = RULES) -> list[Violation]:
     """Every violation of ``rules`` by one resource."""
     return [
@@ -709,10 +865,15 @@ class PolicyReport:
         return not self.mandatory
 
 
-def check_graph(graph: Mapping[str, Any], rules: Sequence[Rule] = RULES) -> PolicyReport:
-    """Run every rule over every resource of one stack's graph."""
+def check_graph(
+    graph: Mapping[str, Any], rules: Sequence[Rule] = RULES, stack_rules: Sequence[StackRule] = STACK_RULES
+) -> PolicyReport:
+    """Run every rule over every resource of one stack's graph, then the stack rules over all of them."""
     resources = graph_resources(graph)
     violations = [v for resource in resources for v in evaluate(resource, rules)]
-    order = {rule.name: i for i, rule in enumerate(rules)}
+    stack = str(graph.get("stack") or "")
+    stack_urn = next((str(n["urn"]) for n in graph.get("resources") or [] if n.get("type") == STACK_TYPE), stack)
+    violations += evaluate_stack(resources, stack_urn, stack, stack_rules)
+    order = {rule.name: i for i, rule in enumerate([*rules, *stack_rules])}
     violations.sort(key=lambda v: (v.enforcement is not Enforcement.MANDATORY, order[v.policy], v.urn))
     return PolicyReport(str(graph.get("stack") or ""), len(resources), tuple(violations))

@@ -18,6 +18,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_core import ErrorDetails
 
 from .combinations import ConfigConflicts
+from .compliance import missing_contacts_problem
 from .errors import ConfigConflict, Problem, StackConfigError
 from .location import stack_file
 from .model import PROJECT_NAMESPACE, Environment, StackConfig
@@ -396,6 +397,8 @@ def deployment_problems(
                 f"{_set_command(stack, f'{PROJECT_NAMESPACE}:alerting.pagerduty.enabled', example='false')}",
             )
         )
+    if message := missing_contacts_problem(config.compliance, config.environment):
+        problems.append(Problem(f"{PROJECT_NAMESPACE}:compliance.contacts", "(missing)", message))
     # The identity pool accepts one repository by its numeric ids; without them it would match a name.
     deploy = config.deploy
     for field_key, value, jq, what in (

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from . import gcp_rules
 from .alerting_path import AlertingPathConfig
 from .combinations import check_combinations
+from .compliance import ComplianceSettings, check_prod_controls
 from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
@@ -469,6 +470,18 @@ class StackConfig(ConfigModel):
         validate_default=True,
         description="Usage metering and invoicing (see UsageConfig).",
     )
+
+    compliance: ComplianceSettings = Field(
+        default_factory=ComplianceSettings,
+        description=(
+            "Essential Contacts, security findings to tickets, personal data discovery (see ComplianceSettings)."
+        ),
+    )
+
+    @field_validator("compliance")
+    @classmethod
+    def _prod_keeps_its_controls(cls, compliance: ComplianceSettings, info: ValidationInfo) -> ComplianceSettings:
+        return check_prod_controls(compliance, info.data.get("environment"))
 
     @field_validator("usage")
     @classmethod

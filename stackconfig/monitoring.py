@@ -22,6 +22,7 @@ from observability.durations import parse_duration
 
 from .armor import api_rules
 from .cloud_run_sizing import memory_mib
+from .compliance import findings_topic
 from .connections import ConnectionBudget, connection_budget, default_max_connections
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class Producers:
     locust_exporter: bool  # Locust's Prometheus exporter (the load-test project's)
     load_balancer: bool  # the HTTPS load balancer's metrics (the edge)
     armor_logs: bool  # the log-based metrics of Cloud Armor's decisions (the edge)
-    pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's topic)
+    pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's and the findings topic)
     run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
     reconciliation: bool  # the reconcile job writes its custom mismatch metric
     key_events: bool = False  # the log-based metric of Cloud KMS key disables and destroys (encryption.enabled)
@@ -119,6 +120,9 @@ class MonitoringConfig:
     # The API's Cloud Armor rules as (priority, name): the logs, and so the edge's panels, name a
     # rule by its priority (stackconfig/armor.py).
     armor_rules: tuple[tuple[int, str], ...]
+    # The security findings topic's `topic_id` (stackconfig/compliance.py); None where
+    # compliance.findings.enabled is false.
+    findings_topic: str | None = None
 
     @property
     def api_service(self) -> str:
@@ -202,7 +206,7 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             locust_exporter=False,
             load_balancer=config.edge.enabled,
             armor_logs=config.edge.enabled,
-            pubsub=config.usage.enabled,
+            pubsub=config.usage.enabled or config.compliance.findings.enabled,
             run_jobs=config.usage.enabled,
             reconciliation=config.usage.enabled,
             key_events=config.encryption.enabled,
@@ -210,6 +214,7 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
         usage=usage_pipeline(config) if config.usage.enabled else None,
         edge=config.edge.enabled,
         armor_rules=tuple((rule.priority, rule.name) for rule in api_rules(config.edge.armor)),
+        findings_topic=findings_topic(base) if config.compliance.findings.enabled else None,
     )
 
 

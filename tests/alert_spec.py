@@ -18,6 +18,8 @@ Where a value follows the stack, it is given per stack with where it comes from.
   before Pub/Sub drops it at 7 days; BigQuery writes failing while that backlog is older than 5
   minutes; any dead letter in 15 minutes, any disagreeing invoice line, any failed invoicing run
   in the last hour: tickets after a minute.
+- Security findings (docs/compliance.md, the runbook; compliance.findings.enabled in every stack):
+  any finding published to the findings topic in the last 30 minutes is a ticket after a minute.
 - The edge (docs/edge.md, the runbooks; edge.enabled: staging and prod, dev has no load balancer):
   5xx at the load balancer above 5% over 5 minutes, at one request a second or more, pages after
   2 minutes; Cloud Armor throttling above 10% or WAF blocks above 2% of the API's requests over 10
@@ -111,6 +113,8 @@ SPEC: dict[tuple[str, str], AlertSpec] = {
     ("UsageDeadLetters", "warning"): AlertSpec("1m", (">", 0)),
     ("InvoiceReconciliationMismatch", "warning"): AlertSpec("1m", (">", 0)),
     ("InvoicingJobFailed", "warning"): AlertSpec("1m", (">", 0)),
+    # --- security findings (compliance.findings.enabled in every stack) ----------------------------
+    ("SecurityFindingsNew", "warning"): AlertSpec("1m", (">", 0)),
     # --- the edge (staging and prod) --------------------------------------------------------------
     ("EdgeHigh5xxRate", "critical"): AlertSpec("2m", (">", 0.05), guard=1, stacks=EDGE_STACKS),
     ("EdgeThrottledShareHigh", "warning"): AlertSpec("10m", (">", 0.1), stacks=EDGE_STACKS),

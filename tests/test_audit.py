@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components.data_discovery import DISCOVERY_PROJECT_ROLES
 from components.deploy_identity import (
     DEPLOYER_CUSTOM_ROLES,
     DEPLOYER_ROLES,
@@ -314,7 +315,9 @@ def test_the_deployer_may_grant_and_revoke_only_the_roles_the_program_grants_to_
     granted_to_others = {r["inputs"]["role"] for r in grants if r["inputs"]["member"] != deployer}
     # The previewer's conditional secret accessor is a person's grant: were the role grantable, the
     # deployer could grant itself every secret of the project, unconditionally.
-    assert granted_to_others - {SECRET_ACCESSOR} == grantable == set(GRANTED_PROJECT_ROLES)
+    assert granted_to_others - {SECRET_ACCESSOR} == grantable
+    # Discovery's driver role only where discovery runs (compliance.discovery.enabled: not dev).
+    assert set(GRANTED_PROJECT_ROLES) <= grantable <= set(GRANTED_PROJECT_ROLES) | set(DISCOVERY_PROJECT_ROLES)
     assert not grantable & {
         "roles/owner",
         "roles/editor",

@@ -88,6 +88,8 @@ def test_published_and_cached_data_keep_googles_encryption(applied):
 
     # The status page is public: a key would guard nothing and cost an operation per read.
     assert "encryption" not in named(prod, BUCKET, "omni-prod-status-site")["inputs"]
+    # Likewise the API reference the developer portal serves.
+    assert "encryption" not in named(prod, BUCKET, "omni-prod-reference-site")["inputs"]
     # The Docker Hub mirror caches public images.
     assert "kmsKeyName" not in named(prod, REPOSITORY, "omni-prod-grafana-dockerhub")["inputs"]
 
@@ -128,6 +130,7 @@ def test_a_data_store_is_created_after_its_agent_may_use_the_key(graphs):
         (DATASET, "omni-prod-usage-dataset"): "analytics",
         (TOPIC, "omni-prod-usage-topic"): "messaging",
         (TOPIC, "omni-prod-usage-dead-letter"): "messaging",
+        (TOPIC, "omni-prod-findings-topic"): "messaging",
     }
     for (type_, name), data_class in waits.items():
         assert grant_urns[data_class] in named(prod, type_, name)["dependencies"], name

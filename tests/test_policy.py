@@ -659,7 +659,7 @@ def test_a_report_passes_with_advisory_violations_only_and_fails_with_a_mandator
 
 def test_a_resource_that_does_not_say_its_environment_is_judged_as_prod() -> None:
     unlabelled = dict(node(SQL, {**sql(), "encryptionKeyName": KEY}, protect=False, name="who-knows"), provider=None)
-    report = check_graph({"version": 1, "stack": STACK, "resources": [unlabelled]})
+    report = check_graph({"version": 1, "stack": STACK, "resources": [unlabelled]}, stack_rules=())
 
     assert [v.policy for v in report.mandatory] == ["prod-stateful-protected"]
 
@@ -725,3 +725,256 @@ def test_omni_check_runs_the_policies_over_every_stack(project_copy: Project) ->
     assert "0 mandatory and 2 advisory violations" in result.output  # dev's API and portal, without the edge
     assert "0 mandatory and 0 advisory violations" in result.output  # staging and prod, behind it
     assert "advisory cloud-run-ingress-behind-load-balancer" in result.output
+
+
+# --- stack rules: the enterprise controls prod must keep (docs/compliance.md) ---------------------
+
+CONTACT = "gcp:essentialcontacts/contact:Contact"
+SCC = "gcp:securitycenter/v2ProjectNotificationConfig:V2ProjectNotificationConfig"
+DISCOVERY = "gcp:dataloss/preventionDiscoveryConfig:PreventionDiscoveryConfig"
+SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"
+DATASET = "gcp:bigquery/dataset:Dataset"
+FINDINGS_TOPIC = "projects/omni-api-prod/topics/omni-prod-security-findings"
+SCC_FILTER = 'state="ACTIVE" AND -mute="MUTED" AND (severity="HIGH" OR severity="CRITICAL")'
+
+
+def contact(email: str, *categories: str) -> dict[str, Any]:
+    inputs = {"email": email, "parent": "projects/omni-api-prod", "notificationCategorySubscriptions": list(categories)}
+    return node(CONTACT, inputs, name=f"contact-{email.split('@')[0]}")
+
+
+def prod_contacts() -> list[dict[str, Any]]:
+    return [
+        contact("security@omni.example", "SECURITY"),
+        contact("billing@omni.example", "BILLING"),
+        contact("platform@omni.example", "TECHNICAL"),
+        contact("legal@omni.example", "LEGAL"),
+    ]
+
+
+def scc(topic: Any = FINDINGS_TOPIC, expression: Any = SCC_FILTER) -> dict[str, Any]:
+    return node(
+        SCC, {"configId": "findings", "pubsubTopic": topic, "streamingConfig": {"filter": expression}}, name="scc"
+    )
+
+
+def tickets(topic: Any = FINDINGS_TOPIC) -> dict[str, Any]:
+    return node(SUBSCRIPTION, {"name": "omni-prod-security-findings-tickets", "topic": topic}, name="tickets")
+
+
+def discovery(*targets: dict[str, Any], status: Any = "RUNNING", topic: Any = FINDINGS_TOPIC) -> dict[str, Any]:
+    actions = [{"pubSubNotification": {"topic": topic, "event": "NEW_PROFILE"}}, {"publishToScc": {}}]
+    inputs = {"status": status, "targets": list(targets), "actions": actions}
+    return node(DISCOVERY, inputs, name="discovery")
+
+
+def bigquery_target(regex: Any = "^omni_prod_usage$") -> dict[str, Any]:
+    return {"bigQueryTarget": {"filter": {"tables": {"includeRegexes": {"patterns": [{"datasetIdRegex": regex}]}}}}}
+
+
+CLOUD_SQL_TARGET = {"cloudSqlTarget": {"filter": {"collection": {"includeRegexes": {"patterns": [{}]}}}}}
+# Encrypted like prod's, so the stack rules below are the only ones a case can break.
+USAGE_DATASET = node(
+    DATASET,
+    {"datasetId": "omni_prod_usage", "defaultEncryptionConfiguration": {"kmsKeyName": KEY}},
+    name="usage-dataset",
+)
+
+
+def controls(*extra: dict[str, Any], leave_out: tuple[str, ...] = (), environment: str = STACK) -> dict[str, Any]:
+    """A prod stack with every control, less the resources named in `leave_out`, plus `extra`."""
+    complete = [
+        *prod_contacts(),
+        scc(),
+        tickets(),
+        discovery(bigquery_target(), CLOUD_SQL_TARGET),
+        USAGE_DATASET,
+        node(SQL, {**sql(), "encryptionKeyName": KEY}, protect=True, name="primary-sql"),
+    ]
+    kept = [resource for resource in complete if resource["name"] not in leave_out]
+    return graph(*kept, *extra, environment=environment)
+
+
+def stack_violations(stack_graph: dict[str, Any]) -> list[tuple[str, str]]:
+    rules = {"prod-essential-contacts", "prod-findings-routed", "prod-scc-notification", "prod-data-discovery"}
+    return [(v.policy, v.message) for v in check_graph(stack_graph).violations if v.policy in rules]
+
+
+def test_a_prod_stack_with_every_control_passes_the_stack_rules() -> None:
+    assert stack_violations(controls()) == []
+
+
+def test_prod_without_a_security_contact_fails_naming_the_category() -> None:
+    found = stack_violations(controls(leave_out=("contact-security",)))
+
+    assert [policy for policy, _ in found] == ["prod-essential-contacts"]
+    assert "SECURITY" in found[0][1]
+    assert "BILLING" not in found[0][1]
+
+
+def test_one_contact_for_all_categories_covers_prod() -> None:
+    only_all = graph(
+        contact("team@omni.example", "ALL"), scc(), tickets(), discovery(bigquery_target(), CLOUD_SQL_TARGET)
+    )
+
+    assert [policy for policy, _ in stack_violations(only_all)] == []
+
+
+def test_contacts_unknown_in_preview_are_not_judged() -> None:
+    unknown = dict(contact("x@omni.example"), inputs={"notificationCategorySubscriptions": UNKNOWN})
+    stack = graph(unknown, scc(), tickets(), discovery(bigquery_target()))
+
+    assert "prod-essential-contacts" not in {policy for policy, _ in stack_violations(stack)}
+
+
+def test_dev_and_staging_need_none_of_the_controls() -> None:
+    for environment in ("dev", "staging"):
+        assert stack_violations(graph(tickets(), environment=environment)) == []
+
+
+def test_a_stack_no_provider_labels_is_judged_as_prod() -> None:
+    report = check_graph({"version": 1, "stack": STACK, "resources": []})
+
+    assert {v.policy for v in report.violations} >= {"prod-essential-contacts", "prod-data-discovery"}
+
+
+def test_prod_without_any_findings_publisher_fails() -> None:
+    discovery_without_notification = dict(discovery(bigquery_target(), CLOUD_SQL_TARGET))
+    discovery_without_notification["inputs"] = {**discovery_without_notification["inputs"], "actions": []}
+    found = stack_violations(controls(discovery_without_notification, leave_out=("scc", "discovery")))
+
+    assert (
+        "prod-findings-routed",
+        "nothing publishes security findings (no SCC notification config, no discovery notification)",
+    ) in found
+
+
+def test_findings_sent_to_a_topic_no_subscription_reads_fail() -> None:
+    found = stack_violations(controls(tickets("projects/omni-api-prod/topics/elsewhere"), leave_out=("tickets",)))
+
+    assert [policy for policy, _ in found] == ["prod-findings-routed", "prod-findings-routed"]
+    assert all(FINDINGS_TOPIC in message for _, message in found)
+
+
+def test_topics_unknown_in_preview_are_not_judged() -> None:
+    assert stack_violations(controls(tickets(UNKNOWN), leave_out=("tickets",))) == []
+    assert stack_violations(controls(scc(topic=UNKNOWN), leave_out=("scc",))) == []
+
+
+def test_without_scc_the_discovery_findings_route_alone_and_scc_is_advised() -> None:
+    found = stack_violations(controls(leave_out=("scc",)))
+
+    assert [(policy, check_graph(controls(leave_out=("scc",))).passed) for policy, _ in found] == [
+        ("prod-scc-notification", True)
+    ]
+
+
+def test_an_scc_filter_that_leaves_out_critical_findings_is_advised_against() -> None:
+    high_only = scc(expression='state="ACTIVE" AND severity="HIGH"')
+    inactive_too = scc(expression='severity="CRITICAL"')
+
+    assert [p for p, _ in stack_violations(controls(high_only, leave_out=("scc",)))] == ["prod-scc-notification"]
+    assert [p for p, _ in stack_violations(controls(inactive_too, leave_out=("scc",)))] == ["prod-scc-notification"]
+    assert stack_violations(controls(scc(expression=UNKNOWN), leave_out=("scc",))) == []
+
+
+def test_prod_without_a_running_discovery_config_fails() -> None:
+    paused = discovery(bigquery_target(), CLOUD_SQL_TARGET, status="PAUSED")
+
+    for stack in (controls(leave_out=("discovery",)), controls(paused, leave_out=("discovery",))):
+        assert (
+            "prod-data-discovery",
+            "no running Sensitive Data Protection discovery config: nobody knows where personal data is",
+        ) in stack_violations(stack)
+
+
+def test_a_dataset_discovery_does_not_match_fails_naming_it() -> None:
+    other = node(DATASET, {"datasetId": "omni_prod_exports"}, name="exports")
+
+    assert stack_violations(controls(other)) == [
+        ("prod-data-discovery", "BigQuery dataset omni_prod_exports is not profiled by discovery")
+    ]
+
+
+def test_datasets_and_regexes_unknown_in_preview_are_not_judged() -> None:
+    unknown_dataset = node(DATASET, {"datasetId": UNKNOWN}, name="unknown-dataset")
+    unknown_regex = discovery(bigquery_target(UNKNOWN), CLOUD_SQL_TARGET, status=UNKNOWN)
+    every_dataset = discovery(
+        {"bigQueryTarget": {"filter": {"tables": {"includeRegexes": {"patterns": [{}]}}}}}, CLOUD_SQL_TARGET
+    )
+
+    assert stack_violations(controls(unknown_dataset)) == []
+    assert stack_violations(controls(unknown_regex, leave_out=("discovery",))) == []
+    assert stack_violations(controls(every_dataset, USAGE_DATASET, leave_out=("discovery",))) == []
+
+
+def test_prod_discovery_without_the_database_fails_when_there_is_one() -> None:
+    bigquery_only = discovery(bigquery_target())
+
+    assert stack_violations(controls(bigquery_only, leave_out=("discovery",))) == [
+        ("prod-data-discovery", "the Cloud SQL database is not profiled by discovery (no cloudSqlTarget)")
+    ]
+    assert stack_violations(controls(bigquery_only, leave_out=("discovery", "primary-sql"))) == []
+
+
+def test_the_stack_rules_report_on_the_stack_itself() -> None:
+    stack_node = {
+        "urn": "urn:pulumi:prod::omni-infra::pulumi:pulumi:Stack::omni-infra-prod",
+        "type": "pulumi:pulumi:Stack",
+        "name": "omni-infra-prod",
+        "custom": False,
+        "inputs": {},
+    }
+    report = check_graph(controls(stack_node, leave_out=("contact-legal",)))
+
+    assert [(v.policy, v.urn) for v in report.mandatory] == [("prod-essential-contacts", stack_node["urn"])]
+
+
+def stack_args(stack_graph: dict[str, Any]) -> Any:
+    """What pulumi-policy hands a `StackValidationPolicy`: every resource, components and providers too."""
+    from pulumi_policy import PolicyResource as PackResource
+    from pulumi_policy import StackValidationArgs
+
+    gcp = stack_graph["resources"][0]
+    pack_provider = PolicyProviderResource(gcp["type"], gcp["inputs"], gcp["urn"], gcp["name"])
+    options = PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=None,
+    )
+    resources = [
+        PackResource(
+            r["type"],
+            unknown_checking_proxy(_with_sentinels(copy.deepcopy(r["inputs"]))),
+            r["urn"],
+            r["name"],
+            options,
+            pack_provider,
+            None,
+            [],
+            {},
+        )
+        for r in stack_graph["resources"]
+    ]
+    component = PackResource(
+        "omni:compliance:SecurityFindings", {}, "urn:component", "findings", options, None, None, [], {}
+    )
+    return StackValidationArgs([*resources, component])
+
+
+@pytest.mark.parametrize("leave_out", [(), ("contact-security",), ("scc",), ("discovery",)])
+def test_pulumi_policy_stack_policies_report_what_the_offline_check_reports(leave_out: tuple[str, ...]) -> None:
+    from policy.__main__ import STACK_POLICIES
+
+    stack_graph = controls(leave_out=leave_out)
+    reported: list[tuple[str, str]] = []
+    for policy in STACK_POLICIES:
+        policy.validate(
+            stack_args(stack_graph), lambda message, urn=None, name=policy.name: reported.append((name, message))
+        )
+
+    assert reported == stack_violations(stack_graph)

@@ -163,8 +163,9 @@ def test_a_stack_without_the_usage_pipeline_has_no_usage_alerts_nor_pipeline_boa
     )
     monitoring = load_monitoring_config("dev", project_copy.root)
     assert monitoring.usage is None
+    # Pub/Sub metrics still come from the security findings topic (compliance.findings.enabled).
     assert (monitoring.producers.pubsub, monitoring.producers.run_jobs, monitoring.producers.reconciliation) == (
-        False,
+        True,
         False,
         False,
     )

@@ -216,7 +216,9 @@ def test_turning_usage_off_removes_the_pipeline_and_the_topic_variable(project_c
         "omni-infra:environment: dev\n  omni-infra:usage:\n    enabled: false",
     )
     graph = run_stack(project_copy, "dev").to_json()
-    assert resources(graph, TOPIC) == resources(graph, DATASET) == []
+    # The security findings topic stays (docs/compliance.md): it is not the pipeline's.
+    assert [r["name"] for r in resources(graph, TOPIC)] == ["omni-dev-findings-topic"]
+    assert resources(graph, DATASET) == []
     api = next(r for r in graph["resources"] if r["name"] == "omni-dev-api-service")
     assert "USAGE_TOPIC" not in {e["name"] for e in api["inputs"]["template"]["containers"][0]["envs"]}
 
