@@ -27,6 +27,7 @@ from components import (
     tracing,
 )
 from components import edge as front_door
+from components import identity_platform as user_identity
 from components import usage as usage_metering
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
 from components.app_contract import (
@@ -51,6 +52,7 @@ from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHu
 from components.edge import Edge, EdgeArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
+from components.identity_platform import IdentityPlatform, IdentityPlatformArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
@@ -69,7 +71,10 @@ from components.status_page import StatusPage, StatusPageArgs
 from components.tracing import CollectorConfig, Tracing, TracingArgs
 from components.usage import Usage, UsageArgs
 from dashboards.render import render_for
+from identity.tenants import selected_tenants
 from stackconfig import load_from_runtime
+from stackconfig.identity_platform import authorized_domains
+from stackconfig.loader import stack_file_path
 from stackconfig.monitoring import monitoring_config
 from statuspage.notices import NOTICES_DIR
 
@@ -77,6 +82,8 @@ config = load_from_runtime(pulumi.get_stack())
 base = config.base_name
 # What alerts and dashboards read of this stack: thresholds, selectors, producers of series.
 monitoring = monitoring_config(pulumi.get_stack(), config)
+# Enterprise customers' SSO tenants: every reviewed file is checked before any resource is declared.
+customer_tenants = selected_tenants(config.identity_platform, config.environment, stack_file_path(pulumi.get_stack()))
 
 provider = google_provider(config)
 apis = ProjectServices(
@@ -102,6 +109,7 @@ apis = ProjectServices(
             *(budget.REQUIRED_APIS if config.cost.enabled else ()),
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
+            *(user_identity.REQUIRED_APIS if config.identity_platform.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
@@ -461,6 +469,29 @@ edge = (
     else None
 )
 
+# Identity Platform for the product's users: MFA, a tenant per enterprise customer (docs/identity.md).
+sign_in = (
+    IdentityPlatform(
+        f"{base}-idp",
+        IdentityPlatformArgs(
+            project=config.project,
+            authorized_domains=authorized_domains(
+                config.identity_platform, config.edge.enabled, config.edge.hosts.routed(), config.project
+            ),
+            tenants=customer_tenants,
+            mfa=config.identity_platform.mfa,
+            sms_second_factor=config.identity_platform.sms_second_factor,
+            totp_adjacent_intervals=config.identity_platform.totp_adjacent_intervals,
+            email_sign_in=config.identity_platform.email_sign_in,
+            activity_logging=config.identity_platform.activity_logging,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.identity_platform.enabled
+    else None
+)
+
 # Who may deploy: declared last, so it can name every account something here runs as.
 deployers = DeployIdentity(
     base,
@@ -514,6 +545,8 @@ if edge:
     pulumi.export("edge_urls", edge.urls)
     # The records to publish at the domain's DNS host (docs/edge.md).
     pulumi.export("edge_dns_records", edge.dns_records)
+if sign_in:
+    pulumi.export("identity_tenant_ids", sign_in.tenant_ids)
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)

@@ -36,6 +36,7 @@ class Source(StrEnum):
     UPTIME = "uptime-checks"
     EDGE = "edge"  # the HTTPS load balancer, and Cloud Armor's decisions counted from its logs
     PUBSUB = "pubsub"
+    IDENTITY = "identity"  # Identity Platform's activity logs, counted by log-based metrics
     CUSTOM = "custom"  # written to Cloud Monitoring by our own jobs (the invoicing reconciliation)
     PROMETHEUS = "prometheus"
 
@@ -483,6 +484,34 @@ ARMOR_PREVIEW_DECISIONS = Metric(
     "What Cloud Armor's rules in preview mode would have done, by policy, rule priority and outcome.",
     "reqps",
     ("policy", "priority", "outcome"),
+)
+
+# --- Identity Platform: end users' sign-ins and MFA, counted from its activity logs -----------
+# A user-defined log-based metric reads as `logging_googleapis_com:user_<id>` in Managed Prometheus.
+LOG_METRIC_PREFIX = "logging_googleapis_com:user_"
+IDENTITY_SIGN_INS = Metric(
+    f"{LOG_METRIC_PREFIX}identity_sign_ins",
+    Kind.COUNTER,
+    Source.IDENTITY,
+    "End users' sign-in attempts at Identity Platform (password, SAML/OIDC, MFA step), every outcome, by step.",
+    "reqps",
+    ("method",),
+)
+IDENTITY_SIGN_IN_FAILURES = Metric(
+    f"{LOG_METRIC_PREFIX}identity_sign_in_failures",
+    Kind.COUNTER,
+    Source.IDENTITY,
+    "End users' failed sign-ins at Identity Platform, by step and Google's error (INVALID_LOGIN_CREDENTIALS, ...).",
+    "reqps",
+    ("method", "reason"),
+)
+IDENTITY_MFA_ENROLMENTS = Metric(
+    f"{LOG_METRIC_PREFIX}identity_mfa_enrolments",
+    Kind.COUNTER,
+    Source.IDENTITY,
+    "Second factors end users enrolled (finalized MFA enrolments) at Identity Platform.",
+    "reqps",
+    ("method",),
 )
 
 # --- Prometheus itself: the collectors' scrape results and the rule evaluator's alerts ---------

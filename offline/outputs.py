@@ -375,7 +375,17 @@ def _get_client_config(c: Context) -> dict[str, Any]:
     return {"id": "mock", "project": c.project, "region": c.region, "zone": f"{c.region}-b", "accessToken": "[secret]"}
 
 
+def _get_secret_version(c: Context) -> dict[str, Any]:
+    # A version's payload is never known offline: the placeholder every `secure:` value becomes.
+    from offline.stackfile import SECRET_PLACEHOLDER
+
+    secret = str(c.inputs.get("secret"))
+    name = f"projects/{project_number(c.project)}/secrets/{secret}/versions/latest"
+    return {"id": name, "name": name, "secret": secret, "version": "latest", "secretData": SECRET_PLACEHOLDER}
+
+
 INVOKES: dict[str, Computed] = {
+    "gcp:secretmanager/getSecretVersion:getSecretVersion": _get_secret_version,
     "gcp:organizations/getProject:getProject": _get_project,
     "gcp:organizations/getClientConfig:getClientConfig": _get_client_config,
 }

@@ -22,6 +22,7 @@ from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
+from .identity_platform import IdentityPlatformField, IdentityPlatformSettings
 from .errors import ConfigConflict
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
@@ -455,6 +456,12 @@ class StackConfig(ConfigModel):
     @classmethod
     def _edge_fits_the_stack(cls, edge: EdgeSettings, info: ValidationInfo) -> EdgeSettings:
         return check_edge_fits(edge, info.data)
+
+    identity_platform: IdentityPlatformField = Field(
+        default_factory=IdentityPlatformSettings,
+        validate_default=True,
+        description="Identity Platform for the product's users: MFA, customers' SSO tenants (see IdentityPlatformSettings).",
+    )
 
     usage: UsageConfig = Field(
         default_factory=UsageConfig,

@@ -80,6 +80,7 @@ class Producers:
     pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's topic)
     run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
     reconciliation: bool  # the reconcile job writes its custom mismatch metric
+    identity_logs: bool = False  # the log-based metrics of Identity Platform's activity logs
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             pubsub=config.usage.enabled,
             run_jobs=config.usage.enabled,
             reconciliation=config.usage.enabled,
+            identity_logs=config.identity_platform.enabled and config.identity_platform.activity_logging,
         ),
         usage=usage_pipeline(config) if config.usage.enabled else None,
         edge=config.edge.enabled,
