@@ -495,7 +495,7 @@ IDENTITY_SIGN_INS = Metric(
     Source.IDENTITY,
     "End users' sign-in attempts at Identity Platform (password, SAML/OIDC, MFA step), every outcome, by step.",
     "reqps",
-    ("method",),
+    ("project_id", "method"),
 )
 IDENTITY_SIGN_IN_FAILURES = Metric(
     f"{LOG_METRIC_PREFIX}identity_sign_in_failures",
@@ -503,7 +503,7 @@ IDENTITY_SIGN_IN_FAILURES = Metric(
     Source.IDENTITY,
     "End users' failed sign-ins at Identity Platform, by step and Google's error (INVALID_LOGIN_CREDENTIALS, ...).",
     "reqps",
-    ("method", "reason"),
+    ("project_id", "method", "reason"),
 )
 IDENTITY_MFA_ENROLMENTS = Metric(
     f"{LOG_METRIC_PREFIX}identity_mfa_enrolments",
@@ -511,7 +511,7 @@ IDENTITY_MFA_ENROLMENTS = Metric(
     Source.IDENTITY,
     "Second factors end users enrolled (finalized MFA enrolments) at Identity Platform.",
     "reqps",
-    ("method",),
+    ("project_id", "method"),
 )
 
 # --- Prometheus itself: the collectors' scrape results and the rule evaluator's alerts ---------
