@@ -60,6 +60,7 @@ IDENTITY_LABELS = (
     "topic_id",
     "job_name",
     "usage_month",
+    "project_id",  # Identity Platform's project (alerts/identity.py)
 )
 
 # One notification per alert name and severity: five databases filling up make one page.
