@@ -80,7 +80,7 @@ class Producers:
     pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's topic)
     run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
     reconciliation: bool  # the reconcile job writes its custom mismatch metric
-    identity_logs: bool = False  # the log-based metrics of Identity Platform's activity logs
+    identity_logs: bool  # the log-based metrics of Identity Platform's activity logs
 
 
 @dataclass(frozen=True)
