@@ -217,9 +217,10 @@ def parse_tenant_text(text: str, tenant_id: str, origin: str) -> CustomerTenant:
         raise TenantFileError(f"{origin}: " + "; ".join(problems) + "; no resource was declared") from None
 
 
-def load_tenants(directory: Path = CUSTOMERS_DIR) -> dict[str, CustomerTenant]:
-    """Every `*.yaml` customer file in `directory` by id; a missing directory has none. One bad
-    file stops the run: a typo must not wait for the stack that selects it."""
+def load_tenants(directory: Path | None = None) -> dict[str, CustomerTenant]:
+    """Every `*.yaml` customer file in `directory` (the committed ones by default) by id; a missing
+    directory has none. One bad file stops the run: a typo must not wait for the stack that selects it."""
+    directory = directory or CUSTOMERS_DIR
     if not directory.is_dir():
         return {}
     return {
@@ -243,10 +244,11 @@ class SelectedTenant:
 
 
 def selected_tenants(
-    settings: IdentityPlatformSettings, environment: str, source: str, directory: Path = CUSTOMERS_DIR
+    settings: IdentityPlatformSettings, environment: str, source: str, directory: Path | None = None
 ) -> list[SelectedTenant]:
     """The tenants the stack lists, from their files, in the stack's order; refused (naming the stack
     file's key and the fix) when a file is missing, an example goes to prod, or a secret flag is stray."""
+    directory = directory or CUSTOMERS_DIR
     tenants = load_tenants(directory)
     if not settings.enabled:
         return []
