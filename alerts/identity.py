@@ -57,7 +57,10 @@ def sign_in_failures(monitoring: MonitoringConfig) -> AlertRule:
         ),
         for_=SIGN_IN_FOR,
         severity=Severity.WARNING,
-        summary="{{ $value | humanizePercentage }} of end users' sign-ins fail at Identity Platform ({{ $labels.project_id }}).",
+        summary=(
+            "{{ $value | humanizePercentage }} of end users' sign-ins fail at Identity Platform "
+            "({{ $labels.project_id }})."
+        ),
         description=(
             f"{{{{ $value | humanizePercentage }}}} of the sign-in attempts at Identity Platform (project "
             f"{{{{ $labels.project_id }}}}) failed over "

@@ -155,7 +155,9 @@ class IdentityPlatform(pulumi.ComponentResource):
                         sso_url=customer.saml.sso_url,
                         sign_request=customer.saml.sign_request,
                         idp_certificates=[
-                            gcp.identityplatform.TenantInboundSamlConfigIdpConfigIdpCertificateArgs(x509_certificate=pem)
+                            gcp.identityplatform.TenantInboundSamlConfigIdpConfigIdpCertificateArgs(
+                                x509_certificate=pem
+                            )
                             for pem in customer.saml.certificates
                         ],
                     ),

@@ -198,7 +198,8 @@ def parse_tenant_text(text: str, tenant_id: str, origin: str) -> CustomerTenant:
         raise TenantFileError(f"{origin}: not valid YAML: {error}; no resource was declared") from None
     if not isinstance(document, dict):
         raise TenantFileError(
-            f"{origin}: expected a mapping with displayName and saml or oidc (docs/identity.md); no resource was declared"
+            f"{origin}: expected a mapping with displayName and saml or oidc (docs/identity.md); "
+            "no resource was declared"
         )
     if "id" in document:
         raise TenantFileError(f"{origin}: id: the file name is the tenant's id; remove the key")
@@ -213,7 +214,9 @@ def parse_tenant_text(text: str, tenant_id: str, origin: str) -> CustomerTenant:
                 message = f"the file name {tenant_id!r} is not a tenant id: {TENANT_FILE_ID.pattern}; rename the file"
             elif problem["type"] == "extra_forbidden":
                 message = "unknown key; remove it (the format: docs/identity.md)"
-            problems.append(message if where == "(the file)" and ":" in message.split(" ")[0] else f"{where}: {message}")
+            problems.append(
+                message if where == "(the file)" and ":" in message.split(" ")[0] else f"{where}: {message}"
+            )
         raise TenantFileError(f"{origin}: " + "; ".join(problems) + "; no resource was declared") from None
 
 
@@ -262,8 +265,9 @@ def selected_tenants(
             )
         elif tenant.example and environment == "prod":
             problems.append(
-                f"omni-infra:identityPlatform.tenants: {name!r} is an example customer ({_shown(directory)}/{name}.yaml "
-                "has example: true): prod declares real customers only; remove it from prod's list"
+                f"omni-infra:identityPlatform.tenants: {name!r} is an example customer "
+                f"({_shown(directory / (name + '.yaml'))} has example: true): prod declares real customers only; "
+                "remove it from prod's list"
             )
     for name in settings.oidc_secrets_added:
         tenant = tenants.get(name)

@@ -22,8 +22,8 @@ from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
-from .identity_platform import IdentityPlatformField, IdentityPlatformSettings
 from .errors import ConfigConflict
+from .identity_platform import IdentityPlatformField, IdentityPlatformSettings
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 from .usage import UsageConfig
@@ -460,7 +460,7 @@ class StackConfig(ConfigModel):
     identity_platform: IdentityPlatformField = Field(
         default_factory=IdentityPlatformSettings,
         validate_default=True,
-        description="Identity Platform for the product's users: MFA, customers' SSO tenants (see IdentityPlatformSettings).",
+        description="Identity Platform for the product's users: MFA, customers' SSO (see IdentityPlatformSettings).",
     )
 
     usage: UsageConfig = Field(

@@ -6,6 +6,7 @@ naming the file or key, before any resource is declared."""
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -98,7 +99,11 @@ def test_the_committed_example_files_are_read_and_marked_as_examples():
     assert {"example-saml", "example-oidc"} <= set(loaded)
     assert all(tenant.example for name, tenant in loaded.items() if name.startswith("example-"))
     saml, oidc = loaded["example-saml"], loaded["example-oidc"]
-    assert (saml.provider_id, saml.display_name, len(saml.saml.certificates)) == ("saml.example-saml", "Example-SAML", 1)
+    assert (saml.provider_id, saml.display_name, len(saml.saml.certificates)) == (
+        "saml.example-saml",
+        "Example-SAML",
+        1,
+    )
     assert (oidc.provider_id, oidc.oidc.issuer, oidc.needs_client_secret) == (
         "oidc.example-oidc",
         "https://login.example-oidc.example",
@@ -109,7 +114,8 @@ def test_the_committed_example_files_are_read_and_marked_as_examples():
 def test_a_saml_file_with_a_current_certificate_is_accepted():
     tenant = parse_tenant_text(saml_file(certificate_pem()), "acme", "acme.yaml")
 
-    assert tenant.saml is not None and tenant.saml.sign_request is True
+    assert tenant.saml is not None
+    assert tenant.saml.sign_request is True
     assert tenant.saml.certificates[0].startswith("-----BEGIN CERTIFICATE-----")
     assert not tenant.example
 
@@ -117,7 +123,9 @@ def test_a_saml_file_with_a_current_certificate_is_accepted():
 def test_an_oidc_file_defaults_to_the_code_flow_with_a_secret():
     tenant = parse_tenant_text(OIDC_FILE, "globex", "globex.yaml")
 
-    assert tenant.oidc is not None and tenant.oidc.code_flow and tenant.needs_client_secret
+    assert tenant.oidc is not None
+    assert tenant.oidc.code_flow
+    assert tenant.needs_client_secret
 
 
 BAD_FILES = [
@@ -125,21 +133,37 @@ BAD_FILES = [
     ("display name too short", lambda: saml_file(certificate_pem(), display="Acm"), ["displayName", "4 to 20"]),
     ("display name starts with a digit", lambda: saml_file(certificate_pem(), display="1acme"), ["displayName"]),
     ("display name with a space", lambda: saml_file(certificate_pem(), display="'Acme Corp'"), ["displayName"]),
-    ("SSO over http", lambda: saml_file(certificate_pem(), sso="http://idp.acme.example/sso"), ["saml.ssoUrl", "https"]),
+    (
+        "SSO over http",
+        lambda: saml_file(certificate_pem(), sso="http://idp.acme.example/sso"),
+        ["saml.ssoUrl", "https"],
+    ),
     ("entity id with a space", lambda: saml_file(certificate_pem(), entity="'acme idp'"), ["saml.idpEntityId"]),
-    ("not a certificate", lambda: saml_file("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"), [
-        "saml.certificates[0]",
-        "not an X.509 certificate",
-    ]),
-    ("a pasted private key", lambda: saml_file("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"), [
-        "saml.certificates[0]",
-        "private key",
-    ]),
+    (
+        "not a certificate",
+        lambda: saml_file("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"),
+        [
+            "saml.certificates[0]",
+            "not an X.509 certificate",
+        ],
+    ),
+    (
+        "a pasted private key",
+        lambda: saml_file("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"),
+        [
+            "saml.certificates[0]",
+            "private key",
+        ],
+    ),
     ("an expired certificate", lambda: saml_file(certificate_pem(expired=True)), ["saml.certificates[0]", "expired"]),
-    ("two certificates in one entry", lambda: saml_file(certificate_pem() + certificate_pem()), [
-        "saml.certificates[0]",
-        "exactly one certificate",
-    ]),
+    (
+        "two certificates in one entry",
+        lambda: saml_file(certificate_pem() + certificate_pem()),
+        [
+            "saml.certificates[0]",
+            "exactly one certificate",
+        ],
+    ),
     ("OIDC issuer over http", lambda: OIDC_FILE.replace("https://", "http://"), ["oidc.issuer", "https"]),
     ("no provider", lambda: "displayName: Acme-Corp\n", ["saml, oidc", "exactly one"]),
     ("both providers", lambda: saml_file(certificate_pem()) + OIDC_FILE.split("\n", 1)[1], ["exactly one"]),
@@ -165,7 +189,8 @@ def test_a_bad_customer_file_is_refused_naming_the_file_and_the_key(case: str, m
 def test_a_file_name_that_is_not_a_tenant_id_is_refused():
     message = refusal(OIDC_FILE, tenant_id="Acme_Corp")
 
-    assert "the file name 'Acme_Corp' is not a tenant id" in message and "rename the file" in message
+    assert "the file name 'Acme_Corp' is not a tenant id" in message
+    assert "rename the file" in message
 
 
 # --- which tenants a stack declares ------------------------------------------------------------
@@ -233,8 +258,6 @@ def test_a_bad_file_stops_the_program_before_any_resource(project_copy, tmp_path
 
 
 def prod_values(project, **identity: Any) -> dict[str, str]:
-    import json
-
     values, _ = read_stack_file(project.stack_file("prod"))
     return {**values, "omni-infra:identityPlatform": json.dumps(identity)}
 
@@ -271,7 +294,8 @@ def test_a_sign_in_backend_without_an_edge_host_is_refused(project):
     with pytest.raises(StackConfigError) as caught:
         load_stack_config("prod", values, set())
 
-    assert "edge.hosts.grafana" in str(caught.value) and "identityPlatform.signInBackends" in str(caught.value)
+    assert "edge.hosts.grafana" in str(caught.value)
+    assert "identityPlatform.signInBackends" in str(caught.value)
 
 
 # --- what each stack declares -------------------------------------------------------------------
@@ -327,7 +351,8 @@ def test_dev_declares_the_example_saml_tenant_with_its_provider(graphs):
 
     assert tenant["name"] == "omni-dev-idp-example-saml"
     assert tenant["inputs"]["displayName"] == "Example-SAML"
-    assert tenant["inputs"]["allowPasswordSignup"] is False and tenant["inputs"]["enableEmailLinkSignin"] is False
+    assert tenant["inputs"]["allowPasswordSignup"] is False
+    assert tenant["inputs"]["enableEmailLinkSignin"] is False
     assert tenant["inputs"]["deletionPolicy"] == "DELETE"  # dev is disposable (protect false)
     assert saml["inputs"]["name"] == "saml.example-saml"
     assert saml["inputs"]["idpConfig"]["ssoUrl"] == "https://idp.example-saml.example/saml/sso"
@@ -340,11 +365,14 @@ def test_dev_declares_the_example_saml_tenant_with_its_provider(graphs):
 
 
 def test_staging_oidc_tenant_reads_its_client_secret_from_secret_manager(graphs, applied):
-    secret = next(r for r in resources(graphs["staging"], SECRET) if r["name"] == "omni-staging-idp-example-oidc-oidc-secret")
+    secret = next(
+        r for r in resources(graphs["staging"], SECRET) if r["name"] == "omni-staging-idp-example-oidc-oidc-secret"
+    )
     oidc = one(applied["staging"], OIDC)
     tenants = {r["name"]: r for r in resources(graphs["staging"], TENANT)}
 
-    assert secret["protect"] is True and secret["inputs"]["deletionProtection"] is True
+    assert secret["protect"] is True
+    assert secret["inputs"]["deletionProtection"] is True
     assert tenants["omni-staging-idp-example-oidc"]["inputs"]["deletionPolicy"] == "PREVENT"
     assert oidc["inputs"]["name"] == "oidc.example-oidc"
     assert oidc["inputs"]["issuer"] == "https://login.example-oidc.example"
