@@ -32,10 +32,11 @@ LABEL_BYTES_MAX = 128
 # projects.tenants.create (https://cloud.google.com/identity-platform/docs/multi-tenancy-managing-tenants,
 # firebase/firebase-admin-python `firebase_admin/tenant_mgt.py`).
 IDENTITY_TENANT_DISPLAY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{3,19}$")
-# Identity Platform provider ids: a SAML provider's name "must start with `saml.`", an OIDC
-# provider's with `oidc.` (google_identity_platform_tenant_inbound_saml_config and
-# ..._tenant_oauth_idp_config, terraform-provider-google-beta, as pulumi-gcp 10.2 documents them).
-IDENTITY_PROVIDER_ID = re.compile(r"^(saml|oidc)\.[A-Za-z0-9._-]{1,64}$")
+# Identity Platform provider ids: "must start with 'saml.'" (or `oidc.`) "and can only have
+# alphanumeric characters, hyphens, underscores or periods. The part after 'saml.' must also start
+# with a lowercase letter, end with an alphanumeric character, and have at least 2 characters"
+# (google_identity_platform_tenant_inbound_saml_config `name`, as pulumi-gcp 10.2 documents it).
+IDENTITY_PROVIDER_ID = re.compile(r"^(saml|oidc)\.[a-z][A-Za-z0-9._-]*[A-Za-z0-9]$")
 
 # https://cloud.google.com/sql/docs/postgres/instance-settings#machine-type-2ndgen and
 # https://cloud.google.com/sql/docs/postgres/create-instance#machine-types: custom machine types
@@ -282,7 +283,8 @@ identity_provider_id = _pattern_rule(
     "identity_provider_id",
     IDENTITY_PROVIDER_ID,
     "Identity Platform provider id",
-    "`saml.` or `oidc.` and 1 to 64 letters, digits, '-', '_' or '.'",
+    "`saml.` or `oidc.`, then letters, digits, '-', '_' or '.', starting with a lowercase letter, ending with a "
+    "letter or digit, 2 characters at least",
 )
 custom_role_id = _pattern_rule(
     "custom_role_id", CUSTOM_ROLE_ID, "custom role id", "3 to 64 letters, digits, '_' or '.'"

@@ -23,7 +23,7 @@ from identity.tenants import TenantFileError, load_tenants, parse_tenant_text, s
 from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
 from offline.stackfile import SECRET_PLACEHOLDER, read_stack_file
-from stackconfig import StackConfigError
+from stackconfig import StackConfigError, gcp_rules
 from stackconfig.identity_platform import IdentityPlatformSettings
 from stackconfig.loader import load_stack_config
 
@@ -413,3 +413,24 @@ def test_identity_platform_off_declares_nothing_of_it(project_copy):
     assert not [r for r in resources(graph, LOG_METRIC) if r["inputs"]["name"].startswith("identity_")]
     apis = {r["inputs"]["service"] for r in resources(graph, "gcp:projects/service:Service")}
     assert "identitytoolkit.googleapis.com" not in apis
+
+
+# --- Google's naming rules (stackconfig/gcp_rules.py) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [("Acme", True), ("A-1234567890-abcdefg", True), ("Acm", False), ("A-1234567890-abcdefgh", False)]
+    + [("1acme", False), ("-acme", False), ("Acme_Corp", False), ("Acme Corp", False)],
+)
+def test_tenant_display_names_are_4_to_20_letters_digits_hyphens_from_a_letter(name: str, accepted: bool):
+    assert (gcp_rules.identity_tenant_display_name(name) is None) is accepted
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "accepted"),
+    [("saml.acme", True), ("oidc.globex-2", True), ("saml.a", False), ("oidc.Acme", False), ("okta.acme", False)]
+    + [("saml.acme-", False), ("saml.", False)],
+)
+def test_provider_ids_start_with_saml_or_oidc_then_a_lowercase_letter(provider_id: str, accepted: bool):
+    assert (gcp_rules.identity_provider_id(provider_id) is None) is accepted
