@@ -420,8 +420,16 @@ def test_identity_platform_off_declares_nothing_of_it(project_copy):
 
 @pytest.mark.parametrize(
     ("name", "accepted"),
-    [("Acme", True), ("A-1234567890-abcdefg", True), ("Acm", False), ("A-1234567890-abcdefgh", False)]
-    + [("1acme", False), ("-acme", False), ("Acme_Corp", False), ("Acme Corp", False)],
+    [
+        ("Acme", True),
+        ("A-1234567890-abcdefg", True),
+        ("Acm", False),
+        ("A-1234567890-abcdefgh", False),
+        ("1acme", False),
+        ("-acme", False),
+        ("Acme_Corp", False),
+        ("Acme Corp", False),
+    ],
 )
 def test_tenant_display_names_are_4_to_20_letters_digits_hyphens_from_a_letter(name: str, accepted: bool):
     assert (gcp_rules.identity_tenant_display_name(name) is None) is accepted
@@ -429,8 +437,15 @@ def test_tenant_display_names_are_4_to_20_letters_digits_hyphens_from_a_letter(n
 
 @pytest.mark.parametrize(
     ("provider_id", "accepted"),
-    [("saml.acme", True), ("oidc.globex-2", True), ("saml.a", False), ("oidc.Acme", False), ("okta.acme", False)]
-    + [("saml.acme-", False), ("saml.", False)],
+    [
+        ("saml.acme", True),
+        ("oidc.globex-2", True),
+        ("saml.a", False),
+        ("oidc.Acme", False),
+        ("okta.acme", False),
+        ("saml.acme-", False),
+        ("saml.", False),
+    ],
 )
 def test_provider_ids_start_with_saml_or_oidc_then_a_lowercase_letter(provider_id: str, accepted: bool):
     assert (gcp_rules.identity_provider_id(provider_id) is None) is accepted
