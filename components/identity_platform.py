@@ -217,8 +217,12 @@ class IdentityPlatform(pulumi.ComponentResource):
         self.register_outputs({"tenant_ids": self.tenant_ids})
 
     def _activity_metrics(self, name: str, args: IdentityPlatformArgs, child: pulumi.ResourceOptions) -> None:
-        method_label = {"key": "method", "value_type": "STRING", "description": "The sign-in or MFA step"}
-        reason_label = {"key": "reason", "value_type": "STRING", "description": "Google's error, like INVALID_*"}
+        method_label = gcp.logging.MetricMetricDescriptorLabelArgs(
+            key="method", value_type="STRING", description="The sign-in or MFA step"
+        )
+        reason_label = gcp.logging.MetricMetricDescriptorLabelArgs(
+            key="reason", value_type="STRING", description="Google's error, like INVALID_LOGIN_CREDENTIALS"
+        )
         metrics = (
             (m.IDENTITY_SIGN_INS, SIGN_IN_METHODS, None, False, "Sign-in attempts (every outcome), by step"),
             (m.IDENTITY_SIGN_IN_FAILURES, SIGN_IN_METHODS, True, True, "Failed sign-ins, by step and error"),
@@ -232,12 +236,12 @@ class IdentityPlatform(pulumi.ComponentResource):
                 name=metric_id,
                 description=f"Identity Platform: {description}, from its activity logs",
                 filter=log_metric_filter(args.project, methods, failed=failed),
-                metric_descriptor={
-                    "metric_kind": "DELTA",
-                    "value_type": "INT64",
-                    "unit": "1",
-                    "labels": [method_label, *([reason_label] if with_reason else [])],
-                },
+                metric_descriptor=gcp.logging.MetricMetricDescriptorArgs(
+                    metric_kind="DELTA",
+                    value_type="INT64",
+                    unit="1",
+                    labels=[method_label, *([reason_label] if with_reason else [])],
+                ),
                 label_extractors={
                     "method": METHOD_EXTRACTOR,
                     **({"reason": REASON_EXTRACTOR} if with_reason else {}),
