@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import pulumi
 import yaml
 from cryptography import x509
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from stackconfig import gcp_rules
+from stackconfig.errors import Problem, StackConfigError
 from stackconfig.identity_platform import TENANT_FILE_ID, IdentityPlatformSettings
 
 CUSTOMERS_DIR = Path(__file__).resolve().parent / "customers"
@@ -50,10 +50,22 @@ PEM_MAX_CHARACTERS = 16_384
 MAX_CERTIFICATES = 5
 
 
-class TenantFileError(pulumi.RunError):
-    """A customer file (or the stack's choice of them) that cannot be declared: the message names
-    the file, the key and the fix, and says nothing was declared. A `RunError`, so `pulumi up`
-    prints it alone, without a traceback."""
+class TenantFileError(StackConfigError):
+    """A customer file (or the stack's choice of them) that cannot be declared: each problem names
+    the key, what was found (never a secret or a certificate) and the fix, and the message says
+    nothing was declared. A `StackConfigError`, so `pulumi up` and `omni` print it alone, without a
+    traceback, like any refused setting."""
+
+
+# A value echoed in an error is cut to this many characters, and never a certificate's text.
+SHOWN_VALUE_MAX = 80
+
+
+def _shown_value(where: str, value: object) -> str:
+    if "certificates" in where or not isinstance(value, str | int | float | bool) or value is None:
+        return "the value as written"
+    shown = repr(value)
+    return shown if len(shown) <= SHOWN_VALUE_MAX else shown[: SHOWN_VALUE_MAX - 1] + "…"
 
 
 class _Strict(BaseModel):
@@ -195,29 +207,31 @@ def parse_tenant_text(text: str, tenant_id: str, origin: str) -> CustomerTenant:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise TenantFileError(f"{origin}: not valid YAML: {error}; no resource was declared") from None
+        raise TenantFileError(origin, [Problem("(the file)", "not valid YAML", str(error))]) from None
     if not isinstance(document, dict):
-        raise TenantFileError(
-            f"{origin}: expected a mapping with displayName and saml or oidc (docs/identity.md); "
-            "no resource was declared"
-        )
+        found = f"a {type(document).__name__}"
+        allowed = "expected a mapping with displayName and saml or oidc (docs/identity.md)"
+        raise TenantFileError(origin, [Problem("(the file)", found, allowed)])
     if "id" in document:
-        raise TenantFileError(f"{origin}: id: the file name is the tenant's id; remove the key")
+        raise TenantFileError(origin, [Problem("id", "a key", "the file name is the tenant's id; remove the key")])
     try:
         return CustomerTenant.model_validate({**document, "id": tenant_id})
     except ValidationError as error:
         problems = []
-        for problem in error.errors():
-            where = _location(dict(problem))
-            message = str(problem["msg"]).removeprefix("Value error, ")
+        for detail in error.errors():
+            where = _location(dict(detail))
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            found = _shown_value(where, detail["input"])
             if where == "id":
-                message = f"the file name {tenant_id!r} is not a tenant id: {TENANT_FILE_ID.pattern}; rename the file"
-            elif problem["type"] == "extra_forbidden":
-                message = "unknown key; remove it (the format: docs/identity.md)"
-            problems.append(
-                message if where == "(the file)" and ":" in message.split(" ")[0] else f"{where}: {message}"
-            )
-        raise TenantFileError(f"{origin}: " + "; ".join(problems) + "; no resource was declared") from None
+                message = f"the file name is not a tenant id: {TENANT_FILE_ID.pattern}; rename the file"
+            elif detail["type"] == "extra_forbidden":
+                found, message = "an unknown key", "remove it (the format: docs/identity.md)"
+            elif where == "(the file)" and ": " in message:
+                # A check across keys names them first: `saml, oidc: give exactly one ...`.
+                where, message = message.split(": ", 1)
+                found = "the file as written"
+            problems.append(Problem(where, found, message))
+        raise TenantFileError(origin, problems) from None
 
 
 def load_tenants(directory: Path | None = None) -> dict[str, CustomerTenant]:
@@ -256,28 +270,23 @@ def selected_tenants(
     if not settings.enabled:
         return []
     problems = []
+    tenants_key, secrets_key = "omni-infra:identityPlatform.tenants", "omni-infra:identityPlatform.oidcSecretsAdded"
     for name in settings.tenants:
         tenant = tenants.get(name)
+        path = _shown(directory / f"{name}.yaml")
         if tenant is None:
-            problems.append(
-                f"omni-infra:identityPlatform.tenants: {name!r} has no file {_shown(directory / (name + '.yaml'))}; "
-                "add the customer's file (docs/identity.md) or remove the name"
-            )
+            fix = f"no file {path}: add the customer's file (docs/identity.md) or remove the name"
+            problems.append(Problem(tenants_key, repr(name), fix))
         elif tenant.example and environment == "prod":
-            problems.append(
-                f"omni-infra:identityPlatform.tenants: {name!r} is an example customer "
-                f"({_shown(directory / (name + '.yaml'))} has example: true): prod declares real customers only; "
-                "remove it from prod's list"
-            )
+            fix = f"an example customer ({path} has example: true): prod declares real customers only; remove it"
+            problems.append(Problem(tenants_key, repr(name), fix))
     for name in settings.oidc_secrets_added:
         tenant = tenants.get(name)
         if tenant is not None and not tenant.needs_client_secret:
-            problems.append(
-                f"omni-infra:identityPlatform.oidcSecretsAdded: {name!r} has no client secret (not an OIDC code-flow "
-                "tenant); remove it"
-            )
+            fix = "has no client secret (not an OIDC code-flow tenant); remove it"
+            problems.append(Problem(secrets_key, repr(name), fix))
     if problems:
-        raise TenantFileError(f"{source}: " + "\n  ".join(["", *problems]).lstrip() + "\nno resource was declared")
+        raise TenantFileError(source, problems)
     return [
         SelectedTenant(tenants[name], client_secret_added=name in settings.oidc_secrets_added)
         for name in settings.tenants

@@ -189,7 +189,8 @@ def test_a_bad_customer_file_is_refused_naming_the_file_and_the_key(case: str, m
 def test_a_file_name_that_is_not_a_tenant_id_is_refused():
     message = refusal(OIDC_FILE, tenant_id="Acme_Corp")
 
-    assert "the file name 'Acme_Corp' is not a tenant id" in message
+    assert "id: found 'Acme_Corp'" in message
+    assert "the file name is not a tenant id" in message
     assert "rename the file" in message
 
 
@@ -213,7 +214,8 @@ def test_a_listed_tenant_without_a_file_is_refused_naming_the_key(tmp_path):
     message = str(caught.value)
 
     assert message.startswith("stacks/Pulumi.prod.yaml: ")
-    assert "omni-infra:identityPlatform.tenants: 'initech' has no file" in message
+    assert "omni-infra:identityPlatform.tenants: found 'initech'" in message
+    assert f"no file {tmp_path / 'initech.yaml'}" in message
     assert "no resource was declared" in message
 
 
@@ -221,21 +223,23 @@ def test_prod_refuses_an_example_customer(tmp_path):
     write(tmp_path, "example-acme", "example: true\n" + OIDC_FILE)
 
     assert selected_tenants(settings(tenants=["example-acme"]), "staging", "s", tmp_path)[0].tenant.example
-    with pytest.raises(TenantFileError, match=r"identityPlatform.tenants: 'example-acme' is an example customer"):
+    with pytest.raises(TenantFileError, match=r"(?s)tenants: found 'example-acme'.*an example customer"):
         selected_tenants(settings(tenants=["example-acme"]), "prod", "p", tmp_path)
 
 
 def test_a_secret_flag_on_a_tenant_without_a_client_secret_is_refused(tmp_path):
     write(tmp_path, "acme", saml_file(certificate_pem()))
 
-    with pytest.raises(TenantFileError, match=r"identityPlatform.oidcSecretsAdded: 'acme' has no client secret"):
+    with pytest.raises(TenantFileError, match=r"(?s)oidcSecretsAdded: found 'acme'.*has no client secret"):
         selected_tenants(settings(tenants=["acme"], oidc_secrets_added=["acme"]), "prod", "p", tmp_path)
 
 
 def test_a_bad_file_stops_every_stack_even_one_that_does_not_list_it(tmp_path):
     write(tmp_path, "globex", OIDC_FILE.replace("https://", "http://"))
 
-    with pytest.raises(TenantFileError, match=r"globex.yaml: oidc.issuer"):
+    with pytest.raises(
+        TenantFileError, match=r"(?s)globex.yaml: 1 invalid.*oidc.issuer: found 'http://login.globex.example'"
+    ):
         selected_tenants(settings(tenants=[]), "dev", "d", tmp_path)
 
 
@@ -250,7 +254,8 @@ def test_a_bad_file_stops_the_program_before_any_resource(project_copy, tmp_path
     with pytest.raises(TenantFileError) as caught:
         run_stack(project_copy, "dev", monitor=monitor)
 
-    assert "example-saml.yaml: saml.ssoUrl" in str(caught.value)
+    assert "example-saml.yaml: 1 invalid configuration value; no resource was declared" in str(caught.value)
+    assert "saml.ssoUrl: found 'http://idp.example-saml.example/saml/sso'" in str(caught.value)
     assert [r for r in monitor.recorded if r.type != STACK_TYPE] == []
 
 
