@@ -193,6 +193,7 @@ GUARDED_STATEFUL_TYPES = frozenset(
         "gcp:secretmanager/secret:Secret",
         REGISTRY,
         "gcp:logging/projectBucketConfig:ProjectBucketConfig",
+        "gcp:identityplatform/tenant:Tenant",  # its users go with it
     }
 )
 

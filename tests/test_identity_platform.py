@@ -454,3 +454,16 @@ def test_tenant_display_names_are_4_to_20_letters_digits_hyphens_from_a_letter(n
 )
 def test_provider_ids_start_with_saml_or_oidc_then_a_lowercase_letter(provider_id: str, accepted: bool):
     assert (gcp_rules.identity_provider_id(provider_id) is None) is accepted
+
+
+def test_removing_a_tenant_is_reviewed_as_losing_its_users(project_copy):
+    from offline.diff import compute_diff
+
+    before = run_stack(project_copy, "staging").to_json()
+    edit_stack_file(project_copy, "staging", "tenants: [example-saml, example-oidc]", "tenants: [example-oidc]")
+    after = run_stack(project_copy, "staging").to_json()
+    dangers = [d for d in compute_diff(before, after).dangers if d.name == "omni-staging-idp-example-saml"]
+
+    assert dangers, "deleting a tenant is a danger"
+    assert "stateful" in dangers[0].reason
+    assert "protected" in dangers[0].reason
