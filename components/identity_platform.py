@@ -101,7 +101,7 @@ class IdentityPlatform(pulumi.ComponentResource):
             multi_tenant=gcp.identityplatform.ConfigMultiTenantArgs(allow_tenants=True),
             mfa=gcp.identityplatform.ConfigMfaArgs(
                 state=args.mfa,
-                enabled_providers=["PHONE_SMS"] if mfa_on and args.sms_second_factor else [],
+                enabled_providers=["PHONE_SMS"] if mfa_on and args.sms_second_factor else None,
                 provider_configs=[
                     gcp.identityplatform.ConfigMfaProviderConfigArgs(
                         state="ENABLED" if mfa_on else "DISABLED",

@@ -240,10 +240,22 @@ def load_tenants(directory: Path | None = None) -> dict[str, CustomerTenant]:
     directory = directory or CUSTOMERS_DIR
     if not directory.is_dir():
         return {}
-    return {
+    tenants = {
         path.stem: parse_tenant_text(path.read_text(encoding="utf-8"), path.stem, _shown(path))
         for path in sorted(directory.glob("*.yaml"))
     }
+    first_of: dict[str, str] = {}
+    for tenant_id, tenant in tenants.items():
+        name = tenant.display_name.lower()
+        if name in first_of:
+            origin = _shown(directory / f"{tenant_id}.yaml")
+            fix = (
+                f"{first_of[name]}.yaml has the same display name: two customers would look alike in the sign-in UI "
+                "and the console; give each its own"
+            )
+            raise TenantFileError(origin, [Problem("displayName", repr(tenant.display_name), fix)])
+        first_of[name] = tenant_id
+    return tenants
 
 
 def _shown(path: Path) -> str:

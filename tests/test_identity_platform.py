@@ -467,3 +467,17 @@ def test_removing_a_tenant_is_reviewed_as_losing_its_users(project_copy):
     assert dangers, "deleting a tenant is a danger"
     assert "stateful" in dangers[0].reason
     assert "protected" in dangers[0].reason
+
+
+def test_two_customers_with_the_same_display_name_are_refused(tmp_path):
+    write(tmp_path, "globex", OIDC_FILE)
+    write(tmp_path, "globex-eu", OIDC_FILE.replace("Globex", "GLOBEX"))
+
+    with pytest.raises(TenantFileError) as caught:
+        load_tenants(tmp_path)
+    message = str(caught.value)
+
+    # Files are read in name order: globex-eu.yaml first, so globex.yaml is the one refused.
+    assert message.startswith(f"{tmp_path / 'globex.yaml'}: 1 invalid configuration value")
+    assert "displayName: found 'Globex'" in message
+    assert "globex-eu.yaml has the same display name" in message
