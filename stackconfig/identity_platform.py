@@ -20,6 +20,9 @@ from .model_base import ConfigModel
 # A customer file's name without `.yaml`: the tenant's id in the program and in resource names.
 TENANT_FILE_ID = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 MfaState = Literal["DISABLED", "ENABLED", "MANDATORY"]
+# Where users sign in when the stack does not say: the API's host and the developer portal's
+# (the portal is where teams manage their members and API keys), wherever the edge routes them.
+DEFAULT_SIGN_IN_BACKENDS = ("api", "portal")
 # TOTP codes are checked against this many 30-second intervals either side of now (0-10).
 TOTP_MAX_ADJACENT_INTERVALS = 10
 
@@ -63,12 +66,13 @@ class IdentityPlatformSettings(ConfigModel):
             "is always required (no passwordless email links)."
         ),
     )
-    sign_in_backends: list[str] = Field(
-        default_factory=lambda: ["api"],
+    sign_in_backends: list[str] | None = Field(
+        default=None,
         description=(
             "The edge backends (keys of edge.hosts) whose hosts are authorized domains for sign-in redirects; "
-            "their hosts come from edge.hosts, never written here. Google's own auth handler domain "
-            "(`<project>.firebaseapp.com`) is always authorized: the SAML and OIDC callbacks land there."
+            "their hosts come from edge.hosts, never written here. Unset: the API's and the developer portal's, "
+            "where the edge routes them. Google's own auth handler domain (`<project>.firebaseapp.com`) is always "
+            "authorized: the SAML and OIDC callbacks land there."
         ),
     )
     allow_localhost: bool = Field(
@@ -112,8 +116,8 @@ class IdentityPlatformSettings(ConfigModel):
 
     @field_validator("sign_in_backends")
     @classmethod
-    def _backends_listed_once(cls, backends: list[str]) -> list[str]:
-        if len(set(backends)) != len(backends):
+    def _backends_listed_once(cls, backends: list[str] | None) -> list[str] | None:
+        if backends is not None and len(set(backends)) != len(backends):
             raise ValueError("a backend is listed twice")
         return backends
 
@@ -143,7 +147,7 @@ def check_identity_fits(settings: IdentityPlatformSettings, info: ValidationInfo
             "identityPlatform.tenants",
         )
     edge = stack.get("edge")
-    if edge is None:
+    if edge is None or settings.sign_in_backends is None:
         return settings
     known = list(type(edge.hosts).model_fields)
     unknown = [backend for backend in settings.sign_in_backends if backend not in known]
@@ -170,11 +174,13 @@ def authorized_domains(
     settings: IdentityPlatformSettings, edge_enabled: bool, hosts: dict[str, str], project: str
 ) -> list[str]:
     """The domains Identity Platform accepts sign-in redirects to, in a stable order: Google's auth
-    handler domain (the SAML/OIDC callbacks), the sign-in backends' edge hosts, `localhost` where allowed.
+    handler domain (the SAML/OIDC callbacks), the sign-in backends' edge hosts (those set, else the
+    defaults the edge routes), `localhost` where allowed.
     Without the edge (dev) only the handler domain and `localhost` remain."""
     domains = [f"{project}.firebaseapp.com"]
+    backends = settings.sign_in_backends if settings.sign_in_backends is not None else DEFAULT_SIGN_IN_BACKENDS
     if edge_enabled:
-        domains += [hosts[backend] for backend in settings.sign_in_backends if backend in hosts]
+        domains += [hosts[backend] for backend in backends if backend in hosts]
     if settings.allow_localhost:
         domains.append("localhost")
     return domains

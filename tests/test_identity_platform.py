@@ -24,7 +24,7 @@ from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
 from offline.stackfile import SECRET_PLACEHOLDER, read_stack_file
 from stackconfig import StackConfigError, gcp_rules
-from stackconfig.identity_platform import IdentityPlatformSettings
+from stackconfig.identity_platform import IdentityPlatformSettings, authorized_domains
 from stackconfig.loader import load_stack_config
 
 from .conftest import edit_stack_file, one, resources
@@ -481,3 +481,19 @@ def test_two_customers_with_the_same_display_name_are_refused(tmp_path):
     assert message.startswith(f"{tmp_path / 'globex.yaml'}: 1 invalid configuration value")
     assert "displayName: found 'Globex'" in message
     assert "globex-eu.yaml has the same display name" in message
+
+
+def test_by_default_users_sign_in_on_the_api_and_the_portal_hosts_only():
+    hosts = {"api": "api.omni.example", "grafana": "grafana.omni.example", "portal": "portal.omni.example"}
+
+    assert authorized_domains(settings(), True, hosts, "omni-api-prod") == [
+        "omni-api-prod.firebaseapp.com",
+        "api.omni.example",
+        "portal.omni.example",
+    ]
+    assert authorized_domains(settings(signInBackends=["portal"]), True, hosts, "omni-api-prod") == [
+        "omni-api-prod.firebaseapp.com",
+        "portal.omni.example",
+    ]
+    # Without the edge there is no host of ours to authorize.
+    assert authorized_domains(settings(), False, hosts, "omni-api-dev") == ["omni-api-dev.firebaseapp.com"]
