@@ -15,10 +15,12 @@ from components import (
     cloud_run,
     database,
     deploy_identity,
+    encryption,
     grafana,
     identity,
     managed_prometheus,
     network,
+    portal,
     redis,
     registry,
     rule_evaluator,
@@ -30,6 +32,7 @@ from components import edge as front_door
 from components import identity_platform as user_identity
 from components import usage as usage_metering
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
+from components.api_reference import ApiReference, ApiReferenceArgs
 from components.app_contract import (
     APP_WORKLOADS,
     BEAT_CPU,
@@ -37,6 +40,7 @@ from components.app_contract import (
     METRICS_PATH,
     METRICS_PORT,
     METRICS_WORKLOADS,
+    PLACEHOLDER_IMAGE,
     TRACED_WORKLOADS,
     app_image,
     celery_command,
@@ -49,13 +53,15 @@ from components.audit import Audit, AuditArgs
 from components.cloud_run import ApiService, ApiServiceArgs, ContainerSpec, Job, JobArgs, WorkerPool, WorkerPoolArgs
 from components.database import Database, DatabaseArgs
 from components.deploy_identity import DeployIdentity, DeployIdentityArgs, GitHubTrust
-from components.edge import Edge, EdgeArgs
+from components.edge import BucketPath, Edge, EdgeArgs
+from components.encryption import CustomerKey, DataClass, Encryption, EncryptionArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
 from components.identity_platform import IdentityPlatform, IdentityPlatformArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
+from components.portal import PORTAL_IMAGE, Portal, PortalArgs, portal_env
 from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
 from components.redis import Redis, RedisArgs
@@ -75,6 +81,7 @@ from identity.tenants import selected_tenants
 from stackconfig import load_from_runtime
 from stackconfig.identity_platform import authorized_domains
 from stackconfig.loader import stack_file_path
+from stackconfig.armor import portal_rules
 from stackconfig.monitoring import monitoring_config
 from statuspage.notices import NOTICES_DIR
 
@@ -110,12 +117,43 @@ apis = ProjectServices(
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
             *(user_identity.REQUIRED_APIS if config.identity_platform.enabled else ()),
+            *(portal.REQUIRED_APIS if config.portal.enabled else ()),
+            *(encryption.REQUIRED_APIS if config.encryption.enabled else ()),
         ],
     ),
     opts=pulumi.ResourceOptions(providers=[provider]),
 )
 # Every component's resources wait for the APIs on a new project.
 after_apis = pulumi.ResourceOptions(providers=[provider], depends_on=[apis])
+
+# Customer-managed encryption: a key per class of data the stack stores (docs/encryption.md).
+keys = (
+    Encryption(
+        base,
+        EncryptionArgs(
+            project=config.project,
+            location=config.region,
+            data_classes=[
+                DataClass.DATABASE,
+                DataClass.CACHE,
+                DataClass.IMAGES,
+                *([DataClass.OBJECTS] if config.grafana.enabled else []),
+                *([DataClass.ANALYTICS, DataClass.MESSAGING] if config.usage.enabled else []),
+            ],
+            settings=config.encryption,
+            labels=config.common_labels,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.encryption.enabled
+    else None
+)
+
+
+def key_for(data_class: DataClass) -> CustomerKey | None:
+    return keys.key(data_class) if keys else None
+
 
 net = Network(
     base,
@@ -124,7 +162,11 @@ net = Network(
 )
 accounts = Identities(base, IdentitiesArgs(project=config.project), opts=after_apis)
 images = Registry(
-    base, RegistryArgs(region=config.region, project=config.project, protect=config.protect), opts=after_apis
+    base,
+    RegistryArgs(
+        region=config.region, project=config.project, protect=config.protect, encryption=key_for(DataClass.IMAGES)
+    ),
+    opts=after_apis,
 )
 db = Database(
     base,
@@ -136,6 +178,7 @@ db = Database(
         protect=config.protect,
         iam_service_accounts={workload: accounts.emails[workload] for workload in APP_WORKLOADS},
         labels=config.common_labels,
+        encryption=key_for(DataClass.DATABASE),
     ),
     opts=after_apis,
 )
@@ -149,6 +192,7 @@ cache, broker = (
             role=role,
             settings=config.redis.cache if role == "cache" else config.redis.broker,
             protect=config.protect,
+            encryption=key_for(DataClass.CACHE),
         ),
         opts=after_apis,
     )
@@ -307,6 +351,8 @@ usage_pipeline = (
             stripe_key_added=config.usage.stripe_key_added,
             environment=config.environment,
             protect=config.protect,
+            analytics_key=key_for(DataClass.ANALYTICS),
+            messaging_key=key_for(DataClass.MESSAGING),
         ),
         opts=after_apis,
     )
@@ -418,6 +464,7 @@ grafana_ui = (
             scrape_interval=config.metrics.scrape_interval,
             host=config.edge.hosts.grafana if config.edge.enabled else None,
             protect=config.protect,
+            encryption=key_for(DataClass.OBJECTS),
         ),
         opts=after_apis,
     )
@@ -452,6 +499,53 @@ status = (
     else None
 )
 
+# The developer portal behind the edge on its own host, and the API reference on the CDN beside it.
+public_api_url = f"https://{config.edge.hosts.api}" if config.edge.enabled else api.uri
+portal_host = config.edge.hosts.portal if config.edge.enabled else None
+reference = (
+    ApiReference(
+        f"{base}-reference",
+        ApiReferenceArgs(
+            project=config.project,
+            region=config.region,
+            bucket=config.portal.bucket_name(config.project),
+            api_url=public_api_url,
+            site_url=f"https://{portal_host}/reference/" if portal_host else None,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.portal.enabled
+    else None
+)
+developer_portal = (
+    Portal(
+        f"{base}-portal",
+        PortalArgs(
+            project=config.project,
+            region=config.region,
+            image=images.image(PORTAL_IMAGE, config.portal.release) if config.portal.release else PLACEHOLDER_IMAGE,
+            network_id=net.network_id,
+            subnet_id=net.subnet_id,
+            settings=config.portal,
+            env=portal_env(
+                environment=config.environment,
+                release=config.portal.release,
+                project=config.project,
+                api_url=public_api_url,
+                reference_url=reference.url,
+                public_url=f"https://{portal_host}/" if portal_host else None,
+                tenant_id=config.portal.identity.tenant_id,
+            ),
+            behind_load_balancer=config.edge.enabled,
+            deletion_protection=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.portal.enabled and reference is not None
+    else None
+)
+
 # The front door: the HTTPS load balancer, certificates, Cloud Armor and CDN for every public host.
 edge = (
     Edge(
@@ -460,8 +554,14 @@ edge = (
             project=config.project,
             region=config.region,
             settings=config.edge,
-            services={"api": api.name, **({"grafana": grafana_ui.name} if grafana_ui else {})},
+            services={
+                "api": api.name,
+                **({"grafana": grafana_ui.name} if grafana_ui else {}),
+                **({"portal": developer_portal.name} if developer_portal else {}),
+            },
             buckets={"status": status.bucket.name} if status else {},
+            bucket_paths={"reference": BucketPath("portal", "/reference", reference.bucket.name)} if reference else {},
+            service_policies={"portal": portal_rules(config.edge.armor)} if developer_portal else {},
         ),
         opts=after_apis,
     )
@@ -511,6 +611,7 @@ deployers = DeployIdentity(
             "alerting": alerting.account.email,
             **(status.runtime_emails if status else {}),
             **(usage_pipeline.runtime_emails if usage_pipeline else {}),
+            **({"portal": developer_portal.email} if developer_portal else {}),
         },
     ),
     opts=after_apis,
@@ -547,6 +648,9 @@ if edge:
     pulumi.export("edge_dns_records", edge.dns_records)
 if sign_in:
     pulumi.export("identity_tenant_ids", sign_in.tenant_ids)
+if developer_portal and reference:
+    pulumi.export("portal_url", f"https://{portal_host}/" if portal_host else developer_portal.uri)
+    pulumi.export("api_reference_url", reference.url)
 if usage_pipeline:
     pulumi.export("usage_topic", usage_pipeline.topic_name)
     pulumi.export("usage_jobs", usage_pipeline.jobs)

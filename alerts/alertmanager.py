@@ -61,6 +61,10 @@ IDENTITY_LABELS = (
     "job_name",
     "usage_month",
     "project_id",  # Identity Platform's project (alerts/identity.py)
+    # Cloud KMS key events (alerts/encryption.py)
+    "key_ring",
+    "crypto_key",
+    "method",
 )
 
 # One notification per alert name and severity: five databases filling up make one page.

@@ -116,24 +116,37 @@ def render_unit_test_files(groups: tuple[RuleGroup, ...] | None = None) -> dict[
     return {name: to_yaml(data) for name, data in unit_tests(groups).items()}
 
 
-def render_all(groups: tuple[RuleGroup, ...] | None = None, *, runbook_dir: Path = RUNBOOK_DIR) -> dict[str, str]:
-    """Relative path -> text of every artifact; validation first, so a bad rule renders nothing."""
+def render_all(
+    groups: tuple[RuleGroup, ...] | None = None,
+    *,
+    runbook_dir: Path = RUNBOOK_DIR,
+    alertmanager_yaml: str | None = None,
+) -> dict[str, str]:
+    """Relative path -> text of every artifact; validation first, so a bad rule renders nothing.
+
+    `alertmanager_yaml` is the configuration to write: a stack's own (what its evaluator runs,
+    `offline.monitoring.load_alertmanager_yaml`); without it, the receivers-only default of
+    `render_alertmanager_config` (webhook tickets), which needs no stack."""
     groups = rule_groups() if groups is None else groups
     files = {f"{RULES_DIR}/{name}": text for name, text in render_rule_files(groups, runbook_dir=runbook_dir).items()}
-    files[ALERTMANAGER_FILE] = render_alertmanager_config()
+    files[ALERTMANAGER_FILE] = render_alertmanager_config() if alertmanager_yaml is None else alertmanager_yaml
     files |= {f"{TESTS_DIR}/{name}": text for name, text in render_unit_test_files(groups).items()}
     return files
 
 
 def write_all(
-    out_dir: Path, groups: tuple[RuleGroup, ...] | None = None, *, runbook_dir: Path = RUNBOOK_DIR
+    out_dir: Path,
+    groups: tuple[RuleGroup, ...] | None = None,
+    *,
+    runbook_dir: Path = RUNBOOK_DIR,
+    alertmanager_yaml: str | None = None,
 ) -> list[Path]:
     """Write rule files, alertmanager.yml and the promtool tests under `out_dir`; the paths written.
 
     Files left from an earlier render of a since-removed rule are deleted, so promtool never tests
     a stale file.
     """
-    files = render_all(groups, runbook_dir=runbook_dir)
+    files = render_all(groups, runbook_dir=runbook_dir, alertmanager_yaml=alertmanager_yaml)
     for directory in (RULES_DIR, TESTS_DIR):
         stale = out_dir / directory
         if stale.is_dir():

@@ -85,8 +85,9 @@ def amtool_route(out_dir: Path, case: RouteCase) -> ToolResult:
     return _run(f"route {name} ({severity}) -> {','.join(case.receivers)}", command, out_dir)
 
 
-def run_checks(out_dir: Path, groups: tuple[RuleGroup, ...] | None = None) -> list[ToolResult]:
-    """Every tool check of a rendered output directory, in order: rules, unit tests, config, routes."""
+def run_checks(out_dir: Path, groups: tuple[RuleGroup, ...] | None = None, *, paging: bool = True) -> list[ToolResult]:
+    """Every tool check of a rendered output directory, in order: rules, unit tests, config, routes.
+    `paging` off (a stack where nothing pages): critical alerts must reach the ticket receiver."""
     results = [promtool_check_rules(out_dir), promtool_test_rules(out_dir), amtool_check_config(out_dir)]
-    results += [amtool_route(out_dir, case) for case in route_cases(all_alerts(groups))]
+    results += [amtool_route(out_dir, case) for case in route_cases(all_alerts(groups), paging=paging)]
     return results

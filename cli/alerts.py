@@ -38,13 +38,26 @@ def _groups(stack: str, project_dir: Path):
         raise typer.Exit(code=2) from None
 
 
+def _alertmanager(stack: str, project_dir: Path) -> tuple[str, bool]:
+    """The stack's own Alertmanager configuration and whether it pages, or exit 2 naming the key."""
+    from offline.monitoring import load_alertmanager_yaml
+    from stackconfig import StackConfigError
+
+    try:
+        return load_alertmanager_yaml(stack, project_dir)
+    except StackConfigError as error:
+        err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
+        raise typer.Exit(code=2) from None
+
+
 def _render(out_dir: Path, stack: str, project_dir: Path) -> list[Path]:
     from alerts.render import write_all
     from alerts.validate import AlertRuleError
 
     groups = _groups(stack, project_dir)
+    alertmanager_yaml, _ = _alertmanager(stack, project_dir)
     try:
-        return write_all(out_dir, groups)
+        return write_all(out_dir, groups, alertmanager_yaml=alertmanager_yaml)
     except AlertRuleError as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
         raise typer.Exit(code=2) from None
@@ -54,7 +67,8 @@ def _render(out_dir: Path, stack: str, project_dir: Path) -> list[Path]:
 def render(
     out_dir: OutOption = Path("out/alerts"), stack: StackOption = DEFAULT_STACK, project_dir: ProjectDir = Path(".")
 ) -> None:
-    """Validate the stack's rules, then write the rule files, alertmanager.yml and the promtool tests."""
+    """Validate the stack's rules, then write the rule files, the stack's alertmanager.yml (what its
+    evaluator runs) and the promtool tests."""
     for path in _render(out_dir, stack, project_dir):
         out.print(f"wrote {path}", markup=False)
 
@@ -86,7 +100,8 @@ def test(
         _render(target, stack, project_dir)
         out.print("[green]✓[/] lint: names, severities, templated annotations, runbooks, PromQL, metrics", markup=True)
         try:
-            results = run_checks(target, _groups(stack, project_dir))
+            _, paging = _alertmanager(stack, project_dir)
+            results = run_checks(target, _groups(stack, project_dir), paging=paging)
         except ToolMissing as error:
             err.print(f"[bold red]error:[/] {escape(str(error))}", markup=True)
             raise typer.Exit(code=2) from None

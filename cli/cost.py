@@ -2,6 +2,8 @@
 
 Composes the offline engine (run the program, record the graph) with the `cost` package (price
 the graph). Exit codes: 0 success, 2 bad input (a malformed profile or price table, a failed run).
+`omni cost check-prices` checks the price table against Google's Cloud Billing Catalog API: exit 1
+when a row disagrees with its SKU, 2 without credentials or when the catalog cannot be read.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import typer
 from cli.console import fail, out
 
 if TYPE_CHECKING:
+    from cost.catalog import Fetch
     from cost.model import StackEstimate
     from cost.profile import TrafficProfile
 
@@ -81,6 +84,7 @@ def diff_cost_lines(pairs: list[tuple[dict[str, Any], dict[str, Any]]], markdown
 
 @app.callback(invoke_without_command=True)
 def cost(
+    ctx: typer.Context,
     stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name: dev, staging or prod.")] = "dev",
     as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON.")] = False,
     per_request: Annotated[
@@ -109,6 +113,8 @@ def cost(
     ] = Path("."),
 ) -> None:
     """Estimate what a stack costs a month, per resource and per component, from its offline graph."""
+    if ctx.invoked_subcommand is not None:
+        return
     from cli.main import _graph_json, _project
     from cost.model import per_request as cost_per_request
     from cost.render import render_json, render_per_request, render_text
@@ -136,3 +142,128 @@ def cost(
     warning = budget_warning(graph, result)
     if warning:
         out.print(f"warning: {warning}", markup=False)
+
+
+API_KEY_ENV = "GOOGLE_CLOUD_API_KEY"
+NO_CREDENTIALS = (
+    "no credentials for the Cloud Billing Catalog API: set {env} to an API key (create one with "
+    "`gcloud services enable cloudbilling.googleapis.com` then `gcloud services api-keys create "
+    "--display-name=omni-prices --api-target=service=cloudbilling.googleapis.com`, or in the console under "
+    "APIs & Services > Credentials, restricted to the Cloud Billing API), or sign in with `gcloud auth login` "
+    "so that `gcloud auth print-access-token` answers"
+)
+
+
+def gcloud_access_token() -> str | None:
+    """An access token from `gcloud auth print-access-token`, or None without gcloud or a signed-in account."""
+    import shutil
+    import subprocess
+
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return None
+    try:
+        done = subprocess.run(
+            [gcloud, "auth", "print-access-token"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    token = done.stdout.strip()
+    return token if done.returncode == 0 and token else None
+
+
+def catalog_fetch() -> Fetch:
+    """The HTTP layer of `check-prices` (tests replace it to run without a network)."""
+    from cost.catalog import urllib_fetch
+
+    return urllib_fetch()
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+@app.command("check-prices")
+def check_prices(
+    api_key_env: Annotated[
+        str, typer.Option("--api-key-env", help="Environment variable holding a Cloud Billing API key.")
+    ] = API_KEY_ENV,
+    services: Annotated[
+        list[str] | None,
+        typer.Option("--services", help="Check only rows of these table services (repeat, or comma-separated)."),
+    ] = None,
+    catalog_service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--catalog-service",
+            help="Also search a catalog service for a table service: 'Cloud NAT=Compute Engine' (repeatable).",
+        ),
+    ] = None,
+    write: Annotated[
+        bool,
+        typer.Option("--write", help="Set every row with a sku_id to the catalog's figure (basis catalog-api)."),
+    ] = False,
+    prices_file: Annotated[
+        Path | None, typer.Option("--prices-file", help="The price table (cost/prices.yaml).")
+    ] = None,
+    endpoint: Annotated[
+        str, typer.Option("--endpoint", help="The API's root (https, or http on 127.0.0.1 for tests).")
+    ] = "https://cloudbilling.googleapis.com",
+) -> None:
+    """Check the price table against Google's Cloud Billing Catalog API (public list prices, USD).
+
+    A row with a sku_id is compared with that SKU, a row without one gets candidates (docs/cost.md).
+    Exit 1 when a row disagrees with its SKU and --write was not given; 2 without credentials."""
+    import datetime
+    import os
+
+    from cost.catalog import CatalogClient, CatalogError, CatalogSku, Credentials
+    from cost.price_check import FAILING, check_table, render_checks, write_checked_rows
+    from cost.prices import PRICES_FILE, PriceTableError, load_price_table
+
+    if not endpoint.startswith(("https://", "http://127.0.0.1:")):
+        fail(f"--endpoint {endpoint!r}: only https (or http on 127.0.0.1) may carry the credentials")
+    also_search: dict[str, list[str]] = {}
+    for pair in catalog_service or []:
+        table_service, separator, catalog_name = pair.partition("=")
+        if not separator or not table_service.strip() or not catalog_name.strip():
+            fail(
+                f"--catalog-service {pair!r}: expected 'TABLE SERVICE=CATALOG SERVICE', e.g. 'Cloud NAT=Compute Engine'"
+            )
+        also_search.setdefault(table_service.strip(), []).append(catalog_name.strip())
+    path = prices_file or PRICES_FILE
+    try:
+        table = load_price_table(path)
+    except PriceTableError as error:
+        fail(str(error))
+    api_key = os.environ.get(api_key_env, "").strip()
+    credentials = Credentials(api_key=api_key) if api_key else None
+    if credentials is None:
+        token = gcloud_access_token()
+        credentials = Credentials(access_token=token) if token else None
+    if credentials is None:
+        fail(NO_CREDENTIALS.format(env=api_key_env))
+    client = CatalogClient(catalog_fetch(), credentials, endpoint)
+    cache: dict[str, list[CatalogSku]] = {}
+
+    def skus_of(service_id: str) -> list[CatalogSku]:
+        if service_id not in cache:
+            cache[service_id] = client.skus(service_id)
+        return cache[service_id]
+
+    try:
+        checks = check_table(table, client.services(), skus_of, _split(services), also_search)
+    except CatalogError as error:
+        fail(credentials.redact(str(error)))
+    out.print(render_checks(checks), markup=False, end="")
+    failing = [check for check in checks if check.status in FAILING]
+    if write:
+        try:
+            text, written = write_checked_rows(path.read_text(encoding="utf-8"), checks, datetime.date.today())
+        except (ValueError, PriceTableError) as error:
+            fail(f"{path}: not written: {error}")
+        path.write_text(text, encoding="utf-8")
+        out.print(f"wrote {len(written)} row(s) to {path}: {', '.join(written) or 'none'}", markup=False)
+        failing = [check for check in failing if check.status != "mismatch"]
+    if failing:
+        raise typer.Exit(code=1)

@@ -287,9 +287,10 @@ def build(
     from alerts.validate import AlertRuleError
     from offline.dashboards import write_dashboards
     from offline.graph import dumps
-    from offline.monitoring import load_monitoring_config
+    from offline.monitoring import load_alertmanager_yaml, load_monitoring_config
     from offline.preview import render_preview_text
     from offline.producers import UnproducedSeriesError, check_produced, producers_in_graph, rule_queries
+    from stackconfig import StackConfigError
     from statuspage.build import render_status_page
 
     project = _project(project_dir)
@@ -314,8 +315,9 @@ def build(
         fail(str(error))
     status_page = render_status_page(target / "statuspage")
     try:
-        alert_files = write_alerts(target / "alerts", groups)
-    except AlertRuleError as error:
+        alertmanager_yaml, _ = load_alertmanager_yaml(stack, project.root)
+        alert_files = write_alerts(target / "alerts", groups, alertmanager_yaml=alertmanager_yaml)
+    except (AlertRuleError, StackConfigError) as error:
         fail(str(error))
     out.print(text, markup=False, end="")
     out.print(f"\nwrote {target / 'preview.txt'} and {target / 'graph.json'}", markup=False)

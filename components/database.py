@@ -17,6 +17,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
+from components.encryption import CustomerKey
 from components.options import child_options
 from stackconfig.connections import default_max_connections
 from stackconfig.platform import DatabaseConfig
@@ -131,6 +132,10 @@ class DatabaseArgs:
     to see any table."""
     database_name: str = "omni"
     """The application's database (UTF8, en_US.UTF8)."""
+    encryption: CustomerKey | None = None
+    """The customer-managed key (components/encryption.py) to encrypt with, or None for Google's
+    default encryption. Adopting or changing it REPLACES the
+    instance and its replica: the provider's `encryptionKeyName` is ForceNew (docs/encryption.md)."""
 
 
 def max_connections(settings: DatabaseConfig) -> int:
@@ -234,7 +239,10 @@ class Database(pulumi.ComponentResource):
             pulumi.ResourceOptions(
                 # Google does not read the peering from the network id: wait for it explicitly
                 # (and, on destroy, delete the instance before the peering).
-                depends_on=[args.private_services_connection],
+                depends_on=[
+                    args.private_services_connection,
+                    *(args.encryption.grants if args.encryption else ()),
+                ],
                 # Autoresize grows the disk past the configured size; without this a later
                 # `pulumi up` would try to shrink it, which forces a new instance.
                 ignore_changes=["settings.diskSize"],
@@ -276,6 +284,7 @@ class Database(pulumi.ComponentResource):
             database_version=settings.version,
             deletion_protection=args.protect,
             deletion_policy=deletion_policy,
+            encryption_key_name=args.encryption.key_id if args.encryption else None,
             settings=gcp.sql.DatabaseInstanceSettingsArgs(
                 edition=settings.edition,
                 tier=settings.tier,
@@ -326,6 +335,8 @@ class Database(pulumi.ComponentResource):
                 database_version=settings.version,
                 master_instance_name=self.instance.name,
                 instance_type="READ_REPLICA_INSTANCE",
+                # A replica of a CMEK primary must name a key too: the primary's (same region).
+                encryption_key_name=args.encryption.key_id if args.encryption else None,
                 deletion_protection=args.protect,
                 deletion_policy=deletion_policy,
                 settings=gcp.sql.DatabaseInstanceSettingsArgs(

@@ -126,7 +126,30 @@ LOG_METRICS_ROLE = CustomRole(
         )
     ),
 )
-CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE, LOG_METRICS_ROLE)
+# CMEK keys (components/encryption.py): create key rings and keys, change rotation and labels, grant
+# service agents on a key. Not Cloud KMS Admin: no disabling or destroying a key version (that
+# makes data unreadable: a person's change, alerted on), no encrypting or decrypting.
+KMS_ROLE = CustomRole(
+    "deployer_kms",
+    "Omni deployer: encryption keys",
+    tuple(
+        sorted(
+            {
+                *(f"cloudkms.keyRings.{verb}" for verb in ("create", "get", "getIamPolicy", "list")),
+                *(
+                    f"cloudkms.cryptoKeys.{verb}"
+                    for verb in ("create", "get", "getIamPolicy", "list", "setIamPolicy", "update")
+                ),
+                "cloudkms.cryptoKeyVersions.get",
+                "cloudkms.cryptoKeyVersions.list",
+                "cloudkms.locations.get",
+                "cloudkms.locations.list",
+                "resourcemanager.projects.get",
+            }
+        )
+    ),
+)
+CUSTOM_ROLES: tuple[CustomRole, ...] = (SERVICE_ACCOUNTS_ROLE, SECRETS_ROLE, LOG_METRICS_ROLE, KMS_ROLE)
 
 # Resource type prefix (`gcp:<module>/`, or a narrower `gcp:<module>/<type>`) -> its roles: every
 # Google type the program declares must match one (a test checks each stack's graph), so a new
@@ -137,6 +160,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:certificatemanager/": ServiceRoles("roles/certificatemanager.admin", ("roles/certificatemanager.viewer",)),
     # Datasets, tables, views and their IAM; the previewer sees metadata and policies, never rows.
     "gcp:bigquery/": ServiceRoles("roles/bigquery.admin", ("roles/bigquery.metadataViewer",)),
+    # Key rings, keys and their IAM (CMEK); the previewer sees keys and policies, never key material.
+    "gcp:kms/": ServiceRoles(KMS_ROLE, ("roles/cloudkms.viewer",)),
     # Budgets live on the billing account, outside the project: a person grants the deployer
     # Billing Account Costs Manager and the previewer Billing Account Viewer there (docs/cost.md).
     "gcp:billing/": ServiceRoles(None, ()),

@@ -45,6 +45,7 @@ from components.cloud_run import (
     vpc_access,
 )
 from components.database import password_user
+from components.encryption import CustomerKey
 from components.identity import grant_project_roles
 from components.options import child_options
 from components.registry import dockerhub_mirror
@@ -277,6 +278,9 @@ class GrafanaArgs:
     """Pulumi `protect` and deletion protection on Grafana's database, user and secrets (its
     users' preferences and stars live there), the service's deletion protection, and a bucket
     that is not force-destroyed. Off only for disposable stacks."""
+    encryption: CustomerKey | None = None
+    """The customer-managed key of the provisioning bucket (components/encryption.py), or None for
+    Google's default. Set in place: objects written from then on use it (docs/encryption.md)."""
 
     def __post_init__(self) -> None:
         check_dashboards(self.dashboards)
@@ -371,9 +375,10 @@ class Grafana(pulumi.ComponentResource):
             # let a delete empty it.
             force_destroy=not args.protect,
             labels={"service": "grafana"},
+            encryption={"default_kms_key_name": args.encryption.key_id} if args.encryption else None,
             # Protected like every bucket of a protected stack (the policy pack's rule): a deleted
             # bucket takes the running Grafana's dashboards with it until the next `pulumi up`.
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(stateful, args.encryption.after() if args.encryption else None),
         )
         bucket_reader = gcp.storage.BucketIAMMember(
             f"{name}-provisioning-reader",

@@ -19,6 +19,7 @@ from typing import Literal
 import pulumi
 import pulumi_gcp as gcp
 
+from components.encryption import CustomerKey
 from components.options import child_options
 from stackconfig.platform import RedisCacheConfig, RedisInstanceConfig
 
@@ -70,6 +71,11 @@ class RedisArgs:
     Cloud SQL at once. Rebuilding the cache on purpose is
     one reviewed step (`pulumi state unprotect`). Off only for disposable environments,
     where it also lets `pulumi destroy` delete the instance."""
+    encryption: CustomerKey | None = None
+    """The customer-managed key (components/encryption.py) to encrypt with, or None for Google's
+    default encryption. Adopting or changing it REPLACES the
+    instance: the provider's `customerManagedKey` is ForceNew, and Memorystore takes a key at
+    creation only (docs/encryption.md)."""
 
 
 def check_instance_name(instance_name: str) -> None:
@@ -165,9 +171,12 @@ class Redis(pulumi.ComponentResource):
             labels={"role": args.role, "service": args.role},
             deletion_protection=args.protect,
             deletion_policy="PREVENT" if args.protect else "DELETE",
+            customer_managed_key=args.encryption.key_id if args.encryption else None,
             opts=pulumi.ResourceOptions.merge(
                 child_options(self, opts, protect=args.protect),
-                pulumi.ResourceOptions(depends_on=[args.private_services_connection]),
+                pulumi.ResourceOptions(
+                    depends_on=[args.private_services_connection, *(args.encryption.grants if args.encryption else ())]
+                ),
             ),
         )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from components.encryption import CustomerKey
 from components.options import child_options
 
 REQUIRED_APIS = ("artifactregistry.googleapis.com",)
@@ -46,6 +47,10 @@ class RegistryArgs:
     keep_recent: int = 20
     """Versions per image always kept, whatever their age: the recent releases to roll back to.
     Raise it if a stack may run a release older than the last 20 pushes."""
+    encryption: CustomerKey | None = None
+    """The customer-managed key (components/encryption.py) to encrypt with, or None for Google's
+    default encryption. Adopting or changing it REPLACES the
+    repository and every image in it: the provider's `kmsKeyName` is ForceNew (docs/encryption.md)."""
 
     def __post_init__(self) -> None:
         if self.keep_recent < 1:
@@ -165,7 +170,10 @@ class Registry(pulumi.ComponentResource):
             cleanup_policy_dry_run=False,
             # Vulnerability scanning stays at the provider's and the API's default.
             deletion_policy="PREVENT" if args.protect else "DELETE",
-            opts=child_options(self, opts, protect=args.protect),
+            kms_key_name=args.encryption.key_id if args.encryption else None,
+            opts=pulumi.ResourceOptions.merge(
+                child_options(self, opts, protect=args.protect), args.encryption.after() if args.encryption else None
+            ),
         )
         # Built from the repository's own outputs, so whatever runs an image depends on the repository.
         self.image_base = pulumi.Output.all(

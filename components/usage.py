@@ -29,6 +29,7 @@ import pulumi_gcp as gcp
 from components.app_contract import PLACEHOLDER_JOB_IMAGE
 from components.cloud_run import ContainerSpec, Job, JobArgs
 from components.cloud_run.job import schedule_job_runs
+from components.encryption import CustomerKey
 from components.identity import grant_project_roles
 from components.options import child_options
 from metering import files
@@ -64,6 +65,24 @@ NEVER_EXPIRES = gcp.pubsub.SubscriptionExpirationPolicyArgs(ttl="")
 RECONCILIATION_METRIC = "custom.googleapis.com/omni/invoicing/reconciliation_mismatched_lines"
 JOB_MODES = ("invoice", "reconcile")
 MAX_BACKOFF_SECONDS = 600  # Pub/Sub's ceiling for a retry policy's backoff
+
+
+@dataclass(frozen=True)
+class TopicEncryption:
+    """A topic's CMEK inputs: the key, and message storage in the key's region only (a regional
+    key protects messages stored where it is). Both None: Google's default encryption, anywhere."""
+
+    kms_key_name: pulumi.Input[str] | None = None
+    message_storage_policy: gcp.pubsub.TopicMessageStoragePolicyArgs | None = None
+
+
+def topic_encryption(key: CustomerKey | None, region: str) -> TopicEncryption:
+    if key is None:
+        return TopicEncryption()
+    return TopicEncryption(
+        kms_key_name=key.key_id,
+        message_storage_policy=gcp.pubsub.TopicMessageStoragePolicyArgs(allowed_persistence_regions=[region]),
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,13 @@ class UsageArgs:
     protect: bool = True
     """Pulumi `protect` and deletion protection on the dataset, the tables and the Stripe secret;
     a dataset with tables is then never deleted with its contents."""
+    analytics_key: CustomerKey | None = None
+    """The customer-managed key of the dataset and its tables (components/encryption.py), or None
+    for Google's default. Adopting it REPLACES the events and invoices tables (the provider's
+    `encryptionConfiguration` is ForceNew): copy them first (docs/encryption.md)."""
+    messaging_key: CustomerKey | None = None
+    """The customer-managed key of the topics, set in place (new messages use it); with it, the
+    topics store messages in the stack's region only, where the key is."""
     labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -150,6 +176,9 @@ class Usage(pulumi.ComponentResource):
 
         child = child_options(self, opts)
         stateful = child_options(self, opts, protect=args.protect)
+        topic_key = topic_encryption(args.messaging_key, args.region)
+        analytics_key = args.analytics_key.key_id if args.analytics_key else None
+        analytics_grants = list(args.analytics_key.grants) if args.analytics_key else []
 
         def after(*resources: pulumi.Resource, protect: bool = False) -> pulumi.ResourceOptions:
             base = stateful if protect else child
@@ -174,7 +203,9 @@ class Usage(pulumi.ComponentResource):
             labels=dict(args.labels),
             # The apps publish JSON; Pub/Sub refuses a message the schema does not accept.
             schema_settings={"schema": schema.id, "encoding": "JSON"},
-            opts=after(schema),
+            kms_key_name=topic_key.kms_key_name,
+            message_storage_policy=topic_key.message_storage_policy,
+            opts=after(schema, *(args.messaging_key.grants if args.messaging_key else ())),
         )
         for label, member in sorted(args.publishers.items()):
             gcp.pubsub.TopicIAMMember(
@@ -195,7 +226,13 @@ class Usage(pulumi.ComponentResource):
             description="Usage events and invoices of the Omni API (managed by Pulumi)",
             labels=dict(args.labels),
             delete_contents_on_destroy=not args.protect,
-            opts=stateful,
+            # New tables default to the key; ours also name it (below), so none is left out.
+            default_encryption_configuration=(
+                gcp.bigquery.DatasetDefaultEncryptionConfigurationArgs(kms_key_name=analytics_key)
+                if analytics_key
+                else None
+            ),
+            opts=after(*analytics_grants, protect=True),
         )
         self.events_table = gcp.bigquery.Table(
             f"{name}-usage-events",
@@ -213,6 +250,9 @@ class Usage(pulumi.ComponentResource):
             clusterings=["tenant_id"],
             labels=dict(args.labels),
             deletion_protection=args.protect,
+            encryption_configuration=(
+                gcp.bigquery.TableEncryptionConfigurationArgs(kms_key_name=analytics_key) if analytics_key else None
+            ),
             opts=stateful,
         )
         self.invoices_table = gcp.bigquery.Table(
@@ -227,6 +267,9 @@ class Usage(pulumi.ComponentResource):
             clusterings=["tenant_id"],
             labels=dict(args.labels),
             deletion_protection=args.protect,
+            encryption_configuration=(
+                gcp.bigquery.TableEncryptionConfigurationArgs(kms_key_name=analytics_key) if analytics_key else None
+            ),
             opts=stateful,
         )
         self.views = {}
@@ -262,7 +305,9 @@ class Usage(pulumi.ComponentResource):
             name=f"{args.topic}-dead-letter",
             project=args.project,
             labels=dict(args.labels),
-            opts=child,
+            kms_key_name=topic_key.kms_key_name,
+            message_storage_policy=topic_key.message_storage_policy,
+            opts=after(*(args.messaging_key.grants if args.messaging_key else ())),
         )
         dead_letter_publisher = gcp.pubsub.TopicIAMMember(
             f"{name}-usage-dead-letter-publisher",

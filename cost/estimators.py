@@ -544,17 +544,18 @@ def forwarding_rule(resource: dict[str, Any], component: str, context: Context) 
     ]
     if "443" in str(inputs.get("portRange", "")):
         profile = context.profile
-        gb = profile.requests_per_month * (profile.request_kb + profile.response_kb) / 1_000_000
+        # Google prices data processing per GiB, in the region that processes it: the stack's region.
+        gib = profile.requests_per_month * (profile.request_kb + profile.response_kb) * 1000 / 2**30
         items.append(
             _item(
                 resource,
                 component,
                 context,
                 "data processed (requests and responses)",
-                gb,
+                gib,
                 "lb.data_processed",
                 fixed=False,
-                region="global",
+                region=context.region,
             )
         )
     return items
@@ -719,9 +720,10 @@ def secret(resource: dict[str, Any], component: str, context: Context) -> list[L
 
 
 def crypto_key(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:
-    return [
-        _item(resource, component, context, "1 active key version", 1, "kms.key_version", fixed=True, region="global")
-    ]
+    # The primary version; each rotation adds one, billed until someone destroys the old ones.
+    template = (resource.get("inputs") or {}).get("versionTemplate") or {}
+    row = "kms.key_version.hsm" if template.get("protectionLevel") == "HSM" else "kms.key_version"
+    return [_item(resource, component, context, "1 active key version", 1, row, fixed=True, region="global")]
 
 
 def scheduler_job(resource: dict[str, Any], component: str, context: Context) -> list[LineItem]:

@@ -39,6 +39,14 @@ Unit = Literal[
 ]
 
 
+# Where an amount was read. Only Google's own data verifies a row: its pricing page (a stored copy),
+# an export of its Cloud Billing Catalog API, or the API itself read by `omni cost check-prices`
+# (both name the SKU id).
+Basis = Literal["pricing-page", "catalog-export", "catalog-api", "third-party", "recalled", "not-found"]
+VERIFYING_BASES = ("pricing-page", "catalog-export", "catalog-api")
+CATALOG_API_SOURCE = "https://cloudbilling.googleapis.com/v1/services/"
+
+
 class PriceTableError(ValueError):
     """The price table is malformed; the message names the row and the field."""
 
@@ -50,14 +58,22 @@ class PriceRow(BaseModel):
 
     id: str = Field(pattern=r"^[a-z]+(\.[a-z0-9_]+)+$", description="The estimators' key, e.g. run.instance.cpu.")
     sku: str = Field(min_length=3, description="The SKU description in the Cloud Billing catalog.")
+    sku_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}$",
+        description="The catalog's SKU id (e.g. 4856-B847-F1EB), when known; required for a catalog export.",
+    )
     service: str = Field(min_length=2)
     regions: tuple[str, ...] = Field(min_length=1, description="Regions the amount applies to, or `global`.")
     unit: Unit
     per: int = Field(default=1, ge=1, description="How many units the amount buys (1,000,000 requests).")
     amount: float | None = Field(ge=0, description="USD list price; null when it could not be found.")
-    source: str = Field(pattern=r"^https://", description="The public page the amount was read on.")
+    source: str = Field(pattern=r"^https://", description="The public page or export the amount was read on.")
     read: datetime.date = Field(description="The stored copy's date, or the day it was read.")
-    verified: bool = Field(description="True only when read on Google's own pricing page.")
+    basis: Basis = Field(description="Where the amount came from; only Google's own data verifies it.")
+    verified: bool = Field(
+        description="True only when read on Google's pricing page or in its Cloud Billing catalog (export or API)."
+    )
     note: str = ""
 
     @field_validator("read", mode="before")
@@ -76,6 +92,20 @@ class PriceRow(BaseModel):
             raise ValueError("an unverified row needs a note saying where the amount came from")
         if self.amount is None and self.verified:
             raise ValueError("a row without an amount cannot be verified")
+        if self.verified != (self.basis in VERIFYING_BASES):
+            raise ValueError(
+                f"basis {self.basis!r} cannot say verified: {str(self.verified).lower()} "
+                f"(only {' or '.join(VERIFYING_BASES)} verifies a row)"
+            )
+        if (self.amount is None) != (self.basis == "not-found"):
+            raise ValueError("`amount: null` goes with `basis: not-found`, and only with it")
+        if self.basis == "catalog-export" and self.sku_id is None:
+            raise ValueError("a row read from a Cloud Billing catalog export names its sku_id")
+        if self.basis == "catalog-api" and (self.sku_id is None or not self.source.startswith(CATALOG_API_SOURCE)):
+            raise ValueError(
+                "a row read from the Cloud Billing Catalog API names its sku_id and, as source, "
+                f"the SKU list of its service ({CATALOG_API_SOURCE}<service id>/skus)"
+            )
         return self
 
     @property

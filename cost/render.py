@@ -92,7 +92,7 @@ def _price_lines(estimate: StackEstimate) -> list[str]:
         ]
         for row in unverified:
             amount = "no amount" if row.amount is None else f"{row.amount:g} USD per {row.per:,} {row.unit}"
-            lines.append(f"  {row.id} [{', '.join(row.regions)}]: {amount}: {row.note}")
+            lines.append(f"  {row.id} [{', '.join(row.regions)}] ({row.basis}): {amount}: {row.note}")
     return lines
 
 

@@ -70,3 +70,11 @@ def api_share_within_latency_target(by: tuple[str, ...] = ()) -> str:
     """Fraction of requests answered within 500 ms: the latency SLI, raw."""
     within = sum_rate(m.HTTP_REQUEST_DURATION.bucket, f'le="{m.LATENCY_SLO_BUCKET}"', by=by)
     return ratio(within, sum_rate(m.HTTP_REQUEST_DURATION.count, by=by))
+
+
+# --- customer-managed encryption (components/encryption.py) ----------------------------------------
+def kms_key_events() -> str:
+    """Key versions disabled or scheduled for destruction per interval, by key and method: the
+    panel of the Security board beside the KeyVersionDisabledOrDestroyed page."""
+    events = selector(m.KMS_KEY_EVENTS.name)
+    return f"sum by (crypto_key, method) (increase({events}[{style.RATE_INTERVAL}]))"

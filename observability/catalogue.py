@@ -38,6 +38,7 @@ class Source(StrEnum):
     PUBSUB = "pubsub"
     IDENTITY = "identity"  # Identity Platform's activity logs, counted by log-based metrics
     CUSTOM = "custom"  # written to Cloud Monitoring by our own jobs (the invoicing reconciliation)
+    KMS = "kms"  # Cloud KMS key events, counted from its audit logs (components/encryption.py)
     PROMETHEUS = "prometheus"
 
 
@@ -512,6 +513,16 @@ IDENTITY_MFA_ENROLMENTS = Metric(
     "Second factors end users enrolled (finalized MFA enrolments) at Identity Platform.",
     "reqps",
     ("project_id", "method"),
+)
+# --- Cloud KMS: key versions disabled or destroyed, counted from the audit logs --------------
+KMS_KEY_EVENTS = Metric(
+    "logging_googleapis_com:user_kms_key_version_disabled_or_destroyed",
+    Kind.COUNTER,
+    Source.KMS,
+    "Cloud KMS key versions disabled or scheduled for destruction, by key ring, key and method "
+    "(UpdateCryptoKeyVersion to DISABLED, DestroyCryptoKeyVersion), counted from the Admin Activity audit logs.",
+    "short",
+    ("key_ring", "crypto_key", "method"),
 )
 
 # --- Prometheus itself: the collectors' scrape results and the rule evaluator's alerts ---------

@@ -225,6 +225,16 @@ def _bigquery_dataset(c: Context) -> dict[str, Any]:
     return {"id": path, "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/{path}", "etag": c.digest()[:16]}
 
 
+def _kms_key_ring(c: Context) -> dict[str, Any]:
+    return {"id": f"projects/{c.resource_project}/locations/{c.get('location')}/keyRings/{c.resource_name}"}
+
+
+def _kms_crypto_key(c: Context) -> dict[str, Any]:
+    """A key's id is its key ring's id, then `/cryptoKeys/<name>`: what every CMEK field takes."""
+    path = f"{c.get('keyRing')}/cryptoKeys/{c.resource_name}"
+    return {"id": path, "primary": [{"name": f"{path}/cryptoKeyVersions/1", "state": "ENABLED"}]}
+
+
 def _bigquery_table(c: Context) -> dict[str, Any]:
     path = f"projects/{c.resource_project}/datasets/{c.get('datasetId')}/tables/{c.get('tableId')}"
     kind = "VIEW" if c.get("view") else "TABLE"
@@ -358,6 +368,8 @@ COMPUTED: dict[str, Computed] = {
     "gcp:pubsub/schema:Schema": _pubsub("schemas"),
     "gcp:pubsub/subscription:Subscription": _pubsub("subscriptions"),
     "gcp:bigquery/dataset:Dataset": _bigquery_dataset,
+    "gcp:kms/keyRing:KeyRing": _kms_key_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _kms_crypto_key,
     "gcp:bigquery/table:Table": _bigquery_table,
     "pagerduty:index/schedule:Schedule": _pagerduty_id,
     "pagerduty:index/escalationPolicy:EscalationPolicy": _pagerduty_id,
@@ -384,9 +396,25 @@ def _get_secret_version(c: Context) -> dict[str, Any]:
     return {"id": name, "name": name, "secret": secret, "version": "latest", "secretData": SECRET_PLACEHOLDER}
 
 
+def _storage_service_agent(c: Context) -> dict[str, Any]:
+    """Cloud Storage's service agent: `service-<project number>@gs-project-accounts...`."""
+    project = str(c.inputs.get("project") or c.project)
+    email = f"service-{project_number(project)}@gs-project-accounts.iam.gserviceaccount.com"
+    return {"id": email, "project": project, "emailAddress": email, "member": f"serviceAccount:{email}"}
+
+
+def _bigquery_encryption_agent(c: Context) -> dict[str, Any]:
+    """BigQuery's encryption service account: `bq-<project number>@bigquery-encryption...`."""
+    project = str(c.inputs.get("project") or c.project)
+    email = f"bq-{project_number(project)}@bigquery-encryption.iam.gserviceaccount.com"
+    return {"id": email, "project": project, "email": email, "member": f"serviceAccount:{email}"}
+
+
 INVOKES: dict[str, Computed] = {
     "gcp:secretmanager/getSecretVersion:getSecretVersion": _get_secret_version,
     "gcp:organizations/getProject:getProject": _get_project,
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _storage_service_agent,
+    "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": _bigquery_encryption_agent,
     "gcp:organizations/getClientConfig:getClientConfig": _get_client_config,
 }
 

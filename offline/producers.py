@@ -39,6 +39,8 @@ ARMOR_PREVIEW_METRIC = "edge_armor_preview_decisions"
 # The log-based metric of Identity Platform's sign-ins (components/identity_platform.py).
 IDENTITY_SIGN_INS_METRIC = m.IDENTITY_SIGN_INS.name.removeprefix(m.LOG_METRIC_PREFIX)
 RUN_JOB_TYPE = "gcp:cloudrunv2/job:Job"
+# The log-based metric of Cloud KMS key disables and destroys (components/encryption).
+KEY_EVENTS_METRIC = "kms_key_version_disabled_or_destroyed"
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def _why_unproduced(selector: Selector, producers: Producers, recorded: frozense
             producers.identity_logs,
             "the stack has no Identity Platform activity metrics (identityPlatform.enabled, .activityLogging)",
         ),
+        m.Source.KMS: (producers.key_events, "the stack has no Cloud KMS key-events metric (encryption.enabled)"),
     }
     present, why = needed.get(metric.source, (False, f"no producer is known for source {metric.source.value}"))
     return None if present else why
@@ -197,6 +200,10 @@ def producers_in_graph(graph: Mapping[str, Any], monitoring: MonitoringConfig) -
         ),
         identity_logs=any(
             (resource.get("inputs") or {}).get("name") == IDENTITY_SIGN_INS_METRIC
+            for resource in by_type.get(LOG_METRIC_TYPE, [])
+        ),
+        key_events=any(
+            (resource.get("inputs") or {}).get("name") == KEY_EVENTS_METRIC
             for resource in by_type.get(LOG_METRIC_TYPE, [])
         ),
     )

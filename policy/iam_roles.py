@@ -124,6 +124,7 @@ ROLES: dict[str, RoleRow] = {
     "roles/iam.serviceAccountViewer": _row("iam"),
     "roles/iam.workloadIdentityPoolViewer": _row("iam"),
     "roles/logging.viewer": _row("logging"),
+    "roles/cloudkms.viewer": _row("cloudkms"),
     "roles/monitoring.viewer": _row("monitoring"),
     "roles/redis.viewer": _row("redis"),
     "roles/run.viewer": _row("run"),
@@ -132,6 +133,8 @@ ROLES: dict[str, RoleRow] = {
     "roles/storage.objectViewer": _row("storage"),
     # --- the workloads' ----------------------------------------------------------------------
     "roles/cloudsql.client": _row("cloudsql"),
+    # Google's service agents, on one CMEK key each (components/encryption.py).
+    "roles/cloudkms.cryptoKeyEncrypterDecrypter": _row("cloudkms"),
     "roles/cloudsql.instanceUser": _row("cloudsql"),
     "roles/cloudtrace.agent": _row("cloudtrace"),
     "roles/logging.logWriter": _row("logging"),

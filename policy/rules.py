@@ -374,6 +374,10 @@ PUBLIC_GRANTS_ALLOWED = frozenset(
         ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "roles/run.invoker", "-api-public-invoker"),
         # The status page: its objects readable by name, not listable.
         ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.legacyObjectReader", "-status-site-public"),
+        # The developer portal signs its users in itself, behind the edge's Cloud Armor policy.
+        ("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "roles/run.invoker", "-portal-public-invoker"),
+        # The API reference site: its objects readable by name, not listable.
+        ("gcp:storage/bucketIAMMember:BucketIAMMember", "roles/storage.legacyObjectReader", "-reference-site-public"),
     }
 )
 
@@ -396,7 +400,7 @@ def public_grants_allowlisted(resource: PolicyResource) -> Iterator[str]:
 
 BUCKET = "gcp:storage/bucket:Bucket"
 # Buckets meant to be public: their access prevention is inherited so the allowlisted grant works.
-PUBLIC_BUCKETS_ALLOWED = ("-status-site",)
+PUBLIC_BUCKETS_ALLOWED = ("-status-site", "-reference-site")
 
 
 def bucket_access_locked_down(resource: PolicyResource) -> Iterator[str]:
@@ -463,6 +467,39 @@ def prod_data_store_floor(resource: PolicyResource) -> Iterator[str]:
                 f"prod Redis on tier {tier or 'BASIC (unset)'}: "
                 "STANDARD_HA keeps a replica in another zone and fails over"
             )
+
+
+BIGQUERY_TABLE = "gcp:bigquery/table:Table"
+# Where each data store that takes a customer-managed key names it (components/encryption.py).
+# Left out on purpose (docs/encryption.md): Secret Manager secrets, the audit log bucket.
+CMEK_FIELDS: dict[str, tuple[str, str]] = {
+    SQL_INSTANCE: ("encryptionKeyName", "Cloud SQL instance"),
+    REDIS_INSTANCE: ("customerManagedKey", "Memorystore instance"),
+    BUCKET: ("encryption.defaultKmsKeyName", "bucket"),
+    "gcp:bigquery/dataset:Dataset": ("defaultEncryptionConfiguration.kmsKeyName", "BigQuery dataset"),
+    BIGQUERY_TABLE: ("encryptionConfiguration.kmsKeyName", "BigQuery table"),
+    "gcp:pubsub/topic:Topic": ("kmsKeyName", "Pub/Sub topic"),
+    REGISTRY: ("kmsKeyName", "Artifact Registry repository"),
+}
+
+
+def prod_data_encrypted_with_cmek(resource: PolicyResource) -> Iterator[str]:
+    if resource.environment != "prod" or resource.type not in CMEK_FIELDS:
+        return
+    inputs = resource.inputs
+    if resource.type == REGISTRY and inputs.get("mode") in CACHE_MODES:
+        return  # a cache of public images holds nothing of ours
+    if resource.type == BUCKET and resource.name.endswith(PUBLIC_BUCKETS_ALLOWED):
+        return  # published to everyone: a key would guard nothing
+    if resource.type == BIGQUERY_TABLE and inputs.get("view"):
+        return  # a view stores no data
+    path, what = CMEK_FIELDS[resource.type]
+    key = _at(inputs, path)
+    if not key and not _is_unknown(key):
+        yield (
+            f"prod {what} without a customer-managed key: set {path} to the stack's key "
+            "(components/encryption.py, config encryption.enabled)"
+        )
 
 
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
@@ -586,7 +623,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "bucket-access-locked-down",
-        "Buckets use uniform access and enforce public access prevention (the public status bucket excepted).",
+        (
+            "Buckets use uniform access and enforce public access prevention (the public status and reference "
+            "buckets excepted)."
+        ),
         Enforcement.MANDATORY,
         bucket_access_locked_down,
     ),
@@ -613,6 +653,12 @@ RULES: tuple[Rule, ...] = (
         f"Prod's Identity Platform config has multi-factor authentication on ({' or '.join(MFA_ON)}).",
         Enforcement.MANDATORY,
         prod_identity_mfa_on,
+    ),
+    Rule(
+        "prod-data-encrypted-with-cmek",
+        "In prod, every data store that takes a customer-managed encryption key names one.",
+        Enforcement.MANDATORY,
+        prod_data_encrypted_with_cmek,
     ),
     Rule(
         "label-limits",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .edge import THROTTLE_RULES, WAF_RULE_SETS, ArmorSettings, RateLimit
+from .edge import PORTAL_THROTTLE_RULE, THROTTLE_RULES, WAF_RULE_SETS, ArmorSettings, RateLimit
 
 if TYPE_CHECKING:  # the provider's typed dicts; importing pulumi_gcp is not needed to build rules
     from pulumi_gcp.compute import (
@@ -34,6 +34,7 @@ DENYLIST_PRIORITY = 100
 WAF_FIRST_PRIORITY = 1000
 API_KEY_THROTTLE_PRIORITY = 2000
 KEYLESS_THROTTLE_PRIORITY = 2100
+PORTAL_THROTTLE_PRIORITY = 2200
 WAF_VERSION = "v33-stable"
 # What a client gets: 403 for a request the WAF or the denylist refuses, 429 past a throttle.
 BLOCKED_ACTION = "deny(403)"
@@ -118,11 +119,11 @@ def default_rule() -> ArmorRule:
     )
 
 
-def api_rules(settings: ArmorSettings) -> list[ArmorRule]:
-    """Every rule of the API's policy, in priority order."""
+def waf_rules(settings: ArmorSettings) -> list[ArmorRule]:
+    """The preconfigured WAF rule sets, each at its sensitivity, in preview where configured."""
     preview = set(settings.preview_rules)
     sensitivity = settings.waf.model_dump()
-    waf = [
+    return [
         ArmorRule(
             name=rule_set,
             priority=WAF_FIRST_PRIORITY + index,
@@ -133,6 +134,12 @@ def api_rules(settings: ArmorSettings) -> list[ArmorRule]:
         )
         for index, rule_set in enumerate(WAF_RULE_SETS)
     ]
+
+
+def api_rules(settings: ArmorSettings) -> list[ArmorRule]:
+    """Every rule of the API's policy, in priority order."""
+    preview = set(settings.preview_rules)
+    waf = waf_rules(settings)
     header = settings.api_key_header
     per_key, keyless = THROTTLE_RULES
     throttles = [
@@ -164,6 +171,23 @@ def api_rules(settings: ArmorSettings) -> list[ArmorRule]:
         ),
     ]
     return [*denylist_rules(tuple(settings.blocked_ip_ranges)), *waf, *throttles, default_rule()]
+
+
+def portal_rules(settings: ArmorSettings) -> list[ArmorRule]:
+    """The developer portal's policy: the denylist and the WAF as the API has them, then one
+    throttle per client IP (a browser carries no API key: the API's per-key rule does not apply)."""
+    limit = settings.per_ip_portal
+    throttle = ArmorRule(
+        name=PORTAL_THROTTLE_RULE,
+        priority=PORTAL_THROTTLE_PRIORITY,
+        action="throttle",
+        description=f"Per client IP on the portal: {limit.count} per {limit.interval_sec}s",
+        src_ip_ranges=("*",),
+        preview=PORTAL_THROTTLE_RULE in settings.preview_rules,
+        rate_limit=limit,
+        enforce_on_key="IP",
+    )
+    return [*denylist_rules(tuple(settings.blocked_ip_ranges)), *waf_rules(settings), throttle, default_rule()]
 
 
 def edge_rules(settings: ArmorSettings) -> list[ArmorRule]:

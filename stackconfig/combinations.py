@@ -91,6 +91,15 @@ def prod_floor_conflicts(config: StackConfig) -> list[ConfigConflict]:
                     f"redis.{role}.tier",
                 )
             )
+    if not config.encryption.enabled:
+        conflicts.append(
+            ConfigConflict(
+                "prod encrypts its data with its own Cloud KMS keys: without them no one can cut a data store off "
+                "from its data, and the policy pack refuses every prod data store (docs/encryption.md); "
+                "remove encryption.enabled",
+                "encryption.enabled",
+            )
+        )
     if config.database.log_retention_days < PROD_MIN_LOG_RETENTION_DAYS:
         conflicts.append(
             ConfigConflict(
@@ -127,6 +136,8 @@ def derived_name_conflicts(config: StackConfig) -> list[ConfigConflict]:
         buckets.append((f"{config.project}{GRAFANA_BUCKET_SUFFIX}", ("project", "grafana.enabled")))
     if config.status_page.enabled and config.status_page.bucket is None:
         buckets.append((f"{config.project}{STATUS_BUCKET_SUFFIX}", ("project", "statusPage.bucket")))
+    if config.portal.enabled and config.portal.reference_bucket is None:
+        buckets.append((config.portal.bucket_name(config.project), ("project", "portal.referenceBucket")))
     for bucket, keys in buckets:
         if problem := gcp_rules.bucket_name(bucket):
             conflicts.append(ConfigConflict(f"the bucket name {bucket!r} built from the project id: {problem}", *keys))

@@ -32,7 +32,9 @@ WAF_RULE_SETS = ("sqli", "xss", "lfi", "rce", "scannerdetection", "protocolattac
 WAF_MAX_SENSITIVITY = 4
 # Rules of the API's policy that a stack may run in preview (logged, not enforced).
 THROTTLE_RULES = ("api-key-throttle", "keyless-ip-throttle")
-ARMOR_RULE_NAMES = (*WAF_RULE_SETS, *THROTTLE_RULES)
+# The developer portal's own policy: the same denylist and WAF sets, and a per-IP throttle of its own.
+PORTAL_THROTTLE_RULE = "portal-ip-throttle"
+ARMOR_RULE_NAMES = (*WAF_RULE_SETS, *THROTTLE_RULES, PORTAL_THROTTLE_RULE)
 
 
 def check_fqdn(host: str) -> str:
@@ -60,7 +62,15 @@ class EdgeHosts(ConfigModel):
         ),
     )
 
-    @field_validator("api", "grafana", "status")
+    portal: str | None = Field(
+        default=None,
+        description=(
+            "The developer portal's host (its Cloud Run service, and the API reference under `/reference/` through "
+            "Cloud CDN), like `portal.omni.example`; required while the edge and the portal are on."
+        ),
+    )
+
+    @field_validator("api", "grafana", "status", "portal")
     @classmethod
     def _fully_qualified(cls, host: str | None) -> str | None:
         return None if host is None else check_fqdn(host)
@@ -127,6 +137,13 @@ class ArmorSettings(ConfigModel):
         description=(
             "Throttle per client IP of requests without an API key (health checks, sign-in, probes), so keyless "
             "traffic cannot starve the tenants: 60 a minute by default."
+        ),
+    )
+    per_ip_portal: RateLimit = Field(
+        default_factory=lambda: RateLimit(count=300, interval_sec=60),
+        description=(
+            "Throttle per client IP on the developer portal's host (pages, sign-in, its calls): 300 a minute by "
+            "default, room for a browser session and several people behind one NAT."
         ),
     )
     waf: WafSensitivity = Field(default_factory=WafSensitivity, description="Sensitivity of each WAF rule set.")
@@ -282,5 +299,20 @@ def check_edge_fits(edge: EdgeSettings, stack: dict) -> EdgeSettings:
             "edge.hosts.status is set but statusPage.enabled is false: remove the host or turn the status page on",
             "edge.hosts.status",
             "statusPage.enabled",
+        )
+    portal = stack.get("portal")
+    if portal is not None and edge.hosts.portal is not None and not portal.enabled:
+        raise ConfigConflict(
+            "edge.hosts.portal is set but portal.enabled is false: remove the host or turn the portal on",
+            "edge.hosts.portal",
+            "portal.enabled",
+        )
+    if portal is not None and edge.enabled and portal.enabled and edge.hosts.portal is None:
+        raise ConfigConflict(
+            "the portal is on behind the edge but has no host: it would take traffic only from a load balancer that "
+            "does not route to it; set edge.hosts.portal (like portal.omni.example), or turn the portal off with "
+            "portal.enabled false",
+            "edge.hosts.portal",
+            "portal.enabled",
         )
     return edge

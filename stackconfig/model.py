@@ -22,10 +22,12 @@ from .connections import check_connection_budget, connection_budget
 from .cost import CostSettings
 from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
+from .encryption import EncryptionSettings
 from .errors import ConfigConflict
 from .identity_platform import IdentityPlatformField, IdentityPlatformSettings
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
+from .portal import PortalSettings
 from .usage import UsageConfig
 
 PROJECT_NAMESPACE = "omni-infra"
@@ -448,8 +450,14 @@ class StackConfig(ConfigModel):
         default_factory=StatusPageConfig,
         description="The public status page and its uptime checks (see StatusPageConfig).",
     )
+    portal: PortalSettings = Field(
+        default_factory=PortalSettings, description="The developer portal (see PortalSettings)."
+    )
     edge: EdgeSettings = Field(
         default_factory=EdgeSettings, description="The HTTPS load balancer, Cloud Armor, CDN (see EdgeSettings)."
+    )
+    encryption: EncryptionSettings = Field(
+        default_factory=EncryptionSettings, description="CMEK keys (see EncryptionSettings)."
     )
 
     @field_validator("edge")

@@ -81,6 +81,7 @@ class Producers:
     run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
     reconciliation: bool  # the reconcile job writes its custom mismatch metric
     identity_logs: bool  # the log-based metrics of Identity Platform's activity logs
+    key_events: bool = False  # the log-based metric of Cloud KMS key disables and destroys (encryption.enabled)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             run_jobs=config.usage.enabled,
             reconciliation=config.usage.enabled,
             identity_logs=config.identity_platform.enabled and config.identity_platform.activity_logging,
+            key_events=config.encryption.enabled,
         ),
         usage=usage_pipeline(config) if config.usage.enabled else None,
         edge=config.edge.enabled,

@@ -26,6 +26,8 @@ Where a value follows the stack, it is given per stack with where it comes from.
 - Identity Platform (docs/identity.md, the runbook; identityPlatform.enabled with activity logging
   in every stack): more than 30% of end users' sign-in attempts failing over 15 minutes, at 3
   attempts a minute (0.05 a second) or more, is a ticket after 15 minutes.
+- Encryption (docs/encryption.md, the runbook; encryption.enabled: staging and prod): any Cloud KMS
+  key version disabled or scheduled for destruction in the last hour pages after a minute.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 
 STACKS = ("dev", "staging", "prod")
 EDGE_STACKS = ("staging", "prod")  # edge.enabled
+ENCRYPTION_STACKS = ("staging", "prod")  # encryption.enabled
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ SPEC: dict[tuple[str, str], AlertSpec] = {
     ("EdgeCertificateNotServed", "warning"): AlertSpec("1h", stacks=EDGE_STACKS),
     # --- Identity Platform: sign-ins failing in numbers ------------------------------------------
     ("IdentitySignInFailuresHigh", "warning"): AlertSpec("15m", (">", 0.3), guard=0.05),
+    # --- encryption (staging and prod) ----------------------------------------------------------
+    ("KeyVersionDisabledOrDestroyed", "critical"): AlertSpec("1m", (">", 0), stacks=ENCRYPTION_STACKS),
 }
 
 

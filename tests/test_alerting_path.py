@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from alerts.alertmanager import (
     OUTAGE_FAMILIES,
@@ -30,6 +31,7 @@ from alerts.deadman import DEADMAN_CHECK, HEARTBEAT_SERIES, heartbeat_rule_group
 from alerts.render import render_rule_files, to_yaml
 from alerts.rules import all_alerts, rule_groups
 from alerts.tools import amtool_check_config, amtool_route
+from cli.main import app as cli_app
 from components.rule_evaluator import collector_scrape, evaluator_config, production_alertmanager_yaml
 from lab.monitoring import alertmanager
 from lab.pagerduty_receiver import PagerDutyReceiver
@@ -163,6 +165,46 @@ def test_alertmanager_runs_the_rendered_configuration_and_reads_the_routing_key_
     assert config["global"]["smtp_require_tls"] is True
     # The Watchdog's heartbeat goes round the instance: Alertmanager back to the evaluator.
     assert receivers[WATCHDOG]["webhook_configs"][0]["url"] == "http://localhost:9092/-/healthy"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alerts_render_writes_the_alertmanager_configuration_the_stack_runs(graphs, stack, tmp_path: Path):
+    """What `omni alerts render` (and `test`, and `build`) hands to amtool is byte for byte what the
+    stack's Alertmanager is deployed with: its digest is the one recorded on the secret."""
+    result = CliRunner().invoke(cli_app, ["alerts", "render", "--stack", stack, "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "alertmanager.yml").read_text()
+    assert recorded_digest(graphs[stack], f"omni-{stack}-alerting-alertmanager") == expected_digest(
+        {"alertmanager.yml": text}
+    )
+    tickets = next(r for r in yaml.safe_load(text)["receivers"] if r["name"] == TICKET)
+    assert "webhook_configs" not in tickets
+    assert tickets["email_configs"][0]["to"].startswith("platform-tickets")
+
+
+@pytest.mark.skipif(not HAS_AMTOOL, reason="amtool is installed by scripts/test")
+def test_alerts_test_checks_dev_routes_as_dev_runs_them_critical_alerts_open_tickets(tmp_path: Path):
+    result = CliRunner().invoke(cli_app, ["alerts", "test", "--stack", "dev", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "(critical) -> ticket" in result.output
+    assert "-> pagerduty" not in result.output
+
+
+def test_alerts_render_without_a_ticket_inbox_names_the_key_and_writes_nothing(tmp_path: Path):
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "stacks", project / "stacks")
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    stack_path = project / "stacks" / "Pulumi.dev.yaml"
+    text = stack_path.read_text()
+    assert "ticketEmail:" in text
+    stack_path.write_text("\n".join(line for line in text.splitlines() if "ticketEmail:" not in line) + "\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli_app, ["alerts", "render", "--stack", "dev", "-C", str(project), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "alerting.ticketEmail" in result.output
+    assert "pulumi config set" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

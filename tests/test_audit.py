@@ -13,6 +13,7 @@ from components.deploy_identity import (
     DEPLOYER_CUSTOM_ROLES,
     DEPLOYER_ROLES,
     GRANTED_PROJECT_ROLES,
+    KMS_ROLE,
     LOG_METRICS_ROLE,
     NOT_GOOGLE_CLOUD,
     PREVIEWER_ROLES,
@@ -209,6 +210,7 @@ def test_the_deployer_is_the_only_identity_with_write_roles(applied: dict[str, A
         SERVICE_ACCOUNTS_ROLE.key,
         SECRETS_ROLE.key,
         LOG_METRICS_ROLE.key,
+        KMS_ROLE.key,
     }
 
 

@@ -150,6 +150,8 @@ def test_the_committed_price_table_loads_and_every_row_says_where_it_was_read() 
     for row in table.rows:
         assert row.source.startswith("https://"), row.id
         assert row.verified or row.note, f"{row.id}: an unverified row says why"
+        assert row.verified == (row.basis in ("pricing-page", "catalog-export", "catalog-api")), row.id
+        assert (row.amount is None) == (row.basis == "not-found"), row.id
     for region in ("europe-west1", "us-central1"):
         for price_id in (
             "run.instance.cpu",
@@ -160,8 +162,24 @@ def test_the_committed_price_table_loads_and_every_row_says_where_it_was_read() 
             "sql.backup",
             "redis.standard.m1",
             "nat.gateway",
+            "lb.data_processed",
         ):
             table.find(price_id, region)
+
+
+def test_the_table_prices_a_region_apart_where_google_does() -> None:
+    table = default_price_table()
+
+    # Cloud SQL is priced per region: Belgium and Iowa are different rows with different amounts.
+    for price_id in ("sql.enterprise.ha.vcpu", "sql.enterprise.ha.memory", "sql.storage.ssd.ha", "sql.backup"):
+        belgium, iowa = table.find(price_id, "europe-west1"), table.find(price_id, "us-central1")
+        assert belgium is not iowa, price_id
+        assert belgium.amount != iowa.amount, price_id
+    # Load-balancer data processing is charged in the region that processes it: a row per region.
+    assert table.find("lb.data_processed", "europe-west1") is not table.find("lb.data_processed", "us-central1")
+    # Both regions are Cloud Run Tier 1 (cloud.google.com/run/docs/locations): one row serves both.
+    for price_id in ("run.instance.cpu", "run.instance.memory", "run.request.cpu"):
+        assert table.find(price_id, "europe-west1") is table.find(price_id, "us-central1"), price_id
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -176,6 +194,8 @@ def _rows() -> list[dict[str, Any]]:
         ("read", "yesterday", "row 0 (run.instance.cpu): read: Value error, must be a date like 2026-12-04"),
         ("source", "cloud.google.com/run/pricing", "row 0 (run.instance.cpu): source: String should match pattern"),
         ("colour", "blue", "row 0 (run.instance.cpu): colour: Extra inputs are not permitted"),
+        ("basis", "hearsay", "row 0 (run.instance.cpu): basis: Input should be 'pricing-page', 'catalog-export'"),
+        ("sku_id", "4856B847F1EB", "row 0 (run.instance.cpu): sku_id: String should match pattern"),
     ],
 )
 def test_a_malformed_price_row_is_refused_naming_the_row_and_the_field(field: str, value: Any, message: str) -> None:
@@ -198,6 +218,40 @@ def test_an_unverified_row_without_a_note_and_a_price_given_twice_are_refused() 
     twice.append(dict(twice[0]))
     with pytest.raises(PriceTableError, match=r"run\.instance\.cpu is priced twice for europe-west1"):
         parse_price_table({"rows": twice})
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"basis": "recalled"}, "basis 'recalled' cannot say verified: true"),
+        ({"basis": "third-party"}, "basis 'third-party' cannot say verified: true"),
+        ({"verified": False, "note": "a note"}, "basis 'pricing-page' cannot say verified: false"),
+        ({"basis": "catalog-export"}, "a row read from a Cloud Billing catalog export names its sku_id"),
+        ({"amount": None, "basis": "recalled", "verified": False, "note": "n"}, "`amount: null` goes with"),
+        ({"basis": "not-found", "verified": False, "note": "n"}, "`amount: null` goes with"),
+    ],
+)
+def test_a_row_whose_basis_contradicts_its_verified_flag_or_amount_is_refused(
+    changes: dict[str, Any], message: str
+) -> None:
+    rows = _rows()
+    assert rows[0]["id"] == "run.instance.cpu"
+    assert rows[0]["verified"] is True
+    rows[0].update(changes)
+
+    with pytest.raises(PriceTableError) as caught:
+        parse_price_table({"rows": rows})
+
+    assert "row 0 (run.instance.cpu): row: Value error, " + message in str(caught.value)
+
+
+def test_a_catalog_export_row_with_its_sku_id_is_verified() -> None:
+    rows = _rows()
+    rows[0].update({"basis": "catalog-export", "sku_id": "4856-B847-F1EB"})
+
+    row = parse_price_table({"rows": rows}).rows[0]
+
+    assert (row.verified, row.sku_id) == (True, "4856-B847-F1EB")
 
 
 # --- coverage: every declared type placed ---------------------------------------------------
@@ -239,30 +293,98 @@ def test_every_priced_type_has_an_estimator() -> None:
 # --- worked examples, computed by hand --------------------------------------------------------
 
 
+# Where each literal figure below comes from (cost/prices.yaml says the same, row by row):
+#   [page]     read on Google's pricing page (a stored copy): the row is verified
+#   [third]    read on a third party's derivation of Google's catalog (infracost's golden test
+#              output, us-central1): not verified, but corroborated
+#   [recalled] not found in any stored copy of Google's page or catalog export: the row is not
+#              verified, and the example checks the arithmetic on the figure the table holds.
+# No stored copy of cloud.google.com/sql/pricing reaches the regional table and no catalog export
+# holds these SKUs: Cloud SQL in Belgium is [recalled], in Iowa [third].
+
+
 def test_one_ha_cloud_sql_instance_in_belgium() -> None:
-    # vCPU   4 x 730 h x $0.0908 (Regional vCPU, Belgium)     = 265.136
-    # memory 16 GB x 730 h x $0.0154 (Regional RAM, Belgium)  = 179.872
-    # SSD    50 GB x $0.374 (Regional storage, Belgium)       =  18.70
-    # backup 50 GB x (1 + 13 x 0.05) = 82.5 GB x $0.088       =   7.26
-    # total                                                   = 470.968
+    # prod's database: db-custom-4-16384, ENTERPRISE, REGIONAL (HA), 50 GB SSD, 14 backups kept.
+    # vCPU   4 x 730 h x $0.0908 (Regional - vCPU in Belgium) [recalled]            = 265.136
+    # memory 16 GB x 730 h x $0.0154 (Regional - RAM in Belgium) [recalled]         = 179.872
+    # SSD    50 GB x $0.374 (Regional - Standard storage in Belgium) [recalled]      =  18.70
+    # backup 50 GB x (1 + 13 x 0.05) = 82.5 GB x $0.088 (Backups in Belgium) [recalled] = 7.26
+    # total                                                                         = 470.968
     assert monthly(fragment(ha_database("europe-west1"))) == 470.968
 
 
 def test_one_ha_cloud_sql_instance_in_iowa() -> None:
+    # The same instance in us-central1, priced on the Americas rows, all [third] (infracost's golden:
+    # regional vCPU $60.30 / 730 h, regional memory $38.33 / (3.75 GB x 730 h), regional SSD $3.40 / 10 GB,
+    # backups $0.08 per GB):
     # vCPU   4 x 730 x $0.0826 = 241.192; memory 16 x 730 x $0.014 = 163.52
     # SSD    50 x $0.34 = 17.0;           backup 82.5 x $0.08 = 6.6
-    # total  241.192 + 163.52 + 17.0 + 6.6 = 428.312
+    # total  241.192 + 163.52 + 17.0 + 6.6 = 428.312  (Belgium costs 42.656 more a month)
     assert monthly(fragment(ha_database("us-central1"))) == 428.312
 
 
 @pytest.mark.parametrize("region", ["europe-west1", "us-central1"])
 def test_one_cloud_run_service_with_two_min_instances_billed_by_instance(region: str) -> None:
-    # Both regions are Cloud Run Tier 1. One instance: 1 + 0.25 vCPU, 0.5 + 0.25 GiB (sidecar included).
+    # Both regions are Cloud Run Tier 1 (cloud.google.com/run/docs/locations), so the figures agree.
+    # One instance: 1 + 0.25 vCPU, 0.5 + 0.25 GiB (sidecar included).
     # 2 instances x 730 h x 3600 s = 5,256,000 s
-    # vCPU   1.25 x 5,256,000 x $0.000018 = 118.26
-    # memory 0.75 x 5,256,000 x $0.000002 =   7.884
-    # total                               = 126.144
+    # vCPU   1.25 x 5,256,000 x $0.000018 (Tier 1 'CPU always allocated') [page] = 118.26
+    # memory 0.75 x 5,256,000 x $0.000002 (Tier 1 memory column) [recalled]      =   7.884
+    # total                                                                       = 126.144
     assert monthly(fragment(min_instances_service(region))) == 126.144
+
+
+@pytest.mark.parametrize("region", ["europe-west1", "us-central1"])
+def test_one_cloud_run_service_with_two_idle_min_instances_billed_by_request(region: str) -> None:
+    # Request-based billing (Cloud Run's default, cpuIdle unset), 1 vCPU and 512 MiB (the defaults),
+    # two minimum instances and no traffic reaching it: both instances are idle all month.
+    service = resource(
+        "gcp:cloudrunv2/service:Service",
+        "svc",
+        {
+            "location": region,
+            "labels": {"service": "internal"},
+            "template": {"scaling": {"minInstanceCount": 2}, "containers": [{"name": "app"}]},
+        },
+    )
+    # 2 instances x 730 h x 3600 s = 5,256,000 idle instance-seconds
+    # vCPU   1 x 5,256,000 x $0.0000025 (Tier 1 idle min-instance CPU) [page]    = 13.14
+    # memory 0.5 x 5,256,000 x $0.0000025 (Tier 1 idle min-instance memory) [page] =  6.57
+    # total                                                                          = 19.71
+    estimate = estimate_graph(fragment(service))
+
+    assert round(estimate.total, 6) == 19.71
+    assert estimate.unverified_rows == []
+
+
+def test_a_fragment_priced_on_verified_rows_only_in_two_regions() -> None:
+    # Every figure here is [page]: Cloud NAT, load balancing, Secret Manager, Cloud KMS, Artifact
+    # Registry and Cloud Scheduler pricing pages (stored copies read 2026-12-05).
+    def pieces(region: str) -> list[dict[str, Any]]:
+        return [
+            resource("gcp:compute/routerNat:RouterNat", f"nat-{region}", {"region": region}),
+            resource("gcp:secretmanager/secret:Secret", f"key-{region}", {}),
+            resource("gcp:kms/cryptoKey:CryptoKey", f"cmek-{region}", {}),
+            resource("gcp:artifactregistry/repository:Repository", f"images-{region}", {"location": region}),
+            resource("gcp:cloudscheduler/job:Job", f"tick-{region}", {"region": region}),
+            resource("gcp:compute/globalForwardingRule:GlobalForwardingRule", f"http-{region}", {"portRange": "80"}),
+        ]
+
+    profile = TrafficProfile(
+        nat_gib_per_month=20, secret_accesses_per_month_per_secret=50_000, registry_gb_per_repository=3
+    )
+    # NAT gateway   730 h x $0.0014 (one VM)          = 1.022
+    # NAT data      20 GiB x $0.045                   = 0.90
+    # secret        1 version x 1 location x $0.06    = 0.06;  50,000 accesses x $0.03 / 10,000 = 0.15
+    # key version   $0.06
+    # registry      3 GB x $0.10                      = 0.30
+    # scheduler job $0.10
+    # forwarding rule 730 h x $0.025                  = 18.25
+    # total 1.022 + 0.90 + 0.06 + 0.15 + 0.06 + 0.30 + 0.10 + 18.25 = 20.842, the same in both regions
+    for region in ("europe-west1", "us-central1"):
+        estimate = estimate_graph(fragment(*pieces(region)), profile)
+        assert round(estimate.total, 6) == 20.842, region
+        assert estimate.unverified_rows == [], region
 
 
 def test_a_request_billed_api_service_pays_for_busy_time_and_requests() -> None:
@@ -278,7 +400,7 @@ def test_a_request_billed_api_service_pays_for_busy_time_and_requests() -> None:
     profile = TrafficProfile(
         requests_per_month=1_000_000, mean_duration_ms=100, cache_hit_rate=0, concurrency_utilization=0.5
     )
-    # busy = 1,000,000 x 0.1 s / (80 x 0.5) = 2,500 s
+    # busy = 1,000,000 x 0.1 s / (80 x 0.5) = 2,500 s; every figure [page] (Tier 1, request-based)
     # vCPU 2,500 x 1 x $0.000024 = 0.06; memory 2,500 x 0.5 x $0.0000025 = 0.003125
     # requests 1,000,000 x $0.40 / 1,000,000 = 0.40
     # total 0.463125
@@ -292,7 +414,8 @@ def test_memorystore_prices_by_tier_and_size_band() -> None:
     basic = resource(
         "gcp:redis/instance:Instance", "broker", {"region": "us-central1", "tier": "BASIC", "memorySizeGb": 1}
     )
-    # Standard M2: 5 GB x 730 h x $0.054 = 197.1;  Basic M1: 1 GB x 730 h x $0.049 = 35.77
+    # Standard M2: 5 GB x 730 h x $0.054 = 197.1;  Basic M1: 1 GB x 730 h x $0.049 = 35.77  [third]:
+    # infracost's golden (us-central1) prints the same two monthly figures, $197.10 and $35.77.
     assert monthly(fragment(standard)) == 197.1
     assert monthly(fragment(basic)) == 35.77
 
@@ -377,12 +500,14 @@ def test_the_edge_load_balancer_and_cloud_armor_on_a_hand_written_fragment() -> 
         "gcp:compute/securityPolicy:SecurityPolicy", "cdn", {"type": "CLOUD_ARMOR_EDGE", "rules": [{}]}
     )
     profile = TrafficProfile(requests_per_month=10_000_000, request_kb=2, response_kb=8)
-    # https: 730 h x $0.025 = 18.25, data 10,000,000 x 10 kB = 100 GB x $0.008 = 0.80 -> 19.05
-    # http:  730 h x $0.025 = 18.25
-    # armor: policy $5 + 3 rules x $1 + 10,000,000 requests x $0.75 / 1,000,000 = 7.5 -> 15.5
-    # edge policy (cached traffic, not in the profile): policy $5 + 1 rule x $1 = 6
-    # url map: free.   total 19.05 + 18.25 + 15.5 + 6 = 58.8
-    assert monthly(fragment(https_rule, http_rule, armor, edge_armor, url_map), profile) == 58.8
+    # https: 730 h x $0.025 = 18.25 [page]; data 10,000,000 x 10 kB = 10^11 bytes = 10^11 / 2^30
+    #        = 93.13225746 GiB x $0.008 (processed in the stack's region, europe-west1) [recalled]
+    #        = 0.74505806 -> 18.99505806
+    # http:  730 h x $0.025 = 18.25 [page]
+    # armor: policy $5 + 3 rules x $1 + 10,000,000 requests x $0.75 / 1,000,000 = 7.5 -> 15.5 [recalled]
+    # edge policy (cached traffic, not in the profile): policy $5 + 1 rule x $1 = 6 [recalled]
+    # url map: free.   total 18.99505806 + 18.25 + 15.5 + 6 = 58.74505806
+    assert monthly(fragment(https_rule, http_rule, armor, edge_armor, url_map), profile) == 58.745058
 
 
 def test_the_usage_pipeline_pubsub_and_bigquery_on_a_hand_written_fragment() -> None:
@@ -477,6 +602,7 @@ def test_every_assumption_is_printed_with_the_estimate(graphs: dict[str, Any]) -
         assert f"  {name} = " in text
     assert "Left out: taxes" in text
     assert "Unverified price rows used" in text
+    assert "  sql.enterprise.vcpu [europe-west1] (recalled): 0.0454 USD per 1 vCPU-hour: Recalled;" in text
 
 
 # --- the cost of one request -------------------------------------------------------------------

@@ -34,7 +34,14 @@ from stackconfig.armor import (
     api_rules,
     denylist_rules,
 )
-from stackconfig.edge import ARMOR_RULE_NAMES, WAF_RULE_SETS, ArmorSettings, EdgeSettings, check_fqdn
+from stackconfig.edge import (
+    ARMOR_RULE_NAMES,
+    PORTAL_THROTTLE_RULE,
+    WAF_RULE_SETS,
+    ArmorSettings,
+    EdgeSettings,
+    check_fqdn,
+)
 
 from .conftest import edit_stack_file
 
@@ -72,11 +79,17 @@ EDGE_TYPES = {
     LOG_METRIC,
 }
 HOSTS = {
-    "prod": {"api": "api.omni.example", "grafana": "grafana.omni.example", "status": "status.omni.example"},
+    "prod": {
+        "api": "api.omni.example",
+        "grafana": "grafana.omni.example",
+        "status": "status.omni.example",
+        "portal": "portal.omni.example",
+    },
     "staging": {
         "api": "api.staging.omni.example",
         "grafana": "grafana.staging.omni.example",
         "status": "status.staging.omni.example",
+        "portal": "portal.staging.omni.example",
     },
 }
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "snapshots"
@@ -97,7 +110,7 @@ def one(graph: dict[str, Any], rtype: str, name_end: str = "") -> dict[str, Any]
 
 
 def api_policy(graph: dict[str, Any]) -> dict[str, Any]:
-    [policy] = [r for r in of_type(graph, SECURITY_POLICY) if r["inputs"]["type"] == "CLOUD_ARMOR"]
+    [policy] = [r for r in of_type(graph, SECURITY_POLICY) if r["name"].endswith("-edge-armor")]
     return policy
 
 
@@ -120,9 +133,10 @@ def test_prod_and_staging_declare_the_whole_edge(graphs: dict[str, dict[str, Any
         HOSTS[stack].values()
     )
     assert sorted(r["inputs"]["hostname"] for r in of_type(graph, MAP_ENTRY)) == sorted(HOSTS[stack].values())
-    assert len(of_type(graph, NEG)) == 2
-    assert len(of_type(graph, BACKEND_SERVICE)) == 2
-    assert len(of_type(graph, BACKEND_BUCKET)) == 1
+    assert len(of_type(graph, NEG)) == 3
+    assert len(of_type(graph, BACKEND_SERVICE)) == 3
+    # The status page on its host, the API reference under the portal's.
+    assert len(of_type(graph, BACKEND_BUCKET)) == 2
 
 
 def test_dev_turns_the_edge_off_and_keeps_its_run_app_url(graphs: dict[str, dict[str, Any]]) -> None:
@@ -180,6 +194,7 @@ def test_negs_are_named_by_pulumi_and_serverless_backends_have_no_health_check(
     assert {neg["inputs"]["cloudRun"]["service"] for neg in of_type(prod, NEG)} == {
         "omni-prod-api",
         "omni-prod-grafana",
+        "omni-prod-portal",
     }
     for backend in of_type(prod, BACKEND_SERVICE):
         assert "healthChecks" not in backend["inputs"]
@@ -188,12 +203,16 @@ def test_negs_are_named_by_pulumi_and_serverless_backends_have_no_health_check(
     assert [r["name"] for r in edge_resources(prod) if "name" in r["inputs"] and r["type"] != LOG_METRIC] == []
 
 
-def test_only_the_api_backend_carries_cloud_armor(graphs: dict[str, dict[str, Any]]) -> None:
+def test_the_api_and_the_portal_carry_their_own_cloud_armor_and_grafana_keeps_iap(
+    graphs: dict[str, dict[str, Any]],
+) -> None:
     prod = graphs["prod"]
     policy_urn = api_policy(prod)["urn"]
+    portal_policy_urn = one(prod, SECURITY_POLICY, "-edge-portal-armor")["urn"]
     backends = {r["name"]: r for r in of_type(prod, BACKEND_SERVICE)}
 
     assert policy_urn in backends["omni-prod-edge-api-backend"]["propertyDependencies"]["securityPolicy"]
+    assert backends["omni-prod-edge-portal-backend"]["propertyDependencies"]["securityPolicy"] == [portal_policy_urn]
     assert "securityPolicy" not in backends["omni-prod-edge-grafana-backend"]["inputs"]
     assert backends["omni-prod-edge-api-backend"]["inputs"]["logConfig"] == {"enable": True, "sampleRate": 1}
 
@@ -259,7 +278,7 @@ def test_certificates_are_google_managed_with_dns_authorization(applied: dict[st
 
 def test_the_status_bucket_is_cached_briefly_behind_an_edge_policy(graphs: dict[str, dict[str, Any]]) -> None:
     prod = graphs["prod"]
-    bucket = one(prod, BACKEND_BUCKET)
+    bucket = one(prod, BACKEND_BUCKET, "-edge-status-backend")
     edge_policy = one(prod, SECURITY_POLICY, "-cdn-armor")
 
     assert bucket["inputs"]["enableCdn"] is True
@@ -293,7 +312,8 @@ def test_every_rule_expression_is_cel_a_real_parser_accepts(graphs: dict[str, di
         if "expr" in rule["match"]
     ]
 
-    assert len(expressions) == len(WAF_RULE_SETS) + 2
+    # The WAF sets in the API's policy and the portal's, and the API's two throttles.
+    assert len(expressions) == 2 * len(WAF_RULE_SETS) + 2
     for expression in expressions:
         CEL.compile(expression)  # raises CELParseError on anything Cloud Armor's parser would refuse
 
@@ -394,7 +414,8 @@ def test_rule_priorities_are_unique_and_ordered_denylist_waf_throttles_default()
     ]
     # A basic match takes ten ranges at most.
     assert [len(r.src_ip_ranges) for r in denylist_rules(tuple(settings.blocked_ip_ranges))] == [10, 2]
-    assert {r.name for r in rules} >= set(ARMOR_RULE_NAMES)
+    # Every name `previewRules` takes is a rule of the API's policy, but the portal's own throttle.
+    assert {r.name for r in rules} >= set(ARMOR_RULE_NAMES) - {PORTAL_THROTTLE_RULE}
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -432,8 +453,8 @@ BAD_EDGE_VALUES = [
     ("      api: api.omni.example\n", "", "omni-infra:edge.hosts", ["needs the API's host", "edge.enabled false"]),
     (
         "status: status.omni.example",
-        "status: status.omni.example\n      portal: portal.omni.example",
-        "omni-infra:edge.hosts.portal",
+        "status: status.omni.example\n      docs: docs.omni.example",
+        "omni-infra:edge.hosts.docs",
         ["unknown key"],
     ),
     (

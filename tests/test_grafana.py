@@ -190,7 +190,7 @@ def test_the_service_waits_for_everything_grafana_reads_at_start(graphs, stack):
             "monitoring-viewer",
         )
     }
-    expected |= {r["name"] for r in resources(graph, OBJECT)}
+    expected |= {r["name"] for r in resources(graph, OBJECT) if r["inputs"]["bucket"] == f"{PROJECTS[stack]}-grafana"}
     assert expected <= waits_for, expected - waits_for
 
 

@@ -29,8 +29,8 @@ def redis(graph, role):
 
 # Cloud Run workloads specified elsewhere: Grafana (test_grafana.py), the status page's
 # publisher job (test_status_page_component.py), the invoicing jobs (test_usage.py), the alerting
-# path (test_alerting_path.py).
-TOOLING = {"grafana", "statuspage", "invoicing", "alerting"}
+# path (test_alerting_path.py), the developer portal (test_portal.py).
+TOOLING = {"grafana", "statuspage", "invoicing", "alerting", "portal"}
 
 
 def workloads(graph):
@@ -339,6 +339,7 @@ def test_workloads_and_data_services_carry_a_service_label(graphs, stack):
         f"omni-{stack}-beat-pool": "beat",
         f"omni-{stack}-grafana-service": "grafana",
         f"omni-{stack}-alerting-pool": "alerting",
+        f"omni-{stack}-portal-service": "portal",
     }
     # Cloud SQL is out of reach of the provider's default labels: it carries the stack's own.
     assert primary(graph)["inputs"]["settings"]["userLabels"] == {

@@ -95,6 +95,7 @@ def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
         run_jobs=True,
         reconciliation=True,
         identity_logs=True,
+        key_events=True,
     )
     problems = unproduced_series(
         dashboard_queries(render_for(monitoring)) + rule_queries(groups), no_evaluator, _recorded(groups)

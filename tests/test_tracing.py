@@ -38,8 +38,9 @@ SECRET_READER = "gcp:secretmanager/secretIamMember:SecretIamMember"
 PROJECT_ROLE = "gcp:projects/iAMMember:IAMMember"
 COMPONENT_KINDS = ("receivers", "processors", "exporters", "extensions")
 # Cloud Run workloads that do not run the Omni app, and so have nothing to trace.
-# Tools that run no app code: Grafana, and the alerting path (rule evaluator and Alertmanager).
-NOT_THE_APP = {"grafana", "alerting"}
+# Tools that run no app code: Grafana, the alerting path (rule evaluator and Alertmanager), and the
+# developer portal (not our code: docs/portal-contract.md).
+NOT_THE_APP = {"grafana", "alerting", "portal"}
 
 
 def stack_config(project: Project, stack: str) -> StackConfig:

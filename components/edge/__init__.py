@@ -5,12 +5,15 @@ public host, with Google-managed certificates, Cloud Armor and Cloud CDN.
   certificate map and a MODERN TLS policy, TLS 1.2 at least) and HTTP on 80, whose own URL map
   only redirects to HTTPS (301), so no request is ever served in clear text.
 - **Routing**: a URL map with one host rule per backend (`edge.hosts`): the API, Grafana, the
-  status page, and room for more (a developer portal is one more service or bucket in the args).
+  status page, the developer portal; a bucket may also be served under a path of another host
+  (`bucket_paths`: the API reference at `/reference/` of the portal's host).
   A request for an unknown host goes to the API's backend, through the same Cloud Armor policy.
 - **Backends**: a serverless NEG per Cloud Run service (serverless NEGs take no health check:
   Cloud Run reports its own health), each in a backend service; the API's carries the Cloud Armor
-  policy (`armor.py`) and logs every request; Grafana's stays behind IAP, enabled on the Cloud Run
-  service itself (IAP cannot be on both, and the service's IAP covers the load balancer's path too).
+  policy (`armor.py`) and logs every request; another service may get a policy of its own
+  (`service_policies`: the portal's WAF, denylist and per-IP throttle); Grafana's stays behind
+  IAP, enabled on the Cloud Run service itself (IAP cannot be on both, and the service's IAP
+  covers the load balancer's path too).
   The status page's bucket is a backend bucket with Cloud CDN (short TTLs) and an edge policy.
 - **Certificates**: Certificate Manager, one Google-managed certificate per host with a DNS
   authorization, selected by a certificate map. DNS authorization rather than a managed SSL
@@ -30,7 +33,8 @@ public host, with Google-managed certificates, Cloud Armor and Cloud CDN.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +42,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.options import child_options
-from stackconfig.armor import api_rules, edge_rules
+from stackconfig.armor import ArmorRule, api_rules, edge_rules
 from stackconfig.edge import EdgeSettings
 
 REQUIRED_APIS = ("compute.googleapis.com", "certificatemanager.googleapis.com", "logging.googleapis.com")
@@ -50,6 +54,7 @@ API_BACKEND = "api"
 ARMOR_DECISIONS_METRIC = "edge_armor_decisions"
 ARMOR_PREVIEW_METRIC = "edge_armor_preview_decisions"
 LB_LOG_FILTER = 'resource.type="http_load_balancer"'
+PATH_PREFIX = re.compile(r"^/[a-z0-9][a-z0-9-]*$")
 
 
 def armor_log_metric_filter(field_name: str, policy: str) -> str:
@@ -79,6 +84,35 @@ def check_routes(hosts: Mapping[str, str], services: Mapping[str, Any], buckets:
 
 
 @dataclass(frozen=True)
+class BucketPath:
+    """A bucket served through Cloud CDN under a path of another backend's host: requests for
+    `<prefix>/...` on that host read the object `<prefix minus its slash>/...` (the API reference
+    at `/reference/` on the portal's host)."""
+
+    host_backend: str
+    """The backend whose host carries the path (`portal`)."""
+    prefix: str
+    """`/reference`: the path and the objects' folder."""
+    bucket: pulumi.Input[str]
+    """The public bucket (objects readable by name)."""
+
+    def __post_init__(self) -> None:
+        if not PATH_PREFIX.fullmatch(self.prefix):
+            raise ValueError(f"path prefix {self.prefix!r}: one segment like /reference (lowercase, no trailing slash)")
+
+
+def check_bucket_paths(hosts: Mapping[str, str], bucket_paths: Mapping[str, BucketPath], taken: set[str]) -> None:
+    """Each path-routed bucket has a backend name of its own and sits on a routed host."""
+    for backend, path in bucket_paths.items():
+        if backend in taken:
+            raise ValueError(f"backend {backend} is both a path-routed bucket and a host's backend: rename one")
+        if path.host_backend not in hosts:
+            raise ValueError(
+                f"bucket {backend} is routed under {path.prefix} of backend {path.host_backend}, which has no host"
+            )
+
+
+@dataclass(frozen=True)
 class EdgeArgs:
     project: str
     region: str
@@ -89,11 +123,21 @@ class EdgeArgs:
     """Backend name -> Cloud Run service name (`api`, `grafana`, later `portal`)."""
     buckets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Backend name -> Cloud Storage bucket served through Cloud CDN (`status`)."""
+    bucket_paths: Mapping[str, BucketPath] = field(default_factory=dict)
+    """Backend name -> a bucket served through Cloud CDN under a path of another host (`reference`)."""
+    service_policies: Mapping[str, Sequence[ArmorRule]] = field(default_factory=dict)
+    """Backend name -> the rules of its own Cloud Armor policy (the portal's: `portal_rules`).
+    The API's policy is always `settings.armor`'s; a service in neither has none (Grafana: IAP)."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Labels of the address, the certificates and the policies (the provider adds the stack's)."""
 
     def __post_init__(self) -> None:
-        check_routes(self.settings.hosts.routed(), self.services, self.buckets)
+        hosts = self.settings.hosts.routed()
+        check_routes(hosts, self.services, self.buckets)
+        check_bucket_paths(hosts, self.bucket_paths, {*self.services, *self.buckets})
+        unknown = sorted(set(self.service_policies) - set(self.services))
+        if unknown or API_BACKEND in self.service_policies:
+            raise ValueError(f"own Cloud Armor policy for {', '.join(unknown) or API_BACKEND}: not a non-API service")
 
 
 class Edge(pulumi.ComponentResource):
@@ -143,9 +187,24 @@ class Edge(pulumi.ComponentResource):
                 labels=labels,
                 opts=child,
             )
-            if args.buckets
+            if args.buckets or args.bucket_paths
             else None
         )
+        # Every other public service's own policy (the portal's), named `<name>-<backend>-armor`.
+        policies = {
+            backend: gcp.compute.SecurityPolicy(
+                f"{name}-{backend}-armor",
+                project=args.project,
+                description=f"{backend}: the WAF, its throttle and the denylist (managed by Pulumi)",
+                type="CLOUD_ARMOR",
+                rules=[rule.to_args() for rule in rules],
+                advanced_options_config={"json_parsing": "STANDARD", "log_level": "NORMAL"},
+                labels=labels,
+                opts=child,
+            )
+            for backend, rules in sorted(args.service_policies.items())
+            if backend in hosts
+        }
 
         # --- backends ------------------------------------------------------------------------
         self.backends = {}
@@ -161,21 +220,24 @@ class Edge(pulumi.ComponentResource):
                 opts=child,
             )
             armored = backend == API_BACKEND
+            policy = self.armor if armored else policies.get(backend)
             self.backends[backend] = gcp.compute.BackendService(
                 f"{name}-{backend}-backend",
                 project=args.project,
                 description=f"{backend} on Cloud Run (managed by Pulumi)",
                 load_balancing_scheme=SCHEME,
                 backends=[{"group": neg.id}],
-                security_policy=self.armor.id if armored else None,
+                security_policy=policy.id if policy is not None else None,
                 # The API's every request is logged: Cloud Armor's decisions are counted from these logs.
                 log_config={"enable": True, "sample_rate": settings.log_sample_rate if armored else 1.0},
                 opts=child,
             )
         cdn = settings.cdn
-        for backend, bucket in args.buckets.items():
-            if backend not in hosts:
-                continue
+        served_buckets = {
+            **{backend: bucket for backend, bucket in args.buckets.items() if backend in hosts},
+            **{backend: path.bucket for backend, path in args.bucket_paths.items()},
+        }
+        for backend, bucket in served_buckets.items():
             self.backends[backend] = gcp.compute.BackendBucket(
                 f"{name}-{backend}-backend",
                 project=args.project,
@@ -204,9 +266,7 @@ class Edge(pulumi.ComponentResource):
             description="Public hosts to their backends (managed by Pulumi)",
             default_service=self.backends[API_BACKEND].id,
             host_rules=[{"hosts": [host], "path_matcher": backend} for backend, host in sorted(hosts.items())],
-            path_matchers=[
-                {"name": backend, "default_service": self.backends[backend].id} for backend in sorted(hosts)
-            ],
+            path_matchers=[self._path_matcher(backend, args.bucket_paths) for backend in sorted(hosts)],
             opts=child,
         )
         redirect_map = gcp.compute.URLMap(
@@ -338,6 +398,40 @@ class Edge(pulumi.ComponentResource):
         self.urls = {backend: f"https://{host}/" for backend, host in hosts.items()}
         self.dns_records = self._dns_records(hosts)
         self.register_outputs({"ip_address": self.ip_address, "urls": self.urls, "dns_records": self.dns_records})
+
+    def _path_matcher(
+        self, backend: str, bucket_paths: Mapping[str, BucketPath]
+    ) -> gcp.compute.URLMapPathMatcherArgsDict:
+        """One host's matcher: its backend by default, and the buckets served under its paths."""
+        matcher: gcp.compute.URLMapPathMatcherArgsDict = {
+            "name": backend,
+            "default_service": self.backends[backend].id,
+        }
+        if rules := self._path_rules(backend, bucket_paths):
+            matcher["path_rules"] = rules
+        return matcher
+
+    def _path_rules(
+        self, host_backend: str, bucket_paths: Mapping[str, BucketPath]
+    ) -> list[gcp.compute.URLMapPathMatcherPathRuleArgsDict]:
+        """The path rules of one host: `<prefix>/*` to its bucket; `<prefix>` alone redirects to
+        `<prefix>/`, which the bucket's website config serves as `<prefix>/index.html`."""
+        rules: list[gcp.compute.URLMapPathMatcherPathRuleArgsDict] = []
+        for backend, path in sorted(bucket_paths.items()):
+            if path.host_backend != host_backend:
+                continue
+            rules.append({"paths": [f"{path.prefix}/*"], "service": self.backends[backend].id})
+            rules.append(
+                {
+                    "paths": [path.prefix],
+                    "url_redirect": {
+                        "path_redirect": f"{path.prefix}/",
+                        "redirect_response_code": "MOVED_PERMANENTLY_DEFAULT",
+                        "strip_query": False,
+                    },
+                }
+            )
+        return rules
 
     def _dns_records(self, hosts: Mapping[str, str]) -> pulumi.Output[list[dict[str, str]]]:
         """What the domain's owner must publish: an A record per host, and the CNAME that proves

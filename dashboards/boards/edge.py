@@ -76,8 +76,8 @@ def build(facts: MonitoringConfig) -> BoardContent:
         ),
         timeseries(
             "Requests by backend",
-            "Requests per second to each backend (the API, Grafana, the status "
-            "page's bucket), as the URL map routed them by host.",
+            "Requests per second to each backend (the API, Grafana, the developer portal, the status "
+            "page's and the API reference's buckets), as the URL map routed them by host and path.",
             [Query(q.sum_rate(requests, by=("backend_target_name",)), "{{backend_target_name}}")],
             style.REQUESTS_PER_SECOND,
             stacked=True,
