@@ -79,9 +79,9 @@ from components.usage import Usage, UsageArgs
 from dashboards.render import render_for
 from identity.tenants import selected_tenants
 from stackconfig import load_from_runtime
+from stackconfig.armor import portal_rules
 from stackconfig.identity_platform import authorized_domains
 from stackconfig.loader import stack_file_path
-from stackconfig.armor import portal_rules
 from stackconfig.monitoring import monitoring_config
 from statuspage.notices import NOTICES_DIR
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from alerts.burnrate import slo_rule_groups
 from alerts.edge import edge_rule_groups
-from alerts.identity import identity_rule_groups
 from alerts.encryption import encryption_rule_groups
+from alerts.identity import identity_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
