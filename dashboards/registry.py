@@ -120,7 +120,7 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
         "omni-security",
         "Security",
         "Are the controls that guard users and data holding? End users' sign-ins and their failures, MFA "
-        "enrolments; each control's signals in its own section.",
+        "enrolments, Cloud KMS key versions disabled or destroyed; each control's signals in its own section.",
         security.build,
         ("security",),
         deployed_in=security.deployed,

@@ -271,7 +271,7 @@ BAD_SETTINGS = [
     ({"mfa": "DISABLED"}, "omni-infra:identityPlatform.mfa", "prod keeps multi-factor authentication on"),
     ({"mfa": "OPTIONAL"}, "omni-infra:identityPlatform.mfa", "'DISABLED', 'ENABLED' or 'MANDATORY'"),
     ({"allowLocalhost": True}, "omni-infra:identityPlatform.allowLocalhost", "never authorizes localhost"),
-    ({"signInBackends": ["portal"]}, "omni-infra:identityPlatform.signInBackends", "unknown edge backend 'portal'"),
+    ({"signInBackends": ["admin"]}, "omni-infra:identityPlatform.signInBackends", "unknown edge backend 'admin'"),
     ({"tenants": ["Acme"]}, "omni-infra:identityPlatform.tenants", "not a customer file's name"),
     ({"tenants": ["acme", "acme"]}, "omni-infra:identityPlatform.tenants", "listed twice"),
     ({"totpAdjacentIntervals": 11}, "omni-infra:identityPlatform.totpAdjacentIntervals", "10"),
@@ -325,14 +325,16 @@ def test_prod_declares_a_multi_tenant_config_with_mfa_and_safe_sign_in(graphs):
 
 
 def test_authorized_domains_follow_the_edge_hosts_and_google_handler(graphs):
-    # prod's edge.hosts.api is api.omni.example (stacks/Pulumi.prod.yaml); staging's api.staging.omni.example.
+    # The API's and the portal's hosts (stacks/Pulumi.prod.yaml, Pulumi.staging.yaml edge.hosts); never Grafana's.
     assert one(graphs["prod"], CONFIG)["inputs"]["authorizedDomains"] == [
         "omni-api-prod.firebaseapp.com",
         "api.omni.example",
+        "portal.omni.example",
     ]
     assert one(graphs["staging"], CONFIG)["inputs"]["authorizedDomains"] == [
         "omni-api-staging.firebaseapp.com",
         "api.staging.omni.example",
+        "portal.staging.omni.example",
     ]
     # Dev has no edge: Google's handler domain and the developers' machines.
     assert one(graphs["dev"], CONFIG)["inputs"]["authorizedDomains"] == ["omni-api-dev.firebaseapp.com", "localhost"]

@@ -1,8 +1,9 @@
 """Security: the signals of the controls that guard users and data, one section per control.
 
 Identity Platform's section shows end users' sign-ins, their failures by step and error, and
-second factors enrolled (counted from its activity logs, components/identity_platform.py). Other
-controls (key disable/destroy events, security findings) join the board as their own section in
+second factors enrolled (counted from its activity logs, components/identity_platform.py); Cloud
+KMS's, key versions disabled or destroyed (components/encryption.py). Other controls (security
+findings) join the board as their own section in
 `SECTIONS`: a function from the stack's monitoring config to its panels, empty where the stack
 has no producer of its series.
 """
@@ -92,8 +93,25 @@ def identity_panels(facts: MonitoringConfig) -> list[core.Panel]:
     ]
 
 
+def key_event_panels(facts: MonitoringConfig) -> list[core.Panel]:
+    """Cloud KMS key versions disabled or destroyed (components/encryption.py), where the stack has keys."""
+    if not facts.producers.key_events:
+        return []
+    events = m.KMS_KEY_EVENTS.name
+    return [
+        timeseries(
+            "Key versions disabled or destroyed",
+            "Cloud KMS key versions disabled or scheduled for destruction, by key and method, from the Admin Activity "
+            "audit logs: data encrypted with them becomes unreadable; KeyVersionDisabledOrDestroyed pages on any.",
+            [Query(q.sum_rate(events, by=("crypto_key", "method")), "{{crypto_key}} {{method}}")],
+            style.OPS_PER_SECOND,
+            width=24,
+        ),
+    ]
+
+
 # Every control's section, in board order. A section is empty where its producer is absent.
-SECTIONS: tuple[Callable[[MonitoringConfig], list[core.Panel]], ...] = (identity_panels,)
+SECTIONS: tuple[Callable[[MonitoringConfig], list[core.Panel]], ...] = (identity_panels, key_event_panels)
 
 
 def deployed(facts: MonitoringConfig) -> bool:
