@@ -20,6 +20,7 @@ from cryptography.x509.oid import NameOID
 
 from identity import tenants as tenant_files
 from identity.tenants import TenantFileError, load_tenants, parse_tenant_text, selected_tenants
+from offline.dashboards import render_dashboards
 from offline.engine import new_monitor, run_stack
 from offline.graph import STACK_TYPE
 from offline.stackfile import SECRET_PLACEHOLDER, read_stack_file
@@ -27,7 +28,7 @@ from stackconfig import StackConfigError, gcp_rules
 from stackconfig.identity_platform import IdentityPlatformSettings, authorized_domains
 from stackconfig.loader import load_stack_config
 
-from .conftest import edit_stack_file, one, resources
+from .conftest import ROOT, edit_stack_file, one, resources
 
 CONFIG = "gcp:identityplatform/config:Config"
 TENANT = "gcp:identityplatform/tenant:Tenant"
@@ -499,3 +500,30 @@ def test_by_default_users_sign_in_on_the_api_and_the_portal_hosts_only():
     ]
     # Without the edge there is no host of ours to authorize.
     assert authorized_domains(settings(), False, hosts, "omni-api-dev") == ["omni-api-dev.firebaseapp.com"]
+
+
+# --- the Security board --------------------------------------------------------------------------
+
+
+def security_board(stack: str) -> dict[str, Any]:
+    return json.loads(render_dashboards(stack, ROOT)["omni-security.json"])
+
+
+def test_the_security_board_shows_sign_ins_everywhere_and_key_events_where_there_are_keys():
+    prod = [panel["title"] for panel in security_board("prod")["panels"]]
+    dev = [panel["title"] for panel in security_board("dev")["panels"]]
+
+    identity = [
+        "Sign-ins per second",
+        "Failed sign-in share",
+        "MFA enrolments per hour",
+        "Sign-ins by step",
+        "Failed sign-ins by step and error",
+        "Failed sign-in share",
+        "MFA enrolments",
+    ]
+    assert prod == [*identity, "Key versions disabled or destroyed"]
+    assert dev == identity  # encryption.enabled false in dev: no keys, no key events
+    failures = next(p for p in security_board("prod")["panels"] if p["title"] == "Failed sign-ins by step and error")
+    assert "logging_googleapis_com:user_identity_sign_in_failures" in failures["targets"][0]["expr"]
+    assert "by (method, reason)" in failures["targets"][0]["expr"]
