@@ -26,6 +26,7 @@ import pulumi_gcp as gcp
 from components.options import child_options
 from identity.tenants import SelectedTenant
 from observability import catalogue as m
+from stackconfig.identity_platform import MfaState
 
 REQUIRED_APIS = ("identitytoolkit.googleapis.com",)
 # The activity log of end-user requests (https://cloud.google.com/identity-platform/docs/activity-logging).
@@ -48,7 +49,7 @@ class IdentityPlatformArgs:
     (`stackconfig.identity_platform.authorized_domains`), never written by hand."""
     tenants: Sequence[SelectedTenant] = ()
     """The customers' tenants this stack declares, from their reviewed files."""
-    mfa: str = "ENABLED"
+    mfa: MfaState = "ENABLED"
     """MFA project-wide: ENABLED (users may enrol a TOTP app), MANDATORY, or DISABLED."""
     sms_second_factor: bool = False
     """Also offer SMS codes as a second factor (billed per message, weaker than TOTP)."""

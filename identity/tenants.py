@@ -62,7 +62,7 @@ SHOWN_VALUE_MAX = 80
 
 
 def _shown_value(where: str, value: object) -> str:
-    if "certificates" in where or not isinstance(value, str | int | float | bool) or value is None:
+    if "certificates" in where or not isinstance(value, str | int | float | bool):
         return "the value as written"
     shown = repr(value)
     return shown if len(shown) <= SHOWN_VALUE_MAX else shown[: SHOWN_VALUE_MAX - 1] + "…"
