@@ -32,6 +32,7 @@ from components import (
     tracing,
 )
 from components import edge as front_door
+from components import identity_platform as user_identity
 from components import usage as usage_metering
 from components.alert_policies import AlertPolicies, AlertPoliciesArgs
 from components.api_reference import ApiReference, ApiReferenceArgs
@@ -61,6 +62,7 @@ from components.encryption import CustomerKey, DataClass, Encryption, Encryption
 from components.essential_contacts import EssentialContacts, EssentialContactsArgs
 from components.grafana import Grafana, GrafanaArgs
 from components.identity import Identities, IdentitiesArgs
+from components.identity_platform import IdentityPlatform, IdentityPlatformArgs
 from components.managed_prometheus import MetricsCollection, MetricsCollectionArgs, RunMonitoring
 from components.network import Network, NetworkArgs
 from components.pagerduty import PagerDuty, PagerDutyArgs, pagerduty_provider
@@ -69,6 +71,7 @@ from components.project_services import ProjectServices, ProjectServicesArgs
 from components.provider import google_provider
 from components.redis import Redis, RedisArgs
 from components.registry import Registry, RegistryArgs
+from components.reviewed_files import load_reviewed_files
 from components.rule_evaluator import (
     RuleEvaluator,
     RuleEvaluatorArgs,
@@ -81,16 +84,22 @@ from components.status_page import StatusPage, StatusPageArgs
 from components.tracing import CollectorConfig, Tracing, TracingArgs
 from components.usage import Usage, UsageArgs
 from dashboards.render import render_for
+from identity.tenants import selected_tenants
 from stackconfig import load_from_runtime
 from stackconfig.armor import portal_rules
 from stackconfig.compliance import findings_topic
+from stackconfig.identity_platform import authorized_domains
+from stackconfig.loader import stack_file_path
 from stackconfig.monitoring import monitoring_config
-from statuspage.notices import NOTICES_DIR
 
 config = load_from_runtime(pulumi.get_stack())
 base = config.base_name
 # What alerts and dashboards read of this stack: thresholds, selectors, producers of series.
 monitoring = monitoring_config(pulumi.get_stack(), config)
+# The reviewed files pulumi up publishes (notices, the OpenAPI document) and the enterprise
+# customers' SSO tenants: every one is checked before any resource is declared.
+reviewed = load_reviewed_files()
+customer_tenants = selected_tenants(config.identity_platform, config.environment, stack_file_path(pulumi.get_stack()))
 
 provider = google_provider(config)
 apis = ProjectServices(
@@ -116,6 +125,7 @@ apis = ProjectServices(
             *(budget.REQUIRED_APIS if config.cost.enabled else ()),
             *(front_door.REQUIRED_APIS if config.edge.enabled else ()),
             *(usage_metering.REQUIRED_APIS if config.usage.enabled else ()),
+            *(user_identity.REQUIRED_APIS if config.identity_platform.enabled else ()),
             *(portal.REQUIRED_APIS if config.portal.enabled else ()),
             *(encryption.REQUIRED_APIS if config.encryption.enabled else ()),
             *essential_contacts.REQUIRED_APIS,
@@ -539,7 +549,7 @@ status = (
             bucket=config.status_page.bucket or f"{config.project}-status",
             title=config.status_page.title,
             schedule=config.status_page.schedule,
-            notices={path.stem: path.read_text(encoding="utf-8") for path in sorted(NOTICES_DIR.glob("*.yaml"))},
+            notices=reviewed.notices,
             site_url=(
                 f"https://{config.edge.hosts.status}/" if config.edge.enabled and config.edge.hosts.status else None
             ),
@@ -563,6 +573,7 @@ reference = (
             bucket=config.portal.bucket_name(config.project),
             api_url=public_api_url,
             site_url=f"https://{portal_host}/reference/" if portal_host else None,
+            spec=reviewed.api_spec,
             protect=config.protect,
         ),
         opts=after_apis,
@@ -618,6 +629,29 @@ edge = (
         opts=after_apis,
     )
     if config.edge.enabled
+    else None
+)
+
+# Identity Platform for the product's users: MFA, a tenant per enterprise customer (docs/identity.md).
+sign_in = (
+    IdentityPlatform(
+        f"{base}-idp",
+        IdentityPlatformArgs(
+            project=config.project,
+            authorized_domains=authorized_domains(
+                config.identity_platform, config.edge.enabled, config.edge.hosts.routed(), config.project
+            ),
+            tenants=customer_tenants,
+            mfa=config.identity_platform.mfa,
+            sms_second_factor=config.identity_platform.sms_second_factor,
+            totp_adjacent_intervals=config.identity_platform.totp_adjacent_intervals,
+            email_sign_in=config.identity_platform.email_sign_in,
+            activity_logging=config.identity_platform.activity_logging,
+            protect=config.protect,
+        ),
+        opts=after_apis,
+    )
+    if config.identity_platform.enabled
     else None
 )
 
@@ -679,6 +713,8 @@ if edge:
     pulumi.export("edge_urls", edge.urls)
     # The records to publish at the domain's DNS host (docs/edge.md).
     pulumi.export("edge_dns_records", edge.dns_records)
+if sign_in:
+    pulumi.export("identity_tenant_ids", sign_in.tenant_ids)
 if developer_portal and reference:
     pulumi.export("portal_url", f"https://{portal_host}/" if portal_host else developer_portal.uri)
     pulumi.export("api_reference_url", reference.url)

@@ -60,6 +60,7 @@ IDENTITY_LABELS = (
     "topic_id",
     "job_name",
     "usage_month",
+    "project_id",  # Identity Platform's project (alerts/identity.py)
     # Cloud KMS key events (alerts/encryption.py)
     "key_ring",
     "crypto_key",

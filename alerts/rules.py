@@ -9,6 +9,7 @@ from alerts.burnrate import slo_rule_groups
 from alerts.compliance import compliance_rule_groups
 from alerts.edge import edge_rule_groups
 from alerts.encryption import encryption_rule_groups
+from alerts.identity import identity_rule_groups
 from alerts.model import AlertRule, RuleGroup
 from alerts.resources import resource_rule_groups
 from alerts.symptoms import symptom_rule_groups
@@ -27,6 +28,7 @@ def rule_groups(monitoring: MonitoringConfig | None = None) -> tuple[RuleGroup, 
         + resource_rule_groups(monitoring)
         + edge_rule_groups(monitoring)
         + usage_rule_groups(monitoring)
+        + identity_rule_groups(monitoring)
         + encryption_rule_groups(monitoring)
         + compliance_rule_groups(monitoring)
     )

@@ -175,6 +175,8 @@ SERVICE_ROLES: dict[str, ServiceRoles] = {
     "gcp:compute/securityPolicy": ServiceRoles("roles/compute.securityAdmin", ("roles/compute.networkViewer",)),
     # The trust of the pool, and the deny policy that guards it: a person's.
     "gcp:iam/": ServiceRoles(None, ("roles/iam.workloadIdentityPoolViewer", "roles/iam.denyReviewer")),
+    # Identity Platform's config, tenants and their SAML/OIDC providers (components/identity_platform.py).
+    "gcp:identityplatform/": ServiceRoles("roles/identityplatform.admin", ("roles/identityplatform.viewer",)),
     # IAP access is an IAM policy on the IAP resource; the security reviewer reads every policy.
     "gcp:iap/": ServiceRoles("roles/iap.admin", ("roles/iam.securityReviewer",)),
     # The audit bucket and its sink: automation must not be able to stop the trail.

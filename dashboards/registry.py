@@ -4,7 +4,21 @@ bookmarks and Grafana's provisioning key on it."""
 from __future__ import annotations
 
 from .board import DashboardSpec
-from .boards import api, celery, cloud_run, cloud_sql, cost, edge, load_test, redis, slo, tracing, usage, usage_pipeline
+from .boards import (
+    api,
+    celery,
+    cloud_run,
+    cloud_sql,
+    cost,
+    edge,
+    load_test,
+    redis,
+    security,
+    slo,
+    tracing,
+    usage,
+    usage_pipeline,
+)
 
 DASHBOARDS: tuple[DashboardSpec, ...] = (
     DashboardSpec(
@@ -101,6 +115,15 @@ DASHBOARDS: tuple[DashboardSpec, ...] = (
         edge.build,
         ("gcp", "edge"),
         deployed_in=lambda facts: facts.edge,
+    ),
+    DashboardSpec(
+        "omni-security",
+        "Security",
+        "Are the controls that guard users and data holding? End users' sign-ins and their failures, MFA "
+        "enrolments, Cloud KMS key versions disabled or destroyed; each control's signals in its own section.",
+        security.build,
+        ("security",),
+        deployed_in=security.deployed,
     ),
     DashboardSpec(
         "omni-load-test",

@@ -36,6 +36,7 @@ class Source(StrEnum):
     UPTIME = "uptime-checks"
     EDGE = "edge"  # the HTTPS load balancer, and Cloud Armor's decisions counted from its logs
     PUBSUB = "pubsub"
+    IDENTITY = "identity"  # Identity Platform's activity logs, counted by log-based metrics
     CUSTOM = "custom"  # written to Cloud Monitoring by our own jobs (the invoicing reconciliation)
     KMS = "kms"  # Cloud KMS key events, counted from its audit logs (components/encryption.py)
     PROMETHEUS = "prometheus"
@@ -486,6 +487,33 @@ ARMOR_PREVIEW_DECISIONS = Metric(
     ("policy", "priority", "outcome"),
 )
 
+# --- Identity Platform: end users' sign-ins and MFA, counted from its activity logs -----------
+# A user-defined log-based metric reads as `logging_googleapis_com:user_<id>` in Managed Prometheus.
+LOG_METRIC_PREFIX = "logging_googleapis_com:user_"
+IDENTITY_SIGN_INS = Metric(
+    f"{LOG_METRIC_PREFIX}identity_sign_ins",
+    Kind.COUNTER,
+    Source.IDENTITY,
+    "End users' sign-in attempts at Identity Platform (password, SAML/OIDC, MFA step), every outcome, by step.",
+    "reqps",
+    ("project_id", "method"),
+)
+IDENTITY_SIGN_IN_FAILURES = Metric(
+    f"{LOG_METRIC_PREFIX}identity_sign_in_failures",
+    Kind.COUNTER,
+    Source.IDENTITY,
+    "End users' failed sign-ins at Identity Platform, by step and Google's error (INVALID_LOGIN_CREDENTIALS, ...).",
+    "reqps",
+    ("project_id", "method", "reason"),
+)
+IDENTITY_MFA_ENROLMENTS = Metric(
+    f"{LOG_METRIC_PREFIX}identity_mfa_enrolments",
+    Kind.COUNTER,
+    Source.IDENTITY,
+    "Second factors end users enrolled (finalized MFA enrolments) at Identity Platform.",
+    "reqps",
+    ("project_id", "method"),
+)
 # --- Cloud KMS: key versions disabled or destroyed, counted from the audit logs --------------
 KMS_KEY_EVENTS = Metric(
     "logging_googleapis_com:user_kms_key_version_disabled_or_destroyed",

@@ -56,6 +56,9 @@ FIELD_RULES: dict[str, tuple[tuple[str, Rule], ...]] = {
     "gcp:kms/keyRing:KeyRing": (("name", gcp_rules.kms_id),),
     "gcp:kms/cryptoKey:CryptoKey": (("name", gcp_rules.kms_id),),
     "gcp:projects/iAMCustomRole:IAMCustomRole": (("roleId", gcp_rules.custom_role_id),),
+    "gcp:identityplatform/tenant:Tenant": (("displayName", gcp_rules.identity_tenant_display_name),),
+    "gcp:identityplatform/tenantInboundSamlConfig:TenantInboundSamlConfig": (("name", gcp_rules.identity_provider_id),),
+    "gcp:identityplatform/tenantOauthIdpConfig:TenantOauthIdpConfig": (("name", gcp_rules.identity_provider_id),),
 }
 # Every Compute Engine resource is named after RFC 1035, 63 characters at most.
 COMPUTE_PREFIX = "gcp:compute/"

@@ -387,6 +387,15 @@ def _get_client_config(c: Context) -> dict[str, Any]:
     return {"id": "mock", "project": c.project, "region": c.region, "zone": f"{c.region}-b", "accessToken": "[secret]"}
 
 
+def _get_secret_version(c: Context) -> dict[str, Any]:
+    # A version's payload is never known offline: the placeholder every `secure:` value becomes.
+    from offline.stackfile import SECRET_PLACEHOLDER
+
+    secret = str(c.inputs.get("secret"))
+    name = f"projects/{project_number(c.project)}/secrets/{secret}/versions/latest"
+    return {"id": name, "name": name, "secret": secret, "version": "latest", "secretData": SECRET_PLACEHOLDER}
+
+
 def _storage_service_agent(c: Context) -> dict[str, Any]:
     """Cloud Storage's service agent: `service-<project number>@gs-project-accounts...`."""
     project = str(c.inputs.get("project") or c.project)
@@ -402,6 +411,7 @@ def _bigquery_encryption_agent(c: Context) -> dict[str, Any]:
 
 
 INVOKES: dict[str, Computed] = {
+    "gcp:secretmanager/getSecretVersion:getSecretVersion": _get_secret_version,
     "gcp:organizations/getProject:getProject": _get_project,
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _storage_service_agent,
     "gcp:bigquery/getDefaultServiceAccount:getDefaultServiceAccount": _bigquery_encryption_agent,

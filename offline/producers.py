@@ -36,6 +36,8 @@ LOG_METRIC_TYPE = "gcp:logging/metric:Metric"
 # The log-based metric of Cloud Armor's enforced decisions (components/edge): `user_<name>` in PromQL.
 ARMOR_DECISIONS_METRIC = "edge_armor_decisions"
 ARMOR_PREVIEW_METRIC = "edge_armor_preview_decisions"
+# The log-based metric of Identity Platform's sign-ins (components/identity_platform.py).
+IDENTITY_SIGN_INS_METRIC = m.IDENTITY_SIGN_INS.name.removeprefix(m.LOG_METRIC_PREFIX)
 RUN_JOB_TYPE = "gcp:cloudrunv2/job:Job"
 # The log-based metric of Cloud KMS key disables and destroys (components/encryption).
 KEY_EVENTS_METRIC = "kms_key_version_disabled_or_destroyed"
@@ -128,6 +130,10 @@ def _why_unproduced(selector: Selector, producers: Producers, recorded: frozense
         m.Source.UPTIME: (producers.uptime_checks, "the stack has no uptime checks (statusPage.enabled)"),
         m.Source.EDGE: (producers.load_balancer, "the stack has no HTTPS load balancer (edge.enabled)"),
         m.Source.PUBSUB: (producers.pubsub, "the stack has no Pub/Sub topic (usage.enabled)"),
+        m.Source.IDENTITY: (
+            producers.identity_logs,
+            "the stack has no Identity Platform activity metrics (identityPlatform.enabled, .activityLogging)",
+        ),
         m.Source.KMS: (producers.key_events, "the stack has no Cloud KMS key-events metric (encryption.enabled)"),
     }
     present, why = needed.get(metric.source, (False, f"no producer is known for source {metric.source.value}"))
@@ -191,6 +197,10 @@ def producers_in_graph(graph: Mapping[str, Any], monitoring: MonitoringConfig) -
         reconciliation=any(
             (resource.get("inputs") or {}).get("name") == f"{monitoring.base_name}-{RECONCILE_JOB_MODE}"
             for resource in by_type.get(RUN_JOB_TYPE, [])
+        ),
+        identity_logs=any(
+            (resource.get("inputs") or {}).get("name") == IDENTITY_SIGN_INS_METRIC
+            for resource in by_type.get(LOG_METRIC_TYPE, [])
         ),
         key_events=any(
             (resource.get("inputs") or {}).get("name") == KEY_EVENTS_METRIC

@@ -322,6 +322,7 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         "gcp:compute/globalAddress:GlobalAddress",
         "gcp:container/cluster:Cluster",  # workloads and their volumes live in it
         "pagerduty:index/service:Service",  # its incidents and their history go with it
+        "gcp:identityplatform/tenant:Tenant",  # an enterprise customer's users are deleted with it
     }
 )
 

@@ -98,6 +98,8 @@ ROLES: dict[str, RoleRow] = {
     "roles/compute.securityAdmin": _row("compute"),
     "roles/certificatemanager.admin": _row("certificatemanager"),
     "roles/iap.admin": _row("iap", "iap.webServices.setIamPolicy"),
+    # Identity Platform: `identitytoolkit.*` and `firebaseauth.*` (config, tenants, providers, users).
+    "roles/identityplatform.admin": _row("identityplatform"),
     "roles/monitoring.editor": _row("monitoring"),
     "roles/redis.admin": _row("redis"),
     "roles/resourcemanager.projectIamAdmin": _row("resourcemanager", PROJECT_SET_IAM),
@@ -123,6 +125,7 @@ ROLES: dict[str, RoleRow] = {
     "roles/securitycenter.notificationConfigViewer": _row("securitycenter"),
     "roles/certificatemanager.viewer": _row("certificatemanager"),
     "roles/iam.denyReviewer": _row("iam"),
+    "roles/identityplatform.viewer": _row("identityplatform"),
     "roles/iam.roleViewer": _row("iam"),
     "roles/iam.securityReviewer": _row("iam"),
     "roles/iam.serviceAccountViewer": _row("iam"),

@@ -193,6 +193,7 @@ GUARDED_STATEFUL_TYPES = frozenset(
         "gcp:secretmanager/secret:Secret",
         REGISTRY,
         "gcp:logging/projectBucketConfig:ProjectBucketConfig",
+        "gcp:identityplatform/tenant:Tenant",  # its users go with it
     }
 )
 
@@ -518,6 +519,22 @@ def prod_audit_bucket_locked(resource: PolicyResource) -> Iterator[str]:
         yield f"prod audit log bucket keeps entries {kept} days: keep at least {AUDIT_MIN_RETENTION_DAYS}"
 
 
+IDENTITY_CONFIG = "gcp:identityplatform/config:Config"
+MFA_ON = ("ENABLED", "MANDATORY")
+
+
+def prod_identity_mfa_on(resource: PolicyResource) -> Iterator[str]:
+    """Prod's Identity Platform keeps multi-factor authentication on, project-wide."""
+    if resource.environment != "prod" or resource.type != IDENTITY_CONFIG:
+        return
+    state = _at(resource.inputs, "mfa.state")
+    if _is_unknown(state):
+        return
+    if state not in MFA_ON:
+        shown = state if state else "unset (Google's default: DISABLED)"
+        yield f"prod's Identity Platform MFA is {shown}: users cannot add a second factor; set identityPlatform.mfa"
+
+
 MAX_LABELS = 64
 LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
@@ -630,6 +647,12 @@ RULES: tuple[Rule, ...] = (
         f"In prod, the audit log bucket is locked and keeps entries {AUDIT_MIN_RETENTION_DAYS} days or more.",
         Enforcement.MANDATORY,
         prod_audit_bucket_locked,
+    ),
+    Rule(
+        "prod-identity-mfa-on",
+        f"Prod's Identity Platform config has multi-factor authentication on ({' or '.join(MFA_ON)}).",
+        Enforcement.MANDATORY,
+        prod_identity_mfa_on,
     ),
     Rule(
         "prod-data-encrypted-with-cmek",

@@ -27,6 +27,17 @@ MAX_LABELS = 64
 LABEL_TEXT_MAX = 63
 LABEL_BYTES_MAX = 128
 
+# Identity Platform tenants: a display name "must start with a letter and only consist of letters,
+# digits and hyphens with 4-20 characters", as the Admin SDK checks it before calling
+# projects.tenants.create (https://cloud.google.com/identity-platform/docs/multi-tenancy-managing-tenants,
+# firebase/firebase-admin-python `firebase_admin/tenant_mgt.py`).
+IDENTITY_TENANT_DISPLAY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{3,19}$")
+# Identity Platform provider ids: "must start with 'saml.'" (or `oidc.`) "and can only have
+# alphanumeric characters, hyphens, underscores or periods. The part after 'saml.' must also start
+# with a lowercase letter, end with an alphanumeric character, and have at least 2 characters"
+# (google_identity_platform_tenant_inbound_saml_config `name`, as pulumi-gcp 10.2 documents it).
+IDENTITY_PROVIDER_ID = re.compile(r"^(saml|oidc)\.[a-z][A-Za-z0-9._-]*[A-Za-z0-9]$")
+
 # https://cloud.google.com/sql/docs/postgres/instance-settings#machine-type-2ndgen and
 # https://cloud.google.com/sql/docs/postgres/create-instance#machine-types: custom machine types
 # take 1 vCPU or an even number up to 96, and 0.9 to 6.5 GB of memory per vCPU, in multiples of
@@ -262,6 +273,19 @@ bigquery_dataset_id = _pattern_rule(
     "bigquery_dataset_id", BIGQUERY_DATASET_ID, "BigQuery dataset id", "1 to 1024 letters, digits or '_'"
 )
 kms_id = _pattern_rule("kms_id", KMS_ID, "Cloud KMS key ring or key id", "1 to 63 letters, digits, '_' or '-'")
+identity_tenant_display_name = _pattern_rule(
+    "identity_tenant_display_name",
+    IDENTITY_TENANT_DISPLAY_NAME,
+    "Identity Platform tenant display name",
+    "4 to 20 letters, digits or '-', starting with a letter",
+)
+identity_provider_id = _pattern_rule(
+    "identity_provider_id",
+    IDENTITY_PROVIDER_ID,
+    "Identity Platform provider id",
+    "`saml.` or `oidc.`, then letters, digits, '-', '_' or '.', starting with a lowercase letter, ending with a "
+    "letter or digit, 2 characters at least",
+)
 custom_role_id = _pattern_rule(
     "custom_role_id", CUSTOM_ROLE_ID, "custom role id", "3 to 64 letters, digits, '_' or '.'"
 )

@@ -25,6 +25,7 @@ from .deploy import DeployConfig
 from .edge import EdgeSettings, check_edge_fits
 from .encryption import EncryptionSettings
 from .errors import ConfigConflict
+from .identity_platform import IdentityPlatformField, IdentityPlatformSettings
 from .model_base import ConfigModel
 from .platform import ApiConfig, DatabaseConfig, GrafanaConfig, MetricsConfig, RedisConfig, TracingConfig, WorkersConfig
 from .portal import PortalSettings
@@ -464,6 +465,12 @@ class StackConfig(ConfigModel):
     @classmethod
     def _edge_fits_the_stack(cls, edge: EdgeSettings, info: ValidationInfo) -> EdgeSettings:
         return check_edge_fits(edge, info.data)
+
+    identity_platform: IdentityPlatformField = Field(
+        default_factory=IdentityPlatformSettings,
+        validate_default=True,
+        description="Identity Platform for the product's users: MFA, customers' SSO (see IdentityPlatformSettings).",
+    )
 
     usage: UsageConfig = Field(
         default_factory=UsageConfig,

@@ -81,6 +81,7 @@ class Producers:
     pubsub: bool  # Pub/Sub topic and subscription metrics (the usage pipeline's and the findings topic)
     run_jobs: bool  # Cloud Run job metrics (the invoicing jobs' executions)
     reconciliation: bool  # the reconcile job writes its custom mismatch metric
+    identity_logs: bool  # the log-based metrics of Identity Platform's activity logs
     key_events: bool = False  # the log-based metric of Cloud KMS key disables and destroys (encryption.enabled)
 
 
@@ -209,6 +210,7 @@ def monitoring_config(stack: str, config: StackConfig) -> MonitoringConfig:
             pubsub=config.usage.enabled or config.compliance.findings.enabled,
             run_jobs=config.usage.enabled,
             reconciliation=config.usage.enabled,
+            identity_logs=config.identity_platform.enabled and config.identity_platform.activity_logging,
             key_events=config.encryption.enabled,
         ),
         usage=usage_pipeline(config) if config.usage.enabled else None,

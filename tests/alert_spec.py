@@ -25,6 +25,9 @@ Where a value follows the stack, it is given per stack with where it comes from.
   2 minutes; Cloud Armor throttling above 10% or WAF blocks above 2% of the API's requests over 10
   minutes are tickets after 10; a certificate with fewer than 21 days left (managed renewal starts
   at 30) or none served to an uptime check, for an hour, are tickets.
+- Identity Platform (docs/identity.md, the runbook; identityPlatform.enabled with activity logging
+  in every stack): more than 30% of end users' sign-in attempts failing over 15 minutes, at 3
+  attempts a minute (0.05 a second) or more, is a ticket after 15 minutes.
 - Encryption (docs/encryption.md, the runbook; encryption.enabled: staging and prod): any Cloud KMS
   key version disabled or scheduled for destruction in the last hour pages after a minute.
 """
@@ -121,6 +124,8 @@ SPEC: dict[tuple[str, str], AlertSpec] = {
     ("EdgeWafBlocksHigh", "warning"): AlertSpec("10m", (">", 0.02), stacks=EDGE_STACKS),
     ("EdgeCertificateExpiringSoon", "warning"): AlertSpec("1h", ("<", 21), stacks=EDGE_STACKS),
     ("EdgeCertificateNotServed", "warning"): AlertSpec("1h", stacks=EDGE_STACKS),
+    # --- Identity Platform: sign-ins failing in numbers ------------------------------------------
+    ("IdentitySignInFailuresHigh", "warning"): AlertSpec("15m", (">", 0.3), guard=0.05),
     # --- encryption (staging and prod) ----------------------------------------------------------
     ("KeyVersionDisabledOrDestroyed", "critical"): AlertSpec("1m", (">", 0), stacks=ENCRYPTION_STACKS),
 }

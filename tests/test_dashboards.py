@@ -46,6 +46,7 @@ GOLDEN_UIDS = [
     "omni-cost",
     "omni-tracing",
     "omni-edge",
+    "omni-security",
     "omni-load-test",
 ]
 runner = CliRunner()

@@ -144,7 +144,9 @@ def test_dev_turns_the_edge_off_and_keeps_its_run_app_url(graphs: dict[str, dict
     api = one(dev, CLOUD_RUN, "-api-service")
 
     assert edge_resources(dev) == []
-    assert not ({r["type"] for r in dev["resources"]} & EDGE_TYPES)
+    # Other components declare log-based metrics too (Identity Platform's): none of the edge's here.
+    assert not ({r["type"] for r in dev["resources"]} & (EDGE_TYPES - {LOG_METRIC}))
+    assert not [r for r in of_type(dev, LOG_METRIC) if r["inputs"]["name"].startswith("edge_")]
     assert api["inputs"]["ingress"] == "INGRESS_TRAFFIC_ALL"
     assert "defaultUriDisabled" not in api["inputs"]
     assert "edge_ip_address" not in dev["outputs"]

@@ -107,6 +107,7 @@ BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_IAM = "gcp:storage/bucketIAMMember:BucketIAMMember"
 WIF = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
 LOG_BUCKET = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
+IDENTITY_CONFIG = "gcp:identityplatform/config:Config"
 CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
 PINNED = "assertion.repository_id == '812345678' && assertion.repository_owner_id == '91234567'"
 
@@ -491,6 +492,17 @@ CASES: tuple[Case, ...] = (
         False,
         environment="dev",
     ),
+    # --- Identity Platform: MFA on in prod -----------------------------------------------------------
+    Case("prod-identity-mfa-on", node(IDENTITY_CONFIG, {"mfa": {"state": "ENABLED"}}, name="mfa-on"), False),
+    Case("prod-identity-mfa-on", node(IDENTITY_CONFIG, {"mfa": {"state": "MANDATORY"}}, name="mfa-required"), False),
+    Case("prod-identity-mfa-on", node(IDENTITY_CONFIG, {"mfa": {"state": "DISABLED"}}, name="mfa-off"), True),
+    Case("prod-identity-mfa-on", node(IDENTITY_CONFIG, {"multiTenant": {"allowTenants": True}}, name="no-mfa"), True),
+    Case(
+        "prod-identity-mfa-on",
+        node(IDENTITY_CONFIG, {"mfa": {"state": "DISABLED"}}, name="dev-mfa-off"),
+        False,
+        environment="dev",
+    ),
     # --- labels ------------------------------------------------------------------------------------
     Case(
         "label-limits",
@@ -620,6 +632,7 @@ def test_security_policies_are_mandatory() -> None:
         "workload-identity-pinned",
         "prod-data-store-floor",
         "prod-audit-bucket-locked",
+        "prod-identity-mfa-on",
         "prod-data-encrypted-with-cmek",
         "label-limits",
     }
@@ -634,6 +647,8 @@ def test_a_value_unknown_in_preview_is_not_judged() -> None:
 
     assert violations_of(Case("cloud-sql-no-public-ip", unknown_ip, False)) == []
     assert pack_messages("cloud-sql-no-public-ip", validation_args(unknown_ip)) == []
+    unknown_mfa = node(IDENTITY_CONFIG, {"mfa": {"state": UNKNOWN}}, name="unknown-mfa")
+    assert violations_of(Case("prod-identity-mfa-on", unknown_mfa, False)) == []
 
 
 def test_the_adapter_turns_pulumi_policy_unknowns_into_the_graph_marker() -> None:

@@ -94,6 +94,7 @@ def test_without_an_evaluator_the_slo_dashboard_and_burn_alerts_read_nothing():
         pubsub=True,
         run_jobs=True,
         reconciliation=True,
+        identity_logs=True,
         key_events=True,
     )
     problems = unproduced_series(
