@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pulumi
+
 from apireference.render import SPEC_PATH, ApiReferenceError, load_spec
 from stackconfig.errors import Problem, StackConfigError
 from statuspage.notices import NOTICES_DIR, NoticeError, parse_notice_text
-
 
 # Paths in messages are shown from the repository's root, as a reviewer finds them.
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,13 @@ REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 class ReviewedFileError(StackConfigError):
     """One or more reviewed files do not fit: each problem names the file, the key and the fix."""
+
+    def __init__(self, problems: list[Problem]):
+        count = len(problems)
+        header = f"{count} reviewed file{' does' if count == 1 else 's do'} not fit; no resource was declared."
+        # A StackConfigError's fields, with a header about files rather than configuration values.
+        self.source, self.problems = "the repository's reviewed files", problems
+        pulumi.RunError.__init__(self, "\n".join([header, *(problem.render() for problem in problems)]))
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class ReviewedFiles:
 def _problem(shown: str, message: str, named_as: str) -> Problem:
     # The loaders' messages start with the file as they named it; the problem is keyed by it already.
     detail = message.removeprefix(f"{named_as}: ")
-    return Problem(shown, "a file that does not fit", f"{detail}; fix the file and commit it")
+    return Problem(shown, "the file as written", f"{detail}; fix the file and commit it")
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -76,5 +84,5 @@ def load_reviewed_files(
     except OSError as error:
         problems.append(Problem(_relative(spec_path, root), "unreadable", f"{error.strerror}; restore the file"))
     if problems:
-        raise ReviewedFileError("the repository's reviewed files", problems)
+        raise ReviewedFileError(problems)
     return ReviewedFiles(notices, api_spec)
