@@ -78,3 +78,10 @@ def kms_key_events() -> str:
     panel of the Security board beside the KeyVersionDisabledOrDestroyed page."""
     events = selector(m.KMS_KEY_EVENTS.name)
     return f"sum by (crypto_key, method) (increase({events}[{style.RATE_INTERVAL}]))"
+
+
+def findings_published(topic: str) -> str:
+    """Findings published to the stack's findings topic per interval: the Security board's panel
+    beside the SecurityFindingsNew ticket (which counts the same series over its own window)."""
+    sent = selector(m.PUBSUB_SEND_REQUESTS.name, f'topic_id="{topic}"', 'response_class="success"')
+    return f"sum by (topic_id) (increase({sent}[{style.RATE_INTERVAL}]))"

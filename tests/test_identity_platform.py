@@ -509,7 +509,7 @@ def security_board(stack: str) -> dict[str, Any]:
     return json.loads(render_dashboards(stack, ROOT)["omni-security.json"])
 
 
-def test_the_security_board_shows_sign_ins_everywhere_and_key_events_where_there_are_keys():
+def test_the_security_board_shows_sign_ins_and_findings_everywhere_and_key_events_where_there_are_keys():
     prod = [panel["title"] for panel in security_board("prod")["panels"]]
     dev = [panel["title"] for panel in security_board("dev")["panels"]]
 
@@ -522,8 +522,11 @@ def test_the_security_board_shows_sign_ins_everywhere_and_key_events_where_there
         "Failed sign-in share",
         "MFA enrolments",
     ]
-    assert prod == [*identity, "Key versions disabled or destroyed"]
-    assert dev == identity  # encryption.enabled false in dev: no keys, no key events
+    assert prod == [*identity, "Key versions disabled or destroyed", "Security findings published"]
+    # encryption.enabled false in dev: no keys, no key events; its findings still route to tickets.
+    assert dev == [*identity, "Security findings published"]
+    findings = next(p for p in security_board("prod")["panels"] if p["title"] == "Security findings published")
+    assert 'topic_id="omni-prod-security-findings"' in findings["targets"][0]["expr"]
     failures = next(p for p in security_board("prod")["panels"] if p["title"] == "Failed sign-ins by step and error")
     assert "logging_googleapis_com:user_identity_sign_in_failures" in failures["targets"][0]["expr"]
     assert "by (method, reason)" in failures["targets"][0]["expr"]

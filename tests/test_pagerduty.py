@@ -140,7 +140,9 @@ def test_a_token_set_as_a_secret_reaches_the_provider_masked(project_copy):
 
 # The identity pool's repository ids are required in every stack (docs/deploy-security.md).
 DEPLOY = {"omni-infra:deploy": json.dumps({"githubRepositoryId": "812345678", "githubOwnerId": "91234567"})}
-PROD = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod", **DEPLOY}
+# Prod's Essential Contacts are a deployment problem too (docs/compliance.md): present, so only paging is judged.
+CONTACTS = {"omni-infra:compliance": json.dumps({"contacts": [{"email": "team@omni.example", "categories": ["ALL"]}]})}
+PROD = {"gcp:project": "omni-api-prod", "omni-infra:environment": "prod", **DEPLOY, **CONTACTS}
 READY = json.dumps({"ticketEmail": "tickets@omni.example", "pagerduty": {"onCall": ROTATION}})
 
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 
 from grafanalib import core
 
-from alerts.compliance import FINDINGS_WINDOW, findings_published
 from alerts.identity import SIGN_IN_FAILURE_SHARE
 from observability import catalogue as m
 from stackconfig.monitoring import MonitoringConfig
@@ -118,11 +117,11 @@ def findings_panels(facts: MonitoringConfig) -> list[core.Panel]:
         return []
     return [
         timeseries(
-            f"Security findings published (last {FINDINGS_WINDOW})",
+            "Security findings published",
             "Active high and critical Security Command Center findings and Sensitive Data Protection's high-risk "
-            f"profiles published to {facts.findings_topic}; SecurityFindingsNew opens a ticket on any "
+            f"profiles published to {facts.findings_topic} per interval; SecurityFindingsNew opens a ticket on any "
             "(docs/compliance.md).",
-            [Query(findings_published(facts.findings_topic), "{{topic_id}}")],
+            [Query(q.findings_published(facts.findings_topic), "{{topic_id}}")],
             style.COUNT,
             width=24,
         ),
