@@ -16,10 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alerts import probes
-from alerts.model import AlertRule, RuleGroup, Severity, SignalProbe
-from alerts.resources import STEADY_STEP, steady_scenario, steady_series
+from alerts.model import AlertRule, RuleGroup, Severity
+from alerts.resources import STEADY_STEP, events_in_window_probe, steady_scenario, steady_series
 from observability import catalogue as m
-from observability.durations import parse_duration
 
 if TYPE_CHECKING:
     from stackconfig.monitoring import MonitoringConfig
@@ -42,9 +41,6 @@ def findings_alerts(topic: str) -> RuleGroup:
     sent = m.PUBSUB_SEND_REQUESTS.name
     labels = {"topic_id": topic}
     published = probes.with_labels(sent, {**labels, "response_class": "success"})
-    settle = parse_duration(FINDINGS_WINDOW) + _STEP
-    window_seconds = parse_duration(FINDINGS_WINDOW)
-    per_second = probes.counter_rate(published, _STEP, (settle + parse_duration(FINDINGS_FOR)) // _STEP + 4)
     return RuleGroup(
         name="security-findings",
         rules=(
@@ -61,15 +57,7 @@ def findings_alerts(topic: str) -> RuleGroup:
                 ),
                 scenario=steady_scenario(steady_series(published, 0, 1), labels=labels, value=None, onset=_STEP),
                 # The level is findings per window: any at all is a ticket.
-                probe=SignalProbe(
-                    series=lambda level, traffic: per_second(level / window_seconds, traffic),
-                    healthy=0,
-                    threshold=0,
-                    step_seconds=_STEP,
-                    settle_seconds=settle,
-                    onset_seconds=_STEP,
-                    labels=labels,
-                ),
+                probe=events_in_window_probe(published, FINDINGS_WINDOW, FINDINGS_FOR, labels),
             ),
         ),
     )

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 from alerts import probes
 from alerts.model import AlertRule, AlertScenario, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
+from alerts.resources import probe_steps, window_settle
 from observability import catalogue as m
-from observability.durations import parse_duration
 from stackconfig.armor import THROTTLE_PRIORITIES, WAF_PRIORITIES, priority_matcher
 
 if TYPE_CHECKING:
@@ -67,16 +67,6 @@ def example_check(monitoring: MonitoringConfig) -> str:
     return f"{monitoring.base_name}-status-check-api-x1y2"
 
 
-def _probe_steps(for_: str, settle: int) -> int:
-    """Samples a probe needs: its windows filled, its `for` held, and a few steps to spare."""
-    return (settle + parse_duration(for_)) // _STEP + 4
-
-
-def _window_settle(window: str) -> int:
-    """Until a rate window lies inside the test (rate() of a counter that starts in it under-reads)."""
-    return parse_duration(window) + _STEP
-
-
 def _counter(series: str, per_minute: float) -> InputSeries:
     return InputSeries(series, f"0+{per_minute:g}x{_STEPS}")
 
@@ -109,7 +99,7 @@ def edge_5xx(monitoring: MonitoringConfig) -> AlertRule:
         "backend_target_type": "BACKEND_SERVICE",
     }
     backend = ",".join(f'{name}="{value}"' for name, value in backend_labels.items())
-    settle = _window_settle(EDGE_WINDOW)
+    settle = window_settle(EDGE_WINDOW, _STEP)
     return AlertRule(
         name="EdgeHigh5xxRate",
         expr=(
@@ -144,7 +134,7 @@ def edge_5xx(monitoring: MonitoringConfig) -> AlertRule:
                 probes.with_labels(requests, {**backend_labels, "response_code_class": "500", "response_code": "502"}),
                 probes.with_labels(requests, {**backend_labels, "response_code_class": "200", "response_code": "200"}),
                 _STEP,
-                _probe_steps(EDGE_5XX_FOR, settle),
+                probe_steps(EDGE_5XX_FOR, settle, _STEP),
             ),
             healthy=0.002,
             threshold=EDGE_5XX_RATIO,
@@ -170,7 +160,7 @@ def _armor_share_alert(
     refused = f'{decisions}{{outcome="DENY",{priority_matcher(priorities)}}}'
     policy_labels = {"policy": example_policy(monitoring)}
     policy = f'policy="{example_policy(monitoring)}"'
-    settle = _window_settle(ARMOR_WINDOW)
+    settle = window_settle(ARMOR_WINDOW, _STEP)
     return AlertRule(
         name=name,
         expr=(
@@ -203,7 +193,7 @@ def _armor_share_alert(
                     decisions, {**policy_labels, "priority": str(DEFAULT_RULE_PRIORITY), "outcome": "ACCEPT"}
                 ),
                 _STEP,
-                _probe_steps(ARMOR_FOR, settle),
+                probe_steps(ARMOR_FOR, settle, _STEP),
             ),
             healthy=threshold / 20,
             threshold=threshold,
@@ -266,7 +256,7 @@ def certificate_expiring(monitoring: MonitoringConfig) -> AlertRule:
         probe=SignalProbe(
             series=probes.gauge(
                 probes.with_labels(days, {**check_labels, "checker_location": "usa-oregon"}),
-                _probe_steps(CERT_EXPIRY_FOR, 0),
+                probe_steps(CERT_EXPIRY_FOR, 0, _STEP),
             ),
             healthy=60,
             threshold=CERT_DAYS_LEFT_WARNING,

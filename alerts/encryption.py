@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alerts import probes
-from alerts.model import AlertRule, RuleGroup, Severity, SignalProbe
-from alerts.resources import STEADY_STEP, steady_scenario, steady_series
+from alerts.model import AlertRule, RuleGroup, Severity
+from alerts.resources import STEADY_STEP, events_in_window_probe, steady_scenario, steady_series
 from observability import catalogue as m
-from observability.durations import parse_duration
 
 if TYPE_CHECKING:
     from stackconfig.monitoring import MonitoringConfig
@@ -42,9 +41,6 @@ def key_version_disabled_or_destroyed(monitoring: MonitoringConfig) -> AlertRule
     events = m.KMS_KEY_EVENTS.name
     labels = example_key_labels(monitoring)
     labelled = probes.with_labels(events, labels)
-    window = parse_duration(KEY_EVENTS_WINDOW)
-    settle = window + _STEP
-    per_second = probes.counter_rate(labelled, _STEP, (settle + parse_duration(KEY_EVENTS_FOR)) // _STEP + 4)
     return AlertRule(
         name="KeyVersionDisabledOrDestroyed",
         expr=f"sum by (key_ring, crypto_key, method) (increase({events}[{KEY_EVENTS_WINDOW}])) > 0",
@@ -59,15 +55,7 @@ def key_version_disabled_or_destroyed(monitoring: MonitoringConfig) -> AlertRule
         ),
         scenario=steady_scenario(steady_series(labelled, 0, 1), labels=labels, value=None, onset=_STEP),
         # The level is the events in the window: any at all fires.
-        probe=SignalProbe(
-            series=lambda level, traffic: per_second(level / window, traffic),
-            healthy=0,
-            threshold=0,
-            step_seconds=_STEP,
-            settle_seconds=settle,
-            onset_seconds=_STEP,
-            labels=labels,
-        ),
+        probe=events_in_window_probe(labelled, KEY_EVENTS_WINDOW, KEY_EVENTS_FOR, labels),
     )
 
 

@@ -92,15 +92,32 @@ def steady_scenario(
 _RATE_ONSET = _STEP
 
 
-def _probe_steps(for_: str, settle: int) -> int:
+def probe_steps(for_: str, settle: int, step: int = STEADY_STEP) -> int:
     """Samples a probe needs: its windows filled, its `for` held, and a few steps to spare."""
-    return (settle + parse_duration(for_)) // _STEP + 4
+    return (settle + parse_duration(for_)) // step + 4
 
 
-def _window_settle(window: str) -> int:
+def window_settle(window: str, step: int = STEADY_STEP) -> int:
     """Until a rate window lies inside the test (rate() of a counter that starts in the test
     under-reads until then)."""
-    return parse_duration(window) + _STEP
+    return parse_duration(window) + step
+
+
+def events_in_window_probe(series: str, window: str, for_: str, labels: dict[str, str]) -> SignalProbe:
+    """A counter whose `increase()` over `window` is the level, for `increase(...) > 0` alerts:
+    any event at all fires (findings, key events, rejected usage events)."""
+    settle = window_settle(window)
+    per_second = probes.counter_rate(series, _STEP, probe_steps(for_, settle))
+    window_seconds = parse_duration(window)
+    return SignalProbe(
+        series=lambda level, traffic: per_second(level / window_seconds, traffic),
+        healthy=0,
+        threshold=0,
+        step_seconds=_STEP,
+        settle_seconds=settle,
+        onset_seconds=_STEP,
+        labels=labels,
+    )
 
 
 def _ratio_of_rates(metric: str, bad: str, by: str, window: str) -> str:
@@ -111,7 +128,7 @@ def _gauge_probe(
     series: str, for_: str, healthy: float, threshold: float, labels: dict[str, str], **options
 ) -> SignalProbe:
     return SignalProbe(
-        series=probes.gauge(series, _probe_steps(for_, 0)),
+        series=probes.gauge(series, probe_steps(for_, 0)),
         healthy=healthy,
         threshold=threshold,
         step_seconds=_STEP,
@@ -154,12 +171,12 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                         f'{requests}{{{api},response_code_class="5xx"}}',
                         f'{requests}{{{api},response_code_class="2xx"}}',
                         _STEP,
-                        _probe_steps("5m", _window_settle("5m")),
+                        probe_steps("5m", window_settle("5m")),
                     ),
                     healthy=0.002,
                     threshold=RUN_5XX_RATIO,
                     step_seconds=_STEP,
-                    settle_seconds=_window_settle("5m"),
+                    settle_seconds=window_settle("5m"),
                     onset_seconds=_RATE_ONSET,
                     labels=api_labels,
                 ),
@@ -187,13 +204,13 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 probe=SignalProbe(
                     series=probes.quantile(
-                        m.RUN_CPU.bucket, api_labels, 0.95, _STEP, _probe_steps("15m", _window_settle("5m"))
+                        m.RUN_CPU.bucket, api_labels, 0.95, _STEP, probe_steps("15m", window_settle("5m"))
                     ),
                     healthy=0.4,
                     threshold=RUN_CPU_SATURATION,
                     traffic=1,
                     step_seconds=_STEP,
-                    settle_seconds=_window_settle("5m"),
+                    settle_seconds=window_settle("5m"),
                     onset_seconds=_RATE_ONSET,
                     labels=api_labels,
                 ),
@@ -227,13 +244,13 @@ def cloud_run_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 probe=SignalProbe(
                     series=probes.quantile(
-                        m.RUN_CONCURRENCY.bucket, api_labels, 0.95, _STEP, _probe_steps("15m", _window_settle("5m"))
+                        m.RUN_CONCURRENCY.bucket, api_labels, 0.95, _STEP, probe_steps("15m", window_settle("5m"))
                     ),
                     healthy=monitoring.api_concurrency * 0.25,
                     threshold=saturation,
                     traffic=1,
                     step_seconds=_STEP,
-                    settle_seconds=_window_settle("5m"),
+                    settle_seconds=window_settle("5m"),
                     onset_seconds=_RATE_ONSET,
                     labels=api_labels,
                 ),
@@ -307,7 +324,7 @@ def cloud_sql_alerts(monitoring: MonitoringConfig) -> RuleGroup:
             probe=SignalProbe(
                 series=probes.gauge(
                     app_series,
-                    _probe_steps(for_, 0),
+                    probe_steps(for_, 0),
                     offset=system_connections,
                     fixed=((system_series, system_connections),),
                 ),
@@ -388,7 +405,7 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     lookups = {"service": monitoring.api_service, "cache": "tenant"}
     hits_series = probes.with_labels(cache_requests, {**lookups, "result": "hit"})
     misses_series = probes.with_labels(cache_requests, {**lookups, "result": "miss"})
-    hit_settle = _window_settle(CACHE_HIT_WINDOW)
+    hit_settle = window_settle(CACHE_HIT_WINDOW)
     return RuleGroup(
         name="redis",
         rules=(
@@ -420,11 +437,11 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 # Healthy is no eviction at all: any rate above zero is the signal.
                 probe=SignalProbe(
-                    series=probes.counter_rate(evicted_series, _STEP, _probe_steps("15m", _window_settle("5m"))),
+                    series=probes.counter_rate(evicted_series, _STEP, probe_steps("15m", window_settle("5m"))),
                     healthy=0,
                     threshold=0,
                     step_seconds=_STEP,
-                    settle_seconds=_window_settle("5m"),
+                    settle_seconds=window_settle("5m"),
                     onset_seconds=_RATE_ONSET,
                     labels=cache_labels,
                 ),
@@ -458,7 +475,7 @@ def redis_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     onset=_RATE_ONSET,
                 ),
                 probe=SignalProbe(
-                    series=probes.share(hits_series, misses_series, _STEP, _probe_steps(CACHE_HIT_FOR, hit_settle)),
+                    series=probes.share(hits_series, misses_series, _STEP, probe_steps(CACHE_HIT_FOR, hit_settle)),
                     healthy=0.92,
                     threshold=CACHE_HIT_RATIO,
                     above=False,
@@ -485,7 +502,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     # that vanished means the workers did (a pipeline outage is the dead man's switch's page).
     api_requests = f'{m.HTTP_REQUESTS.name}{{service="{monitoring.api_service}"}}'
     api_series = probes.with_labels(m.HTTP_REQUESTS.name, {"service": monitoring.api_service, "code": "200"})
-    failures_settle = _window_settle("10m")
+    failures_settle = window_settle("10m")
     return RuleGroup(
         name="celery",
         rules=(
@@ -530,7 +547,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                         probes.with_labels(tasks, {**task, "state": "failed"}),
                         probes.with_labels(tasks, {**task, "state": "succeeded"}),
                         _STEP,
-                        _probe_steps("10m", failures_settle),
+                        probe_steps("10m", failures_settle),
                     ),
                     healthy=0.01,
                     threshold=CELERY_TASK_FAILURE_RATIO,
@@ -561,7 +578,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 scenario=steady_scenario(steady_series(workers_series, 0), labels={"service": worker}, value=0),
                 probe=SignalProbe(
-                    series=probes.gauge(workers_series, _probe_steps("1m", 0), fixed=((api_series, 1000),)),
+                    series=probes.gauge(workers_series, probe_steps("1m", 0), fixed=((api_series, 1000),)),
                     healthy=monitoring.worker_instances,
                     threshold=1,
                     above=False,
@@ -577,7 +594,7 @@ def celery_alerts(monitoring: MonitoringConfig) -> RuleGroup:
 def api_alerts(monitoring: MonitoringConfig) -> RuleGroup:
     wait = m.DB_POOL_WAIT.bucket
     api = {"service": monitoring.api_service}
-    settle = _window_settle("5m")
+    settle = window_settle("5m")
     return RuleGroup(
         name="api",
         rules=(
@@ -603,7 +620,7 @@ def api_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                     onset=_RATE_ONSET,
                 ),
                 probe=SignalProbe(
-                    series=probes.quantile(wait, api, 0.95, _STEP, _probe_steps("10m", settle)),
+                    series=probes.quantile(wait, api, 0.95, _STEP, probe_steps("10m", settle)),
                     healthy=0.005,
                     threshold=DB_POOL_WAIT_P95_SECONDS,
                     traffic=20,
@@ -644,7 +661,7 @@ def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
                 ),
                 probe=SignalProbe(
                     series=probes.count_of(
-                        passed, check_labels, "checker_location", UPTIME_LOCATIONS, 0, 1, _probe_steps("2m", 0)
+                        passed, check_labels, "checker_location", UPTIME_LOCATIONS, 0, 1, probe_steps("2m", 0)
                     ),
                     healthy=0,
                     threshold=UPTIME_FAILING_LOCATIONS,
@@ -673,7 +690,7 @@ def availability_alerts(monitoring: MonitoringConfig) -> RuleGroup:
             ),
             # 200 targets: 5% off the threshold is a whole number of them.
             probe=SignalProbe(
-                series=probes.fraction_of(m.UP.name, up_labels, "instance", 200, 0, 1, _probe_steps("10m", 0)),
+                series=probes.fraction_of(m.UP.name, up_labels, "instance", 200, 0, 1, probe_steps("10m", 0)),
                 healthy=0.01,
                 threshold=TARGETS_DOWN_RATIO,
                 step_seconds=_STEP,

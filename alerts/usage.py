@@ -15,9 +15,16 @@ from typing import TYPE_CHECKING
 
 from alerts import probes
 from alerts.model import AlertRule, InputSeries, RuleGroup, Severity, SignalProbe, TrafficGuard
-from alerts.resources import STEADY_STEP, STEADY_STEPS, steady_scenario, steady_series
+from alerts.resources import (
+    STEADY_STEP,
+    STEADY_STEPS,
+    events_in_window_probe,
+    probe_steps,
+    steady_scenario,
+    steady_series,
+    window_settle,
+)
 from observability import catalogue as m
-from observability.durations import parse_duration
 
 if TYPE_CHECKING:
     from stackconfig.monitoring import MonitoringConfig, UsagePipeline
@@ -48,32 +55,6 @@ def invoicing_jobs(pipeline: UsagePipeline) -> str:
     return f'job_name=~"{"|".join(pipeline.jobs)}"'
 
 
-def _probe_steps(for_: str, settle: int) -> int:
-    """Samples a probe needs: its windows filled, its `for` held, and a few steps to spare."""
-    return (settle + parse_duration(for_)) // _STEP + 4
-
-
-def _window_settle(window: str) -> int:
-    """Until a window lies inside the test (rate() of a counter that starts in it under-reads)."""
-    return parse_duration(window) + _STEP
-
-
-def _events_in_window(series: str, window: str, for_: str, labels: dict[str, str]) -> SignalProbe:
-    """A counter whose `increase()` over `window` is the level: `increase(...) > 0` alerts."""
-    settle = _window_settle(window)
-    per_second = probes.counter_rate(series, _STEP, _probe_steps(for_, settle))
-    window_seconds = parse_duration(window)
-    return SignalProbe(
-        series=lambda level, traffic: per_second(level / window_seconds, traffic),
-        healthy=0,
-        threshold=0,
-        step_seconds=_STEP,
-        settle_seconds=settle,
-        onset_seconds=_STEP,
-        labels=labels,
-    )
-
-
 def _backlog_age(
     pipeline: UsagePipeline, severity: Severity, threshold: int, for_: str, age: float, siblings: dict[Severity, int]
 ) -> AlertRule:
@@ -94,7 +75,7 @@ def _backlog_age(
         scenario=steady_scenario(steady_series(series, age), labels=labels, value=age, siblings=siblings),
         # Healthy: BigQuery writes keep the oldest message seconds old.
         probe=SignalProbe(
-            series=probes.gauge(series, _probe_steps(for_, 0)),
+            series=probes.gauge(series, probe_steps(for_, 0)),
             healthy=5,
             threshold=threshold,
             step_seconds=_STEP,
@@ -120,11 +101,11 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
     refused = probes.with_labels(sent, {**topic_labels, "response_class": "invalid"})
     failed_writes = probes.with_labels(pushed, {**subscription_labels, "response_class": "internal"})
     oldest_series = probes.with_labels(oldest, subscription_labels)
-    publish_settle = _window_settle("5m")
-    writes_settle = _window_settle("10m")
+    publish_settle = window_settle("5m")
+    writes_settle = window_settle("10m")
 
     def failed_writes_while_aging(level: float, age: float) -> tuple[InputSeries, ...]:
-        steps = _probe_steps("10m", writes_settle)
+        steps = probe_steps("10m", writes_settle)
         return (
             *probes.counter_rate(failed_writes, _STEP, steps)(level, 0),
             *probes.gauge(oldest_series, steps)(age, 0),
@@ -164,7 +145,7 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                         probes.with_labels(failures, api_labels),
                         probes.with_labels(published, {**api_labels, "unit_kind": "request"}),
                         _STEP,
-                        _probe_steps("10m", publish_settle),
+                        probe_steps("10m", publish_settle),
                     ),
                     healthy=0.001,
                     threshold=PUBLISH_FAILURE_RATIO,
@@ -195,7 +176,7 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     onset=_RATE_ONSET,
                 ),
                 probe=SignalProbe(
-                    series=probes.counter_rate(refused, _STEP, _probe_steps("10m", writes_settle)),
+                    series=probes.counter_rate(refused, _STEP, probe_steps("10m", writes_settle)),
                     healthy=0,
                     threshold=0,
                     step_seconds=_STEP,
@@ -268,7 +249,7 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     value=None,
                     onset=_RATE_ONSET,
                 ),
-                probe=_events_in_window(dead_letters, "15m", "1m", subscription_labels),
+                probe=events_in_window_probe(dead_letters, "15m", "1m", subscription_labels),
             ),
             AlertRule(
                 name="InvoiceReconciliationMismatch",
@@ -289,7 +270,7 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     onset=_STEP,
                 ),
                 probe=SignalProbe(
-                    series=probes.gauge(mismatches, _probe_steps("1m", 0)),
+                    series=probes.gauge(mismatches, probe_steps("1m", 0)),
                     healthy=0,
                     threshold=0,
                     integer=True,
@@ -317,7 +298,7 @@ def usage_alerts(monitoring: MonitoringConfig, pipeline: UsagePipeline) -> RuleG
                     value=None,
                     onset=_RATE_ONSET,
                 ),
-                probe=_events_in_window(failed_runs, "1h", "1m", job_labels),
+                probe=events_in_window_probe(failed_runs, "1h", "1m", job_labels),
             ),
         ),
     )
