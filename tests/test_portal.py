@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import functools
-import http.server
 import json
-import shutil
-import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +29,7 @@ from stackconfig.armor import PORTAL_THROTTLE_PRIORITY, portal_rules
 from stackconfig.edge import ArmorSettings
 from statuspage.model import PUBLIC_COMPONENTS
 
+from .browser_page import check_page, needs_browser, served
 from .conftest import edit_stack_file
 
 CLOUD_RUN = "gcp:cloudrunv2/service:Service"
@@ -51,8 +47,6 @@ URL_MAP = "gcp:compute/uRLMap:URLMap"
 MAP_ENTRY = "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry"
 PORTAL_HOST = {"prod": "portal.omni.example", "staging": "portal.staging.omni.example"}
 API_HOST = {"prod": "api.omni.example", "staging": "api.staging.omni.example"}
-BROWSER_DIR = Path(__file__).resolve().parent.parent / "statuspage" / "browser"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def of_type(graph: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
@@ -469,12 +463,7 @@ def test_a_malformed_document_stops_the_run_naming_the_file_and_key(tmp_path: Pa
 
 # --- the reference page in a real browser -----------------------------------------------------
 
-browser = pytest.mark.skipif(
-    not Path(CHROMIUM).exists()
-    or shutil.which("node") is None
-    or not (BROWSER_DIR / "node_modules" / "axe-core").is_dir(),
-    reason="needs Debian's chromium, node and `npm ci` in statuspage/browser (scripts/bootstrap --test installs them)",
-)
+browser = needs_browser
 
 
 @pytest.fixture(scope="module")
@@ -483,28 +472,13 @@ def reference_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (site / "reference").mkdir()
     for name, (content, _) in reference_files(load_spec(), "https://api.omni.example").items():
         (site / "reference" / name).write_text(content, encoding="utf-8")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/reference/index.html"
-    server.shutdown()
+    with served(site) as root:
+        yield f"{root}reference/index.html"
 
 
 @pytest.fixture(scope="module")
 def browser_run(reference_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    shots = tmp_path_factory.mktemp("screenshots")
-    completed = subprocess.run(
-        ["node", str(BROWSER_DIR / "check_page.mjs"), reference_url, str(shots)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=BROWSER_DIR,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    return json.loads(completed.stdout)
+    return check_page(reference_url, tmp_path_factory.mktemp("screenshots"))
 
 
 @browser
