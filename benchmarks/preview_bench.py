@@ -205,6 +205,7 @@ for index in range({count}):
         opts=pulumi.ResourceOptions(providers=[provider]),
     )
 """
+# Everything a prod stack must name before it deploys (the loader's deployment problems).
 SYNTHETIC_STACK = """config:
   gcp:project: omni-api-bench
   omni-infra:environment: prod
@@ -212,6 +213,13 @@ SYNTHETIC_STACK = """config:
     ticketEmail: bench@omni.example
     pagerduty:
       onCall: [PBENCH1]
+  omni-infra:deploy:
+    githubRepositoryId: "812345678"
+    githubOwnerId: "91234567"
+  omni-infra:compliance:
+    contacts:
+      - email: bench@omni.example
+        categories: [ALL]
 """
 RESOURCES_PER_NETWORK = 7  # the component and its six children
 
