@@ -17,9 +17,9 @@ import preview_bench
 def test_the_synthetic_project_of_the_preview_benchmark_previews_the_resources_it_promises(tmp_path: Path):
     components = preview_bench.synthetic_project(tmp_path, 150)
 
+    command = ["preview", "--stack", "bench", "-C", str(tmp_path), "--json"]
     result = subprocess.run(
-        [sys.executable, "-c", "from cli.main import main; main()", "preview", "--stack", "bench"]
-        + ["-C", str(tmp_path), "--json"],
+        [sys.executable, "-c", "from cli.main import main; main()", *command],
         capture_output=True,
         text=True,
         env={**os.environ, "OMNI_GRAPH_CACHE": "off", "PYTHONPATH": str(ROOT)},
