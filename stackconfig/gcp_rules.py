@@ -125,6 +125,16 @@ def bucket_name(name: str) -> str | None:
     return "a bucket name cannot be an IP address"
 
 
+def undotted_bucket_name(name: str) -> str | None:
+    """Why a bucket the config names for the program to create would be refused, or None: Cloud
+    Storage's rules, and no dots, since a dotted name needs a domain verified by the deployer."""
+    if problem := bucket_name(name):
+        return problem
+    if "." in name:
+        return f"{name!r}: a bucket name with dots needs a verified domain; use '-' instead"
+    return None
+
+
 def _label_character(character: str, *, first: bool) -> bool:
     """Lowercase letters (international ones included: Unicode Ll and Lo), then also digits,
     `_` and `-`."""

@@ -324,10 +324,8 @@ class StatusPageConfig(ConfigModel):
     @field_validator("bucket")
     @classmethod
     def _cloud_storage_takes_it(cls, bucket: str | None) -> str | None:
-        if bucket is not None and (problem := gcp_rules.bucket_name(bucket)):
+        if bucket is not None and (problem := gcp_rules.undotted_bucket_name(bucket)):
             raise ValueError(problem)
-        if bucket is not None and "." in bucket:
-            raise ValueError(f"{bucket!r}: a bucket name with dots needs a verified domain; use '-' instead")
         return bucket
 
     @field_validator("release")
