@@ -22,12 +22,10 @@ import pulumi_gcp as gcp
 from apireference import load_spec, reference_files
 from apireference.render import CACHE_CONTROL, PAGE_TYPE, SPEC_TYPE
 from components.options import child_options
+from components.public_site import PUBLIC_URL, public_site_bucket
 
-# `storage.objects.get` alone: a page by its name, never the bucket's list.
-PUBLIC_READER_ROLE = "roles/storage.legacyObjectReader"
 SITE_FOLDER = "reference"
 FILE_TYPES = {"index.html": PAGE_TYPE, "openapi.json": SPEC_TYPE}
-PUBLIC_URL = "https://storage.googleapis.com/{bucket}/"
 
 
 @dataclass(frozen=True)
@@ -55,27 +53,16 @@ class ApiReference(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApiReferenceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("omni:portal:ApiReference", name, None, opts)
         child = child_options(self, opts)
-        self.bucket = gcp.storage.Bucket(
-            f"{name}-site",
-            name=args.bucket,
+        self.bucket = public_site_bucket(
+            name,
+            self,
+            opts,
+            bucket=args.bucket,
             project=args.project,
-            location=args.region.upper(),
-            storage_class="STANDARD",
-            uniform_bucket_level_access=True,
-            # Public by design: the reference is for everyone. (An organization policy enforcing
-            # public access prevention must exempt this bucket.)
-            public_access_prevention="inherited",
+            region=args.region,
             website={"main_page_suffix": "index.html"},
-            force_destroy=not args.protect,
             labels={**args.labels, "service": "portal"},
-            opts=child_options(self, opts, protect=args.protect),
-        )
-        gcp.storage.BucketIAMMember(
-            f"{name}-site-public",
-            bucket=self.bucket.name,
-            role=PUBLIC_READER_ROLE,
-            member="allUsers",
-            opts=child,
+            protect=args.protect,
         )
         files = pulumi.Output.from_input(args.api_url).apply(lambda url: reference_files(args.spec, url))
         for file_name, content_type in FILE_TYPES.items():

@@ -30,6 +30,7 @@ from components.cloud_run import ContainerSpec, Job, JobArgs
 from components.cloud_run.job import schedule_job_runs
 from components.identity import grant_project_roles
 from components.options import child_options
+from components.public_site import PUBLIC_URL, public_site_bucket
 from stackconfig import gcp_rules
 from statuspage.model import PUBLIC_COMPONENTS, PublicComponent
 from statuspage.notices import parse_notice_text
@@ -44,15 +45,11 @@ REQUIRED_APIS = (
 PUBLISHER_PROJECT_ROLES = ("roles/monitoring.viewer",)
 # Create and overwrite (an overwrite deletes the old generation) objects of this bucket only.
 PUBLISHER_BUCKET_ROLE = "roles/storage.objectUser"
-# `storage.objects.get` alone: anyone may fetch a page by its name, nobody may list the bucket
-# (`objectViewer` would add `storage.objects.list`, publishing every object name).
-PUBLIC_READER_ROLE = "roles/storage.legacyObjectReader"
 CHECK_PERIOD = "60s"
 CHECK_TIMEOUT = "10s"
 PUBLISH_COMMAND = ("python", "-m", "statuspage.publish")
 # A run measures, renders and uploads in seconds; the next minute's run is the retry.
 PUBLISH_TIMEOUT = "50s"
-PUBLIC_URL = "https://storage.googleapis.com/{bucket}/"
 
 
 def check_schedule(schedule: str) -> str:
@@ -138,27 +135,16 @@ class StatusPage(pulumi.ComponentResource):
             )
 
         # --- the public bucket ------------------------------------------------------------
-        self.bucket = gcp.storage.Bucket(
-            f"{name}-site",
-            name=args.bucket,
+        self.bucket = public_site_bucket(
+            name,
+            self,
+            opts,
+            bucket=args.bucket,
             project=args.project,
-            location=args.region.upper(),
-            storage_class="STANDARD",
-            uniform_bucket_level_access=True,
-            # Public by design: the page is for everyone. (An organization policy enforcing
-            # public access prevention must exempt this bucket.)
-            public_access_prevention="inherited",
+            region=args.region,
             website={"main_page_suffix": "index.html", "not_found_page": "index.html"},
-            force_destroy=not args.protect,
             labels={"service": "statuspage"},
-            opts=child_options(self, opts, protect=args.protect),
-        )
-        gcp.storage.BucketIAMMember(
-            f"{name}-site-public",
-            bucket=self.bucket.name,
-            role=PUBLIC_READER_ROLE,
-            member="allUsers",
-            opts=child,
+            protect=args.protect,
         )
         notices = [
             gcp.storage.BucketObject(
