@@ -29,7 +29,7 @@ def public_site_bucket(
     bucket: str,
     project: str,
     region: str,
-    website: Mapping[str, str],
+    website: gcp.storage.BucketWebsiteArgsDict,
     labels: Mapping[str, str],
     protect: bool,
 ) -> gcp.storage.Bucket:
@@ -43,7 +43,7 @@ def public_site_bucket(
         storage_class="STANDARD",
         uniform_bucket_level_access=True,
         public_access_prevention="inherited",
-        website=dict(website),
+        website=website,
         force_destroy=not protect,
         labels=dict(labels),
         opts=child_options(parent, opts, protect=protect),
