@@ -95,6 +95,11 @@ def timeseries(
     )
 
 
+def utilisation(title: str, description: str, queries: Sequence[Query]) -> core.TimeSeries:
+    """A share of a capacity (CPU, memory, disk) over time, from 0 to 1, against the utilisation bands."""
+    return timeseries(title, description, queries, style.RATIO, thresholds=style.utilisation_thresholds(), max_value=1)
+
+
 def stat(
     title: str,
     description: str,

@@ -8,7 +8,7 @@ from stackconfig.monitoring import MonitoringConfig
 from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
-from ..panels import Query, stat, timeseries
+from ..panels import Query, stat, timeseries, utilisation
 
 
 def instance_thresholds(facts: MonitoringConfig) -> list:
@@ -76,22 +76,16 @@ def build(facts: MonitoringConfig) -> BoardContent:
             [Query(q.quantile(p, m.RUN_STARTUP_LATENCIES), f"p{round(p * 100)}") for p in (0.5, 0.95)],
             style.MILLISECONDS,
         ),
-        timeseries(
+        utilisation(
             "CPU utilisation",
             "Percentiles of instances' CPU use; sustained use near the line means "
             "the instances are too small or too few.",
             [Query(q.quantile(p, m.RUN_CPU), f"p{round(p * 100)}") for p in (0.5, 0.95)],
-            style.RATIO,
-            thresholds=style.utilisation_thresholds(),
-            max_value=1,
         ),
-        timeseries(
+        utilisation(
             "Memory utilisation",
             "Percentiles of instances' memory use; an instance past its limit is killed.",
             [Query(q.quantile(p, m.RUN_MEMORY), f"p{round(p * 100)}") for p in (0.5, 0.95)],
-            style.RATIO,
-            thresholds=style.utilisation_thresholds(),
-            max_value=1,
         ),
         timeseries(
             "Requests by response class",

@@ -8,7 +8,7 @@ from stackconfig.monitoring import MonitoringConfig
 from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
-from ..panels import Query, stat, timeseries
+from ..panels import Query, stat, timeseries, utilisation
 
 DATABASE_VARIABLE = "database"
 IN_DATABASE = f'database_id=~"${DATABASE_VARIABLE}"'
@@ -73,30 +73,21 @@ def build(facts: MonitoringConfig) -> BoardContent:
             thresholds=style.thresholds(style.GOOD, (float(api_pools), style.BAD)),
             stacked=True,
         ),
-        timeseries(
+        utilisation(
             "CPU utilisation",
             "CPU utilisation per instance.",
             [Query(per_instance(m.SQL_CPU), "{{database_id}}")],
-            style.RATIO,
-            thresholds=style.utilisation_thresholds(),
-            max_value=1,
         ),
-        timeseries(
+        utilisation(
             "Memory utilisation",
             "Memory utilisation per instance; PostgreSQL's caches fill it by design, "
             "sustained use near 100% risks out-of-memory restarts.",
             [Query(per_instance(m.SQL_MEMORY), "{{database_id}}")],
-            style.RATIO,
-            thresholds=style.utilisation_thresholds(),
-            max_value=1,
         ),
-        timeseries(
+        utilisation(
             "Disk utilisation",
             "Share of the disk in use; storage grows automatically, a fast climb means runaway writes or bloat.",
             [Query(per_instance(m.SQL_DISK), "{{database_id}}")],
-            style.RATIO,
-            thresholds=style.utilisation_thresholds(),
-            max_value=1,
         ),
         *replica_lag_timeseries(facts),
         timeseries(

@@ -8,7 +8,7 @@ from stackconfig.monitoring import MonitoringConfig
 from .. import queries as q
 from .. import style
 from ..board import BoardContent, ServiceScope
-from ..panels import Query, stat, timeseries
+from ..panels import Query, stat, timeseries, utilisation
 
 INSTANCE_VARIABLE = "instance"
 IN_INSTANCE = f'instance_id=~"${INSTANCE_VARIABLE}"'
@@ -87,13 +87,10 @@ def build(facts: MonitoringConfig) -> BoardContent:
             style.OPS_PER_SECOND,
             stacked=True,
         ),
-        timeseries(
+        utilisation(
             "Memory used",
             "Memory in use per instance, as a share of its maximum; evictions start near 100%.",
             [Query(per_instance(m.REDIS_MEMORY_RATIO), "{{instance_id}}")],
-            style.RATIO,
-            thresholds=style.utilisation_thresholds(),
-            max_value=1,
         ),
         timeseries(
             "Evictions",
