@@ -56,16 +56,17 @@ def _read(get: Any) -> Any:
         return UNKNOWN
 
 
-def policy_resource(args: ResourceValidationArgs) -> PolicyResource:
-    """The adapter: a `ResourceValidationArgs` as the `PolicyResource` the rules read."""
-    provider = args.provider
+def policy_resource(resource: ResourceValidationArgs | Any) -> PolicyResource:
+    """The adapter: a resource as pulumi-policy hands it over (a `ResourceValidationArgs`, or a
+    stack validation's resource: the same fields) as the `PolicyResource` the rules read."""
+    provider = resource.provider
     return PolicyResource(
-        type=args.resource_type,
-        name=args.name,
-        urn=args.urn,
-        inputs=plain(args.props),
-        protect=bool(args.opts.protect),
-        parent=args.opts.parent,
+        type=resource.resource_type,
+        name=resource.name,
+        urn=resource.urn,
+        inputs=plain(resource.props),
+        protect=bool(resource.opts.protect),
+        parent=resource.opts.parent,
         provider_inputs=plain(provider.props) if provider is not None else {},
     )
 
@@ -86,24 +87,10 @@ def validation_policy(rule: Rule) -> ResourceValidationPolicy:
 POLICIES: list[ResourceValidationPolicy] = [validation_policy(rule) for rule in RULES]
 
 
-def stack_resource(resource: Any) -> PolicyResource:
-    """A stack validation's resource (pulumi-policy's `PolicyResource`) as the rules read it."""
-    provider = resource.provider
-    return PolicyResource(
-        type=resource.resource_type,
-        name=resource.name,
-        urn=resource.urn,
-        inputs=plain(resource.props),
-        protect=bool(resource.opts.protect),
-        parent=resource.opts.parent,
-        provider_inputs=plain(provider.props) if provider is not None else {},
-    )
-
-
 def stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         # Custom resources only, as `omni check` sees them (components and providers carry no inputs to judge).
-        resources = [stack_resource(r) for r in args.resources if not r.resource_type.startswith(("pulumi:", "omni:"))]
+        resources = [policy_resource(r) for r in args.resources if not r.resource_type.startswith(("pulumi:", "omni:"))]
         for message in rule.check(resources):
             report_violation(message, None)
 
